@@ -1,0 +1,1 @@
+"""HTTP and GraphQL in, domain calls out."""

@@ -1,0 +1,65 @@
+"""Every error as application/problem+json (RFC 9457) with a stable code and a Chinese message."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.services.errors import DomainError
+
+log = logging.getLogger("shifan.errors")
+
+_HTTP_MESSAGES = {
+    401: ("unauthorized", "未登录或登录已失效，请重新登录"),
+    403: ("forbidden", "当前角色无权进行此操作"),
+    404: ("not_found", "请求的地址不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    413: ("too_large", "请求内容过大"),
+}
+
+
+def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+    """A problem+json response."""
+    body = {
+        "type": f"urn:shifan:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on app."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        extra = {"errors": exc.errors} if exc.errors else {}
+        return problem(exc.status, exc.code, exc.message, request, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "validation_failed", "提交的数据不符合要求，请检查标出的字段", request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
+        return problem(exc.status_code, code, message, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)

@@ -1,0 +1,111 @@
+"""Campaigns: create, launch, engage evaluators, and their assignment ledger."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel
+
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.models.campaign import (
+    AssignmentCreate,
+    AssignmentPublic,
+    AssignmentStatus,
+    CampaignCreate,
+    CampaignPublic,
+)
+from app.models.common import Page
+from app.services import assignments, campaigns
+from app.services.assignments import AssignmentFilter
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+
+class LaunchReport(BaseModel):
+    """What a launch created and every printed name it could not resolve."""
+
+    created: int
+    total_assignments: int
+    items: int
+    unresolved: list[dict[str, Any]]
+    unresolved_names: list[dict[str, Any]]
+
+
+class EngagementCreate(BaseModel):
+    """Body of POST /campaigns/{id}/evaluators."""
+
+    user_id: int
+
+
+@router.get("", response_model=list[CampaignPublic])
+def list_campaigns(session: SessionDep, who: CurrentPrincipal) -> list[CampaignPublic]:
+    """The campaigns the caller may see."""
+    return [campaigns.to_public(session, c) for c in campaigns.list_visible(session, principal=who)]
+
+
+@router.post("", response_model=CampaignPublic, status_code=status.HTTP_201_CREATED)
+def create_campaign(data: CampaignCreate, session: SessionDep, who: CurrentPrincipal) -> CampaignPublic:
+    """Create a draft campaign of the office's county on a framework, with its phases."""
+    return campaigns.to_public(session, campaigns.create(session, data=data, principal=who))
+
+
+@router.get("/{campaign_id}", response_model=CampaignPublic)
+def read_campaign(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> CampaignPublic:
+    """One campaign with its phases."""
+    campaign = campaigns.get_visible(session, campaign_id=campaign_id, principal=who)
+    return campaigns.to_public(session, campaign)
+
+
+@router.post("/{campaign_id}/launch", response_model=LaunchReport)
+def launch_campaign(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> dict[str, Any]:
+    """Resolve every unit cell and create the missing assignments; report unresolved names."""
+    return campaigns.launch(session, campaign_id=campaign_id, principal=who)
+
+
+@router.get("/{campaign_id}/launch-report", response_model=LaunchReport | None)
+def read_launch_report(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> dict[str, Any] | None:
+    """The report of the campaign's last launch (null before the first)."""
+    campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=who)
+    return campaign.launch_report or None
+
+
+@router.post("/{campaign_id}/evaluators", status_code=status.HTTP_204_NO_CONTENT)
+def engage_evaluator(
+    campaign_id: int, data: EngagementCreate, session: SessionDep, who: CurrentPrincipal
+) -> None:
+    """Engage a third-party evaluator account for this campaign."""
+    campaigns.engage(session, campaign_id=campaign_id, user_id=data.user_id, principal=who)
+
+
+@router.get("/{campaign_id}/assignments", response_model=Page[AssignmentPublic])
+def list_assignments(
+    campaign_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    page: PageDep,
+    today: Today,
+    unit_id: int | None = None,
+    level1_id: int | None = None,
+    section: str | None = None,
+    status: AssignmentStatus | None = None,
+    due_before: date | None = None,
+) -> Page[AssignmentPublic]:
+    """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
+    filters = AssignmentFilter(
+        campaign_id=campaign_id, unit_id=unit_id, level1_id=level1_id, section=section,
+        status=status, due_before=due_before,
+    )
+    items, total = assignments.list_visible(
+        session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/{campaign_id}/assignments", response_model=AssignmentPublic, status_code=status.HTTP_201_CREATED)
+def create_assignment(
+    campaign_id: int, data: AssignmentCreate, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> AssignmentPublic:
+    """Assign an item to a unit by hand (e.g. for a name the launch could not resolve)."""
+    return assignments.create(session, campaign_id=campaign_id, data=data, principal=who, today=today)

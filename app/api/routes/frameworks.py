@@ -1,0 +1,90 @@
+"""Indicator frameworks: upload, read, and delete while unused."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, File, Response, UploadFile, status
+
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep
+from app.models.common import Page
+from app.models.framework import (
+    FrameworkPublic,
+    FrameworkSection,
+    Heading,
+    HeadingPublic,
+    ItemPublic,
+    MaterialPublic,
+    SectionPublic,
+)
+from app.services import frameworks
+from app.services.errors import TooLarge
+from app.settings import get_settings
+
+router = APIRouter(prefix="/frameworks", tags=["frameworks"])
+
+
+@router.get("", response_model=list[FrameworkPublic])
+def list_frameworks(session: SessionDep, who: CurrentPrincipal) -> list[FrameworkPublic]:
+    """Every framework version with its item counts per section."""
+    return [frameworks.to_public(session, f) for f in frameworks.list_all(session)]
+
+
+@router.post("", response_model=FrameworkPublic, status_code=status.HTTP_201_CREATED)
+async def upload_framework(
+    session: SessionDep, who: CurrentPrincipal, file: UploadFile = File(description="框架 JSON 文件")
+) -> FrameworkPublic:
+    """Import a framework file whole (a new version of its code) or reject it with every problem."""
+    limit = get_settings().max_framework_bytes
+    raw = await file.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLarge(f"指标体系文件不能超过 {limit // 1024} KB", code="framework_too_large")
+    doc = frameworks.parse(raw)
+    framework = frameworks.import_document(session, doc=doc, principal=who)
+    return frameworks.to_public(session, framework)
+
+
+@router.get("/{framework_id}", response_model=FrameworkPublic)
+def read_framework(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> FrameworkPublic:
+    """One framework version."""
+    return frameworks.to_public(session, frameworks.get_or_raise(session, framework_id=framework_id))
+
+
+@router.delete("/{framework_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_framework(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
+    """Delete a framework no campaign uses (one in use is frozen: 409)."""
+    frameworks.delete(session, framework_id=framework_id, principal=who)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{framework_id}/sections", response_model=list[SectionPublic])
+def list_sections(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> list[FrameworkSection]:
+    """The framework's sections (e.g. indicator, bonus, veto)."""
+    return frameworks.list_sections(session, framework_id=framework_id)
+
+
+@router.get("/{framework_id}/headings", response_model=list[HeadingPublic])
+def list_headings(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> list[Heading]:
+    """The framework's 一级 and 二级 headings in printed order."""
+    return frameworks.list_headings(session, framework_id=framework_id)
+
+
+@router.get("/{framework_id}/items", response_model=Page[ItemPublic])
+def list_items(
+    framework_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    page: PageDep,
+    section: str | None = None,
+    level1_id: int | None = None,
+) -> Page[ItemPublic]:
+    """The framework's items in printed order, filterable by section and level-1 heading."""
+    items, total = frameworks.list_items(
+        session, framework_id=framework_id, section=section, level1_id=level1_id,
+        limit=page.limit, offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{framework_id}/materials", response_model=list[MaterialPublic])
+def list_materials(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> list[MaterialPublic]:
+    """The framework's material requests, each with the items it covers."""
+    return frameworks.list_materials(session, framework_id=framework_id)

@@ -1,0 +1,61 @@
+"""The caller: who they are, and a liaison's to-do list."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.models.campaign import AssignmentPublic, AssignmentStatus
+from app.models.common import Page
+from app.models.user import Role
+from app.services import assignments
+from app.services.assignments import AssignmentFilter
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+class MePublic(BaseModel):
+    """The caller's identity and binding."""
+
+    user_id: int
+    username: str
+    role: Role
+    county_id: int | None
+    unit_id: int | None
+    campaign_ids: list[int]
+
+
+@router.get("", response_model=MePublic)
+def read_me(who: CurrentPrincipal) -> MePublic:
+    """Who the token belongs to, with the county, unit or campaigns it is bound to."""
+    return MePublic(
+        user_id=who.user_id,
+        username=who.username,
+        role=who.role,
+        county_id=who.county_id,
+        unit_id=who.unit_id,
+        campaign_ids=sorted(who.campaign_ids),
+    )
+
+
+@router.get("/assignments", response_model=Page[AssignmentPublic])
+def read_my_assignments(
+    session: SessionDep,
+    who: CurrentPrincipal,
+    page: PageDep,
+    today: Today,
+    campaign_id: int | None = None,
+    status: AssignmentStatus | None = None,
+    due_before: date | None = None,
+) -> Page[AssignmentPublic]:
+    """A liaison's to-do list: its unit's assignments, soonest due first."""
+    filters = assignments.my_todo_filter(
+        who, AssignmentFilter(campaign_id=campaign_id, status=status, due_before=due_before)
+    )
+    items, total = assignments.list_visible(
+        session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)

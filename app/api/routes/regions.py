@@ -1,0 +1,23 @@
+"""Regions (province → city → county)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentPrincipal, SessionDep
+from app.models.region import Region, RegionCreate, RegionPublic
+from app.services import regions
+
+router = APIRouter(prefix="/regions", tags=["regions"])
+
+
+@router.get("", response_model=list[RegionPublic])
+def list_regions(session: SessionDep, who: CurrentPrincipal) -> list[Region]:
+    """Every region (provinces, cities, counties)."""
+    return regions.list_all(session)
+
+
+@router.post("", response_model=RegionPublic, status_code=status.HTTP_201_CREATED)
+def create_region(data: RegionCreate, session: SessionDep, who: CurrentPrincipal) -> Region:
+    """Add a province, a city under a province, or a county under a city (admin)."""
+    return regions.create(session, data=data, principal=who)

@@ -1,0 +1,23 @@
+"""Accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentPrincipal, SessionDep
+from app.models.user import User, UserCreate, UserPublic
+from app.services import users
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserPublic])
+def list_users(session: SessionDep, who: CurrentPrincipal) -> list[User]:
+    """Accounts: all for an admin, the own county's for an office."""
+    return users.list_visible(session, principal=who)
+
+
+@router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def create_user(data: UserCreate, session: SessionDep, who: CurrentPrincipal) -> User:
+    """Create an account (admin: any role; office: liaisons of its own county's units)."""
+    return users.create(session, data=data, principal=who)

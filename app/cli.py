@@ -1,0 +1,171 @@
+"""The one command-line entry point: serve, migrate, demo, import-framework, create-user, token."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlmodel import Session
+
+from app.db import get_engine
+from app.services.errors import DomainError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _session_do(work: Callable[[Session], object]) -> object:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            result = work(session)
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def migrate(_: argparse.Namespace | None = None) -> None:
+    """Bring the configured database to the newest schema (alembic upgrade head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+
+
+def serve(args: argparse.Namespace) -> None:
+    """Run the API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)
+
+
+def demo(args: argparse.Namespace) -> None:
+    """Migrate, load the 陵川 demo county (once), print the accounts, optionally serve."""
+    from app.services import demo as demo_service
+
+    migrate()
+    result = _session_do(demo_service.load)
+    assert isinstance(result, dict)
+    if result.get("already_loaded"):
+        print("演示数据已存在（demo data already loaded）。")
+        print(f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, sx-province")
+    else:
+        launch = result["launch"]
+        print(f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，"
+              f"{len(launch['unresolved_names'])} 个单位名称未能解析（见 /api/v1/campaigns/{result['campaign_id']}/launch-report）")
+        print("演示账号 (username / password / role):")
+        for acc in result["accounts"]:
+            print(f"  {acc['username']:12} {acc['password']:12} {acc['role']}")
+    if args.serve:
+        print(f"API docs: http://{args.host}:{args.port}/docs")
+        serve(args)
+
+
+def import_framework(args: argparse.Namespace) -> None:
+    """Validate a framework file whole and import it as a new version, or list what is wrong."""
+    from app.services import frameworks
+
+    def work(session: Session) -> object:
+        doc = frameworks.parse(Path(args.file).read_bytes())
+        fw = frameworks.import_document(session, doc=doc, principal=None)
+        return frameworks.to_public(session, fw)
+
+    public = _session_do(work)
+    print(json.dumps(public.model_dump(mode="json"), ensure_ascii=False, indent=1))  # type: ignore[attr-defined]
+
+
+def create_user(args: argparse.Namespace) -> None:
+    """Create an account."""
+    from app.models.user import UserCreate
+    from app.services import users
+
+    data = UserCreate(
+        username=args.username, display_name=args.display_name or args.username, role=args.role,
+        password=args.password, county_id=args.county_id, unit_id=args.unit_id, region_id=args.region_id,
+    )
+    user = _session_do(lambda s: users.create(s, data=data))
+    print(f"created user {user.username} (id {user.id}, role {user.role})")  # type: ignore[attr-defined]
+
+
+def token(args: argparse.Namespace) -> None:
+    """Mint a long-lived, revocable token for an integration script."""
+    from app.services import users
+
+    tok, row = _session_do(  # type: ignore[misc]
+        lambda s: users.mint_script_token(s, username=args.username, name=args.name, days=args.days)
+    )
+    print(f"# token id {row.id}, expires {row.expires_at.isoformat()}; revoke: shifan revoke-token {row.id}")
+    print(tok)
+
+
+def revoke_token(args: argparse.Namespace) -> None:
+    """Revoke a script token by id."""
+    from app.services import users
+
+    _session_do(lambda s: users.revoke_script_token(s, token_id=args.token_id))
+    print(f"revoked token {args.token_id}")
+
+
+def export_openapi(args: argparse.Namespace) -> None:
+    """Write openapi/openapi.json from the code."""
+    from app.main import create_app
+
+    text = json.dumps(create_app().openapi(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="shifan", description="Shifan 示范 backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], None], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    for p in (add("serve", serve, "Run the API server"), d := add("demo", demo, "Load the demo county")):
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=1)
+    d.add_argument("--serve", action="store_true", help="start the API after loading")
+    add("migrate", migrate, "Migrate the database to the newest schema")
+    p = add("import-framework", import_framework, "Import a framework data file (JSON)")
+    p.add_argument("file")
+    p = add("create-user", create_user, "Create an account")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--role", required=True, choices=["admin", "office", "liaison", "evaluator", "province"])
+    p.add_argument("--display-name")
+    p.add_argument("--county-id", type=int)
+    p.add_argument("--unit-id", type=int)
+    p.add_argument("--region-id", type=int)
+    p = add("token", token, "Mint a long-lived script token for a user")
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", required=True, help="what the script is, e.g. 'nightly-sync'")
+    p.add_argument("--days", type=int)
+    p = add("revoke-token", revoke_token, "Revoke a script token")
+    p.add_argument("token_id", type=int)
+    p = add("openapi", export_openapi, "Write openapi/openapi.json from the code")
+    p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DomainError as exc:
+        print(f"错误 [{exc.code}] {exc.message}", file=sys.stderr)
+        for err in exc.errors:
+            print(f"  - {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

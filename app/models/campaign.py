@@ -1,0 +1,151 @@
+"""Campaigns, their phases, evaluator engagements, and assignments of items to units."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models._base import created_at_field
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    launched = "launched"
+
+
+class AssignmentRole(StrEnum):
+    lead = "lead"  # 牵头单位
+    co = "co"  # 责任单位 (co-responsible)
+
+
+class AssignmentStatus(StrEnum):
+    not_started = "not_started"
+    submitted = "submitted"
+    returned = "returned"
+    approved = "approved"
+    overdue = "overdue"  # never stored: not approved/submitted and past its due date
+
+
+class PhaseBase(SQLModel):
+    """A named phase with its dates; the submission phase gives assignments their due date."""
+
+    name: str = Field(min_length=1, max_length=50)
+    starts_on: date
+    ends_on: date
+    is_submission: bool = False
+
+
+class Phase(PhaseBase, table=True):
+    """One phase of a campaign (动员部署, 实施推进, 县级初审…)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    position: int
+
+
+class PhasePublic(PhaseBase):
+    """A phase as the API shows it."""
+
+    id: int
+    position: int
+
+
+class Campaign(SQLModel, table=True):
+    """A county's campaign on one framework."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    county_id: int = Field(foreign_key="region.id", index=True)
+    framework_id: int = Field(foreign_key="framework.id", index=True)
+    name: str = Field(max_length=200)
+    status: str = Field(default=CampaignStatus.draft, sa_type=String(16))
+    materials_deadline: date
+    created_at: datetime = created_at_field()
+    launched_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    launch_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class CampaignCreate(SQLModel):
+    """Body of POST /campaigns; county_id is the office's own unless an admin names one."""
+
+    name: str = Field(min_length=1, max_length=200)
+    framework_id: int
+    county_id: int | None = None
+    materials_deadline: date
+    phases: list[PhaseBase] = Field(min_length=1)
+
+
+class CampaignPublic(SQLModel):
+    """A campaign as the API shows it."""
+
+    id: int
+    county_id: int
+    framework_id: int
+    name: str
+    status: CampaignStatus
+    materials_deadline: date
+    created_at: datetime
+    launched_at: datetime | None
+    phases: list[PhasePublic] = []
+
+
+class Engagement(SQLModel, table=True):
+    """A third-party evaluator engaged for a campaign."""
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, index=True)
+
+
+class Assignment(SQLModel, table=True):
+    """One item given to one unit in one campaign, as lead or co-responsible."""
+
+    __table_args__ = (UniqueConstraint("campaign_id", "item_id", "unit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(sa_type=String(8))
+    phase_id: int | None = Field(default=None, foreign_key="phase.id")
+    due_on: date = Field(index=True)
+    due_overridden: bool = False
+    status: str = Field(default=AssignmentStatus.not_started, sa_type=String(16), index=True)
+    created_at: datetime = created_at_field()
+
+
+class AssignmentCreate(SQLModel):
+    """Body of POST /campaigns/{id}/assignments: the office adds an assignment by hand."""
+
+    item_id: int
+    unit_id: int
+    role: AssignmentRole = AssignmentRole.co
+    due_on: date | None = None
+
+
+class AssignmentUpdate(SQLModel):
+    """Body of PATCH /assignments/{id}: a due date override (null returns to the phase's)."""
+
+    due_on: date | None = None
+
+
+class AssignmentPublic(SQLModel):
+    """An assignment with what a to-do list needs to show it."""
+
+    id: int
+    campaign_id: int
+    item_id: int
+    item_key: str
+    item_number: int
+    item_text: str
+    section: str
+    level1_id: int | None
+    unit_id: int
+    unit_name: str
+    role: AssignmentRole
+    due_on: date
+    due_overridden: bool
+    status: AssignmentStatus

@@ -1,0 +1,68 @@
+"""People and integration scripts, their roles and their long-lived tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, String
+from sqlmodel import Field, SQLModel
+
+from app.models._base import created_at_field
+
+
+class Role(StrEnum):
+    admin = "admin"
+    office = "office"
+    liaison = "liaison"
+    evaluator = "evaluator"
+    province = "province"
+
+
+class UserBase(SQLModel):
+    """Fields shared by the user schemas."""
+
+    username: str = Field(min_length=2, max_length=64, regex=r"^[A-Za-z0-9_.@-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    role: Role = Field(sa_type=String(16))
+    county_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+
+
+class User(UserBase, table=True):
+    """An account; office and liaison are bound to a county (liaison also to a unit)."""
+
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = created_at_field()
+
+
+class UserCreate(UserBase):
+    """Body of POST /users."""
+
+    password: str = Field(min_length=8, max_length=128)
+
+
+class UserPublic(UserBase):
+    """A user as the API shows it (never the hash)."""
+
+    id: int
+    is_active: bool
+
+
+class ScriptToken(SQLModel, table=True):
+    """A long-lived token for an integration script; revoking it stops it at once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=100)
+    jti: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

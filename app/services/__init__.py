@@ -1,0 +1,1 @@
+"""Business rules. Services flush but never commit and never raise HTTP errors."""

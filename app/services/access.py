@@ -1,0 +1,113 @@
+"""Who is calling (Principal) and which rows they may see: the one place for tenancy rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, false, true
+from sqlmodel import Session, col, select
+
+from app.models import Assignment, Campaign, Engagement, Region, ScriptToken, User
+from app.models.user import Role
+from app.services.auth import decode_token
+from app.services.errors import Forbidden, Unauthorized
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller and the scope their role binds them to."""
+
+    user_id: int
+    username: str
+    role: Role
+    county_id: int | None = None
+    unit_id: int | None = None
+    region_path: str | None = None
+    campaign_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def require(self, *roles: Role) -> None:
+        """Forbidden unless the caller has one of roles."""
+        if self.role not in roles:
+            raise Forbidden()
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    """The principal a bearer token stands for; Unauthorized if it is not (or no longer) valid."""
+    claims = decode_token(token)
+    user = session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise Unauthorized("账号不存在或已停用", code="account_disabled")
+    if claims["role"] != user.role:
+        raise Unauthorized("账号角色已变更，请重新登录", code="token_invalid")
+    if claims["kind"] == "script":
+        row = session.exec(
+            select(ScriptToken).where(ScriptToken.jti == claims.get("jti"))
+        ).first()
+        if row is None or row.revoked_at is not None or row.user_id != user.id:
+            raise Unauthorized("该接口令牌已被吊销", code="token_revoked")
+    return principal_for(session, user)
+
+
+def principal_for(session: Session, user: User) -> Principal:
+    """The principal of user, with the scope of their role loaded."""
+    assert user.id is not None
+    role = Role(user.role)
+    region_path = None
+    campaign_ids: frozenset[int] = frozenset()
+    if role == Role.province and user.region_id is not None:
+        region = session.get(Region, user.region_id)
+        region_path = region.path if region else None
+    if role == Role.evaluator:
+        rows = session.exec(select(Engagement.campaign_id).where(Engagement.user_id == user.id))
+        campaign_ids = frozenset(rows.all())
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=role,
+        county_id=user.county_id,
+        unit_id=user.unit_id,
+        region_path=region_path,
+        campaign_ids=campaign_ids,
+    )
+
+
+def _counties_in(path: str) -> ColumnElement[bool]:
+    sub = select(Region.id).where(col(Region.path).startswith(path))
+    return col(Campaign.county_id).in_(sub)
+
+
+def county_scope(principal: Principal, county_column: ColumnElement[int]) -> ColumnElement[bool]:
+    """Condition on a county id column: the counties whose units and users the caller may see."""
+    if principal.role == Role.admin:
+        return true()
+    if principal.role in (Role.office, Role.liaison):
+        return county_column == principal.county_id
+    if principal.role == Role.province and principal.region_path:
+        return county_column.in_(
+            select(Region.id).where(col(Region.path).startswith(principal.region_path))
+        )
+    if principal.role == Role.evaluator and principal.campaign_ids:
+        return county_column.in_(
+            select(Campaign.county_id).where(col(Campaign.id).in_(principal.campaign_ids))
+        )
+    return false()
+
+
+def campaign_scope(principal: Principal) -> ColumnElement[bool]:
+    """Condition on Campaign: the campaigns the caller may read."""
+    if principal.role == Role.admin:
+        return true()
+    if principal.role in (Role.office, Role.liaison):
+        return col(Campaign.county_id) == principal.county_id
+    if principal.role == Role.province and principal.region_path:
+        return _counties_in(principal.region_path)
+    if principal.role == Role.evaluator:
+        return col(Campaign.id).in_(principal.campaign_ids) if principal.campaign_ids else false()
+    return false()
+
+
+def assignment_scope(principal: Principal) -> ColumnElement[bool]:
+    """Condition on Assignment (joined with Campaign): a liaison sees only its own unit's."""
+    if principal.role == Role.liaison:
+        return col(Assignment.unit_id) == principal.unit_id
+    return true()

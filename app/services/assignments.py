@@ -1,0 +1,175 @@
+"""Assignments: filtered lists (the office's ledger, a liaison's to-do list), due dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, func, not_
+from sqlmodel import Session, col, select
+
+from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
+from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus
+from app.models.user import Role
+from app.services import campaigns, units
+from app.services.access import Principal, assignment_scope, campaign_scope
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+
+_OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)
+
+
+@dataclass(frozen=True)
+class AssignmentFilter:
+    """The filters an assignment list accepts; None means no filter."""
+
+    campaign_id: int | None = None
+    unit_id: int | None = None
+    level1_id: int | None = None
+    section: str | None = None
+    status: AssignmentStatus | None = None
+    due_before: date | None = None
+
+
+def _is_overdue(today: date) -> ColumnElement[bool]:
+    return and_(col(Assignment.status).in_(_OPEN), col(Assignment.due_on) < today)
+
+
+def _status_condition(status: AssignmentStatus, today: date) -> ColumnElement[bool]:
+    if status == AssignmentStatus.overdue:
+        return _is_overdue(today)
+    if status in _OPEN:
+        return and_(col(Assignment.status) == status, not_(_is_overdue(today)))
+    return col(Assignment.status) == status
+
+
+def _query(principal: Principal):  # noqa: ANN202 - a SQLModel select of a row tuple
+    return (
+        select(Assignment, Item, FrameworkSection.code, Unit.name)
+        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
+        .join(Item, col(Item.id) == Assignment.item_id)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(campaign_scope(principal), assignment_scope(principal))
+    )
+
+
+def _public(row: tuple[Assignment, Item, str, str], today: date) -> AssignmentPublic:
+    assignment, item, section, unit_name = row
+    status = AssignmentStatus(assignment.status)
+    if status in _OPEN and assignment.due_on < today:
+        status = AssignmentStatus.overdue
+    return AssignmentPublic(
+        id=assignment.id,  # type: ignore[arg-type]
+        campaign_id=assignment.campaign_id,
+        item_id=item.id,  # type: ignore[arg-type]
+        item_key=item.key,
+        item_number=item.number,
+        item_text=item.text,
+        section=section,
+        level1_id=item.level1_id,
+        unit_id=assignment.unit_id,
+        unit_name=unit_name,
+        role=assignment.role,  # type: ignore[arg-type]
+        due_on=assignment.due_on,
+        due_overridden=assignment.due_overridden,
+        status=status,
+    )
+
+
+def list_visible(
+    session: Session, *, principal: Principal, filters: AssignmentFilter, today: date,
+    limit: int, offset: int,
+) -> tuple[list[AssignmentPublic], int]:
+    """A page of the assignments the caller may see, filtered, in due-date then item order."""
+    query = _query(principal)
+    if filters.campaign_id is not None:
+        campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
+        query = query.where(Assignment.campaign_id == filters.campaign_id)
+    conditions = {
+        "unit_id": lambda v: col(Assignment.unit_id) == v,
+        "level1_id": lambda v: col(Item.level1_id) == v,
+        "section": lambda v: col(FrameworkSection.code) == v,
+        "status": lambda v: _status_condition(v, today),
+        "due_before": lambda v: col(Assignment.due_on) < v,
+    }
+    for name, make in conditions.items():
+        value = getattr(filters, name)
+        if value is not None:
+            query = query.where(make(value))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [_public(r, today) for r in rows], total
+
+
+def get_visible(session: Session, *, assignment_id: int, principal: Principal, today: date) -> AssignmentPublic:
+    """One assignment, if the caller may see it (another unit's or county's is not found)."""
+    row = session.exec(_query(principal).where(Assignment.id == assignment_id)).first()
+    if row is None:
+        raise NotFound("未找到该任务分工", code="assignment_not_found")
+    return _public(row, today)
+
+
+def set_due(
+    session: Session, *, assignment_id: int, due_on: date | None, principal: Principal, today: date
+) -> AssignmentPublic:
+    """Override an assignment's due date, or with None return to its phase's end."""
+    current = get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
+    campaigns.get_managed(session, campaign_id=current.campaign_id, principal=principal)
+    assignment = session.get(Assignment, assignment_id)
+    assert assignment is not None
+    if due_on is None:
+        campaign = session.get(Campaign, assignment.campaign_id)
+        assert campaign is not None
+        due_on = campaigns.submission_phase(session, campaign=campaign).ends_on
+        assignment.due_overridden = False
+    else:
+        assignment.due_overridden = True
+    assignment.due_on = due_on
+    session.add(assignment)
+    session.flush()
+    return get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
+
+
+def create(
+    session: Session, *, campaign_id: int, data: AssignmentCreate, principal: Principal, today: date
+) -> AssignmentPublic:
+    """Assign an item to a unit by hand (for names the launch could not resolve)."""
+    campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+    item = session.get(Item, data.item_id)
+    if item is None or item.framework_id != campaign.framework_id:
+        raise Invalid("该指标不属于本次创建活动的指标体系", code="item_not_in_framework")
+    units.get_unit_or_raise(session, unit_id=data.unit_id, county_id=campaign.county_id)
+    duplicate = session.exec(
+        select(Assignment.id).where(
+            Assignment.campaign_id == campaign.id,
+            Assignment.item_id == data.item_id,
+            Assignment.unit_id == data.unit_id,
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict("该单位已分配此指标", code="assignment_exists")
+    phase = campaigns.submission_phase(session, campaign=campaign)
+    assignment = Assignment(
+        campaign_id=campaign.id,  # type: ignore[arg-type]
+        item_id=data.item_id,
+        unit_id=data.unit_id,
+        role=data.role,
+        phase_id=phase.id,
+        due_on=data.due_on or phase.ends_on,
+        due_overridden=data.due_on is not None,
+    )
+    session.add(assignment)
+    session.flush()
+    assert assignment.id is not None
+    return get_visible(session, assignment_id=assignment.id, principal=principal, today=today)
+
+
+def my_todo_filter(principal: Principal, filters: AssignmentFilter) -> AssignmentFilter:
+    """A liaison's own to-do list: the filters pinned to its unit."""
+    if principal.role != Role.liaison:
+        raise Forbidden("只有单位联络员有本单位待办事项", code="not_a_liaison")
+    return AssignmentFilter(**{**filters.__dict__, "unit_id": principal.unit_id})

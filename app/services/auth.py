@@ -1,0 +1,83 @@
+"""Passwords (argon2) and JWTs (python-jose, HS256 pinned). The only module that imports jose."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from jose import JWTError, jwt
+from jose.exceptions import ExpiredSignatureError, JWTClaimsError
+
+from app.services.errors import Unauthorized
+from app.settings import get_settings
+
+ALGORITHM = "HS256"  # pinned: a token naming any other algorithm (or none) is refused
+_hasher = PasswordHasher()
+# A real hash to verify against when the user does not exist, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("shifan-no-such-user")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of password."""
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Whether password matches; costs the same when there is no hash to check."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(
+    *, user_id: int, role: str, ttl: timedelta, kind: str = "access", jti: str | None = None
+) -> tuple[str, datetime]:
+    """A signed token for user_id and when it expires."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    expires = now + ttl
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "role": role,
+        "kind": kind,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+        "jti": jti or secrets.token_hex(16),
+    }
+    return jwt.encode(claims, settings.secret(), algorithm=ALGORITHM), expires
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """The verified claims of token, or Unauthorized with a code saying why."""
+    settings = get_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+    except JWTError as exc:
+        raise Unauthorized("令牌格式不正确", code="token_invalid") from exc
+    if header.get("alg") != ALGORITHM:
+        raise Unauthorized("令牌签名算法不被接受", code="token_invalid")
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require_exp": True, "require_iat": True, "require_sub": True},
+        )
+    except ExpiredSignatureError as exc:
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
+    except JWTClaimsError as exc:
+        raise Unauthorized("令牌的签发方或受众不正确", code="token_invalid") from exc
+    except JWTError as exc:
+        raise Unauthorized("令牌无效或已被篡改", code="token_invalid") from exc
+    if not str(claims.get("sub", "")).isdigit() or claims.get("kind") not in ("access", "script"):
+        raise Unauthorized("令牌内容不完整", code="token_invalid")
+    return claims

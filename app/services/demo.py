@@ -1,0 +1,89 @@
+"""The demo county: 陵川 with its units (附件2), the seed frameworks, a launched campaign, users."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from app.models.campaign import CampaignCreate, PhaseBase
+from app.models.region import Region, RegionCreate, RegionLevel
+from app.models.unit import UnitCreate, UnitGroupCreate
+from app.models.user import Role, UserCreate
+from app.services import campaigns, frameworks, regions, units, users
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+DEMO_PASSWORD = "shifan-demo"
+
+
+def load_seed_frameworks(session: Session) -> dict[str, int]:
+    """Import every data/frameworks/*.json (validated whole); code → framework id."""
+    out = {}
+    for path in sorted((DATA / "frameworks").glob("*.json")):
+        doc = frameworks.parse(path.read_bytes())
+        out[doc.code] = frameworks.import_document(session, doc=doc, principal=None).id
+    return out
+
+
+def _region(session: Session, name: str, level: RegionLevel, parent: Region | None) -> Region:
+    data = RegionCreate(name=name, level=level, parent_id=parent.id if parent else None)
+    return regions.create(session, data=data)
+
+
+def load(session: Session) -> dict[str, Any]:
+    """Create the demo world; returns the launch report and the demo accounts."""
+    if session.exec(select(Region).where(Region.name == "陵川县")).first():
+        return {"already_loaded": True}
+    spec = json.loads((DATA / "demo" / "lingchuan.json").read_text(encoding="utf-8"))
+    fw_ids = load_seed_frameworks(session)
+    province = _region(session, spec["province"], RegionLevel.province, None)
+    city = _region(session, spec["city"], RegionLevel.city, province)
+    county = _region(session, spec["county"], RegionLevel.county, city)
+    assert county.id is not None
+    unit_ids: dict[str, int] = {}
+    for u in spec["units"]:
+        unit = units.create_unit(session, county_id=county.id, data=UnitCreate(**u), principal=None)
+        unit_ids[unit.name] = unit.id  # type: ignore[assignment]
+    for g in spec["groups"]:
+        data = UnitGroupCreate(
+            name=g["name"], aliases=g["aliases"], member_ids=[unit_ids[m] for m in g["members"]]
+        )
+        units.create_group(session, county_id=county.id, data=data, principal=None)
+    c = spec["campaign"]
+    campaign = campaigns.create(
+        session,
+        data=CampaignCreate(
+            name=c["name"],
+            framework_id=fw_ids[c["framework"]],
+            county_id=county.id,
+            materials_deadline=date.fromisoformat(c["materials_deadline"]),
+            phases=[PhaseBase.model_validate(p) for p in c["phases"]],
+        ),
+        principal=None,
+    )
+    assert campaign.id is not None
+    report = campaigns.launch(session, campaign_id=campaign.id, principal=None)
+    accounts = [
+        ("admin", "系统管理员", Role.admin, {}),
+        ("lc-office", "陵川县委依法治县办", Role.office, {"county_id": county.id}),
+        ("lc-sfj", "县司法局联络员", Role.liaison, {"unit_id": unit_ids["县司法局"]}),
+        ("lc-gaj", "县公安局联络员", Role.liaison, {"unit_id": unit_ids["县公安局"]}),
+        ("evaluator", "第三方评估机构", Role.evaluator, {}),
+        ("sx-province", "山西省委依法治省办", Role.province, {"region_id": province.id}),
+    ]
+    created = []
+    for username, display, role, binding in accounts:
+        user = users.create(
+            session,
+            data=UserCreate(
+                username=username, display_name=display, role=role, password=DEMO_PASSWORD, **binding
+            ),
+        )
+        created.append({"username": username, "password": DEMO_PASSWORD, "role": role.value})
+        if role == Role.evaluator:
+            session.add(campaigns.Engagement(campaign_id=campaign.id, user_id=user.id))  # type: ignore[arg-type]
+    session.flush()
+    return {"county_id": county.id, "campaign_id": campaign.id, "launch": report, "accounts": created}

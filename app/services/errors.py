@@ -1,0 +1,57 @@
+"""Domain errors: a stable machine code and a message a Chinese office worker understands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose; api/errors.py renders it."""
+
+    status = 400
+    code = "bad_request"
+    message = "请求无法处理"
+
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, errors: list[Any] | None = None
+    ) -> None:
+        self.message = message or type(self).message
+        self.code = code or type(self).code
+        self.errors = errors or []
+        super().__init__(self.message)
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+    message = "未登录或登录已失效，请重新登录"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    message = "当前角色无权进行此操作"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    message = "未找到该对象，或无权查看"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    message = "操作与当前状态冲突"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+    message = "提交的内容不符合要求"
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+    message = "上传的文件过大"

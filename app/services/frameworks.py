@@ -1,0 +1,276 @@
+"""Indicator frameworks: import whole or not at all, read, and freeze once in use."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
+
+from app.models import (
+    Campaign,
+    Framework,
+    FrameworkSection,
+    Heading,
+    Item,
+    MaterialRequest,
+    MaterialRequestItem,
+)
+from app.models.framework import FrameworkPublic, ItemPublic, MaterialPublic
+from app.models.framework_file import FrameworkFile
+from app.models.user import Role
+from app.services.access import Principal
+from app.services.errors import Conflict, Invalid, NotFound
+
+
+def parse(raw: bytes) -> FrameworkFile:
+    """The framework in raw JSON bytes, or Invalid listing every problem found."""
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"文件不是有效的 UTF-8 JSON：{exc}", code="framework_invalid") from exc
+    return validate(data)
+
+
+def validate(data: Any) -> FrameworkFile:
+    """A checked FrameworkFile: structure, numbering, sections and references, all at once."""
+    try:
+        doc = FrameworkFile.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
+        ]
+        raise Invalid("指标体系文件格式不正确", code="framework_invalid", errors=errors) from exc
+    errors: list[dict[str, str]] = []
+
+    def problem(loc: str, msg: str) -> None:
+        errors.append({"loc": loc, "msg": msg})
+
+    section_codes = [s.code for s in doc.sections]
+    for code in {c for c in section_codes if section_codes.count(c) > 1}:
+        problem("sections", f"分类代码“{code}”重复")
+    keys: set[str] = set()
+    numbers: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(doc.items):
+        loc = f"items.{i}"
+        if item.key in keys:
+            problem(f"{loc}.key", f"指标键“{item.key}”重复")
+        keys.add(item.key)
+        if item.section not in section_codes:
+            problem(f"{loc}.section", f"分类“{item.section}”未在 sections 中定义")
+        numbers[item.section].append(item.number)
+        if item.level2 and not item.level1:
+            problem(f"{loc}.level2", "有二级指标时必须有一级指标")
+        if any(not n.strip() for n in [*item.lead_units, *item.units]):
+            problem(f"{loc}.units", "单位名称不能为空")
+    for section, nums in numbers.items():
+        if sorted(nums) != list(range(1, len(nums) + 1)):
+            problem(f"sections.{section}", f"分类“{section}”的序号应从1连续编号，实际为 {sorted(nums)}")
+    material_keys: set[str] = set()
+    for i, mat in enumerate(doc.materials):
+        if mat.key in material_keys:
+            problem(f"materials.{i}.key", f"材料键“{mat.key}”重复")
+        material_keys.add(mat.key)
+        for ref in [*mat.items, *mat.printed_at]:
+            if ref not in keys:
+                problem(f"materials.{i}.items", f"引用的指标“{ref}”不存在")
+    if errors:
+        raise Invalid("指标体系文件内容有误，未导入任何数据", code="framework_invalid", errors=errors)
+    return doc
+
+
+def import_document(session: Session, *, doc: FrameworkFile, principal: Principal | None) -> Framework:
+    """Store a validated framework as a new version of its code (existing ones stay frozen)."""
+    if principal is not None:
+        principal.require(Role.admin, Role.office)
+    latest = session.exec(
+        select(func.max(Framework.version)).where(Framework.code == doc.code)
+    ).one()
+    framework = Framework(
+        code=doc.code,
+        version=(latest or 0) + 1,
+        name=doc.name,
+        source=doc.source,
+        lead_rule=doc.lead_rule,
+        notes=doc.notes,
+    )
+    session.add(framework)
+    session.flush()
+    fid = framework.id
+    sections: dict[str, int] = {}
+    for pos, sec in enumerate(doc.sections):
+        row = FrameworkSection(framework_id=fid, code=sec.code, name=sec.name, kind=sec.kind, position=pos)
+        session.add(row)
+        session.flush()
+        sections[sec.code] = row.id  # type: ignore[assignment]
+    headings: dict[tuple[str, str | None], int] = {}
+
+    def heading(level1: str, level2: str | None) -> int:
+        key = (level1, level2)
+        if key not in headings:
+            parent = heading(level1, None) if level2 is not None else None
+            row = Heading(
+                framework_id=fid,
+                level=1 if level2 is None else 2,
+                parent_id=parent,
+                title=level2 if level2 is not None else level1,
+                position=len(headings),
+            )
+            session.add(row)
+            session.flush()
+            headings[key] = row.id  # type: ignore[assignment]
+        return headings[key]
+
+    rows = []
+    for pos, it in enumerate(doc.items):
+        rows.append(
+            {
+                "framework_id": fid,
+                "section_id": sections[it.section],
+                "level1_id": heading(it.level1, None) if it.level1 else None,
+                "level2_id": heading(it.level1, it.level2) if it.level1 and it.level2 else None,
+                "key": it.key,
+                "number": it.number,
+                "position": pos,
+                "text": it.text,
+                "lead_units_cell": it.lead_units_cell,
+                "units_cell": it.units_cell,
+                "lead_units": it.lead_units,
+                "units": it.units,
+            }
+        )
+    session.execute(insert(Item), rows)
+    item_ids = dict(session.exec(select(Item.key, Item.id).where(Item.framework_id == fid)).all())
+    for mat in doc.materials:
+        req = MaterialRequest(framework_id=fid, key=mat.key, text=mat.text, onsite_only=mat.onsite_only)
+        session.add(req)
+        session.flush()
+        links = [{"material_request_id": req.id, "item_id": item_ids[k]} for k in dict.fromkeys(mat.items)]
+        session.execute(insert(MaterialRequestItem), links)
+    return framework
+
+
+def get_or_raise(session: Session, *, framework_id: int) -> Framework:
+    """The framework, or NotFound."""
+    framework = session.get(Framework, framework_id)
+    if framework is None:
+        raise NotFound("未找到该指标体系", code="framework_not_found")
+    return framework
+
+
+def in_use(session: Session, *, framework_id: int) -> bool:
+    """Whether any campaign uses the framework (then it is frozen)."""
+    query = select(Campaign.id).where(Campaign.framework_id == framework_id).limit(1)
+    return session.exec(query).first() is not None
+
+
+def to_public(session: Session, framework: Framework) -> FrameworkPublic:
+    """The framework's header with its per-section item counts."""
+    counts = dict(
+        session.exec(
+            select(FrameworkSection.code, func.count(col(Item.id)))
+            .join(Item, col(Item.section_id) == FrameworkSection.id)
+            .where(FrameworkSection.framework_id == framework.id)
+            .group_by(FrameworkSection.code)
+        ).all()
+    )
+    assert framework.id is not None
+    return FrameworkPublic.model_validate(
+        framework, update={"in_use": in_use(session, framework_id=framework.id), "counts": counts}
+    )
+
+
+def list_all(session: Session) -> list[Framework]:
+    """Every framework version, newest first within a code."""
+    query = select(Framework).order_by(Framework.code, col(Framework.version).desc())
+    return list(session.exec(query).all())
+
+
+def delete(session: Session, *, framework_id: int, principal: Principal) -> None:
+    """Remove a framework that no campaign uses; one in use is frozen."""
+    principal.require(Role.admin, Role.office)
+    framework = get_or_raise(session, framework_id=framework_id)
+    if in_use(session, framework_id=framework_id):
+        raise Conflict("该指标体系已被创建活动使用，不能修改或删除；请导入新版本", code="framework_in_use")
+    item_ids = select(Item.id).where(Item.framework_id == framework_id)
+    for model, cond in (
+        (MaterialRequestItem, col(MaterialRequestItem.item_id).in_(item_ids)),
+        (MaterialRequest, MaterialRequest.framework_id == framework_id),
+        (Item, Item.framework_id == framework_id),
+        (Heading, Heading.framework_id == framework_id),
+        (FrameworkSection, FrameworkSection.framework_id == framework_id),
+    ):
+        for row in session.exec(select(model).where(cond)).all():
+            session.delete(row)
+        session.flush()
+    session.delete(framework)
+    session.flush()
+
+
+def list_items(
+    session: Session, *, framework_id: int, section: str | None, level1_id: int | None,
+    limit: int, offset: int,
+) -> tuple[list[ItemPublic], int]:
+    """A page of the framework's items in printed order, with their material request keys."""
+    get_or_raise(session, framework_id=framework_id)
+    query = (
+        select(Item, FrameworkSection.code)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(Item.framework_id == framework_id)
+    )
+    if section:
+        query = query.where(FrameworkSection.code == section)
+    if level1_id:
+        query = query.where(Item.level1_id == level1_id)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Item.position).limit(limit).offset(offset)).all()
+    ids = [item.id for item, _ in rows]
+    mats: dict[int, list[str]] = defaultdict(list)
+    for item_id, key in session.exec(
+        select(MaterialRequestItem.item_id, MaterialRequest.key)
+        .join(MaterialRequest, col(MaterialRequest.id) == MaterialRequestItem.material_request_id)
+        .where(col(MaterialRequestItem.item_id).in_(ids))
+        .order_by(MaterialRequest.key)
+    ).all():
+        mats[item_id].append(key)
+    items = [
+        ItemPublic.model_validate(item, update={"section": code, "material_keys": mats[item.id]})
+        for item, code in rows
+    ]
+    return items, total
+
+
+def list_materials(session: Session, *, framework_id: int) -> list[MaterialPublic]:
+    """Every material request of the framework with the item keys it covers."""
+    get_or_raise(session, framework_id=framework_id)
+    rows = session.exec(
+        select(MaterialRequest, Item.key)
+        .join(MaterialRequestItem, col(MaterialRequestItem.material_request_id) == MaterialRequest.id)
+        .join(Item, col(Item.id) == MaterialRequestItem.item_id)
+        .where(MaterialRequest.framework_id == framework_id)
+        .order_by(MaterialRequest.key, Item.position)
+    ).all()
+    out: dict[int, MaterialPublic] = {}
+    for req, item_key in rows:
+        assert req.id is not None
+        if req.id not in out:
+            out[req.id] = MaterialPublic.model_validate(req, update={"item_keys": []})
+        out[req.id].item_keys.append(item_key)
+    return list(out.values())
+
+
+def list_headings(session: Session, *, framework_id: int) -> list[Heading]:
+    """The framework's level-1 and level-2 headings in printed order."""
+    get_or_raise(session, framework_id=framework_id)
+    query = select(Heading).where(Heading.framework_id == framework_id).order_by(Heading.position)
+    return list(session.exec(query).all())
+
+
+def list_sections(session: Session, *, framework_id: int) -> list[FrameworkSection]:
+    """The framework's sections in order."""
+    get_or_raise(session, framework_id=framework_id)
+    query = select(FrameworkSection).where(FrameworkSection.framework_id == framework_id)
+    return list(session.exec(query.order_by(FrameworkSection.position)).all())

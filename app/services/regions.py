@@ -1,0 +1,53 @@
+"""Regions: province → city → county."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from app.models.region import Region, RegionCreate, RegionLevel
+from app.services.access import Principal
+from app.services.errors import Invalid, NotFound
+from app.models.user import Role
+
+_PARENT_LEVEL = {
+    RegionLevel.province: None,
+    RegionLevel.city: RegionLevel.province,
+    RegionLevel.county: RegionLevel.city,
+}
+
+
+def create(session: Session, *, data: RegionCreate, principal: Principal | None = None) -> Region:
+    """A new region under its parent (a county under a city, a city under a province)."""
+    if principal is not None:
+        principal.require(Role.admin)
+    expected = _PARENT_LEVEL[RegionLevel(data.level)]
+    parent = session.get(Region, data.parent_id) if data.parent_id is not None else None
+    if (expected is None) != (parent is None) or (parent and parent.level != expected):
+        raise Invalid("行政区划层级不正确：县属于市，市属于省", code="region_parent_invalid")
+    region = Region.model_validate(data)
+    session.add(region)
+    session.flush()
+    region.path = f"{parent.path if parent else '/'}{region.id}/"
+    session.flush()
+    return region
+
+
+def get_or_raise(session: Session, *, region_id: int) -> Region:
+    """The region, or NotFound."""
+    region = session.get(Region, region_id)
+    if region is None:
+        raise NotFound("未找到该行政区划", code="region_not_found")
+    return region
+
+
+def get_county_or_raise(session: Session, *, county_id: int) -> Region:
+    """The county, or NotFound if there is none (or it is not a county)."""
+    region = session.get(Region, county_id)
+    if region is None or region.level != RegionLevel.county:
+        raise NotFound("未找到该县（区）", code="county_not_found")
+    return region
+
+
+def list_all(session: Session) -> list[Region]:
+    """Every region, ordered by ancestry (regions are not secret)."""
+    return list(session.exec(select(Region).order_by(Region.path)).all())

@@ -1,0 +1,173 @@
+"""A county's units and unit groups, and resolving printed unit names to units."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from app.models.region import Region
+from app.models.unit import Unit, UnitCreate, UnitGroup, UnitGroupCreate, UnitGroupMember, UnitGroupUpdate
+from app.models.user import Role
+from app.services import regions
+from app.services.access import Principal, county_scope
+from app.services.errors import Conflict, NotFound
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(name: str) -> str:
+    """The comparable form of a printed name: full-width folded (（）→()), spaces removed."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", name))
+
+
+def _visible_county(session: Session, *, county_id: int, principal: Principal) -> None:
+    """NotFound unless the county exists and lies in the caller's scope."""
+    regions.get_county_or_raise(session, county_id=county_id)
+    allowed = session.exec(
+        select(Region.id).where(Region.id == county_id, county_scope(principal, col(Region.id)))
+    ).first()
+    if allowed is None:
+        raise NotFound("未找到该县（区）", code="county_not_found")
+
+
+def _check_names_free(session: Session, *, county_id: int, names: list[str], skip_group: int | None = None) -> None:
+    taken = name_index(session, county_id=county_id)
+    for name in names:
+        hit = taken.get(normalize(name))
+        if hit and hit != ("group", skip_group):
+            raise Conflict(f"名称“{name}”已被本县其他单位或单位组使用", code="unit_name_taken")
+
+
+def create_unit(session: Session, *, county_id: int, data: UnitCreate, principal: Principal | None) -> Unit:
+    """A new unit of the county; its name and aliases must be unique in the county."""
+    if principal is not None:
+        principal.require(Role.admin, Role.office)
+        _visible_county(session, county_id=county_id, principal=principal)
+    else:
+        regions.get_county_or_raise(session, county_id=county_id)
+    _check_names_free(session, county_id=county_id, names=[data.name, *data.aliases])
+    unit = Unit.model_validate(data, update={"county_id": county_id})
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def list_units(session: Session, *, county_id: int, principal: Principal) -> list[Unit]:
+    """The county's units, for callers who may see that county."""
+    _visible_county(session, county_id=county_id, principal=principal)
+    return list(session.exec(select(Unit).where(Unit.county_id == county_id).order_by(Unit.id)).all())
+
+
+def get_unit_or_raise(session: Session, *, unit_id: int, county_id: int) -> Unit:
+    """A unit of the given county, or NotFound (another county's unit is not found)."""
+    unit = session.get(Unit, unit_id)
+    if unit is None or unit.county_id != county_id:
+        raise NotFound("未找到该单位", code="unit_not_found")
+    return unit
+
+
+def _set_members(session: Session, group: UnitGroup, member_ids: list[int]) -> None:
+    for unit_id in member_ids:
+        get_unit_or_raise(session, unit_id=unit_id, county_id=group.county_id)
+    for row in session.exec(select(UnitGroupMember).where(UnitGroupMember.group_id == group.id)).all():
+        session.delete(row)
+    session.flush()
+    for unit_id in dict.fromkeys(member_ids):
+        session.add(UnitGroupMember(group_id=group.id, unit_id=unit_id))  # type: ignore[arg-type]
+    session.flush()
+
+
+def create_group(
+    session: Session, *, county_id: int, data: UnitGroupCreate, principal: Principal | None
+) -> UnitGroup:
+    """A new group of the county's units (members may be empty and filled in later)."""
+    if principal is not None:
+        principal.require(Role.admin, Role.office)
+        _visible_county(session, county_id=county_id, principal=principal)
+    _check_names_free(session, county_id=county_id, names=[data.name, *data.aliases])
+    group = UnitGroup(county_id=county_id, name=data.name, aliases=data.aliases)
+    session.add(group)
+    session.flush()
+    _set_members(session, group, data.member_ids)
+    return group
+
+
+def update_group(session: Session, *, group_id: int, data: UnitGroupUpdate, principal: Principal) -> UnitGroup:
+    """Replace a group's aliases and/or members."""
+    principal.require(Role.admin, Role.office)
+    group = session.get(UnitGroup, group_id)
+    if group is None:
+        raise NotFound("未找到该单位组", code="unit_group_not_found")
+    _visible_county(session, county_id=group.county_id, principal=principal)
+    if data.aliases is not None:
+        _check_names_free(session, county_id=group.county_id, names=data.aliases, skip_group=group.id)
+        group.aliases = data.aliases
+        session.add(group)
+    if data.member_ids is not None:
+        _set_members(session, group, data.member_ids)
+    session.flush()
+    return group
+
+
+def list_groups(session: Session, *, county_id: int, principal: Principal) -> list[tuple[UnitGroup, list[int]]]:
+    """The county's groups with their member unit ids."""
+    _visible_county(session, county_id=county_id, principal=principal)
+    groups = session.exec(select(UnitGroup).where(UnitGroup.county_id == county_id).order_by(UnitGroup.id)).all()
+    members = group_members(session, group_ids=[g.id for g in groups if g.id is not None])
+    return [(g, members.get(g.id, [])) for g in groups]  # type: ignore[arg-type]
+
+
+def group_members(session: Session, *, group_ids: list[int]) -> dict[int, list[int]]:
+    """Member unit ids per group id."""
+    out: dict[int, list[int]] = defaultdict(list)
+    rows = session.exec(
+        select(UnitGroupMember.group_id, UnitGroupMember.unit_id)
+        .where(col(UnitGroupMember.group_id).in_(group_ids))
+        .order_by(UnitGroupMember.unit_id)
+    ).all()
+    for gid, uid in rows:
+        out[gid].append(uid)
+    return out
+
+
+def name_index(session: Session, *, county_id: int) -> dict[str, tuple[str, int | None]]:
+    """Every normalised name and alias of the county → ("unit"|"group", id)."""
+    index: dict[str, tuple[str, int | None]] = {}
+    for unit in session.exec(select(Unit).where(Unit.county_id == county_id)).all():
+        for name in [unit.name, *unit.aliases]:
+            index[normalize(name)] = ("unit", unit.id)
+    for group in session.exec(select(UnitGroup).where(UnitGroup.county_id == county_id)).all():
+        for name in [group.name, *group.aliases]:
+            index[normalize(name)] = ("group", group.id)
+    return index
+
+
+@dataclass
+class Resolver:
+    """Resolves printed names against one county's units and groups (groups expand)."""
+
+    index: dict[str, tuple[str, int | None]]
+    members: dict[int, list[int]]
+    unit_names: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_county(cls, session: Session, *, county_id: int) -> Resolver:
+        index = name_index(session, county_id=county_id)
+        group_ids = [i for kind, i in index.values() if kind == "group" and i is not None]
+        units = session.exec(select(Unit.id, Unit.name).where(Unit.county_id == county_id)).all()
+        return cls(index=index, members=group_members(session, group_ids=group_ids), unit_names=dict(units))
+
+    def resolve(self, name: str) -> tuple[list[int], str | None]:
+        """The unit ids name stands for, and why it resolved to none ("unknown_name"|"empty_group")."""
+        hit = self.index.get(normalize(name))
+        if hit is None:
+            return [], "unknown_name"
+        kind, ident = hit
+        if kind == "unit":
+            return [ident], None  # type: ignore[list-item]
+        members = self.members.get(ident, [])  # type: ignore[arg-type]
+        return members, None if members else "empty_group"

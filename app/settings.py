@@ -1,0 +1,43 @@
+"""Settings from SHIFAN_* environment variables, with zero-setup defaults for a first run."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Everything configurable; defaults give a SQLite file and a local object folder under ./var."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIFAN_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{VAR_DIR}/shifan.db"
+    object_dir: Path = VAR_DIR / "objects"
+    jwt_secret: str = ""
+    jwt_issuer: str = "shifan"
+    jwt_audience: str = "shifan-api"
+    access_token_minutes: int = 60
+    script_token_days: int = 365
+    max_framework_bytes: int = 5 * 1024 * 1024
+
+    def secret(self) -> str:
+        """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = VAR_DIR / "jwt-secret"
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests override through the environment and cache_clear)."""
+    return Settings()
