@@ -51,11 +51,16 @@ def demo(args: argparse.Namespace) -> None:
     assert isinstance(result, dict)
     if result.get("already_loaded"):
         print("演示数据已存在（demo data already loaded）。")
-        print(f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, sx-province")
+        print(
+            f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, sx-province"
+        )
     else:
         launch = result["launch"]
-        print(f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，"
-              f"{len(launch['unresolved_names'])} 个单位名称未能解析（见 /api/v1/campaigns/{result['campaign_id']}/launch-report）")
+        print(
+            f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，"
+            f"{len(launch['unresolved_names'])} 个单位名称未能解析"
+            f"（见 /api/v1/campaigns/{result['campaign_id']}/launch-report）"
+        )
         print("演示账号 (username / password / role):")
         for acc in result["accounts"]:
             print(f"  {acc['username']:12} {acc['password']:12} {acc['role']}")
@@ -83,8 +88,13 @@ def create_user(args: argparse.Namespace) -> None:
     from app.services import users
 
     data = UserCreate(
-        username=args.username, display_name=args.display_name or args.username, role=args.role,
-        password=args.password, county_id=args.county_id, unit_id=args.unit_id, region_id=args.region_id,
+        username=args.username,
+        display_name=args.display_name or args.username,
+        role=args.role,
+        password=args.password,
+        county_id=args.county_id,
+        unit_id=args.unit_id,
+        region_id=args.region_id,
     )
     user = _session_do(lambda s: users.create(s, data=data))
     print(f"created user {user.username} (id {user.id}, role {user.role})")  # type: ignore[attr-defined]

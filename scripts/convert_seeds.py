@@ -91,9 +91,7 @@ def lingchuan() -> dict:
         mat = it["material"]
         if mat:
             m = MERGE_RE.match(mat)
-            covers = (
-                tuple(int(n) for n in re.split(r"[、\s]+", m.group(1)) if n) if m else (number,)
-            )
+            covers = tuple(int(n) for n in re.split(r"[、\s]+", m.group(1)) if n) if m else (number,)
             covers_keys = tuple(f"{section}-{n}" for n in covers)
             onsite = mat.replace(" ", "") == "实地核查"
             sig = (mat.replace(" ", ""), covers)
@@ -250,9 +248,7 @@ def main() -> None:
         for it in data["items"]:
             counts[it["section"]] = counts.get(it["section"], 0) + 1
         print(name, counts, "materials", len(data["materials"]), file=sys.stderr)
-        (OUT / name).write_text(
-            json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-        )
+        (OUT / name).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

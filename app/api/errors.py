@@ -48,10 +48,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": e.get("msg", "")}
-            for e in exc.errors()
-        ]
+        errors = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return problem(422, "validation_failed", "提交的数据不符合要求，请检查标出的字段", request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -64,9 +64,7 @@ class Campaign(SQLModel, table=True):
     status: str = Field(default=CampaignStatus.draft, sa_type=String(16))
     materials_deadline: date
     created_at: datetime = created_at_field()
-    launched_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    launched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     launch_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 

@@ -63,6 +63,4 @@ class ScriptToken(SQLModel, table=True):
     jti: str = Field(max_length=64, unique=True)
     created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    revoked_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))

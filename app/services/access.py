@@ -40,9 +40,7 @@ def authenticate(session: Session, token: str) -> Principal:
     if claims["role"] != user.role:
         raise Unauthorized("账号角色已变更，请重新登录", code="token_invalid")
     if claims["kind"] == "script":
-        row = session.exec(
-            select(ScriptToken).where(ScriptToken.jti == claims.get("jti"))
-        ).first()
+        row = session.exec(select(ScriptToken).where(ScriptToken.jti == claims.get("jti"))).first()
         if row is None or row.revoked_at is not None or row.user_id != user.id:
             raise Unauthorized("该接口令牌已被吊销", code="token_revoked")
     return principal_for(session, user)
@@ -83,13 +81,9 @@ def county_scope(principal: Principal, county_column: ColumnElement[int]) -> Col
     if principal.role in (Role.office, Role.liaison):
         return county_column == principal.county_id
     if principal.role == Role.province and principal.region_path:
-        return county_column.in_(
-            select(Region.id).where(col(Region.path).startswith(principal.region_path))
-        )
+        return county_column.in_(select(Region.id).where(col(Region.path).startswith(principal.region_path)))
     if principal.role == Role.evaluator and principal.campaign_ids:
-        return county_column.in_(
-            select(Campaign.county_id).where(col(Campaign.id).in_(principal.campaign_ids))
-        )
+        return county_column.in_(select(Campaign.county_id).where(col(Campaign.id).in_(principal.campaign_ids)))
     return false()
 
 

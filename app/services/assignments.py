@@ -77,8 +77,13 @@ def _public(row: tuple[Assignment, Item, str, str], today: date) -> AssignmentPu
 
 
 def list_visible(
-    session: Session, *, principal: Principal, filters: AssignmentFilter, today: date,
-    limit: int, offset: int,
+    session: Session,
+    *,
+    principal: Principal,
+    filters: AssignmentFilter,
+    today: date,
+    limit: int,
+    offset: int,
 ) -> tuple[list[AssignmentPublic], int]:
     """A page of the assignments the caller may see, filtered, in due-date then item order."""
     query = _query(principal)
@@ -98,9 +103,7 @@ def list_visible(
             query = query.where(make(value))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
-        query.order_by(Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
-        .limit(limit)
-        .offset(offset)
+        query.order_by(Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id).limit(limit).offset(offset)
     ).all()
     return [_public(r, today) for r in rows], total
 

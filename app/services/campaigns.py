@@ -55,9 +55,7 @@ def create(session: Session, *, data: CampaignCreate, principal: Principal | Non
 
 def get_visible(session: Session, *, campaign_id: int, principal: Principal) -> Campaign:
     """The campaign if the caller may see it; NotFound otherwise (never says it exists)."""
-    campaign = session.exec(
-        select(Campaign).where(Campaign.id == campaign_id, campaign_scope(principal))
-    ).first()
+    campaign = session.exec(select(Campaign).where(Campaign.id == campaign_id, campaign_scope(principal))).first()
     if campaign is None:
         raise NotFound("未找到该创建活动", code="campaign_not_found")
     return campaign
@@ -78,19 +76,13 @@ def list_visible(session: Session, *, principal: Principal) -> list[Campaign]:
 
 def to_public(session: Session, campaign: Campaign) -> CampaignPublic:
     """The campaign with its phases in order."""
-    phases = session.exec(
-        select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.position)
-    ).all()
-    return CampaignPublic.model_validate(
-        campaign, update={"phases": [PhasePublic.model_validate(p) for p in phases]}
-    )
+    phases = session.exec(select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.position)).all()
+    return CampaignPublic.model_validate(campaign, update={"phases": [PhasePublic.model_validate(p) for p in phases]})
 
 
 def submission_phase(session: Session, *, campaign: Campaign) -> Phase:
     """The phase whose end is the default due date: the flagged one, else the one holding the deadline."""
-    phases = session.exec(
-        select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.position)
-    ).all()
+    phases = session.exec(select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.position)).all()
     for phase in phases:
         if phase.is_submission:
             return phase
@@ -103,9 +95,7 @@ def submission_phase(session: Session, *, campaign: Campaign) -> Phase:
 def _targets(item: Item, lead_rule: str) -> list[tuple[str, AssignmentRole]]:
     """The printed names of an item in order, each with the role it gives."""
     if lead_rule == LeadRule.lead_column:
-        return [(n, AssignmentRole.lead) for n in item.lead_units] + [
-            (n, AssignmentRole.co) for n in item.units
-        ]
+        return [(n, AssignmentRole.lead) for n in item.lead_units] + [(n, AssignmentRole.co) for n in item.units]
     return [(n, AssignmentRole.lead if i == 0 else AssignmentRole.co) for i, n in enumerate(item.units)]
 
 
@@ -125,9 +115,7 @@ def launch(session: Session, *, campaign_id: int, principal: Principal | None) -
     resolver = Resolver.for_county(session, county_id=campaign.county_id)
     phase = submission_phase(session, campaign=campaign)
     existing = set(
-        session.exec(
-            select(Assignment.item_id, Assignment.unit_id).where(Assignment.campaign_id == campaign.id)
-        ).all()
+        session.exec(select(Assignment.item_id, Assignment.unit_id).where(Assignment.campaign_id == campaign.id)).all()
     )
     items = session.exec(
         select(Item, FrameworkSection.code)
@@ -175,8 +163,7 @@ def launch(session: Session, *, campaign_id: int, principal: Principal | None) -
         "items": len(items),
         "unresolved": unresolved,
         "unresolved_names": [
-            {"name": name or None, "reason": reason, "items": keys}
-            for (name, reason), keys in sorted(by_name.items())
+            {"name": name or None, "reason": reason, "items": keys} for (name, reason), keys in sorted(by_name.items())
         ],
     }
     campaign.status = CampaignStatus.launched

@@ -48,9 +48,7 @@ def load(session: Session) -> dict[str, Any]:
         unit = units.create_unit(session, county_id=county.id, data=UnitCreate(**u), principal=None)
         unit_ids[unit.name] = unit.id  # type: ignore[assignment]
     for g in spec["groups"]:
-        data = UnitGroupCreate(
-            name=g["name"], aliases=g["aliases"], member_ids=[unit_ids[m] for m in g["members"]]
-        )
+        data = UnitGroupCreate(name=g["name"], aliases=g["aliases"], member_ids=[unit_ids[m] for m in g["members"]])
         units.create_group(session, county_id=county.id, data=data, principal=None)
     c = spec["campaign"]
     campaign = campaigns.create(
@@ -78,9 +76,7 @@ def load(session: Session) -> dict[str, Any]:
     for username, display, role, binding in accounts:
         user = users.create(
             session,
-            data=UserCreate(
-                username=username, display_name=display, role=role, password=DEMO_PASSWORD, **binding
-            ),
+            data=UserCreate(username=username, display_name=display, role=role, password=DEMO_PASSWORD, **binding),
         )
         created.append({"username": username, "password": DEMO_PASSWORD, "role": role.value})
         if role == Role.evaluator:

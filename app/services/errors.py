@@ -12,9 +12,7 @@ class DomainError(Exception):
     code = "bad_request"
     message = "请求无法处理"
 
-    def __init__(
-        self, message: str | None = None, *, code: str | None = None, errors: list[Any] | None = None
-    ) -> None:
+    def __init__(self, message: str | None = None, *, code: str | None = None, errors: list[Any] | None = None) -> None:
         self.message = message or type(self).message
         self.code = code or type(self).code
         self.errors = errors or []

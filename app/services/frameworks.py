@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
@@ -40,9 +41,7 @@ def validate(data: Any) -> FrameworkFile:
     try:
         doc = FrameworkFile.model_validate(data)
     except ValidationError as exc:
-        errors = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()
-        ]
+        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
         raise Invalid("指标体系文件格式不正确", code="framework_invalid", errors=errors) from exc
     errors: list[dict[str, str]] = []
 
@@ -86,9 +85,7 @@ def import_document(session: Session, *, doc: FrameworkFile, principal: Principa
     """Store a validated framework as a new version of its code (existing ones stay frozen)."""
     if principal is not None:
         principal.require(Role.admin, Role.office)
-    latest = session.exec(
-        select(func.max(Framework.version)).where(Framework.code == doc.code)
-    ).one()
+    latest = session.exec(select(func.max(Framework.version)).where(Framework.code == doc.code)).one()
     framework = Framework(
         code=doc.code,
         version=(latest or 0) + 1,
@@ -196,23 +193,27 @@ def delete(session: Session, *, framework_id: int, principal: Principal) -> None
     if in_use(session, framework_id=framework_id):
         raise Conflict("该指标体系已被创建活动使用，不能修改或删除；请导入新版本", code="framework_in_use")
     item_ids = select(Item.id).where(Item.framework_id == framework_id)
-    for model, cond in (
-        (MaterialRequestItem, col(MaterialRequestItem.item_id).in_(item_ids)),
-        (MaterialRequest, MaterialRequest.framework_id == framework_id),
-        (Item, Item.framework_id == framework_id),
-        (Heading, Heading.framework_id == framework_id),
-        (FrameworkSection, FrameworkSection.framework_id == framework_id),
+    for stmt in (
+        sql_delete(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(item_ids)),
+        sql_delete(MaterialRequest).where(col(MaterialRequest.framework_id) == framework_id),
+        sql_delete(Item).where(col(Item.framework_id) == framework_id),
+        sql_delete(Heading).where(col(Heading.framework_id) == framework_id, col(Heading.level) == 2),
+        sql_delete(Heading).where(col(Heading.framework_id) == framework_id),
+        sql_delete(FrameworkSection).where(col(FrameworkSection.framework_id) == framework_id),
     ):
-        for row in session.exec(select(model).where(cond)).all():
-            session.delete(row)
-        session.flush()
+        session.execute(stmt)
     session.delete(framework)
     session.flush()
 
 
 def list_items(
-    session: Session, *, framework_id: int, section: str | None, level1_id: int | None,
-    limit: int, offset: int,
+    session: Session,
+    *,
+    framework_id: int,
+    section: str | None,
+    level1_id: int | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[ItemPublic], int]:
     """A page of the framework's items in printed order, with their material request keys."""
     get_or_raise(session, framework_id=framework_id)
@@ -237,8 +238,7 @@ def list_items(
     ).all():
         mats[item_id].append(key)
     items = [
-        ItemPublic.model_validate(item, update={"section": code, "material_keys": mats[item.id]})
-        for item, code in rows
+        ItemPublic.model_validate(item, update={"section": code, "material_keys": mats[item.id]}) for item, code in rows
     ]
     return items, total
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from app.models.region import Region, RegionCreate, RegionLevel
+from app.models.user import Role
 from app.services.access import Principal
 from app.services.errors import Invalid, NotFound
-from app.models.user import Role
 
 _PARENT_LEVEL = {
     RegionLevel.province: None,

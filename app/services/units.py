@@ -81,9 +81,7 @@ def _set_members(session: Session, group: UnitGroup, member_ids: list[int]) -> N
     session.flush()
 
 
-def create_group(
-    session: Session, *, county_id: int, data: UnitGroupCreate, principal: Principal | None
-) -> UnitGroup:
+def create_group(session: Session, *, county_id: int, data: UnitGroupCreate, principal: Principal | None) -> UnitGroup:
     """A new group of the county's units (members may be empty and filled in later)."""
     if principal is not None:
         principal.require(Role.admin, Role.office)

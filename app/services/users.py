@@ -48,9 +48,7 @@ def create(session: Session, *, data: UserCreate, principal: Principal | None = 
             raise NotFound("未找到该单位", code="unit_not_found")
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict("该用户名已被使用", code="username_taken")
-    user = User.model_validate(
-        data, update={"password_hash": auth.hash_password(data.password)}
-    )
+    user = User.model_validate(data, update={"password_hash": auth.hash_password(data.password)})
     session.add(user)
     session.flush()
     return user

@@ -12,9 +12,7 @@ router = APIRouter(prefix="/assignments", tags=["assignments"])
 
 
 @router.get("/{assignment_id}", response_model=AssignmentPublic)
-def read_assignment(
-    assignment_id: int, session: SessionDep, who: CurrentPrincipal, today: Today
-) -> AssignmentPublic:
+def read_assignment(assignment_id: int, session: SessionDep, who: CurrentPrincipal, today: Today) -> AssignmentPublic:
     """One assignment, if the caller may see it."""
     return assignments.get_visible(session, assignment_id=assignment_id, principal=who, today=today)
 
@@ -24,6 +22,4 @@ def update_assignment(
     assignment_id: int, data: AssignmentUpdate, session: SessionDep, who: CurrentPrincipal, today: Today
 ) -> AssignmentPublic:
     """Override the due date (office); null returns it to the submission phase's end."""
-    return assignments.set_due(
-        session, assignment_id=assignment_id, due_on=data.due_on, principal=who, today=today
-    )
+    return assignments.set_due(session, assignment_id=assignment_id, due_on=data.due_on, principal=who, today=today)

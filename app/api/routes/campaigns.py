@@ -72,9 +72,7 @@ def read_launch_report(campaign_id: int, session: SessionDep, who: CurrentPrinci
 
 
 @router.post("/{campaign_id}/evaluators", status_code=status.HTTP_204_NO_CONTENT)
-def engage_evaluator(
-    campaign_id: int, data: EngagementCreate, session: SessionDep, who: CurrentPrincipal
-) -> None:
+def engage_evaluator(campaign_id: int, data: EngagementCreate, session: SessionDep, who: CurrentPrincipal) -> None:
     """Engage a third-party evaluator account for this campaign."""
     campaigns.engage(session, campaign_id=campaign_id, user_id=data.user_id, principal=who)
 
@@ -94,8 +92,12 @@ def list_assignments(
 ) -> Page[AssignmentPublic]:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
     filters = AssignmentFilter(
-        campaign_id=campaign_id, unit_id=unit_id, level1_id=level1_id, section=section,
-        status=status, due_before=due_before,
+        campaign_id=campaign_id,
+        unit_id=unit_id,
+        level1_id=level1_id,
+        section=section,
+        status=status,
+        due_before=due_before,
     )
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset

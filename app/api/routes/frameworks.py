@@ -78,8 +78,12 @@ def list_items(
 ) -> Page[ItemPublic]:
     """The framework's items in printed order, filterable by section and level-1 heading."""
     items, total = frameworks.list_items(
-        session, framework_id=framework_id, section=section, level1_id=level1_id,
-        limit=page.limit, offset=page.offset,
+        session,
+        framework_id=framework_id,
+        section=section,
+        level1_id=level1_id,
+        limit=page.limit,
+        offset=page.offset,
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

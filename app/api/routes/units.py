@@ -39,21 +39,15 @@ def list_groups(county_id: int, session: SessionDep, who: CurrentPrincipal) -> l
     ]
 
 
-@router.post(
-    "/counties/{county_id}/unit-groups", response_model=UnitGroupPublic, status_code=status.HTTP_201_CREATED
-)
-def create_group(
-    county_id: int, data: UnitGroupCreate, session: SessionDep, who: CurrentPrincipal
-) -> UnitGroupPublic:
+@router.post("/counties/{county_id}/unit-groups", response_model=UnitGroupPublic, status_code=status.HTTP_201_CREATED)
+def create_group(county_id: int, data: UnitGroupCreate, session: SessionDep, who: CurrentPrincipal) -> UnitGroupPublic:
     """Add a unit group (e.g. 各乡镇) to the county."""
     group = units.create_group(session, county_id=county_id, data=data, principal=who)
     return UnitGroupPublic.model_validate(group, update={"member_ids": sorted(set(data.member_ids))})
 
 
 @router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic)
-def update_group(
-    group_id: int, data: UnitGroupUpdate, session: SessionDep, who: CurrentPrincipal
-) -> UnitGroupPublic:
+def update_group(group_id: int, data: UnitGroupUpdate, session: SessionDep, who: CurrentPrincipal) -> UnitGroupPublic:
     """Replace a group's aliases or members (then launch again to assign the new members)."""
     group = units.update_group(session, group_id=group_id, data=data, principal=who)
     members = units.group_members(session, group_ids=[group.id])  # type: ignore[list-item]

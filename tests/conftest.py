@@ -1,0 +1,154 @@
+"""Test fixtures: a migrated PostgreSQL database (SQLite only off-CI when no PostgreSQL answers),
+the app behind httpx (TestClient), a shared world of two provinces, and real tokens per role."""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+os.environ.setdefault("SHIFAN_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
+
+from app import db as app_db  # noqa: E402
+from app import settings as app_settings  # noqa: E402
+from app.api import deps  # noqa: E402
+from app.cli import migrate  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("SHIFAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+def use_database(url: str) -> None:
+    """Point the app (settings, engine) at url."""
+    os.environ["SHIFAN_DATABASE_URL"] = url
+    app_settings.get_settings.cache_clear()
+    app_db.get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_engine() -> Iterator[sa.Engine | None]:
+    """An AUTOCOMMIT engine on the PostgreSQL server, or None off-CI when there is none."""
+    if not _pg_available():
+        if IN_CI:
+            pytest.exit(f"PostgreSQL is required in CI but {PG_ADMIN_URL} does not answer", returncode=2)
+        yield None
+        return
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def fresh_database(pg_admin: sa.Engine | None, tmp: Path, tag: str) -> tuple[str, callable]:
+    """A new empty database (PostgreSQL, else SQLite) and a function that drops it."""
+    if pg_admin is None:
+        path = tmp / f"{tag}.db"
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    name = f"shifan_test_{tag}_{uuid.uuid4().hex[:8]}"
+    with pg_admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        app_db.get_engine.cache_clear()
+        with pg_admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_engine, tmp_path_factory) -> Iterator[str]:
+    """The session's database, migrated with `alembic upgrade head` (so migrations run every time)."""
+    if pg_admin_engine is None:
+        warnings.warn("PostgreSQL not reachable: running on SQLite (CI requires PostgreSQL)", stacklevel=1)
+    url, drop = fresh_database(pg_admin_engine, tmp_path_factory.mktemp("db"), "main")
+    use_database(url)
+    migrate()
+    yield url
+    app_db.get_engine().dispose()
+    drop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    """An httpx client talking to the app; `today` is pinned per test through client.today."""
+    app.dependency_overrides.pop(deps._today, None)
+    with TestClient(app) as c:
+        yield c
+    app.dependency_overrides.pop(deps._today, None)
+
+
+def pin_today(app, day: date) -> None:
+    """Make the API judge 'overdue' as of day."""
+    app.dependency_overrides[deps._today] = lambda: day
+
+
+@pytest.fixture
+def session(database_url) -> Iterator[Session]:
+    with Session(app_db.get_engine(), expire_on_commit=False) as s:
+        yield s
+
+
+@dataclass
+class World:
+    """Ids and tokens of the shared test world."""
+
+    ids: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(scope="session")
+def world(app, database_url) -> World:
+    """Two provinces, three counties, the 陵川 demo campaign and a second county's campaign."""
+    from tests.world import build
+
+    w = World()
+    with Session(app_db.get_engine(), expire_on_commit=False) as s:
+        w.ids = build(s)
+        s.commit()
+    with TestClient(app) as c:
+        for username in (
+            "admin",
+            "lc-office",
+            "lc-sfj",
+            "lc-gaj",
+            "evaluator",
+            "sx-province",
+            "gp-office",
+            "gp-sfj",
+            "yn-province",
+            "idle-evaluator",
+        ):
+            r = c.post("/api/v1/auth/token", data={"username": username, "password": "shifan-demo"})
+            assert r.status_code == 200, r.text
+            w.tokens[username] = r.json()["access_token"]
+    return w

@@ -1,0 +1,43 @@
+"""Error shape (problem+json) and the committed OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from app.main import create_app
+
+OPENAPI = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+
+
+def test_openapi_is_committed_and_current() -> None:
+    generated = json.dumps(create_app().openapi(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    assert OPENAPI.read_text(encoding="utf-8") == generated, "openapi.json drifted: run `shifan openapi`"
+
+
+def test_unknown_route_is_problem_json(client, world) -> None:
+    r = client.get("/api/v1/nope", headers=world.auth("admin"))
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["code"] == "not_found" and body["status"] == 404 and body["instance"] == "/api/v1/nope"
+    assert body["type"] == "urn:shifan:problem:not_found"
+
+
+def test_validation_error_is_problem_json_in_chinese(client, world) -> None:
+    r = client.post("/api/v1/campaigns", json={"name": ""}, headers=world.auth("lc-office"))
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == "validation_failed" and "请检查" in body["detail"]
+    assert {e["loc"] for e in body["errors"]} >= {"body.name", "body.framework_id", "body.phases"}
+
+
+def test_not_found_ids(client, world) -> None:
+    for path, code in (
+        ("/api/v1/campaigns/999999", "campaign_not_found"),
+        ("/api/v1/assignments/999999", "assignment_not_found"),
+        ("/api/v1/frameworks/999999", "framework_not_found"),
+        ("/api/v1/counties/999999/units", "county_not_found"),
+    ):
+        r = client.get(path, headers=world.auth("admin"))
+        assert r.status_code == 404 and r.json()["code"] == code, path
