@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     access_token_minutes: int = 60
     script_token_days: int = 365
     max_framework_bytes: int = 5 * 1024 * 1024
+    storage_backend: str = "local"  # "local" (object_dir) or "s3" (MinIO or any S3 server)
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "shifan-evidence"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = True
+    max_upload_bytes: int = 500 * 1024 * 1024
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

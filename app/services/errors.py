@@ -53,3 +53,9 @@ class TooLarge(DomainError):
     status = 413
     code = "too_large"
     message = "上传的文件过大"
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "storage_unavailable"
+    message = "文件存储服务暂时不可用，请稍后重试"

@@ -1,0 +1,236 @@
+"""The object-store seam: S3 through the minio client, or a local folder. Callers never know which.
+
+Bytes are streamed in bounded chunks; SHA-256 and size are computed on the way and the size limit
+is enforced while streaming, so an oversized or cut-off upload leaves no object behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+from app.services.errors import Invalid, TooLarge, Unavailable
+from app.settings import Settings, get_settings
+
+CHUNK = 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024  # S3 multipart part: bounds the memory one upload holds
+_KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,200}$")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the store holds under key, as measured while it streamed in."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class HashingReader:
+    """A file-like wrapper that hashes and counts what is read and stops past max_bytes."""
+
+    def __init__(self, source: BinaryIO, max_bytes: int) -> None:
+        self._source = source
+        self._max = max_bytes
+        self.size = 0
+        self._hash = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._source.read(CHUNK if n is None or n < 0 else n)
+        self.size += len(data)
+        if self.size > self._max:
+            raise TooLarge(f"文件超过大小上限 {self._max // (1024 * 1024)} MB", code="file_too_large")
+        self._hash.update(data)
+        return data
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+
+def check_key(key: str) -> str:
+    """key if it is one the application makes (no user text, no traversal); Invalid otherwise."""
+    if not _KEY.match(key) or ".." in key or "//" in key:
+        raise Invalid("对象键不合法", code="object_key_invalid")
+    return key
+
+
+class ObjectStore(Protocol):
+    """What evidence handling needs from an object store."""
+
+    def ensure_ready(self) -> None: ...
+    def put_stream(self, key: str, source: BinaryIO, *, content_type: str, max_bytes: int) -> StoredObject: ...
+    def size_of(self, key: str) -> int | None: ...
+    def iter_bytes(self, key: str, *, start: int = 0, length: int | None = None) -> Iterator[bytes]: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str) -> Iterator[str]: ...
+    def presigned_get(self, key: str, *, expires: timedelta) -> str: ...
+    def presigned_put(self, key: str, *, expires: timedelta) -> str: ...
+
+
+class S3Store:
+    """Objects in one bucket of an S3 server (MinIO in production) through the minio client."""
+
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Store:
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3, read=60), retries=urllib3.Retry(total=2, backoff_factor=0.2)
+        )
+        client = Minio(
+            settings.s3_endpoint,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            secure=settings.s3_secure,
+            region=settings.s3_region,
+            http_client=http,
+        )
+        return cls(client, settings.s3_bucket)
+
+    def _call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202, ANN003, ANN002 - thin error translation
+        try:
+            return fn(*args, **kwargs)
+        except (TooLarge, Invalid):
+            raise
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject"):
+                raise
+            raise Unavailable(code="storage_error") from exc
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unavailable() from exc
+
+    def ensure_ready(self) -> None:
+        """Create the bucket if it is missing."""
+        if not self._call(self.client.bucket_exists, self.bucket):
+            self._call(self.client.make_bucket, self.bucket)
+
+    def put_stream(self, key: str, source: BinaryIO, *, content_type: str, max_bytes: int) -> StoredObject:
+        reader = HashingReader(source, max_bytes)
+        # length=-1 streams in PART_SIZE parts; on any error minio aborts the multipart upload.
+        self._call(
+            self.client.put_object,
+            self.bucket,
+            check_key(key),
+            reader,
+            length=-1,
+            part_size=PART_SIZE,
+            content_type=content_type,
+        )
+        return StoredObject(key=key, size=reader.size, sha256=reader.sha256)
+
+    def size_of(self, key: str) -> int | None:
+        try:
+            return self._call(self.client.stat_object, self.bucket, check_key(key)).size
+        except S3Error:
+            return None
+
+    def iter_bytes(self, key: str, *, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        response = self._call(self.client.get_object, self.bucket, check_key(key), offset=start, length=length or 0)
+        try:
+            yield from response.stream(CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def delete(self, key: str) -> None:
+        self._call(self.client.remove_object, self.bucket, check_key(key))
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        for obj in self._call(self.client.list_objects, self.bucket, prefix=prefix, recursive=True):
+            yield obj.object_name
+
+    def presigned_get(self, key: str, *, expires: timedelta) -> str:
+        return self._call(self.client.presigned_get_object, self.bucket, check_key(key), expires=expires)
+
+    def presigned_put(self, key: str, *, expires: timedelta) -> str:
+        return self._call(self.client.presigned_put_object, self.bucket, check_key(key), expires=expires)
+
+
+class LocalStore:
+    """Objects as files under a folder: the zero-setup default for a first run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def ensure_ready(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def put_stream(self, key: str, source: BinaryIO, *, content_type: str, max_bytes: int) -> StoredObject:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        reader = HashingReader(source, max_bytes)
+        # Written to a temporary file beside the target and renamed only when complete.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := reader.read(CHUNK):
+                    out.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredObject(key=key, size=reader.size, sha256=reader.sha256)
+
+    def size_of(self, key: str) -> int | None:
+        path = self._path(key)
+        return path.stat().st_size if path.is_file() else None
+
+    def iter_bytes(self, key: str, *, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        remaining = length
+        with self._path(key).open("rb") as f:
+            f.seek(start)
+            while remaining is None or remaining > 0:
+                chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        if not self.root.exists():
+            return
+        for path in sorted(self.root.rglob("*")):
+            key = path.relative_to(self.root).as_posix()
+            if path.is_file() and not path.name.startswith(".upload-") and key.startswith(prefix):
+                yield key
+
+    def presigned_get(self, key: str, *, expires: timedelta) -> str:
+        raise Unavailable("本地存储模式不支持直传/直下链接，请通过接口下载", code="presign_unsupported")
+
+    def presigned_put(self, key: str, *, expires: timedelta) -> str:
+        raise Unavailable("本地存储模式不支持直传/直下链接，请通过接口上传", code="presign_unsupported")
+
+
+def make_store(settings: Settings) -> ObjectStore:
+    """The store the settings name."""
+    if settings.storage_backend == "s3":
+        return S3Store.from_settings(settings)
+    return LocalStore(settings.object_dir)
+
+
+@lru_cache
+def get_store() -> ObjectStore:
+    """The process-wide store (stateless: clients only, no cached objects)."""
+    return make_store(get_settings())

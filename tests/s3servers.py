@@ -1,0 +1,172 @@
+"""Real S3 server processes for tests, started on 127.0.0.1 by the suite itself.
+
+- moto in server mode: fast, on any machine; accepts any signature, so never for security checks.
+- Ceph RADOS Gateway (single node, memstore): a production S3; proves signatures and presigned expiry.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class S3Server:
+    name: str
+    endpoint: str  # host:port
+    access_key: str
+    secret_key: str
+    stop: object  # callable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"port {port} did not open within {timeout}s")
+
+
+def start_moto(workdir: Path) -> S3Server:
+    port = free_port()
+    log = (workdir / "moto.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    _wait_port(port, 30, proc)
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+    return S3Server("moto", f"127.0.0.1:{port}", "moto-key", "moto-secret", stop)
+
+
+def rgw_installed() -> bool:
+    return all(shutil.which(b) for b in ("radosgw", "ceph-mon", "ceph-osd", "monmaptool", "radosgw-admin"))
+
+
+def start_rgw(workdir: Path) -> S3Server:
+    """A throwaway one-node Ceph cluster (mon + memstore osd + rgw) under workdir."""
+    d = workdir / "ceph"
+    d.mkdir(parents=True, exist_ok=True)
+    fsid = str(uuid.uuid4())
+    mon_port, rgw_port = free_port(), free_port()
+    conf = d / "ceph.conf"
+    conf.write_text(
+        f"""[global]
+fsid = {fsid}
+mon host = v1:127.0.0.1:{mon_port}
+public addr = 127.0.0.1
+auth cluster required = none
+auth service required = none
+auth client required = none
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon max pg per osd = 1000
+osd crush chooseleaf type = 0
+osd class update on start = false
+osd crush update on start = false
+run dir = {d}/run
+admin socket = {d}/run/$name.asok
+log file = {d}/log/$name.log
+pid file = {d}/run/$name.pid
+mon data = {d}/mon/$cluster-$id
+osd data = {d}/osd/$cluster-$id
+osd objectstore = memstore
+memstore device bytes = 2147483648
+ms bind ipv6 = false
+keyring = {d}/keyring
+
+[client.rgw]
+rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
+""",
+        encoding="utf-8",
+    )
+    for sub in ("run", "log", "mon/ceph-a", "osd/ceph-0"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    c = ["-c", str(conf)]
+
+    def run(*args: str, timeout: float = 60) -> str:
+        out = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+        if out.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed: {out.stderr[-2000:]}")
+        return out.stdout
+
+    run("monmaptool", "--create", "--add", "a", f"v1:127.0.0.1:{mon_port}", "--fsid", fsid, str(d / "monmap"))
+    run("ceph-authtool", "--create-keyring", str(d / "keyring"), "--gen-key", "-n", "mon.", "--cap", "mon", "allow *")
+    run("ceph-mon", "--mkfs", "-i", "a", "--monmap", str(d / "monmap"), "--keyring", str(d / "keyring"), *c)
+    run("ceph-mon", "-i", "a", *c)
+    _wait_port(mon_port, 30)
+    osd_uuid = str(uuid.uuid4())
+    run("ceph", *c, "osd", "new", osd_uuid)
+    run("ceph-osd", "-i", "0", "--mkfs", "--osd-uuid", osd_uuid, *c)
+    run("ceph", *c, "osd", "crush", "add-bucket", "localhost", "host")
+    run("ceph", *c, "osd", "crush", "move", "localhost", "root=default")
+    run("ceph", *c, "osd", "crush", "add", "osd.0", "1.0", "host=localhost")
+    run("ceph-osd", "-i", "0", *c)
+    run("radosgw", "-n", "client.rgw", *c)
+    _wait_port(rgw_port, 120)
+    access, secret = "rgwtest" + uuid.uuid4().hex[:8], uuid.uuid4().hex
+    run(
+        "radosgw-admin",
+        *c,
+        "user",
+        "create",
+        "--uid",
+        "shifan",
+        "--display-name",
+        "shifan",
+        "--access-key",
+        access,
+        "--secret-key",
+        secret,
+        timeout=120,
+    )
+
+    def stop() -> None:
+        for name in ("client.rgw", "osd.0", "mon.a"):
+            pid_file = d / "run" / f"{name}.pid"
+            if not pid_file.exists():
+                continue
+            pid = int(pid_file.read_text().strip() or 0)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            for _ in range(100):
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.1)
+            else:
+                os.kill(pid, signal.SIGKILL)
+
+    return S3Server("rgw", f"127.0.0.1:{rgw_port}", access, secret, stop)
