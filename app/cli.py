@@ -10,21 +10,16 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app.db import get_engine
+from app.db import session_scope
 from app.services.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _session_do(work: Callable[[Session], object]) -> object:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            result = work(session)
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
+    """Run work in one transaction, exactly as a request does."""
+    with session_scope() as session:
+        return work(session)
 
 
 def migrate(_: argparse.Namespace | None = None) -> None:

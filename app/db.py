@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+@contextmanager
 def session_scope() -> Iterator[Session]:
     """A session that commits when the caller's work finishes, or rolls back on any error."""
     with Session(get_engine(), expire_on_commit=False) as session:

@@ -16,7 +16,8 @@ from app.services.errors import Unauthorized
 
 
 def _session() -> Iterator[Session]:
-    yield from session_scope()
+    with session_scope() as session:
+        yield session
 
 
 # scope="function": the commit happens when the route returns, before the response is sent,

@@ -69,11 +69,6 @@ def principal_for(session: Session, user: User) -> Principal:
     )
 
 
-def _counties_in(path: str) -> ColumnElement[bool]:
-    sub = select(Region.id).where(col(Region.path).startswith(path))
-    return col(Campaign.county_id).in_(sub)
-
-
 def county_scope(principal: Principal, county_column: ColumnElement[int]) -> ColumnElement[bool]:
     """Condition on a county id column: the counties whose units and users the caller may see."""
     if principal.role == Role.admin:
@@ -89,15 +84,9 @@ def county_scope(principal: Principal, county_column: ColumnElement[int]) -> Col
 
 def campaign_scope(principal: Principal) -> ColumnElement[bool]:
     """Condition on Campaign: the campaigns the caller may read."""
-    if principal.role == Role.admin:
-        return true()
-    if principal.role in (Role.office, Role.liaison):
-        return col(Campaign.county_id) == principal.county_id
-    if principal.role == Role.province and principal.region_path:
-        return _counties_in(principal.region_path)
     if principal.role == Role.evaluator:
         return col(Campaign.id).in_(principal.campaign_ids) if principal.campaign_ids else false()
-    return false()
+    return county_scope(principal, col(Campaign.county_id))
 
 
 def assignment_scope(principal: Principal) -> ColumnElement[bool]:

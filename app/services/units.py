@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -150,14 +150,12 @@ class Resolver:
 
     index: dict[str, tuple[str, int | None]]
     members: dict[int, list[int]]
-    unit_names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def for_county(cls, session: Session, *, county_id: int) -> Resolver:
         index = name_index(session, county_id=county_id)
         group_ids = [i for kind, i in index.values() if kind == "group" and i is not None]
-        units = session.exec(select(Unit.id, Unit.name).where(Unit.county_id == county_id)).all()
-        return cls(index=index, members=group_members(session, group_ids=group_ids), unit_names=dict(units))
+        return cls(index=index, members=group_members(session, group_ids=group_ids))
 
     def resolve(self, name: str) -> tuple[list[int], str | None]:
         """The unit ids name stands for, and why it resolved to none ("unknown_name"|"empty_group")."""
