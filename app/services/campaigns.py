@@ -76,8 +76,17 @@ def list_visible(session: Session, *, principal: Principal) -> list[Campaign]:
 
 def to_public(session: Session, campaign: Campaign) -> CampaignPublic:
     """The campaign with its phases in order."""
-    phases = session.exec(select(Phase).where(Phase.campaign_id == campaign.id).order_by(Phase.position)).all()
-    return CampaignPublic.model_validate(campaign, update={"phases": [PhasePublic.model_validate(p) for p in phases]})
+    return public_list(session, [campaign])[0]
+
+
+def public_list(session: Session, items: list[Campaign]) -> list[CampaignPublic]:
+    """Several campaigns with their phases, in one query for all the phases."""
+    phases: dict[int, list[PhasePublic]] = defaultdict(list)
+    for phase in session.exec(
+        select(Phase).where(col(Phase.campaign_id).in_([c.id for c in items])).order_by(Phase.position)
+    ).all():
+        phases[phase.campaign_id].append(PhasePublic.model_validate(phase))
+    return [CampaignPublic.model_validate(c, update={"phases": phases[c.id]}) for c in items]  # type: ignore[index]
 
 
 def submission_phase(session: Session, *, campaign: Campaign) -> Phase:

@@ -166,18 +166,25 @@ def in_use(session: Session, *, framework_id: int) -> bool:
 
 def to_public(session: Session, framework: Framework) -> FrameworkPublic:
     """The framework's header with its per-section item counts."""
-    counts = dict(
-        session.exec(
-            select(FrameworkSection.code, func.count(col(Item.id)))
-            .join(Item, col(Item.section_id) == FrameworkSection.id)
-            .where(FrameworkSection.framework_id == framework.id)
-            .group_by(FrameworkSection.code)
-        ).all()
-    )
-    assert framework.id is not None
-    return FrameworkPublic.model_validate(
-        framework, update={"in_use": in_use(session, framework_id=framework.id), "counts": counts}
-    )
+    return public_list(session, [framework])[0]
+
+
+def public_list(session: Session, items: list[Framework]) -> list[FrameworkPublic]:
+    """Headers of several frameworks with counts and in-use flags, in two queries for all of them."""
+    ids = [f.id for f in items]
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for fid, code, n in session.exec(
+        select(FrameworkSection.framework_id, FrameworkSection.code, func.count(col(Item.id)))
+        .join(Item, col(Item.section_id) == FrameworkSection.id)
+        .where(col(FrameworkSection.framework_id).in_(ids))
+        .group_by(FrameworkSection.framework_id, FrameworkSection.code)
+    ).all():
+        counts[fid][code] = n
+    used = set(session.exec(select(Campaign.framework_id).where(col(Campaign.framework_id).in_(ids))).all())
+    return [
+        FrameworkPublic.model_validate(f, update={"in_use": f.id in used, "counts": counts[f.id]})  # type: ignore[index]
+        for f in items
+    ]
 
 
 def list_all(session: Session) -> list[Framework]:

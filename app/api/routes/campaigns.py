@@ -42,7 +42,7 @@ class EngagementCreate(BaseModel):
 @router.get("", response_model=list[CampaignPublic])
 def list_campaigns(session: SessionDep, who: CurrentPrincipal) -> list[CampaignPublic]:
     """The campaigns the caller may see."""
-    return [campaigns.to_public(session, c) for c in campaigns.list_visible(session, principal=who)]
+    return campaigns.public_list(session, campaigns.list_visible(session, principal=who))
 
 
 @router.post("", response_model=CampaignPublic, status_code=status.HTTP_201_CREATED)

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/frameworks", tags=["frameworks"])
 @router.get("", response_model=list[FrameworkPublic])
 def list_frameworks(session: SessionDep, who: CurrentPrincipal) -> list[FrameworkPublic]:
     """Every framework version with its item counts per section."""
-    return [frameworks.to_public(session, f) for f in frameworks.list_all(session)]
+    return frameworks.public_list(session, frameworks.list_all(session))
 
 
 @router.post("", response_model=FrameworkPublic, status_code=status.HTTP_201_CREATED)
