@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import select
 
 from app.models import Assignment, Item
+from app.services.units import Resolver
 from tests.conftest import pin_today
 
 
@@ -19,14 +20,24 @@ def test_demo_launch_resolves_or_reports_every_cell(client, world, session) -> N
     assert ("indicator-46", "执行单位") in reported
     assert ("indicator-53", None) in reported and ("veto-1", None) in reported
     assert ("indicator-85", "各相关单位") in reported
-    # every printed name either produced assignments or is in the report
-    items = session.exec(select(Item).where(Item.framework_id == _framework_id(client, world))).all()
-    assigned_items = set(
-        session.exec(select(Assignment.item_id).where(Assignment.campaign_id == world.ids["lc_campaign"])).all()
-    )
-    for item in items:
-        if item.id not in assigned_items:
-            assert any(k == item.key for k, _ in reported), item.key
+    # Name by name: each printed name gave its item an assignment for every unit it stands for,
+    # or is in the report; an item without any name is reported as such.
+    resolver = Resolver.for_county(session, county_id=world.ids["lc_county"])
+    assigned: dict[int, set[int]] = {}
+    for item_id, unit_id in session.exec(
+        select(Assignment.item_id, Assignment.unit_id).where(Assignment.campaign_id == world.ids["lc_campaign"])
+    ).all():
+        assigned.setdefault(item_id, set()).add(unit_id)
+    for item in session.exec(select(Item).where(Item.framework_id == _framework_id(client, world))).all():
+        names = [*item.lead_units, *item.units]
+        if not names:
+            assert (item.key, None) in reported, item.key
+        for name in names:
+            unit_ids, reason = resolver.resolve(name)
+            if reason:
+                assert (item.key, name) in reported, (item.key, name)
+            else:
+                assert set(unit_ids) <= assigned.get(item.id, set()), (item.key, name)
 
 
 def _framework_id(client, world) -> int:
@@ -45,7 +56,7 @@ def test_first_listed_unit_leads(client, world) -> None:
     assert item5 == {"县行政审批局": "lead", "县市场监督管理局": "co", "县税务局": "co", "县人社局": "co"}
     item47 = [r for r in rows if r["item_key"] == "indicator-47"]
     assert {r["role"] for r in item47 if r["unit_name"] == "县委编办"} == {"lead"}
-    assert len(item47) == 1 + 12 + 24 - 0  # 县委编办 + 各乡镇 + 县直各行政执法单位
+    assert len(item47) == 1 + 12 + 24  # 县委编办 + 各乡镇 (12) + 县直各行政执法单位 (24)
 
 
 def test_filters(client, world) -> None:

@@ -104,9 +104,9 @@ def test_rgw_rejects_wrong_secret(rgw_server) -> None:
         S3Store(client, "t-wrong-secret").ensure_ready()
 
 
-def test_rgw_private_objects_and_presigned_urls(rgw_store) -> None:
+def test_rgw_private_objects_and_presigned_urls(rgw_server, rgw_store) -> None:
     rgw_store.put_stream("ev/p", io.BytesIO(PDF), content_type="application/pdf", max_bytes=1 << 20)
-    plain = f"http://{rgw_store.client._base_url.host}/{rgw_store.bucket}/ev/p"
+    plain = f"http://{rgw_server.endpoint}/{rgw_store.bucket}/ev/p"
     assert httpx.get(plain).status_code == 403  # unsigned
     url = rgw_store.presigned_get("ev/p", expires=timedelta(minutes=5))
     assert httpx.get(url).content == PDF

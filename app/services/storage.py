@@ -48,6 +48,8 @@ class HashingReader:
         self._hash = hashlib.sha256()
 
     def read(self, n: int = -1) -> bytes:
+        # read() without a size returns one chunk, not the rest of the stream: nothing here may
+        # ever pull a whole upload into memory.
         data = self._source.read(CHUNK if n is None or n < 0 else n)
         self.size += len(data)
         if self.size > self._max:
