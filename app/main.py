@@ -1,27 +1,62 @@
-"""The application factory: routers, error handlers."""
+"""The application factory: routers, error handlers, request ids, the object store at start."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from app.api import errors
-from app.api.routes import assignments, auth, campaigns, frameworks, me, regions, units, users
+from app.api.middleware import RequestIdMiddleware
+from app.api.routes import (
+    assignments,
+    audit,
+    auth,
+    campaigns,
+    evidence,
+    files,
+    frameworks,
+    locks,
+    me,
+    regions,
+    units,
+    users,
+)
+from app.services.errors import Unavailable
+from app.services.storage import get_store
 
 API_PREFIX = "/api/v1"
+
+
+log = logging.getLogger("shifan")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        await run_in_threadpool(get_store().ensure_ready)  # creates the bucket if it is missing
+    except Unavailable:
+        log.warning("object store not reachable at start; uploads answer 503 until it is")
+    yield
 
 
 def create_app() -> FastAPI:
     """A new Shifan application."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="Shifan 示范",
         version="0.1.0",
         description="法治政府建设示范创建：指标体系、任务分工、印证资料、审核与评分。",
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, me, regions, users, frameworks, units, campaigns, assignments):
+    for module in (auth, me, regions, users, frameworks, units, campaigns, locks, assignments, evidence, files, audit):
         api.include_router(module.router)
     app.include_router(api)
     errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     s3_bucket: str = "shifan-evidence"
     s3_region: str = "us-east-1"
     s3_secure: bool = True
+    # The host:port clients reach the store under (presigned URLs), when it differs from s3_endpoint.
+    s3_public_endpoint: str = ""
     max_upload_bytes: int = 500 * 1024 * 1024
+    upload_intent_minutes: int = 30  # how long a presigned direct-upload URL stays valid
+    download_link_minutes: int = 5  # how long a presigned download URL stays valid
+    orphan_grace_minutes: int = 120  # objects without a row younger than this are left alone by the sweeper
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

@@ -4,6 +4,7 @@ the app behind httpx (TestClient), a shared world of two provinces, and real tok
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 os.environ.setdefault("SHIFAN_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
+os.environ.setdefault("SHIFAN_OBJECT_DIR", tempfile.mkdtemp(prefix="shifan-objects-"))
 
 from app import db as app_db  # noqa: E402
 from app import settings as app_settings  # noqa: E402

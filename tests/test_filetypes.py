@@ -8,9 +8,8 @@ import zipfile
 
 import pytest
 
-from app.api.downloads import content_disposition
 from app.services.errors import Invalid
-from app.services.filetypes import safe_filename, sniff
+from app.services.filetypes import content_disposition, safe_filename, sniff
 from tests.test_storage import PDF
 
 

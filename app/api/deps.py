@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.db import session_scope
 from app.services.access import Principal, authenticate
 from app.services.errors import Unauthorized
+from app.services.storage import ObjectStore, get_store
 
 
 def _session() -> Iterator[Session]:
@@ -34,6 +35,25 @@ def _principal(session: SessionDep, token: Annotated[str | None, Depends(_bearer
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def _principal_own_session(token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    if not token:
+        raise Unauthorized("请先登录", code="not_authenticated")
+    with session_scope() as session:
+        return authenticate(session, token)
+
+
+# For streaming uploads: the caller is checked in a short transaction of its own, so no database
+# connection is held while a large file travels.
+StreamingPrincipal = Annotated[Principal, Depends(_principal_own_session)]
+
+
+def _store() -> ObjectStore:
+    return get_store()
+
+
+StorageDep = Annotated[ObjectStore, Depends(_store)]
 
 
 def _today() -> date:

@@ -1,6 +1,8 @@
 """All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
 
-from app.models.campaign import Assignment, Campaign, Engagement, Phase
+from app.models.audit import AuditEntry
+from app.models.campaign import Assignment, Campaign, Engagement, LateWindow, Phase
+from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
 from app.models.framework import (
     Framework,
     FrameworkSection,
@@ -15,19 +17,25 @@ from app.models.user import ScriptToken, User
 
 __all__ = [
     "Assignment",
+    "AuditEntry",
     "Campaign",
     "Engagement",
+    "Evidence",
+    "EvidenceVersion",
     "Framework",
     "FrameworkSection",
     "Heading",
     "Item",
+    "LateWindow",
     "MaterialRequest",
     "MaterialRequestItem",
     "Phase",
     "Region",
+    "Review",
     "ScriptToken",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",
+    "UploadIntent",
     "User",
 ]

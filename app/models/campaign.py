@@ -66,6 +66,8 @@ class Campaign(SQLModel, table=True):
     created_at: datetime = created_at_field()
     launched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     launch_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Set when the office freezes the campaign to submit it upward: liaisons can no longer change evidence.
+    frozen_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class CampaignCreate(SQLModel):
@@ -89,6 +91,7 @@ class CampaignPublic(SQLModel):
     materials_deadline: date
     created_at: datetime
     launched_at: datetime | None
+    frozen_at: datetime | None = None
     phases: list[PhasePublic] = []
 
 
@@ -97,6 +100,35 @@ class Engagement(SQLModel, table=True):
 
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", primary_key=True, index=True)
+
+
+class LateWindow(SQLModel, table=True):
+    """A unit allowed to change its evidence after the materials deadline, until a date."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    until: date
+    reason: str = Field(max_length=500)
+    granted_by: int = Field(foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+
+
+class LateWindowCreate(SQLModel):
+    """Body of POST /campaigns/{id}/late-windows."""
+
+    unit_id: int
+    until: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class LateWindowPublic(LateWindowCreate):
+    """A late window as the API shows it."""
+
+    id: int
+    campaign_id: int
+    granted_by: int
+    created_at: datetime
 
 
 class Assignment(SQLModel, table=True):

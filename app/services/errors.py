@@ -43,6 +43,12 @@ class Conflict(DomainError):
     message = "操作与当前状态冲突"
 
 
+class Locked(DomainError):
+    status = 423
+    code = "locked"
+    message = "当前已锁定，不能再修改"
+
+
 class Invalid(DomainError):
     status = 422
     code = "invalid"
@@ -59,3 +65,8 @@ class Unavailable(DomainError):
     status = 503
     code = "storage_unavailable"
     message = "文件存储服务暂时不可用，请稍后重试"
+
+
+def file_too_large(max_bytes: int) -> TooLarge:
+    """The error for a file over the upload limit, naming the limit."""
+    return TooLarge(f"文件超过大小上限 {max_bytes // (1024 * 1024)} MB，请压缩或拆分后上传", code="file_too_large")

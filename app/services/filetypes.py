@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import urllib.parse
 from dataclasses import dataclass
 
 from app.services.errors import Invalid
@@ -78,3 +79,13 @@ def safe_filename(name: str, *, max_chars: int = 200) -> str:
         keep = ext if dot and len(ext) <= 10 else ""
         name = (stem if keep else name)[: max_chars - len(keep) - 1] + ("." + keep if keep else "")
     return name or "file"
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """A Content-Disposition value (RFC 6266) keeping a Chinese name in filename* (RFC 5987), with an
+    ASCII fallback for old clients; used by API downloads and presigned download links alike."""
+    name = safe_filename(filename)
+    ascii_name = name.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
+    quoted = urllib.parse.quote(name, safe="")
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"

@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -21,7 +21,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from app.services.errors import Invalid, TooLarge, Unavailable
+from app.services.errors import DomainError, Invalid, Unavailable, file_too_large
 from app.settings import Settings, get_settings
 
 CHUNK = 1024 * 1024
@@ -53,7 +53,7 @@ class HashingReader:
         data = self._source.read(CHUNK if n is None or n < 0 else n)
         self.size += len(data)
         if self.size > self._max:
-            raise TooLarge(f"文件超过大小上限 {self._max // (1024 * 1024)} MB", code="file_too_large")
+            raise file_too_large(self._max)
         self._hash.update(data)
         return data
 
@@ -77,37 +77,44 @@ class ObjectStore(Protocol):
     def size_of(self, key: str) -> int | None: ...
     def iter_bytes(self, key: str, *, start: int = 0, length: int | None = None) -> Iterator[bytes]: ...
     def delete(self, key: str) -> None: ...
-    def keys(self, prefix: str) -> Iterator[str]: ...
-    def presigned_get(self, key: str, *, expires: timedelta) -> str: ...
+    def keys(self, prefix: str, *, before: datetime | None = None) -> Iterator[str]: ...
+    def presigned_get(self, key: str, *, expires: timedelta, headers: dict[str, str] | None = None) -> str: ...
     def presigned_put(self, key: str, *, expires: timedelta) -> str: ...
 
 
 class S3Store:
     """Objects in one bucket of an S3 server (MinIO in production) through the minio client."""
 
-    def __init__(self, client: Minio, bucket: str) -> None:
+    def __init__(self, client: Minio, bucket: str, presign_client: Minio | None = None) -> None:
         self.client = client
         self.bucket = bucket
+        # Presigning is pure computation (no request when the region is set), so a second client
+        # configured with the public endpoint signs URLs that clients outside the network can use.
+        self.presign_client = presign_client or client
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Store:
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=3, read=60), retries=urllib3.Retry(total=2, backoff_factor=0.2)
         )
-        client = Minio(
-            settings.s3_endpoint,
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key,
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-            http_client=http,
-        )
-        return cls(client, settings.s3_bucket)
+
+        def client(endpoint: str) -> Minio:
+            return Minio(
+                endpoint,
+                access_key=settings.s3_access_key,
+                secret_key=settings.s3_secret_key,
+                secure=settings.s3_secure,
+                region=settings.s3_region,
+                http_client=http,
+            )
+
+        public = client(settings.s3_public_endpoint) if settings.s3_public_endpoint else None
+        return cls(client(settings.s3_endpoint), settings.s3_bucket, public)
 
     def _call(self, fn, *args, **kwargs):  # noqa: ANN001, ANN202, ANN003, ANN002 - thin error translation
         try:
             return fn(*args, **kwargs)
-        except (TooLarge, Invalid):
+        except DomainError:  # the size limit, a cut-off upload: the caller's problem, not the store's
             raise
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject"):
@@ -152,15 +159,22 @@ class S3Store:
     def delete(self, key: str) -> None:
         self._call(self.client.remove_object, self.bucket, check_key(key))
 
-    def keys(self, prefix: str) -> Iterator[str]:
+    def keys(self, prefix: str, *, before: datetime | None = None) -> Iterator[str]:
         for obj in self._call(self.client.list_objects, self.bucket, prefix=prefix, recursive=True):
-            yield obj.object_name
+            if before is None or (obj.last_modified is not None and obj.last_modified < before):
+                yield obj.object_name
 
-    def presigned_get(self, key: str, *, expires: timedelta) -> str:
-        return self._call(self.client.presigned_get_object, self.bucket, check_key(key), expires=expires)
+    def presigned_get(self, key: str, *, expires: timedelta, headers: dict[str, str] | None = None) -> str:
+        return self._call(
+            self.presign_client.presigned_get_object,
+            self.bucket,
+            check_key(key),
+            expires=expires,
+            response_headers=headers,
+        )
 
     def presigned_put(self, key: str, *, expires: timedelta) -> str:
-        return self._call(self.client.presigned_put_object, self.bucket, check_key(key), expires=expires)
+        return self._call(self.presign_client.presigned_put_object, self.bucket, check_key(key), expires=expires)
 
 
 class LocalStore:
@@ -210,15 +224,17 @@ class LocalStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self, prefix: str) -> Iterator[str]:
+    def keys(self, prefix: str, *, before: datetime | None = None) -> Iterator[str]:
         if not self.root.exists():
             return
         for path in sorted(self.root.rglob("*")):
             key = path.relative_to(self.root).as_posix()
-            if path.is_file() and not path.name.startswith(".upload-") and key.startswith(prefix):
+            if not path.is_file() or path.name.startswith(".upload-") or not key.startswith(prefix):
+                continue
+            if before is None or datetime.fromtimestamp(path.stat().st_mtime, UTC) < before:
                 yield key
 
-    def presigned_get(self, key: str, *, expires: timedelta) -> str:
+    def presigned_get(self, key: str, *, expires: timedelta, headers: dict[str, str] | None = None) -> str:
         raise Unavailable("本地存储模式不支持直传/直下链接，请通过接口下载", code="presign_unsupported")
 
     def presigned_put(self, key: str, *, expires: timedelta) -> str:

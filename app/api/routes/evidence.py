@@ -1,0 +1,96 @@
+"""Evidence: web addresses and statements, lists, detail, withdrawal and the office's reviews."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.models.common import Page
+from app.models.evidence import (
+    EvidenceCreate,
+    EvidenceDetail,
+    EvidencePublic,
+    EvidenceStatus,
+    LinkOrStatement,
+    ReviewCreate,
+)
+from app.services import evidence, reviews
+from app.services.evidence import Content, Where
+
+router = APIRouter(tags=["evidence"])
+
+
+def _content(data: LinkOrStatement) -> Content:
+    return Content(kind=data.kind, url=str(data.url) if data.url else None, text=(data.text or "").strip() or None)
+
+
+@router.post(
+    "/assignments/{assignment_id}/evidence", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED
+)
+def submit_link_or_statement(
+    assignment_id: int, data: EvidenceCreate, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> EvidenceDetail:
+    """Submit a web address or a written statement for the assignment (or a material request covering it)."""
+    where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
+    row = evidence.submit(session, where=where, content=_content(data), title=data.title, principal=who, today=today)
+    return evidence.detail(session, row)
+
+
+@router.get("/assignments/{assignment_id}/evidence", response_model=list[EvidencePublic])
+def list_assignment_evidence(assignment_id: int, session: SessionDep, who: CurrentPrincipal) -> list[EvidencePublic]:
+    """Every piece of evidence that counts for the assignment, including its material requests'."""
+    return evidence.list_for_assignment(session, assignment_id=assignment_id, principal=who)
+
+
+@router.get("/campaigns/{campaign_id}/evidence", response_model=Page[EvidencePublic])
+def list_campaign_evidence(
+    campaign_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    page: PageDep,
+    status: EvidenceStatus | None = None,
+    unit_id: int | None = None,
+) -> Page[EvidencePublic]:
+    """A campaign's evidence, oldest change first (status=submitted is the office's review queue)."""
+    items, total = evidence.list_for_campaign(
+        session,
+        campaign_id=campaign_id,
+        principal=who,
+        status=status,
+        unit_id=unit_id,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
+def read_evidence(evidence_id: int, session: SessionDep, who: CurrentPrincipal) -> EvidenceDetail:
+    """One piece of evidence with every version and review."""
+    return evidence.detail(session, evidence.get_visible(session, evidence_id=evidence_id, principal=who))
+
+
+@router.post("/evidence/{evidence_id}/versions", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)
+def resubmit_link_or_statement(
+    evidence_id: int, data: LinkOrStatement, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> EvidenceDetail:
+    """A new version as a web address or statement (after 退回补充, or to correct an unreviewed one)."""
+    row = evidence.submit(
+        session, where=Where(evidence_id=evidence_id), content=_content(data), title=None, principal=who, today=today
+    )
+    return evidence.detail(session, row)
+
+
+@router.post("/evidence/{evidence_id}/versions/{number}/withdraw", response_model=EvidenceDetail)
+def withdraw_version(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> EvidenceDetail:
+    """Withdraw the current version before it is reviewed; it stays on record."""
+    row = evidence.withdraw(session, evidence_id=evidence_id, number=number, principal=who, today=today)
+    return evidence.detail(session, row)
+
+
+@router.post("/evidence/{evidence_id}/reviews", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)
+def review_evidence(evidence_id: int, data: ReviewCreate, session: SessionDep, who: CurrentPrincipal) -> EvidenceDetail:
+    """The office approves, returns (退回补充, comment required) or reopens the named current version."""
+    return evidence.detail(session, reviews.review(session, evidence_id=evidence_id, data=data, principal=who))

@@ -1,0 +1,138 @@
+"""Evidence files: multipart uploads streamed to the store, presigned direct uploads, downloads."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
+from app.api.multipart import OPENAPI_BODY, stream_file
+from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
+from app.services import uploads
+from app.services.access import Principal
+from app.services.evidence import Where
+from app.services.filetypes import content_disposition
+from app.services.storage import ObjectStore
+from app.settings import get_settings
+
+router = APIRouter(tags=["evidence files"])
+
+
+async def _upload(
+    request: Request, store: ObjectStore, *, where: Where, title: str | None, who: Principal, today: Today
+) -> EvidenceDetail:
+    # Checked before any byte is read; no transaction is open while the file streams.
+    target = await run_in_threadpool(uploads.prepare, where=where, principal=who, today=today)
+    limit = get_settings().max_upload_bytes
+
+    def receive(source: BinaryIO, filename: str) -> uploads.Received:
+        return uploads.receive(store, target=target, source=source, filename=filename, max_bytes=limit)
+
+    received = await stream_file(request, receive, max_bytes=limit)
+    return await run_in_threadpool(
+        uploads.record, store, where=where, received=received, title=title, principal=who, today=today
+    )
+
+
+@router.post(
+    "/assignments/{assignment_id}/evidence/file",
+    response_model=EvidenceDetail,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=OPENAPI_BODY,
+)
+async def upload_file(
+    assignment_id: int,
+    request: Request,
+    who: StreamingPrincipal,
+    today: Today,
+    store: StorageDep,
+    title: str | None = None,
+    material_request_id: int | None = None,
+) -> EvidenceDetail:
+    """Upload a file as new evidence (multipart field "file"); its type is decided by its content."""
+    where = Where(assignment_id=assignment_id, material_request_id=material_request_id)
+    return await _upload(request, store, where=where, title=title, who=who, today=today)
+
+
+@router.post(
+    "/evidence/{evidence_id}/versions/file",
+    response_model=EvidenceDetail,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=OPENAPI_BODY,
+)
+async def upload_version(
+    evidence_id: int, request: Request, who: StreamingPrincipal, today: Today, store: StorageDep
+) -> EvidenceDetail:
+    """Upload a file as a new version of existing evidence (multipart field "file")."""
+    return await _upload(request, store, where=Where(evidence_id=evidence_id), title=None, who=who, today=today)
+
+
+@router.post(
+    "/assignments/{assignment_id}/evidence/uploads",
+    response_model=UploadIntentPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def start_direct_upload(
+    assignment_id: int,
+    data: UploadIntentCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    store: StorageDep,
+) -> UploadIntentPublic:
+    """A presigned PUT URL for a mobile app to send a file straight to the store; then call complete."""
+    where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
+    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
+
+
+@router.post("/evidence/{evidence_id}/uploads", response_model=UploadIntentPublic, status_code=status.HTTP_201_CREATED)
+def start_direct_version_upload(
+    evidence_id: int,
+    data: UploadIntentCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    store: StorageDep,
+) -> UploadIntentPublic:
+    """A presigned PUT URL for a new version of existing evidence."""
+    where = Where(evidence_id=evidence_id)
+    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
+
+
+@router.post("/uploads/{intent_id}/complete", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)
+def complete_direct_upload(
+    intent_id: str, session: SessionDep, who: CurrentPrincipal, today: Today, store: StorageDep
+) -> EvidenceDetail:
+    """Check the directly uploaded object (size, checksum, type) and record it as evidence."""
+    return uploads.complete_intent(session, store, intent_id=intent_id, principal=who, today=today)
+
+
+@router.get(
+    "/evidence/{evidence_id}/versions/{number}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容"}},
+)
+def download_version(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> StreamingResponse:
+    """The file of one version, streamed, under its original name."""
+    version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
+    headers = {
+        "Content-Disposition": content_disposition(version.filename or "file"),
+        "Content-Length": str(version.size),
+        "ETag": f'"{version.sha256}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return StreamingResponse(chunks, media_type=version.content_type, headers=headers)
+
+
+@router.get("/evidence/{evidence_id}/versions/{number}/link", response_model=DownloadLink)
+def download_link(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> DownloadLink:
+    """A short-lived presigned GET URL for one version's file."""
+    return uploads.download_link(session, store, evidence_id=evidence_id, number=number, principal=who)

@@ -1,0 +1,228 @@
+"""Evidence (印证资料): submissions, their versions, review decisions and direct-upload intents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, UrlConstraints, model_validator
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models._base import created_at_field
+
+
+class EvidenceKind(StrEnum):
+    file = "file"
+    url = "url"  # a web address (e.g. the county's published document)
+    statement = "statement"  # a written statement (情况说明)
+
+
+class EvidenceStatus(StrEnum):
+    submitted = "submitted"  # waiting for the office's review
+    returned = "returned"  # 退回补充: the unit must resubmit
+    approved = "approved"
+    withdrawn = "withdrawn"  # every version withdrawn before review
+
+
+class ReviewDecision(StrEnum):
+    approve = "approve"
+    return_ = "return"  # 退回补充, comment required
+    reopen = "reopen"  # an approval taken back, reason required
+
+
+class VersionState(StrEnum):
+    active = "active"
+    withdrawn = "withdrawn"
+
+
+class Evidence(SQLModel, table=True):
+    """One piece of evidence a unit hands in for an assignment, or for a material request that
+    covers several items (it then counts for all of that unit's assignments of those items)."""
+
+    __table_args__ = (
+        CheckConstraint("(assignment_id IS NULL) <> (material_request_id IS NULL)", name="evidence_one_target"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    material_request_id: int | None = Field(default=None, foreign_key="materialrequest.id", index=True)
+    title: str = Field(max_length=200)
+    status: str = Field(default=EvidenceStatus.submitted, sa_type=String(16), index=True)
+    current_version: int = 1
+    created_by: int = Field(foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class EvidenceVersion(SQLModel, table=True):
+    """One submitted version; never changed afterwards except to mark it withdrawn."""
+
+    __table_args__ = (UniqueConstraint("evidence_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    number: int
+    kind: str = Field(sa_type=String(16))
+    object_key: str | None = Field(default=None, max_length=255, unique=True)
+    filename: str | None = Field(default=None, max_length=255)
+    content_type: str | None = Field(default=None, max_length=120)
+    size: int | None = Field(default=None, sa_type=BigInteger)
+    sha256: str | None = Field(default=None, max_length=64)
+    url: str | None = Field(default=None, max_length=2000)
+    text: str | None = None
+    state: str = Field(default=VersionState.active, sa_type=String(16))
+    created_by: int = Field(foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class Review(SQLModel, table=True):
+    """A review decision on exactly one version of one piece of evidence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    version_id: int = Field(foreign_key="evidenceversion.id", index=True)
+    decision: str = Field(sa_type=String(16))
+    comment: str = ""
+    status_after: str = Field(sa_type=String(16))
+    reviewer_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+
+
+class UploadIntent(SQLModel, table=True):
+    """A presigned direct upload handed to a client; completed, or expired and its object removed."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    object_key: str = Field(max_length=255, unique=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
+    material_request_id: int | None = Field(default=None, foreign_key="materialrequest.id")
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    title: str | None = Field(default=None, max_length=200)
+    filename: str = Field(max_length=255)
+    size: int = Field(sa_type=BigInteger)
+    sha256: str | None = Field(default=None, max_length=64)
+    created_by: int = Field(foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
+
+
+class EvidenceTarget(SQLModel):
+    """Where new evidence goes: the assignment itself, or one of the material requests covering its item."""
+
+    title: str | None = Field(default=None, max_length=200)
+    material_request_id: int | None = None
+
+
+class LinkOrStatement(SQLModel):
+    """Body of a web-address or statement submission: exactly one of url and text."""
+
+    kind: EvidenceKind = Field(description="url 或 statement（文件请用 /file 或直传接口）")
+    url: HttpUrl | None = None
+    text: str | None = Field(default=None, min_length=1, max_length=20000)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> LinkOrStatement:
+        if self.kind == EvidenceKind.file:
+            raise ValueError("文件请通过文件上传接口（…/file）或直传接口（…/uploads）提交")
+        if self.kind == EvidenceKind.url and (self.url is None or self.text is not None):
+            raise ValueError("网址资料只需填写 url")
+        if self.kind == EvidenceKind.statement and (not (self.text or "").strip() or self.url is not None):
+            raise ValueError("情况说明只需填写 text，且不能为空")
+        return self
+
+
+class EvidenceCreate(EvidenceTarget, LinkOrStatement):
+    """Body of POST /assignments/{id}/evidence."""
+
+
+class UploadIntentCreate(EvidenceTarget):
+    """Body of a request for a presigned direct upload."""
+
+    filename: str = Field(min_length=1, max_length=1000)
+    size: int = Field(gt=0)
+    sha256: str | None = Field(default=None, regex=r"^[0-9a-f]{64}$")
+
+
+class UploadIntentPublic(SQLModel):
+    """Where to PUT the bytes, until when, and which id to complete."""
+
+    id: str
+    upload_url: str
+    method: str = "PUT"
+    expires_at: datetime
+    max_bytes: int
+
+
+class ReviewCreate(SQLModel):
+    """Body of POST /evidence/{id}/reviews: the decision on the named version."""
+
+    decision: ReviewDecision
+    version: int = Field(ge=1, description="所审核的版本号（必须是当前版本）")
+    comment: str = Field(default="", max_length=2000)
+
+
+class VersionPublic(SQLModel):
+    """A version as the API shows it (bytes are downloaded separately)."""
+
+    number: int
+    kind: EvidenceKind
+    filename: str | None
+    content_type: str | None
+    size: int | None
+    sha256: str | None
+    url: str | None
+    text: str | None
+    state: VersionState
+    created_by: int
+    created_at: datetime
+    withdrawn_at: datetime | None
+
+
+class ReviewPublic(SQLModel):
+    """A review decision and the version it judged."""
+
+    id: int
+    version: int
+    decision: ReviewDecision
+    comment: str
+    status_after: EvidenceStatus
+    reviewer_id: int
+    created_at: datetime
+
+
+class EvidencePublic(SQLModel):
+    """A piece of evidence with its current version."""
+
+    id: int
+    campaign_id: int
+    unit_id: int
+    assignment_id: int | None
+    material_request_id: int | None
+    title: str
+    status: EvidenceStatus
+    current_version: int
+    created_at: datetime
+    updated_at: datetime
+    current: VersionPublic | None = None
+
+
+class EvidenceDetail(EvidencePublic):
+    """A piece of evidence with every version and review."""
+
+    versions: list[VersionPublic] = []
+    reviews: list[ReviewPublic] = []
+
+
+class DownloadLink(SQLModel):
+    """A short-lived presigned GET URL."""
+
+    url: str
+    expires_at: datetime

@@ -1,0 +1,92 @@
+"""The audit trail: every change recorded in the same transaction as the change itself."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, col, select
+
+from app.models import AuditEntry
+from app.models.audit import AuditPublic
+from app.models.user import Role
+from app.services.access import Principal, county_scope
+
+# Set per request by the API's middleware (and returned to the client as X-Request-ID).
+request_id: ContextVar[str] = ContextVar("shifan_request_id", default="")
+
+
+def snapshot(obj: SQLModel | BaseModel | None, *fields: str) -> dict[str, Any] | None:
+    """The named fields of obj (all when none are named) as JSON-ready values."""
+    if obj is None:
+        return None
+    data = obj.model_dump(mode="json")
+    return {f: data.get(f) for f in fields} if fields else data
+
+
+def record(
+    session: Session,
+    *,
+    principal: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: int | str,
+    county_id: int | None = None,
+    campaign_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add an entry for a change made in this session's transaction (principal None: the system)."""
+    session.add(
+        AuditEntry(
+            user_id=principal.user_id if principal else None,
+            username=principal.username if principal else "system",
+            role=principal.role if principal else "",
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            county_id=county_id,
+            campaign_id=campaign_id,
+            before=before,
+            after=after,
+            request_id=request_id.get(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Filters of the audit list; None means no filter."""
+
+    campaign_id: int | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    action: str | None = None
+    user_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_entries(
+    session: Session, *, principal: Principal, filters: AuditFilter, limit: int, offset: int
+) -> tuple[list[AuditPublic], int]:
+    """A page of the audit trail of the counties the caller manages, newest first."""
+    principal.require(Role.admin, Role.office)
+    query = select(AuditEntry)
+    if principal.role != Role.admin:
+        query = query.where(county_scope(principal, col(AuditEntry.county_id)))
+    for name in ("campaign_id", "object_type", "object_id", "action", "user_id"):
+        value = getattr(filters, name)
+        if value is not None:
+            query = query.where(getattr(AuditEntry, name) == value)
+    if filters.since is not None:
+        query = query.where(col(AuditEntry.at) >= filters.since)
+    if filters.until is not None:
+        query = query.where(col(AuditEntry.at) < filters.until)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(AuditEntry.id).desc()).limit(limit).offset(offset)).all()
+    return [AuditPublic.model_validate(r) for r in rows], total
