@@ -7,6 +7,7 @@ bytes go from the socket through a small bounded buffer straight into the object
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from app.services.errors import Invalid, file_too_large
 
 T = TypeVar("T")
 FIELD = "file"
+_ESCAPED = re.compile(r"%(22|[01][0-9A-Fa-f])")
 _BUFFERED_CHUNKS = 8  # bounded hand-over between the event loop and the worker thread
 
 OPENAPI_BODY: dict[str, Any] = {
@@ -87,7 +89,8 @@ def _filename(disposition: bytes) -> tuple[str | None, str | None]:
             if key.lower() == "filename*" and "''" in value:
                 return name, urllib.parse.unquote(value.split("''", 1)[1], encoding="utf-8", errors="replace")
         return name, None
-    return name, filename.decode("utf-8", "replace")
+    # Browsers (WHATWG) and httpx percent-encode '"' and control characters in file names.
+    return name, _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), filename.decode("utf-8", "replace"))
 
 
 async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max_bytes: int) -> T:
@@ -140,6 +143,7 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": lambda: state.update(ended=True),
         },
     )
     chunks = request.stream()
@@ -163,7 +167,9 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
             return _incomplete()
         except ValueError as exc:  # python-multipart's malformed-body errors
             return Invalid(f"上传数据格式错误：{exc}", code="multipart_invalid")
-        return None if state["done"] else _incomplete()
+        if state["done"] or (until_file and state.get("ended")):
+            return None  # the file part ended, or the whole body did (without one: file_missing)
+        return _incomplete()
 
     # Up to the file part's headers: nothing is started before we know there is a file.
     problem = await feed(until_file=True)
