@@ -1,0 +1,197 @@
+"""Direct uploads and download links against Ceph RGW (it checks signatures, moto does not), a
+client that hangs up mid-upload on a real server, and the append-only audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+import urllib.parse
+from datetime import date
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from sqlmodel import func, select
+
+from app.models import AuditEntry, Evidence
+from app.services import audit
+from app.services.storage import LocalStore
+from tests.conftest import pin_today, use_store
+from tests.evidence_kit import API, PICKER, pdf
+from tests.s3servers import free_port
+
+
+@pytest.fixture(autouse=True)
+def _during_submission(app, client) -> None:
+    pin_today(app, date(2023, 2, 10))
+
+
+def _intent(client, world, assignment_id: int, body: bytes, **extra):
+    payload = {"filename": "手机拍照.pdf", "size": len(body), **extra}
+    return client.post(
+        f"{API}/assignments/{assignment_id}/evidence/uploads", json=payload, headers=world.auth("lc-sfj")
+    )
+
+
+def test_direct_upload_is_verified_before_it_counts(client, world, session, rgw_api_store) -> None:
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("direct")
+    intent = _intent(client, world, a.id, body, sha256=hashlib.sha256(body).hexdigest(), title="现场照片")
+    assert intent.status_code == 201, intent.text
+    complete = f"{API}/uploads/{intent.json()['id']}/complete"
+    early = client.post(complete, headers=world.auth("lc-sfj"))
+    assert early.status_code == 409 and early.json()["code"] == "upload_missing"
+
+    url = intent.json()["upload_url"]
+    parts = urllib.parse.urlsplit(url)
+    forged = url.replace(parts.path, parts.path[:-4] + "ffff")  # another key under the same signature
+    assert httpx.put(forged, content=body).status_code == 403
+    assert httpx.put(url, content=body).status_code == 200
+
+    assert client.post(complete, headers=world.auth("lc-gaj")).status_code == 404  # not theirs
+    done = client.post(complete, headers=world.auth("lc-sfj"))
+    assert done.status_code == 201, done.text
+    assert done.json()["title"] == "现场照片" and done.json()["current"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert client.post(complete, headers=world.auth("lc-sfj")).json()["code"] == "upload_already_completed"
+
+    link = client.get(f"{API}/evidence/{done.json()['id']}/versions/1/link", headers=world.auth("lc-office"))
+    assert link.status_code == 200
+    got = httpx.get(link.json()["url"])
+    assert got.content == body and "filename*=UTF-8''" in got.headers["content-disposition"]
+    assert urllib.parse.quote("手机拍照.pdf") in got.headers["content-disposition"]
+    assert (
+        client.get(f"{API}/evidence/{done.json()['id']}/versions/1/link", headers=world.auth("gp-office")).status_code
+        == 404
+    )
+
+
+def test_direct_upload_mismatches_are_refused(client, world, session, rgw_api_store) -> None:
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("declared")
+    wrong_sum = _intent(client, world, a.id, body, sha256="0" * 64).json()
+    httpx.put(wrong_sum["upload_url"], content=body)
+    r = client.post(f"{API}/uploads/{wrong_sum['id']}/complete", headers=world.auth("lc-sfj"))
+    assert r.status_code == 422 and r.json()["code"] == "checksum_mismatch"
+
+    wrong_size = _intent(client, world, a.id, body + b"tail").json()
+    httpx.put(wrong_size["upload_url"], content=body)
+    r = client.post(f"{API}/uploads/{wrong_size['id']}/complete", headers=world.auth("lc-sfj"))
+    assert r.status_code == 422 and r.json()["code"] == "upload_size_mismatch"
+
+    exe = b"MZ" + bytes(500)
+    wrong_type = _intent(client, world, a.id, exe).json()
+    httpx.put(wrong_type["upload_url"], content=exe)
+    r = client.post(f"{API}/uploads/{wrong_type['id']}/complete", headers=world.auth("lc-sfj"))
+    assert r.status_code == 422 and r.json()["code"] == "file_type_not_allowed"
+
+    huge = client.post(
+        f"{API}/assignments/{a.id}/evidence/uploads",
+        json={"filename": "x.mp4", "size": 600 * 1024 * 1024},
+        headers=world.auth("lc-sfj"),
+    )
+    assert huge.status_code == 413
+    office = client.post(
+        f"{API}/assignments/{a.id}/evidence/uploads",
+        json={"filename": "x.pdf", "size": 10},
+        headers=world.auth("lc-office"),
+    )
+    assert office.status_code == 403
+    assert not list(client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json())
+
+
+def test_local_store_says_presigning_is_unsupported(client, world, session, app, tmp_path) -> None:
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    use_store(app, LocalStore(tmp_path))
+    try:
+        r = _intent(client, world, a.id, pdf())
+        assert r.status_code == 503 and r.json()["code"] == "presign_unsupported"
+    finally:
+        from app.api import deps
+
+        app.dependency_overrides.pop(deps._store, None)
+
+
+class _Watched:
+    """The store, noting how each put_stream ended."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.outcomes: list[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def put_stream(self, *args, **kwargs):
+        try:
+            stored = self.store.put_stream(*args, **kwargs)
+        except BaseException as exc:
+            self.outcomes.append(getattr(exc, "code", type(exc).__name__))
+            raise
+        self.outcomes.append("stored")
+        return stored
+
+
+def test_client_hanging_up_mid_upload_leaves_nothing(app, world, session, moto_api_store) -> None:
+    """A real server and a real socket: the client sends half a 20 MiB body and disconnects."""
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    watched = _Watched(moto_api_store)
+    use_store(app, watched)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        before = session.exec(select(func.count()).select_from(Evidence)).one()
+        boundary = "cutoff"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n\r\n'
+        ).encode() + pdf()
+        total = len(head) + 20 * 1024 * 1024
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(
+                (
+                    f"POST {API}/assignments/{a.id}/evidence/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    f"Authorization: Bearer {world.tokens['lc-sfj']}\r\n"
+                    f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {total}\r\n\r\n"
+                ).encode()
+                + head
+            )
+            sent = 0
+            while sent < 10 * 1024 * 1024:
+                sock.sendall(bytes(256 * 1024))
+                sent += 256 * 1024
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            leftovers = list(moto_api_store.keys("ev/")) + [
+                u.object_name
+                for u in moto_api_store.client._list_multipart_uploads(moto_api_store.bucket).uploads  # noqa: SLF001
+            ]
+            if watched.outcomes and not leftovers:
+                break
+        assert watched.outcomes == ["upload_incomplete"]  # the stream was under way, then aborted
+        assert leftovers == []
+        session.expire_all()
+        assert session.exec(select(func.count()).select_from(Evidence)).one() == before
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_audit_trail_cannot_be_edited(session) -> None:
+    audit.record(session, principal=None, action="test.entry", object_type="test", object_id=1)
+    session.commit()
+    entry = session.exec(select(AuditEntry).where(AuditEntry.action == "test.entry")).first()
+    assert entry is not None
+    for statement in (
+        sa.update(AuditEntry).where(AuditEntry.id == entry.id).values(action="evidence.forged"),
+        sa.delete(AuditEntry).where(AuditEntry.id == entry.id),
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            session.execute(statement)
+        session.rollback()
