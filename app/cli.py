@@ -114,6 +114,19 @@ def revoke_token(args: argparse.Namespace) -> None:
     print(f"revoked token {args.token_id}")
 
 
+def sweep(args: argparse.Namespace) -> None:
+    """Remove objects of expired direct uploads and objects no evidence row refers to."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.services import uploads
+    from app.services.storage import get_store
+    from app.settings import get_settings
+
+    grace = timedelta(minutes=args.grace_minutes or get_settings().orphan_grace_minutes)
+    report = _session_do(lambda s: uploads.sweep(s, get_store(), now=datetime.now(UTC), grace=grace))
+    print(f"expired uploads removed: {report.expired_intents}, orphaned objects removed: {report.orphans}")  # type: ignore[attr-defined]
+
+
 def export_openapi(args: argparse.Namespace) -> None:
     """Write openapi/openapi.json from the code."""
     from app.main import create_app
@@ -155,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int)
     p = add("revoke-token", revoke_token, "Revoke a script token")
     p.add_argument("token_id", type=int)
+    p = add("sweep", sweep, "Remove expired direct uploads and orphaned objects (run e.g. hourly from cron)")
+    p.add_argument("--grace-minutes", type=int, help="leave objects younger than this alone (default from settings)")
     p = add("openapi", export_openapi, "Write openapi/openapi.json from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
     return parser

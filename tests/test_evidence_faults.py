@@ -230,3 +230,19 @@ def test_deadline_late_window_and_freeze(client, app, world, session, moto_api_s
         assert client.post(f"{API}/campaigns/{campaign}/unfreeze", headers=office).json()["frozen_at"] is None
     trail = client.get(f"{API}/audit", params={"campaign_id": campaign, "object_type": "campaign"}, headers=office)
     assert [e["action"] for e in trail.json()["items"][:2]] == ["campaign.unfreeze", "campaign.freeze"]
+
+
+def test_sweep_command_removes_old_orphans(database_url, capsys) -> None:
+    from app.cli import main
+    from app.services.storage import get_store
+
+    store = get_store()  # the configured default: a local folder in tests
+    store.ensure_ready()
+    store.put_stream("ev/9/9/" + "a" * 32, io.BytesIO(pdf()), content_type="application/pdf", max_bytes=1 << 20)
+    path = store.root / "ev/9/9" / ("a" * 32)
+    old = (datetime.now(UTC) - timedelta(hours=3)).timestamp()
+    os.utime(path, (old, old))
+    store.put_stream("ev/9/9/" + "b" * 32, io.BytesIO(pdf()), content_type="application/pdf", max_bytes=1 << 20)
+    main(["sweep", "--grace-minutes", "60"])
+    assert "orphaned objects removed: 1" in capsys.readouterr().out
+    assert list(store.keys("ev/9/")) == ["ev/9/9/" + "b" * 32]  # the young one may still be recording
