@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install run test lint openapi
+.PHONY: install run test lint openapi bench
 install: $(STAMP)
 
 ## Start the API on http://127.0.0.1:8000 with the 陵川 demo county (SQLite under ./var unless SHIFAN_DATABASE_URL is set)
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+## Run the benchmarks under bench/ and rewrite BENCHMARKS.md (starts its own S3 server and API on 127.0.0.1)
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py
 
 ## Regenerate openapi/openapi.json from the code
 openapi: $(STAMP)

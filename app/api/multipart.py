@@ -25,7 +25,8 @@ from app.services.errors import Invalid, file_too_large
 T = TypeVar("T")
 FIELD = "file"
 _ESCAPED = re.compile(r"%(22|[01][0-9A-Fa-f])")
-_BUFFERED_CHUNKS = 8  # bounded hand-over between the event loop and the worker thread
+HANDOVER = 1024 * 1024
+_BUFFERED_CHUNKS = 2  # at most this many hand-overs wait for the worker thread: bounded memory
 
 OPENAPI_BODY: dict[str, Any] = {
     "requestBody": {
@@ -104,7 +105,7 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
         raise file_too_large(max_bytes)
 
     send, receive = anyio.create_memory_object_stream[bytes | BaseException | None](_BUFFERED_CHUNKS)
-    out: list[bytes | None] = []
+    pending = bytearray()  # file bytes parsed but not yet handed over, coalesced up to HANDOVER
     state: dict[str, Any] = {"header": b"", "headers": {}, "in_file": False, "filename": None, "done": False}
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
@@ -126,13 +127,12 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         if state["in_file"]:
-            out.append(bytes(data[start:end]))
+            pending.extend(data[start:end])
 
     def on_part_end() -> None:
         if state["in_file"]:
             state["in_file"] = False
             state["done"] = True
-            out.append(None)
 
     parser = MultipartParser(
         boundary,
@@ -148,10 +148,17 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
     )
     chunks = request.stream()
 
+    async def hand_over() -> None:
+        # One hand-over per ~1 MiB rather than per socket read: fewer thread hops, larger writes.
+        if len(pending) >= HANDOVER or (state["done"] and pending):
+            data = bytes(pending)
+            pending.clear()
+            await send.send(data)
+
     async def feed(*, until_file: bool) -> BaseException | None:
         """Parse body chunks and pass file bytes on; returns the error that ended the body, if any.
 
-        until_file: stop as soon as the file part's headers are known, keeping its bytes in `out`."""
+        until_file: stop as soon as the file part's headers are known, keeping its bytes pending."""
         try:
             async for chunk in chunks:
                 parser.write(chunk)
@@ -159,8 +166,7 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
                     if state["filename"] is not None:
                         return None
                     continue
-                while out:
-                    await send.send(out.pop(0))
+                await hand_over()
                 if state["done"]:
                     return None
         except ClientDisconnect:
@@ -190,10 +196,9 @@ async def stream_file(request: Request, consume: Callable[[Any, str], T], *, max
             group.cancel_scope.cancel()  # the file is consumed (or refused): stop reading the body
 
         group.start_soon(work)
-        while out:  # what the first read already parsed
-            await send.send(out.pop(0))
-        if not state["done"]:
-            await send.send(await feed(until_file=False))  # None: the file part ended cleanly
+        await hand_over()  # what the first read already parsed
+        problem = None if state["done"] else await feed(until_file=False)
+        await send.send(problem)  # None: the file part ended cleanly
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -25,7 +25,9 @@ from app.services.errors import DomainError, Invalid, Unavailable, file_too_larg
 from app.settings import Settings, get_settings
 
 CHUNK = 1024 * 1024
-PART_SIZE = 8 * 1024 * 1024  # S3 multipart part: bounds the memory one upload holds
+# S3 multipart part, the minimum S3 allows: minio holds about six parts at once per upload (three in
+# flight, one being read, two transient copies), so this bounds the memory one upload holds (~30 MiB).
+PART_SIZE = 5 * 1024 * 1024
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,200}$")
 
 
@@ -49,8 +51,18 @@ class HashingReader:
 
     def read(self, n: int = -1) -> bytes:
         # read() without a size returns one chunk, not the rest of the stream: nothing here may
-        # ever pull a whole upload into memory.
-        data = self._source.read(CHUNK if n is None or n < 0 else n)
+        # ever pull a whole upload into memory. With a size, it fills up to that size (or the end):
+        # minio appends each read to the part with `bytes +=`, so many small reads cost quadratic copying.
+        want = CHUNK if n is None or n < 0 else n
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            chunk = self._source.read(want - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         self.size += len(data)
         if self.size > self._max:
             raise file_too_large(self._max)

@@ -1,0 +1,47 @@
+"""Run every benchmark and write BENCHMARKS.md (one command: `make bench`)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import upload  # noqa: E402
+
+
+def machine() -> str:
+    """One line naming the machine the figures come from."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    return f"{cpu}, {os.cpu_count()} cores, {mem} GiB RAM, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    sections = [upload.markdown(upload.run())]
+    header = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/run.py). Each figure is a ratio against a baseline measured in the",
+        "same run on the same machine: the machine is shared and noisy, so absolute figures vary run to run.",
+        "",
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        "",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(header + sections), encoding="utf-8")
+    print("\n".join(sections))
+
+
+if __name__ == "__main__":
+    main()
