@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
 from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus
 from app.models.user import Role
-from app.services import campaigns, units
+from app.services import audit, campaigns, units
 from app.services.access import Principal, assignment_scope, campaign_scope
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -124,6 +124,7 @@ def set_due(
     campaigns.get_managed(session, campaign_id=current.campaign_id, principal=principal)
     assignment = session.get(Assignment, assignment_id)
     assert assignment is not None
+    before = audit.snapshot(assignment, "due_on", "due_overridden")
     if due_on is None:
         campaign = session.get(Campaign, assignment.campaign_id)
         assert campaign is not None
@@ -134,6 +135,7 @@ def set_due(
     assignment.due_on = due_on
     session.add(assignment)
     session.flush()
+    _audit(session, principal, "assignment.due", assignment, before=before)
     return get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
 
 
@@ -168,7 +170,23 @@ def create(
     session.add(assignment)
     session.flush()
     assert assignment.id is not None
+    _audit(session, principal, "assignment.create", assignment, before=None)
     return get_visible(session, assignment_id=assignment.id, principal=principal, today=today)
+
+
+def _audit(session: Session, principal: Principal, action: str, assignment: Assignment, *, before: dict | None) -> None:
+    campaign = session.get(Campaign, assignment.campaign_id)
+    audit.record(
+        session,
+        principal=principal,
+        action=action,
+        object_type="assignment",
+        object_id=assignment.id,  # type: ignore[arg-type]
+        county_id=campaign.county_id if campaign else None,
+        campaign_id=assignment.campaign_id,
+        before=before,
+        after=audit.snapshot(assignment, "item_id", "unit_id", "role", "due_on", "due_overridden"),
+    )
 
 
 def my_todo_filter(principal: Principal, filters: AssignmentFilter) -> AssignmentFilter:

@@ -13,7 +13,7 @@ from app.models import Assignment, Campaign, Engagement, FrameworkSection, Item,
 from app.models.campaign import AssignmentRole, CampaignCreate, CampaignPublic, CampaignStatus, PhasePublic
 from app.models.framework import LeadRule
 from app.models.user import Role
-from app.services import frameworks, regions
+from app.services import audit, frameworks, regions
 from app.services.access import Principal, campaign_scope
 from app.services.errors import Invalid, NotFound
 from app.services.units import Resolver
@@ -50,6 +50,7 @@ def create(session: Session, *, data: CampaignCreate, principal: Principal | Non
     for pos, phase in enumerate(data.phases):
         session.add(Phase.model_validate(phase, update={"campaign_id": campaign.id, "position": pos}))
     session.flush()
+    _audit(session, principal, "campaign.create", campaign, after=audit.snapshot(data))
     return campaign
 
 
@@ -180,6 +181,8 @@ def launch(session: Session, *, campaign_id: int, principal: Principal | None) -
     campaign.launch_report = report
     session.add(campaign)
     session.flush()
+    summary = {k: report[k] for k in ("created", "total_assignments", "items")}
+    _audit(session, principal, "campaign.launch", campaign, after={**summary, "unresolved": len(unresolved)})
     return report
 
 
@@ -194,4 +197,20 @@ def engage(session: Session, *, campaign_id: int, user_id: int, principal: Princ
         row = Engagement(campaign_id=campaign.id, user_id=user_id)  # type: ignore[arg-type]
         session.add(row)
         session.flush()
+        _audit(session, principal, "campaign.engage", campaign, after={"evaluator_id": user_id})
     return row
+
+
+def _audit(
+    session: Session, principal: Principal | None, action: str, campaign: Campaign, *, after: dict[str, Any] | None
+) -> None:
+    audit.record(
+        session,
+        principal=principal,
+        action=action,
+        object_type="campaign",
+        object_id=campaign.id,  # type: ignore[arg-type]
+        county_id=campaign.county_id,
+        campaign_id=campaign.id,
+        after=after,
+    )

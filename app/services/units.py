@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.models.region import Region
 from app.models.unit import Unit, UnitCreate, UnitGroup, UnitGroupCreate, UnitGroupMember, UnitGroupUpdate
 from app.models.user import Role
-from app.services import regions
+from app.services import audit, regions
 from app.services.access import Principal, county_scope
 from app.services.errors import Conflict, NotFound
 
@@ -53,7 +53,29 @@ def create_unit(session: Session, *, county_id: int, data: UnitCreate, principal
     unit = Unit.model_validate(data, update={"county_id": county_id})
     session.add(unit)
     session.flush()
+    _audit(session, principal, "unit.create", "unit", unit.id, county_id, after=audit.snapshot(data))
     return unit
+
+
+def _audit(
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    kind: str,
+    object_id: int | None,
+    county_id: int,
+    *,
+    after: dict | None,
+) -> None:
+    audit.record(
+        session,
+        principal=principal,
+        action=action,
+        object_type=kind,
+        object_id=object_id or 0,
+        county_id=county_id,
+        after=after,
+    )
 
 
 def list_units(session: Session, *, county_id: int, principal: Principal) -> list[Unit]:
@@ -91,6 +113,7 @@ def create_group(session: Session, *, county_id: int, data: UnitGroupCreate, pri
     session.add(group)
     session.flush()
     _set_members(session, group, data.member_ids)
+    _audit(session, principal, "unit_group.create", "unit_group", group.id, county_id, after=audit.snapshot(data))
     return group
 
 
@@ -108,6 +131,8 @@ def update_group(session: Session, *, group_id: int, data: UnitGroupUpdate, prin
     if data.member_ids is not None:
         _set_members(session, group, data.member_ids)
     session.flush()
+    changes = audit.snapshot(data)
+    _audit(session, principal, "unit_group.update", "unit_group", group.id, group.county_id, after=changes)
     return group
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from app.models.region import Region, RegionLevel
 from app.models.unit import Unit
 from app.models.user import Role, ScriptToken, User, UserCreate
-from app.services import auth
+from app.services import audit, auth
 from app.services.access import Principal, county_scope
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.settings import get_settings
@@ -51,7 +51,20 @@ def create(session: Session, *, data: UserCreate, principal: Principal | None = 
     user = User.model_validate(data, update={"password_hash": auth.hash_password(data.password)})
     session.add(user)
     session.flush()
+    _audit(session, principal, "user.create", user, after=audit.snapshot(user, "username", "role", "unit_id"))
     return user
+
+
+def _audit(session: Session, principal: Principal | None, action: str, user: User, *, after: dict) -> None:
+    audit.record(
+        session,
+        principal=principal,
+        action=action,
+        object_type="user",
+        object_id=user.id,  # type: ignore[arg-type]
+        county_id=user.county_id,
+        after=after,
+    )
 
 
 def list_visible(session: Session, *, principal: Principal) -> list[User]:
@@ -85,6 +98,7 @@ def mint_script_token(
     row = ScriptToken(user_id=user.id, name=name, jti=jti, expires_at=expires)
     session.add(row)
     session.flush()
+    _audit(session, None, "script_token.mint", user, after=audit.snapshot(row, "id", "name", "expires_at"))
     return token, row
 
 
@@ -96,4 +110,7 @@ def revoke_script_token(session: Session, *, token_id: int) -> ScriptToken:
     row.revoked_at = row.revoked_at or datetime.now(UTC)
     session.add(row)
     session.flush()
+    user = session.get(User, row.user_id)
+    assert user is not None
+    _audit(session, None, "script_token.revoke", user, after=audit.snapshot(row, "id", "name", "revoked_at"))
     return row
