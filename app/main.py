@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors
+from app.api.deps import StorageDep
 from app.api.middleware import RequestIdMiddleware
 from app.api.routes import (
     assignments,
@@ -25,6 +27,7 @@ from app.api.routes import (
     units,
     users,
 )
+from app.services import health
 from app.services.errors import Unavailable
 from app.services.storage import get_store
 
@@ -62,6 +65,13 @@ def create_app() -> FastAPI:
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "数据库或文件存储不可用"}})
+    def readyz(store: StorageDep) -> JSONResponse:
+        """Readiness: the database and the object store both answer."""
+        checks = health.readiness(store)
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
 
     return app
 

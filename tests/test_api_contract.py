@@ -41,3 +41,23 @@ def test_not_found_ids(client, world) -> None:
     ):
         r = client.get(path, headers=world.auth("admin"))
         assert r.status_code == 404 and r.json()["code"] == code, path
+
+
+def test_readyz_reports_database_and_storage(client, app, database_url) -> None:
+    from minio import Minio
+
+    from app.services.storage import S3Store
+    from tests.conftest import use_store
+    from tests.s3servers import free_port
+
+    ok = client.get("/readyz")
+    assert ok.status_code == 200 and ok.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+    dead = Minio(f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", secure=False, region="us-east-1")
+    use_store(app, S3Store(dead, "shifan-evidence"))
+    try:
+        down = client.get("/readyz")
+        assert down.status_code == 503 and down.json()["storage"] == "unavailable" and down.json()["database"] == "ok"
+    finally:
+        from app.api import deps
+
+        app.dependency_overrides.pop(deps._store, None)
