@@ -229,19 +229,20 @@ def api_store(request, app, tmp_path):
     app.dependency_overrides.pop(deps._store, None)
 
 
-@pytest.fixture
-def moto_api_store(app, moto_server):
-    """The API on moto's S3 server (the fast one, for workflow tests)."""
-    store = s3_store_for(moto_server)
+def _api_on(app, server):
+    store = s3_store_for(server)
     use_store(app, store)
     yield store
     app.dependency_overrides.pop(deps._store, None)
+
+
+@pytest.fixture
+def moto_api_store(app, moto_server):
+    """The API on moto's S3 server (the fast one, for workflow tests)."""
+    yield from _api_on(app, moto_server)
 
 
 @pytest.fixture
 def rgw_api_store(app, rgw_server):
     """The API on Ceph RGW (signatures checked: presigned URLs, security)."""
-    store = s3_store_for(rgw_server)
-    use_store(app, store)
-    yield store
-    app.dependency_overrides.pop(deps._store, None)
+    yield from _api_on(app, rgw_server)
