@@ -210,6 +210,18 @@ def test_web_address_and_statement(client, world, session) -> None:
     assert note.status_code == 201 and note.json()["title"] == "本单位2022年未发生行政复议案件。"
     no_file = client.get(f"{API}/evidence/{note.json()['id']}/versions/1/content", headers=h)
     assert no_file.status_code == 409 and no_file.json()["code"] == "not_a_file"
+    # A correction before review: a new version, the statement this time as a web address.
+    v2 = client.post(
+        f"{API}/evidence/{note.json()['id']}/versions", json={"kind": "url", "url": "https://example.org/a"}, headers=h
+    )
+    assert v2.status_code == 201 and v2.json()["current_version"] == 2 and v2.json()["current"]["kind"] == "url"
+    assert [v["kind"] for v in v2.json()["versions"]] == ["statement", "url"]
+    office = client.post(
+        f"{API}/evidence/{note.json()['id']}/versions",
+        json={"kind": "statement", "text": "x"},
+        headers=world.auth("lc-office"),
+    )
+    assert office.status_code == 403 and office.json()["code"] == "role_may_not_act"
 
 
 def test_material_request_evidence_counts_for_every_item_it_covers(client, world, session) -> None:
@@ -240,6 +252,7 @@ def test_material_request_evidence_counts_for_every_item_it_covers(client, world
             Assignment.unit_id != second.unit_id,
         )
     ).all()
+    assert others, "pick a covered item that other units share"
     for other in others:
         assert r.json()["id"] not in [
             e["id"]
@@ -251,8 +264,8 @@ def test_material_request_evidence_counts_for_every_item_it_covers(client, world
         json={"kind": "statement", "text": "x", "material_request_id": material_id},
         headers=h,
     )
-    if wrong.status_code != 201:  # the request may happen to cover this item too
-        assert wrong.status_code == 422 and wrong.json()["code"] == "material_not_for_item"
+    # The picker hands out every one of the unit's assignments the request covers above, so this one is not.
+    assert wrong.status_code == 422 and wrong.json()["code"] == "material_not_for_item"
 
 
 def test_review_queue_lists_waiting_evidence(client, world, session) -> None:

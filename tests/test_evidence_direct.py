@@ -57,6 +57,17 @@ def test_direct_upload_is_verified_before_it_counts(client, world, session, rgw_
     assert done.json()["title"] == "现场照片" and done.json()["current"]["sha256"] == hashlib.sha256(body).hexdigest()
     assert client.post(complete, headers=world.auth("lc-sfj")).json()["code"] == "upload_already_completed"
 
+    # A second version the same way, onto the existing evidence.
+    body2 = pdf("direct v2")
+    again = client.post(
+        f"{API}/evidence/{done.json()['id']}/uploads",
+        json={"filename": "补充.pdf", "size": len(body2)},
+        headers=world.auth("lc-sfj"),
+    ).json()
+    assert httpx.put(again["upload_url"], content=body2).status_code == 200
+    v2 = client.post(f"{API}/uploads/{again['id']}/complete", headers=world.auth("lc-sfj")).json()
+    assert v2["current_version"] == 2 and v2["current"]["filename"] == "补充.pdf"
+
     link = client.get(f"{API}/evidence/{done.json()['id']}/versions/1/link", headers=world.auth("lc-office"))
     assert link.status_code == 200
     got = httpx.get(link.json()["url"])

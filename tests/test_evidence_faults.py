@@ -9,6 +9,7 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from minio import Minio
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
@@ -79,6 +80,9 @@ def test_oversized_upload_is_refused_while_streaming(client, world, session, api
     r = upload(client, world.auth("lc-sfj"), a.id, pdf() + os.urandom(small_limit), "大文件.pdf")
     assert r.status_code == 413 and r.json()["code"] == "file_too_large" and "1 MB" in r.json()["detail"]
     assert _evidence_count(session) == before and _objects(api_store) == []
+    # A body that announces more than the limit is refused before it is read.
+    declared = upload(client, world.auth("lc-sfj"), a.id, pdf() + bytes(2 * small_limit), "更大.pdf")
+    assert declared.status_code == 413 and declared.json()["code"] == "file_too_large"
 
 
 def test_names_are_kept_but_never_trusted(client, world, session, moto_api_store) -> None:
@@ -138,7 +142,7 @@ def test_s3_unreachable_is_503_and_no_row(client, world, session, app) -> None:
         app.dependency_overrides.pop(deps._store, None)
 
 
-def test_database_failure_after_the_bytes_removes_them(client, world, session, moto_api_store, monkeypatch) -> None:
+def test_database_failure_after_the_bytes_removes_them(app, world, session, moto_api_store, monkeypatch) -> None:
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     real_submit = evidence_service.submit
 
@@ -148,8 +152,9 @@ def test_database_failure_after_the_bytes_removes_them(client, world, session, m
 
     monkeypatch.setattr(uploads.evidence, "submit", submit_then_lose_the_database)
     before = _evidence_count(session)
-    with pytest.raises(OperationalError):  # TestClient re-raises server errors; a client sees a 500
-        upload(client, world.auth("lc-sfj"), a.id, pdf(), "报告.pdf")
+    with TestClient(app, raise_server_exceptions=False) as plain:  # what a real client sees
+        r = upload(plain, world.auth("lc-sfj"), a.id, pdf(), "报告.pdf")
+    assert r.status_code == 500 and r.json()["code"] == "internal_error"
     assert _evidence_count(session) == before
     assert _objects(moto_api_store) == []
 
@@ -203,6 +208,9 @@ def test_deadline_late_window_and_freeze(client, app, world, session, moto_api_s
     assert client.post(f"{API}/campaigns/{campaign}/late-windows", json=window, headers=liaison).status_code == 403
     granted = client.post(f"{API}/campaigns/{campaign}/late-windows", json=window, headers=office)
     assert granted.status_code == 201
+    listed = client.get(f"{API}/campaigns/{campaign}/late-windows", headers=office).json()
+    assert granted.json()["id"] in [w["id"] for w in listed]
+    assert client.get(f"{API}/campaigns/{campaign}/late-windows", headers=liaison).status_code == 403
     assert client.post(f"{API}/assignments/{a.id}/evidence", json=statement, headers=liaison).status_code == 201
     gaj = PICKER.assignment(session, world.ids["lc_gaj"])
     assert (

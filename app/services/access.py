@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Campaign, Engagement, Region, ScriptToken, User
+from app.models import Campaign, Engagement, Region, ScriptToken, User
 from app.models.user import Role
 from app.services.auth import decode_token
 from app.services.errors import Forbidden, Unauthorized
@@ -89,8 +89,8 @@ def campaign_scope(principal: Principal) -> ColumnElement[bool]:
     return county_scope(principal, col(Campaign.county_id))
 
 
-def assignment_scope(principal: Principal) -> ColumnElement[bool]:
-    """Condition on Assignment (joined with Campaign): a liaison sees only its own unit's."""
+def unit_scope(principal: Principal, unit_column: ColumnElement[int]) -> ColumnElement[bool]:
+    """Condition on a unit id column (assignments, evidence): a liaison sees only its own unit's."""
     if principal.role == Role.liaison:
-        return col(Assignment.unit_id) == principal.unit_id
+        return unit_column == principal.unit_id
     return true()

@@ -12,7 +12,7 @@ from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
 from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus
 from app.models.user import Role
 from app.services import audit, campaigns, units
-from app.services.access import Principal, assignment_scope, campaign_scope
+from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 _OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)
@@ -49,7 +49,7 @@ def _query(principal: Principal):  # noqa: ANN202 - a SQLModel select of a row t
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(campaign_scope(principal), assignment_scope(principal))
+        .where(campaign_scope(principal), unit_scope(principal, col(Assignment.unit_id)))
     )
 
 
@@ -106,6 +106,21 @@ def list_visible(
         query.order_by(Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id).limit(limit).offset(offset)
     ).all()
     return [_public(r, today) for r in rows], total
+
+
+def get_row(session: Session, *, assignment_id: int, principal: Principal) -> Assignment:
+    """The assignment row, if the caller may see it (another unit's or county's is not found)."""
+    query = (
+        select(Assignment)
+        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
+        .where(
+            Assignment.id == assignment_id, campaign_scope(principal), unit_scope(principal, col(Assignment.unit_id))
+        )
+    )
+    assignment = session.exec(query).first()
+    if assignment is None:
+        raise NotFound("未找到该任务分工", code="assignment_not_found")
+    return assignment
 
 
 def get_visible(session: Session, *, assignment_id: int, principal: Principal, today: date) -> AssignmentPublic:

@@ -18,10 +18,9 @@ from app.models.evidence import (
     VersionPublic,
     VersionState,
 )
-from app.models.user import Role
-from app.services import audit, campaigns, locks, reviews
-from app.services.access import Principal, campaign_scope
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services import assignments, audit, campaigns, locks, reviews
+from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.errors import Conflict, Invalid, NotFound
 from app.services.reviews import Action
 
 
@@ -46,10 +45,6 @@ class Target:
     material_request_id: int | None
     evidence_id: int | None
 
-    def key_prefix(self) -> str:
-        """Object keys of this target's files (no user text in keys, ever)."""
-        return f"ev/{self.campaign_id}/{self.unit_id}/"
-
 
 @dataclass(frozen=True)
 class Content:
@@ -70,10 +65,11 @@ class Content:
 
 
 def _visible(principal: Principal):  # noqa: ANN202 - a SQLModel select
-    query = select(Evidence).join(Campaign, col(Campaign.id) == Evidence.campaign_id).where(campaign_scope(principal))
-    if principal.role == Role.liaison:
-        query = query.where(Evidence.unit_id == principal.unit_id)
-    return query
+    return (
+        select(Evidence)
+        .join(Campaign, col(Campaign.id) == Evidence.campaign_id)
+        .where(campaign_scope(principal), unit_scope(principal, col(Evidence.unit_id)))
+    )
 
 
 def get_visible(session: Session, *, evidence_id: int, principal: Principal) -> Evidence:
@@ -95,16 +91,6 @@ def get_version(session: Session, *, evidence_id: int, number: int, principal: P
     return version
 
 
-def _writable_assignment(session: Session, *, assignment_id: int, principal: Principal) -> Assignment:
-    visible = select(Assignment).join(Campaign, col(Campaign.id) == Assignment.campaign_id)
-    assignment = session.exec(visible.where(Assignment.id == assignment_id, campaign_scope(principal))).first()
-    if assignment is None or (principal.role == Role.liaison and assignment.unit_id != principal.unit_id):
-        raise NotFound("未找到该任务分工", code="assignment_not_found")
-    if principal.role != Role.liaison:
-        raise Forbidden("只有责任单位的联络员可以提交资料", code="not_a_liaison")
-    return assignment
-
-
 def _material_for(session: Session, *, material_request_id: int, assignment: Assignment, campaign: Campaign) -> None:
     request = session.get(MaterialRequest, material_request_id)
     covers = session.exec(
@@ -121,8 +107,7 @@ def resolve(session: Session, *, where: Where, principal: Principal, today: date
     """Check that the caller may submit to where now (role, unit, lock, state) and say where it lands."""
     if where.evidence_id is not None:
         evidence = get_visible(session, evidence_id=where.evidence_id, principal=principal)
-        if principal.role != Role.liaison:
-            raise Forbidden("只有责任单位的联络员可以提交资料", code="not_a_liaison")
+        reviews.require_actor(principal, Action.submit)
         reviews.check(evidence.status, Action.submit)
         campaign = session.get(Campaign, evidence.campaign_id)
         assert campaign is not None
@@ -136,7 +121,8 @@ def resolve(session: Session, *, where: Where, principal: Principal, today: date
             evidence_id=evidence.id,
         )
     assert where.assignment_id is not None
-    assignment = _writable_assignment(session, assignment_id=where.assignment_id, principal=principal)
+    assignment = assignments.get_row(session, assignment_id=where.assignment_id, principal=principal)
+    reviews.require_actor(principal, Action.submit)
     campaign = session.get(Campaign, assignment.campaign_id)
     assert campaign is not None
     if where.material_request_id is not None:
@@ -214,11 +200,12 @@ def submit(
 def withdraw(session: Session, *, evidence_id: int, number: int, principal: Principal, today: date) -> Evidence:
     """Withdraw the current version before anyone reviewed it; it stays readable and in the audit trail."""
     evidence = get_visible(session, evidence_id=evidence_id, principal=principal)
-    if principal.role != Role.liaison:
-        raise Forbidden("只有提交资料的单位联络员可以撤回", code="not_a_liaison")
+    reviews.require_actor(principal, Action.withdraw)
     campaign = session.get(Campaign, evidence.campaign_id)
     assert campaign is not None
     locks.check_open(session, campaign=campaign, unit_id=evidence.unit_id, today=today)
+    # The table allows withdrawing only while the evidence waits for review, and a review always
+    # moves it out of that state: so the current version has never been reviewed.
     reviews.check(evidence.status, Action.withdraw)
     if number != evidence.current_version:
         raise Conflict("只能撤回当前最新版本", code="not_current_version")
@@ -226,9 +213,6 @@ def withdraw(session: Session, *, evidence_id: int, number: int, principal: Prin
         select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence_id).order_by(EvidenceVersion.number)
     ).all()
     current = versions[-1]
-    reviewed = reviews.reviewed_version_ids(session, evidence_id=evidence_id)
-    if current.id in reviewed:
-        raise Conflict("该版本已审核，不能撤回", code="version_reviewed")
     before = audit.snapshot(evidence, "status", "current_version")
     current.state = VersionState.withdrawn
     current.withdrawn_at = datetime.now(UTC)
@@ -300,10 +284,7 @@ def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
 
 def list_for_assignment(session: Session, *, assignment_id: int, principal: Principal) -> list[EvidencePublic]:
     """Every piece of evidence that counts for the assignment, its own and its material requests'."""
-    visible = select(Assignment).join(Campaign, col(Campaign.id) == Assignment.campaign_id)
-    assignment = session.exec(visible.where(Assignment.id == assignment_id, campaign_scope(principal))).first()
-    if assignment is None or (principal.role == Role.liaison and assignment.unit_id != principal.unit_id):
-        raise NotFound("未找到该任务分工", code="assignment_not_found")
+    assignment = assignments.get_row(session, assignment_id=assignment_id, principal=principal)
     covering = select(MaterialRequestItem.material_request_id).where(MaterialRequestItem.item_id == assignment.item_id)
     rows = session.exec(
         select(Evidence)

@@ -15,7 +15,7 @@ from app.models.evidence import EvidenceStatus, ReviewCreate, ReviewDecision
 from app.models.user import Role
 from app.services import audit, campaigns
 from app.services.access import Principal
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 
 class Action(StrEnum):
@@ -55,15 +55,17 @@ _ACTION_NAMES = {
 }
 
 
-def allowed(status: EvidenceStatus, action: Action) -> bool:
-    """Whether the table lets action happen in status."""
-    return (status, action) in TRANSITIONS
+def require_actor(principal: Principal, action: Action) -> None:
+    """Forbidden unless the caller's role may take action (liaisons submit, offices review)."""
+    if principal.role not in ACTORS[action]:
+        who = "责任单位的联络员" if ACTORS[action] == (Role.liaison,) else "县依法治县办"
+        raise Forbidden(f"只有{who}可以{_ACTION_NAMES[action]}", code="role_may_not_act")
 
 
 def check(status: str, action: Action) -> EvidenceStatus | None:
     """The status after action, or Conflict naming the current state when the table refuses it."""
     current = EvidenceStatus(status)
-    if not allowed(current, action):
+    if (current, action) not in TRANSITIONS:
         raise Conflict(
             f"资料当前状态为“{_STATUS_NAMES[current]}”，不能{_ACTION_NAMES[action]}", code="transition_not_allowed"
         )
@@ -129,6 +131,7 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
         raise NotFound("未找到该资料", code="evidence_not_found")
     campaign = campaigns.get_managed(session, campaign_id=evidence.campaign_id, principal=principal)
     action = Action(data.decision)
+    require_actor(principal, action)
     new_status = check(evidence.status, action)
     assert new_status is not None
     if data.version != evidence.current_version:
@@ -168,13 +171,8 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
     return evidence
 
 
-def reviewed_version_ids(session: Session, *, evidence_id: int) -> set[int]:
-    """The versions of one piece of evidence that any review judged."""
-    return set(session.exec(select(Review.version_id).where(Review.evidence_id == evidence_id)).all())
-
-
-def _scope_of(session: Session, evidence: Evidence) -> dict[str, object]:
-    """The assignments evidence counts for, as keyword arguments of refresh_assignments."""
+def refresh_for(session: Session, evidence: Evidence) -> None:
+    """Recompute the status of every assignment evidence counts for."""
     if evidence.assignment_id is not None:
         assignment = session.get(Assignment, evidence.assignment_id)
         item_ids = [assignment.item_id] if assignment else []
@@ -186,9 +184,4 @@ def _scope_of(session: Session, evidence: Evidence) -> dict[str, object]:
                 )
             ).all()
         )
-    return {"campaign_id": evidence.campaign_id, "unit_id": evidence.unit_id, "item_ids": item_ids}
-
-
-def refresh_for(session: Session, evidence: Evidence) -> None:
-    """Recompute the status of every assignment evidence counts for."""
-    refresh_assignments(session, **_scope_of(session, evidence))  # type: ignore[arg-type]
+    refresh_assignments(session, campaign_id=evidence.campaign_id, unit_id=evidence.unit_id, item_ids=item_ids)

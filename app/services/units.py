@@ -53,7 +53,7 @@ def create_unit(session: Session, *, county_id: int, data: UnitCreate, principal
     unit = Unit.model_validate(data, update={"county_id": county_id})
     session.add(unit)
     session.flush()
-    _audit(session, principal, "unit.create", "unit", unit.id, county_id, after=audit.snapshot(data))
+    _audit(session, principal, "unit.create", "unit", unit.id, county_id, after=audit.snapshot(data))  # type: ignore[arg-type]
     return unit
 
 
@@ -62,7 +62,7 @@ def _audit(
     principal: Principal | None,
     action: str,
     kind: str,
-    object_id: int | None,
+    object_id: int,
     county_id: int,
     *,
     after: dict | None,
@@ -72,7 +72,7 @@ def _audit(
         principal=principal,
         action=action,
         object_type=kind,
-        object_id=object_id or 0,
+        object_id=object_id,
         county_id=county_id,
         after=after,
     )

@@ -83,7 +83,7 @@ def _read_head(source: BinaryIO) -> bytes:
 
 def new_key(target: Target) -> str:
     """A fresh object key under the target's prefix; never derived from anything the user sent."""
-    return f"{target.key_prefix()}{uuid.uuid4().hex}"
+    return f"{KEY_ROOT}{target.campaign_id}/{target.unit_id}/{uuid.uuid4().hex}"
 
 
 def _discard(store: ObjectStore, key: str) -> None:
@@ -122,24 +122,6 @@ def record(
         _discard(store, received.key)
         raise
     return result
-
-
-def ingest(
-    store: ObjectStore,
-    *,
-    where: Where,
-    source: BinaryIO,
-    filename: str,
-    title: str | None,
-    principal: Principal,
-    today: date,
-) -> EvidenceDetail:
-    """Prepare, receive and record one file read from source."""
-    target = prepare(where=where, principal=principal, today=today)
-    received = receive(
-        store, target=target, source=source, filename=filename, max_bytes=get_settings().max_upload_bytes
-    )
-    return record(store, where=where, received=received, title=title, principal=principal, today=today)
 
 
 def create_intent(
@@ -196,11 +178,14 @@ def _verify(store: ObjectStore, intent: UploadIntent) -> Received:
         raise Conflict("尚未收到文件，请先用上传地址上传后再确认", code="upload_missing")
     if size != intent.size:
         raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
-    head = b"".join(store.iter_bytes(intent.object_key, length=min(HEAD_BYTES, size)))
-    filetype = sniff(head, intent.filename)
+    # One pass over the object: its first bytes for the type, all of them for the checksum.
     digest = hashlib.sha256()
+    head = bytearray()
     for chunk in store.iter_bytes(intent.object_key):
         digest.update(chunk)
+        if len(head) < HEAD_BYTES:
+            head.extend(chunk[: HEAD_BYTES - len(head)])
+    filetype = sniff(bytes(head), intent.filename)
     if intent.sha256 and digest.hexdigest() != intent.sha256:
         raise Invalid("文件校验值（SHA-256）与申报的不一致，文件可能损坏，请重新上传", code="checksum_mismatch")
     return Received(intent.object_key, intent.filename, filetype, size, digest.hexdigest())
@@ -237,14 +222,19 @@ def complete_intent(
     return evidence.detail(session, row)
 
 
+def _file_version(session: Session, *, evidence_id: int, number: int, principal: Principal) -> EvidenceVersion:
+    version = evidence.get_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    if version.object_key is None:
+        raise Conflict("该版本是网址或情况说明，没有可下载的文件", code="not_a_file")
+    return version
+
+
 def open_download(
     session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal
 ) -> tuple[EvidenceVersion, Iterator[bytes]]:
     """A file version and its bytes, already requested from the store so a failure is an error, not a cut stream."""
-    version = evidence.get_version(session, evidence_id=evidence_id, number=number, principal=principal)
-    if version.object_key is None:
-        raise Conflict("该版本是网址或情况说明，没有可下载的文件", code="not_a_file")
-    chunks = store.iter_bytes(version.object_key)
+    version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
     first = next(chunks, b"")
     return version, chain([first], chunks)
 
@@ -253,12 +243,10 @@ def download_link(
     session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal
 ) -> DownloadLink:
     """A short-lived presigned GET URL that serves the file under its original name."""
-    version = evidence.get_version(session, evidence_id=evidence_id, number=number, principal=principal)
-    if version.object_key is None:
-        raise Conflict("该版本是网址或情况说明，没有可下载的文件", code="not_a_file")
+    version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
     lifetime = timedelta(minutes=get_settings().download_link_minutes)
     url = store.presigned_get(
-        version.object_key,
+        version.object_key,  # type: ignore[arg-type]
         expires=lifetime,
         headers={
             "response-content-disposition": content_disposition(version.filename or "file"),
@@ -281,16 +269,20 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
     expired = session.exec(
         select(UploadIntent).where(col(UploadIntent.completed_at).is_(None), UploadIntent.expires_at < now - grace)
     ).all()
+    county_of = dict(
+        session.exec(
+            select(Campaign.id, Campaign.county_id).where(col(Campaign.id).in_({i.campaign_id for i in expired}))
+        ).all()
+    )
     for intent in expired:
         store.delete(intent.object_key)
-        campaign = session.get(Campaign, intent.campaign_id)
         audit.record(
             session,
             principal=None,
             action="upload.expire",
             object_type="upload_intent",
             object_id=intent.id,
-            county_id=campaign.county_id if campaign else None,
+            county_id=county_of.get(intent.campaign_id),
             campaign_id=intent.campaign_id,
             before=audit.snapshot(intent, "object_key", "filename", "size"),
         )
