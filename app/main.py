@@ -17,12 +17,14 @@ from app.api.routes import (
     assignments,
     audit,
     auth,
+    calendar,
     campaigns,
     evidence,
     files,
     frameworks,
     locks,
     me,
+    progress,
     regions,
     units,
     users,
@@ -55,7 +57,22 @@ def create_app() -> FastAPI:
         description="法治政府建设示范创建：指标体系、任务分工、印证资料、审核与评分。",
     )
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, me, regions, users, frameworks, units, campaigns, locks, assignments, evidence, files, audit):
+    for module in (
+        auth,
+        me,
+        regions,
+        users,
+        frameworks,
+        units,
+        campaigns,
+        locks,
+        assignments,
+        progress,
+        calendar,
+        evidence,
+        files,
+        audit,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     errors.install(app)

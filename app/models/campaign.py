@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import model_validator
 from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -156,10 +157,31 @@ class AssignmentCreate(SQLModel):
     due_on: date | None = None
 
 
+class DayUnit(StrEnum):
+    calendar = "calendar"  # 自然日
+    workdays = "workdays"  # 工作日: weekends and public holidays skipped, 调休 make-up days counted
+
+
+class DueIn(SQLModel):
+    """A deadline given as a count of calendar or working days after a date (default: today)."""
+
+    days: int = Field(ge=0, le=366)
+    unit: DayUnit = DayUnit.workdays
+    from_date: date | None = None
+
+
 class AssignmentUpdate(SQLModel):
-    """Body of PATCH /assignments/{id}: a due date override (null returns to the phase's)."""
+    """Body of PATCH /assignments/{id}: a due date override as a date or as N (working) days;
+    {"due_on": null} returns it to the submission phase's end."""
 
     due_on: date | None = None
+    due_in: DueIn | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> AssignmentUpdate:
+        if self.due_on is not None and self.due_in is not None:
+            raise ValueError("due_on 与 due_in 只能填写一个")
+        return self
 
 
 class AssignmentPublic(SQLModel):

@@ -9,13 +9,14 @@ from sqlalchemy import ColumnElement, and_, func, not_
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
-from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus
+from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus, AssignmentUpdate, DayUnit
 from app.models.user import Role
-from app.services import audit, campaigns, units
+from app.services import audit, campaigns, units, workdays
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
-_OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)
+# Statuses that still wait on the unit; past the due date they count as overdue.
+OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,25 @@ class AssignmentFilter:
     section: str | None = None
     status: AssignmentStatus | None = None
     due_before: date | None = None
+    due_within_workdays: int | None = None  # open, not yet overdue, due within N working days
 
 
-def _is_overdue(today: date) -> ColumnElement[bool]:
-    return and_(col(Assignment.status).in_(_OPEN), col(Assignment.due_on) < today)
+def due_soon_condition(today: date, until: date) -> ColumnElement[bool]:
+    """SQL: the assignment still waits on its unit and falls due between today and until."""
+    return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) >= today, col(Assignment.due_on) <= until)
 
 
-def _status_condition(status: AssignmentStatus, today: date) -> ColumnElement[bool]:
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """SQL: the assignment still waits on its unit and its due date has passed."""
+    return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) < today)
+
+
+def status_condition(status: AssignmentStatus, today: date) -> ColumnElement[bool]:
+    """SQL: the assignment shows this status today (overdue computed, never stored)."""
     if status == AssignmentStatus.overdue:
-        return _is_overdue(today)
-    if status in _OPEN:
-        return and_(col(Assignment.status) == status, not_(_is_overdue(today)))
+        return overdue_condition(today)
+    if status in OPEN:
+        return and_(col(Assignment.status) == status, not_(overdue_condition(today)))
     return col(Assignment.status) == status
 
 
@@ -56,7 +65,7 @@ def _query(principal: Principal):  # noqa: ANN202 - a SQLModel select of a row t
 def _public(row: tuple[Assignment, Item, str, str], today: date) -> AssignmentPublic:
     assignment, item, section, unit_name = row
     status = AssignmentStatus(assignment.status)
-    if status in _OPEN and assignment.due_on < today:
+    if status in OPEN and assignment.due_on < today:
         status = AssignmentStatus.overdue
     return AssignmentPublic(
         id=assignment.id,  # type: ignore[arg-type]
@@ -94,8 +103,9 @@ def list_visible(
         "unit_id": lambda v: col(Assignment.unit_id) == v,
         "level1_id": lambda v: col(Item.level1_id) == v,
         "section": lambda v: col(FrameworkSection.code) == v,
-        "status": lambda v: _status_condition(v, today),
+        "status": lambda v: status_condition(v, today),
         "due_before": lambda v: col(Assignment.due_on) < v,
+        "due_within_workdays": lambda v: due_soon_condition(today, workdays.add(today, v, DayUnit.workdays)),
     }
     for name, make in conditions.items():
         value = getattr(filters, name)
@@ -132,9 +142,10 @@ def get_visible(session: Session, *, assignment_id: int, principal: Principal, t
 
 
 def set_due(
-    session: Session, *, assignment_id: int, due_on: date | None, principal: Principal, today: date
+    session: Session, *, assignment_id: int, data: AssignmentUpdate, principal: Principal, today: date
 ) -> AssignmentPublic:
-    """Override an assignment's due date, or with None return to its phase's end."""
+    """Override an assignment's due date (a date, or N calendar/working days), or return to its phase's end."""
+    due_on = workdays.resolve(data.due_in, today) if data.due_in is not None else data.due_on
     current = get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
     campaigns.get_managed(session, campaign_id=current.campaign_id, principal=principal)
     assignment = session.get(Assignment, assignment_id)

@@ -21,5 +21,5 @@ def read_assignment(assignment_id: int, session: SessionDep, who: CurrentPrincip
 def update_assignment(
     assignment_id: int, data: AssignmentUpdate, session: SessionDep, who: CurrentPrincipal, today: Today
 ) -> AssignmentPublic:
-    """Override the due date (office); null returns it to the submission phase's end."""
-    return assignments.set_due(session, assignment_id=assignment_id, due_on=data.due_on, principal=who, today=today)
+    """Override the due date (office) as a date or as N working/calendar days; null returns to the phase's end."""
+    return assignments.set_due(session, assignment_id=assignment_id, data=data, principal=who, today=today)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
@@ -89,6 +89,7 @@ def list_assignments(
     section: str | None = None,
     status: AssignmentStatus | None = None,
     due_before: date | None = None,
+    due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
 ) -> Page[AssignmentPublic]:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
     filters = AssignmentFilter(
@@ -98,6 +99,7 @@ def list_assignments(
         section=section,
         status=status,
         due_before=due_before,
+        due_within_workdays=due_within_workdays,
     )
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
@@ -50,10 +51,14 @@ def read_my_assignments(
     campaign_id: int | None = None,
     status: AssignmentStatus | None = None,
     due_before: date | None = None,
+    due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
 ) -> Page[AssignmentPublic]:
     """A liaison's to-do list: its unit's assignments, soonest due first."""
     filters = assignments.my_todo_filter(
-        who, AssignmentFilter(campaign_id=campaign_id, status=status, due_before=due_before)
+        who,
+        AssignmentFilter(
+            campaign_id=campaign_id, status=status, due_before=due_before, due_within_workdays=due_within_workdays
+        ),
     )
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset

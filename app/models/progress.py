@@ -1,0 +1,60 @@
+"""Read models of a campaign's state: progress counts and the deadline board (nothing stored)."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class Grouping(StrEnum):
+    campaign = "campaign"
+    section = "section"
+    level1 = "level1"
+    level2 = "level2"
+    unit = "unit"
+
+
+class ProgressRow(BaseModel):
+    """Assignment counts of one group by the status they show today; the five counts add up to total."""
+
+    key: str
+    label: str
+    total: int
+    not_started: int
+    submitted: int
+    returned: int
+    approved: int
+    overdue: int
+    submitted_pct: float  # submitted or approved, of total (报送率)
+    approved_pct: float  # approved, of total (完成率)
+
+
+class ProgressReport(BaseModel):
+    """A campaign's progress as of a date, in the groupings asked for."""
+
+    campaign_id: int
+    as_of: date
+    groups: dict[Grouping, list[ProgressRow]]
+
+
+class DeadlineRow(BaseModel):
+    """What needs chasing in one unit or one level-1 indicator."""
+
+    key: str
+    label: str
+    overdue: int
+    due_soon: int
+    returned: int  # returned for supplement (退回补充), waiting for the unit
+
+
+class DeadlineBoard(BaseModel):
+    """Who is late: overdue, due within N working days, returned-and-waiting, by unit and by level 1."""
+
+    campaign_id: int
+    as_of: date
+    due_soon_until: date
+    totals: DeadlineRow
+    by_unit: list[DeadlineRow]
+    by_level1: list[DeadlineRow]

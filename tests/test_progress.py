@@ -1,0 +1,160 @@
+"""Working days, the deadline board and progress counts, through HTTP."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from tests.conftest import pin_today
+
+STATUSES = ("not_started", "submitted", "returned", "approved", "overdue")
+
+
+def _all_rows(client, world, who: str) -> list[dict]:
+    """Every assignment the caller sees, through the list endpoint (an independent path to the counts)."""
+    url = f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments"
+    rows, offset = [], 0
+    while True:
+        page = client.get(url, params={"limit": 500, "offset": offset}, headers=world.auth(who)).json()
+        rows += page["items"]
+        offset += 500
+        if offset >= page["total"]:
+            return rows
+
+
+def test_working_days_follow_chinas_calendar(client, world) -> None:
+    h = world.auth("lc-office")
+    # 2023-01-20 is a Friday before 春节 (21–27 off); 28 and 29 January are 调休 make-up workdays.
+    r = client.get("/api/v1/calendar/due", params={"from_date": "2023-01-20", "days": 5}, headers=h).json()
+    assert r["due_on"] == "2023-02-01" and r["calendar_covers"] == [2004, 2026]
+    cal = client.get(
+        "/api/v1/calendar/due", params={"from_date": "2023-01-20", "days": 5, "unit": "calendar"}, headers=h
+    ).json()
+    assert cal["due_on"] == "2023-01-25"
+    # 国庆 2026: 1–7 October off, Saturday 10 October worked.
+    r = client.get("/api/v1/calendar/due", params={"from_date": "2026-09-30", "days": 1}, headers=h).json()
+    assert r["due_on"] == "2026-10-08"
+    r = client.get("/api/v1/calendar/due", params={"from_date": "2026-10-09", "days": 1}, headers=h).json()
+    assert r["due_on"] == "2026-10-10"
+
+
+def test_outside_the_calendar_is_an_error_not_a_guess(client, world) -> None:
+    h = world.auth("lc-office")
+    r = client.get("/api/v1/calendar/due", params={"from_date": "2026-12-28", "days": 10}, headers=h)
+    assert r.status_code == 422 and r.json()["code"] == "calendar_out_of_range"
+    assert "2027" in r.json()["detail"] and "自然日" in r.json()["detail"]
+    # Calendar days need no calendar.
+    r = client.get(
+        "/api/v1/calendar/due", params={"from_date": "2026-12-28", "days": 10, "unit": "calendar"}, headers=h
+    )
+    assert r.status_code == 200 and r.json()["due_on"] == "2027-01-07"
+    assert client.get("/api/v1/calendar/due", params={"days": 1}).status_code == 401
+
+
+def test_due_date_in_working_days(client, app, world) -> None:
+    h = world.auth("lc-office")
+    row = client.get(
+        f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments",
+        params={"unit_id": world.ids["lc_gaj"], "limit": 1, "offset": 3},
+        headers=h,
+    ).json()["items"][0]
+    pin_today(app, date(2023, 1, 20))
+    url = f"/api/v1/assignments/{row['id']}"
+    r = client.patch(url, json={"due_in": {"days": 5}}, headers=h)
+    assert r.status_code == 200 and r.json()["due_on"] == "2023-02-01" and r.json()["due_overridden"]
+    both = client.patch(url, json={"due_on": "2023-03-01", "due_in": {"days": 5}}, headers=h)
+    assert both.status_code == 422
+    far = client.patch(url, json={"due_in": {"days": 5, "from_date": "2030-01-02"}}, headers=h)
+    assert far.status_code == 422 and far.json()["code"] == "calendar_out_of_range"
+    assert client.get(url, headers=h).json()["due_on"] == "2023-02-01"  # nothing half-changed
+    assert client.patch(url, json={"due_in": {"days": 5}}, headers=world.auth("lc-gaj")).status_code == 403
+    client.patch(url, json={"due_on": None}, headers=h)
+
+
+def test_office_lists_overdue_by_unit_on_1_march(client, app, world) -> None:
+    pin_today(app, date(2023, 3, 1))
+    h = world.auth("lc-office")
+    board = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}/deadlines", headers=h).json()
+    rows = _all_rows(client, world, "lc-office")
+    overdue = Counter(r["unit_name"] for r in rows if r["status"] == "overdue")
+    assert board["as_of"] == "2023-03-01" and board["due_soon_until"] == "2023-03-06"
+    assert {r["label"]: r["overdue"] for r in board["by_unit"] if r["overdue"]} == dict(overdue)
+    assert board["totals"]["overdue"] == sum(overdue.values()) > 100
+    assert sum(r["overdue"] for r in board["by_level1"]) == board["totals"]["overdue"]
+    # Returned work counts as waiting whether or not it is also overdue (the list shows it as overdue).
+    assert board["totals"]["returned"] >= sum(1 for r in rows if r["status"] == "returned")
+    # The rows behind one unit's count, from the list.
+    gaj = next(r for r in board["by_unit"] if r["key"] == str(world.ids["lc_gaj"]))
+    listed = client.get(
+        f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments",
+        params={"unit_id": world.ids["lc_gaj"], "status": "overdue", "limit": 1},
+        headers=h,
+    ).json()
+    assert listed["total"] == gaj["overdue"]
+
+
+def test_due_soon_counts_working_days(client, app, world) -> None:
+    h = world.auth("lc-office")
+    url = f"/api/v1/campaigns/{world.ids['lc_campaign']}"
+    # Friday 24 Feb 2023: three working days ahead reach Wednesday 1 March, so 28 Feb is due soon.
+    pin_today(app, date(2023, 2, 24))
+    board = client.get(f"{url}/deadlines", params={"within": 3}, headers=h).json()
+    assert board["due_soon_until"] == "2023-03-01"
+    open_rows = [r for r in _all_rows(client, world, "lc-office") if r["status"] in ("not_started", "returned")]
+    soon = [r for r in open_rows if "2023-02-24" <= r["due_on"] <= "2023-03-01"]
+    assert board["totals"]["due_soon"] == len(soon) > 0 and board["totals"]["overdue"] == 0
+    listed = client.get(f"{url}/assignments", params={"due_within_workdays": 3, "limit": 1}, headers=h).json()
+    assert listed["total"] == len(soon)
+    # On 20 Feb only one working day ahead (21 Feb): nothing due at the end of February yet.
+    pin_today(app, date(2023, 2, 20))
+    early = client.get(f"{url}/deadlines", params={"within": 1}, headers=h).json()
+    assert early["due_soon_until"] == "2023-02-21"
+    assert early["totals"]["due_soon"] == len([r for r in open_rows if r["due_on"] <= "2023-02-21"])
+
+
+def test_liaison_board_is_its_own_unit(client, app, world) -> None:
+    pin_today(app, date(2023, 3, 1))
+    board = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}/deadlines", headers=world.auth("lc-gaj")).json()
+    assert [r["key"] for r in board["by_unit"]] == [str(world.ids["lc_gaj"])]
+    other = client.get(f"/api/v1/campaigns/{world.ids['gp_campaign']}/deadlines", headers=world.auth("lc-gaj"))
+    assert other.status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/campaigns/{world.ids['lc_campaign']}/deadlines", headers=world.auth("yn-province")
+        ).status_code
+        == 404
+    )
+
+
+def test_progress_counts_match_the_list(client, app, world) -> None:
+    pin_today(app, date(2023, 3, 1))
+    h = world.auth("lc-office")
+    report = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}/progress", headers=h).json()
+    rows = _all_rows(client, world, "lc-office")
+    whole = report["groups"]["campaign"][0]
+    assert whole["total"] == len(rows)
+    assert {s: whole[s] for s in STATUSES} == {s: sum(1 for r in rows if r["status"] == s) for s in STATUSES}
+    assert sum(whole[s] for s in STATUSES) == whole["total"]
+    done = sum(1 for r in rows if r["status"] in ("submitted", "approved"))
+    assert whole["submitted_pct"] == round(100 * done / len(rows), 1)
+    for grouping in ("section", "level1", "level2", "unit"):
+        assert sum(g["total"] for g in report["groups"][grouping]) == len(rows), grouping
+    by_unit = Counter(r["unit_name"] for r in rows)
+    assert {g["label"]: g["total"] for g in report["groups"]["unit"]} == dict(by_unit)
+    sections = [g["key"] for g in report["groups"]["section"]]
+    assert sections == ["indicator", "bonus"]  # 否决项 name no unit: nothing to assign
+    only = client.get(
+        f"/api/v1/campaigns/{world.ids['lc_campaign']}/progress", params={"by": "level1"}, headers=h
+    ).json()
+    assert list(only["groups"]) == ["level1"] and len(only["groups"]["level1"]) >= 9
+
+
+def test_progress_for_liaison_and_province(client, app, world) -> None:
+    pin_today(app, date(2023, 3, 1))
+    url = f"/api/v1/campaigns/{world.ids['lc_campaign']}/progress"
+    mine = client.get(url, params={"by": "unit"}, headers=world.auth("lc-sfj")).json()
+    assert [g["key"] for g in mine["groups"]["unit"]] == [str(world.ids["lc_sfj"])]
+    province = client.get(url, params={"by": "campaign"}, headers=world.auth("sx-province"))
+    assert province.status_code == 200 and province.json()["groups"]["campaign"][0]["total"] > 1000
+    assert client.get(url, headers=world.auth("yn-province")).status_code == 404
+    assert client.get(url, params={"by": "town"}, headers=world.auth("lc-office")).status_code == 422
