@@ -20,14 +20,17 @@ from app.api.routes import (
     calendar,
     campaigns,
     evidence,
+    figures,
     files,
     frameworks,
     locks,
     me,
     progress,
     regions,
+    scoring,
     units,
     users,
+    webhooks,
 )
 from app.services import health
 from app.services.errors import Unavailable
@@ -69,6 +72,9 @@ def create_app() -> FastAPI:
         assignments,
         progress,
         calendar,
+        scoring,
+        figures,
+        webhooks,
         evidence,
         files,
         audit,

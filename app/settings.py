@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     upload_intent_minutes: int = 30  # how long a presigned direct-upload URL stays valid
     download_link_minutes: int = 5  # how long a presigned download URL stays valid
     orphan_grace_minutes: int = 120  # objects without a row younger than this are left alone by the sweeper
+    remind_within_workdays: int = 3  # "due soon" reminders this many working days ahead
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8  # then the delivery is marked dead (backoff 30 s doubling, at most 1 h)
+    webhook_lease_seconds: int = 60  # a claimed delivery another worker may take over after this
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

@@ -144,6 +144,7 @@ def world(app, database_url) -> World:
             "lc-sfj",
             "lc-gaj",
             "evaluator",
+            "evaluator-b",
             "sx-province",
             "gp-office",
             "gp-sfj",

@@ -11,7 +11,9 @@ from app.models.framework import (
     MaterialRequest,
     MaterialRequestItem,
 )
+from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.region import Region
+from app.models.scoring import MetricFigure, Score, ScoringRound
 from app.models.unit import Unit, UnitGroup, UnitGroupMember
 from app.models.user import ScriptToken, User
 
@@ -19,6 +21,8 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Campaign",
+    "Delivery",
+    "DeliveryAttempt",
     "Engagement",
     "Evidence",
     "EvidenceVersion",
@@ -29,13 +33,18 @@ __all__ = [
     "LateWindow",
     "MaterialRequest",
     "MaterialRequestItem",
+    "MetricFigure",
+    "OutboxEvent",
     "Phase",
     "Region",
     "Review",
+    "Score",
+    "ScoringRound",
     "ScriptToken",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",
     "UploadIntent",
     "User",
+    "Webhook",
 ]

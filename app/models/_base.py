@@ -22,3 +22,8 @@ def created_at_field() -> Any:
 def json_list_field() -> Any:
     """A JSON list column (portable between SQLite and PostgreSQL)."""
     return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def json_doc_field() -> Any:
+    """A nullable JSON document column (a configuration validated by its own schema)."""
+    return Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -10,7 +10,7 @@ from pydantic import model_validator
 from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field
+from app.models._base import created_at_field, json_doc_field
 
 
 class CampaignStatus(StrEnum):
@@ -69,6 +69,8 @@ class Campaign(SQLModel, table=True):
     launch_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     # Set when the office freezes the campaign to submit it upward: liaisons can no longer change evidence.
     frozen_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # This campaign's scoring configuration (ScoringConfig as JSON); None: the framework's default.
+    scoring: dict[str, Any] | None = json_doc_field()
 
 
 class CampaignCreate(SQLModel):

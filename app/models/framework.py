@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field, json_list_field
+from app.models._base import created_at_field, json_doc_field, json_list_field
 
 
 class SectionKind(StrEnum):
@@ -34,6 +35,8 @@ class Framework(SQLModel, table=True):
     source: str = Field(default="", max_length=500)
     lead_rule: str = Field(sa_type=String(16))
     notes: list[str] = json_list_field()
+    # The default scoring configuration (ScoringConfig as JSON), from the data file's "scoring" block.
+    scoring: dict[str, Any] | None = json_doc_field()
     created_at: datetime = created_at_field()
 
 

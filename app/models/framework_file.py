@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.framework import LeadRule, SectionKind
+from app.models.scoring_config import ScoringConfig
 
 
 class _Strict(BaseModel):
@@ -52,3 +53,4 @@ class FrameworkFile(_Strict):
     items: list[ItemFile] = Field(min_length=1)
     materials: list[MaterialFile] = []
     notes: list[str] = []
+    scoring: ScoringConfig | None = None

@@ -69,7 +69,8 @@ def load(session: Session) -> dict[str, Any]:
         ("lc-office", "陵川县委依法治县办", Role.office, {"county_id": county.id}),
         ("lc-sfj", "县司法局联络员", Role.liaison, {"unit_id": unit_ids["县司法局"]}),
         ("lc-gaj", "县公安局联络员", Role.liaison, {"unit_id": unit_ids["县公安局"]}),
-        ("evaluator", "第三方评估机构", Role.evaluator, {}),
+        ("evaluator", "第三方评估机构（第一组）", Role.evaluator, {}),
+        ("evaluator-b", "第三方评估机构（第二组）", Role.evaluator, {}),
         ("sx-province", "山西省委依法治省办", Role.province, {"region_id": province.id}),
     ]
     created = []

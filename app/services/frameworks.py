@@ -23,6 +23,7 @@ from app.models import (
 from app.models.framework import FrameworkPublic, ItemPublic, MaterialPublic
 from app.models.framework_file import FrameworkFile
 from app.models.user import Role
+from app.services import scoring_config
 from app.services.access import Principal
 from app.services.errors import Conflict, Invalid, NotFound
 
@@ -76,6 +77,13 @@ def validate(data: Any) -> FrameworkFile:
         for ref in [*mat.items, *mat.printed_at]:
             if ref not in keys:
                 problem(f"materials.{i}.items", f"引用的指标“{ref}”不存在")
+    if doc.scoring is not None:
+        kinds = {s.code: s.kind for s in doc.sections}
+        errors += scoring_config.problems(
+            doc.scoring,
+            item_kinds={it.key: kinds[it.section] for it in doc.items if it.section in kinds},
+            level1_titles={it.level1 for it in doc.items if it.level1},
+        )
     if errors:
         raise Invalid("指标体系文件内容有误，未导入任何数据", code="framework_invalid", errors=errors)
     return doc
@@ -93,6 +101,7 @@ def import_document(session: Session, *, doc: FrameworkFile, principal: Principa
         source=doc.source,
         lead_rule=doc.lead_rule,
         notes=doc.notes,
+        scoring=doc.scoring.model_dump(mode="json") if doc.scoring is not None else None,
     )
     session.add(framework)
     session.flush()

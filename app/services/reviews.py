@@ -13,7 +13,7 @@ from app.models import Assignment, Evidence, EvidenceVersion, MaterialRequestIte
 from app.models.campaign import AssignmentStatus
 from app.models.evidence import EvidenceStatus, ReviewCreate, ReviewDecision
 from app.models.user import Role
-from app.services import audit, campaigns
+from app.services import audit, campaigns, events
 from app.services.access import Principal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -168,6 +168,23 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
         after={"status": new_status, "version": data.version, "comment": decision.comment},
     )
     refresh_for(session, evidence)
+    kind = events.review_event(new_status)
+    if kind is not None:
+        events.emit(
+            session,
+            kind=kind,
+            county_id=campaign.county_id,
+            campaign_id=evidence.campaign_id,
+            data={
+                "evidence_id": evidence_id,
+                "version": data.version,
+                "unit_id": evidence.unit_id,
+                "assignment_id": evidence.assignment_id,
+                "material_request_id": evidence.material_request_id,
+                "title": evidence.title,
+                "comment": decision.comment,
+            },
+        )
     return evidence
 
 

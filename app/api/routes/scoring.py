@@ -1,0 +1,99 @@
+"""Scoring: the configuration, rounds, blind scores, release, and the score report (JSON and .xlsx)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from app.api.deps import CurrentPrincipal, SessionDep
+from app.models.score_report import ScoreReport
+from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
+from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
+from app.services import score_report, score_sheet, scoring, scoring_config
+from app.services.filetypes import content_disposition
+
+router = APIRouter(tags=["scoring"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SourceQuery = Annotated[
+    str, Query(description="office（县级初审）、evaluators（第三方平均）或 evaluator:<用户ID>", max_length=40)
+]
+
+
+@router.get("/campaigns/{campaign_id}/scoring", response_model=ScoringConfigPublic)
+def read_scoring(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> ScoringConfigPublic:
+    """The scoring configuration in force (campaign's own, the framework's default, or built-in)."""
+    return scoring_config.read(session, campaign_id=campaign_id, principal=who)
+
+
+@router.put("/campaigns/{campaign_id}/scoring", response_model=ScoringConfigPublic)
+def replace_scoring(
+    campaign_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    data: Annotated[dict[str, Any], Body(openapi_examples={"default": {"value": ScoringConfig().model_dump()}})],
+) -> ScoringConfigPublic:
+    """Set the campaign's scoring configuration (office), checked against its framework; locked after a release."""
+    return scoring_config.replace(session, campaign_id=campaign_id, raw=data, principal=who)
+
+
+@router.get("/campaigns/{campaign_id}/rounds", response_model=list[RoundPublic])
+def list_rounds(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> list[Any]:
+    """The campaign's scoring rounds."""
+    return scoring.list_rounds(session, campaign_id=campaign_id, principal=who)
+
+
+@router.post("/campaigns/{campaign_id}/rounds", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
+def create_round(campaign_id: int, data: RoundCreate, session: SessionDep, who: CurrentPrincipal) -> Any:
+    """Open the next scoring round (office)."""
+    return scoring.create_round(session, campaign_id=campaign_id, data=data, principal=who)
+
+
+@router.post("/rounds/{round_id}/release", response_model=RoundPublic)
+def release_round(round_id: int, session: SessionDep, who: CurrentPrincipal) -> Any:
+    """Release the round's scores to every reader and freeze them (office)."""
+    return scoring.release(session, round_id=round_id, principal=who)
+
+
+@router.post("/rounds/{round_id}/scores", response_model=list[ScorePublic], status_code=status.HTTP_201_CREATED)
+def record_scores(round_id: int, data: ScoreBatch, session: SessionDep, who: CurrentPrincipal) -> list[ScorePublic]:
+    """Record the caller's scores (office: 县级初审; evaluator: its own), all or nothing; corrections append."""
+    return scoring.record(session, round_id=round_id, batch=data, principal=who)
+
+
+@router.get("/rounds/{round_id}/scores", response_model=list[ScorePublic])
+def list_scores(
+    round_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    item_id: int | None = None,
+    scorer: Annotated[str | None, Query(max_length=40)] = None,
+    history: bool = False,
+) -> list[ScorePublic]:
+    """Scores the caller may read (before release: the office all, an evaluator its own)."""
+    return scoring.list_scores(
+        session, round_id=round_id, principal=who, item_id=item_id, scorer_key=scorer, history=history
+    )
+
+
+@router.get("/rounds/{round_id}/report", response_model=ScoreReport)
+def read_report(round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = "office") -> Any:
+    """Total, level-1/level-2 subtotals, bonus, veto, quantified results and per-unit points of a round."""
+    return score_report.build(session, round_id=round_id, principal=who, source=source)
+
+
+@router.get(
+    "/rounds/{round_id}/report.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "评分表（.xlsx）"}},
+)
+def download_score_sheet(
+    round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = "office"
+) -> Response:
+    """The score sheet (评分表) as .xlsx: items with subtotals, bonus, veto, total, and a sheet per unit."""
+    report = score_report.build(session, round_id=round_id, principal=who, source=source)
+    name = f"{report.county_name}评分表-{report.round_name}.xlsx"
+    return Response(
+        score_sheet.render(report), media_type=XLSX, headers={"Content-Disposition": content_disposition(name)}
+    )

@@ -1,0 +1,196 @@
+"""Webhook delivery: claim due deliveries under a lease, POST them signed, record the outcome.
+
+Any number of workers (one per API instance, or `shifan worker`) may run at once. A claim is a
+conditional update (compare-and-set on the lease), with FOR UPDATE SKIP LOCKED on PostgreSQL so
+workers do not queue behind each other; a worker that dies mid-delivery loses its lease and the
+delivery is retried with the same Idempotency-Key, so a receiver that honours it sees it once.
+No transaction is open while a request is in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from app.db import session_scope
+from app.models._base import utcnow
+from app.models.outbox import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Webhook
+from app.settings import get_settings
+
+SIGNATURE_HEADER = "X-Shifan-Signature"
+
+
+@dataclass(frozen=True)
+class Work:
+    """A claimed delivery: everything needed to send it without the database."""
+
+    delivery_id: int
+    lease_token: str
+    attempt: int
+    url: str
+    secret: str
+    event_id: str
+    kind: str
+    body: bytes
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">."""
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def backoff(attempt: int) -> timedelta:
+    """Wait before the next attempt: 30 s doubling per attempt, at most an hour."""
+    return timedelta(seconds=min(30 * 2 ** (attempt - 1), 3600))
+
+
+def _body(event: OutboxEvent) -> bytes:
+    payload = {
+        "id": event.event_id,
+        "type": event.kind,
+        "created_at": event.created_at.isoformat(),
+        "county_id": event.county_id,
+        "campaign_id": event.campaign_id,
+        "data": event.data,
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def claim(session: Session, *, now: datetime, limit: int, lease_seconds: int) -> list[Work]:
+    """Take up to limit due deliveries under a fresh lease each."""
+    due = (
+        select(Delivery.id)
+        .join(Webhook, col(Webhook.id) == Delivery.webhook_id)
+        .where(
+            Delivery.status == DeliveryStatus.pending,
+            col(Delivery.next_attempt_at) <= now,
+            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+            col(Webhook.active).is_(True),
+        )
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True, of=Delivery)
+    work = []
+    for delivery_id in session.exec(due).all():
+        token = str(uuid.uuid4())
+        taken = session.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id) == delivery_id,
+                col(Delivery.status) == DeliveryStatus.pending,
+                or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+            )
+            .values(
+                lease_token=token,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Delivery.attempts + 1,
+            )
+        )
+        if taken.rowcount != 1:  # another worker got there first
+            continue
+        delivery, event, hook = session.exec(
+            select(Delivery, OutboxEvent, Webhook)
+            .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
+            .join(Webhook, col(Webhook.id) == Delivery.webhook_id)
+            .where(Delivery.id == delivery_id)
+            .execution_options(populate_existing=True)
+        ).one()
+        work.append(
+            Work(
+                delivery_id=delivery_id,
+                lease_token=token,
+                attempt=delivery.attempts,
+                url=hook.url,
+                secret=hook.secret,
+                event_id=event.event_id,
+                kind=event.kind,
+                body=_body(event),
+            )
+        )
+    return work
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt gave."""
+
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer."""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def send(work: Work, client: httpx.Client) -> Outcome:
+    """POST the event, signed, with its Idempotency-Key; never raises."""
+    started = time.monotonic()
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": work.event_id,
+        "X-Shifan-Event": work.kind,
+        "X-Shifan-Delivery": str(work.delivery_id),
+        "X-Shifan-Attempt": str(work.attempt),
+        SIGNATURE_HEADER: sign(work.secret, int(time.time()), work.body),
+    }
+    try:
+        response = client.post(work.url, content=work.body, headers=headers)
+        code, error = response.status_code, "" if response.is_success else response.text[:200]
+    except httpx.HTTPError as exc:
+        code, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    return Outcome(status_code=code, error=error, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+def settle(session: Session, *, work: Work, outcome: Outcome, now: datetime, max_attempts: int) -> bool:
+    """Record the attempt and the delivery's next state; False if the lease was lost meanwhile."""
+    session.add(
+        DeliveryAttempt(
+            delivery_id=work.delivery_id,
+            number=work.attempt,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
+        )
+    )
+    if outcome.ok:
+        values = {"status": DeliveryStatus.delivered, "delivered_at": now}
+    elif work.attempt >= max_attempts:
+        values = {"status": DeliveryStatus.dead}
+    else:
+        values = {"next_attempt_at": now + backoff(work.attempt)}
+    result = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == work.delivery_id, col(Delivery.lease_token) == work.lease_token)
+        .values(
+            lease_token=None, lease_until=None, last_status_code=outcome.status_code, last_error=outcome.error, **values
+        )
+    )
+    return result.rowcount == 1
+
+
+def run_once(*, client: httpx.Client, limit: int = 50, now: datetime | None = None) -> dict[str, int]:
+    """Claim, send and settle one batch; counts of what happened."""
+    settings = get_settings()
+    with session_scope() as session:
+        work = claim(session, now=now or utcnow(), limit=limit, lease_seconds=settings.webhook_lease_seconds)
+    counts = {"claimed": len(work), "delivered": 0, "failed": 0}
+    for item in work:
+        outcome = send(item, client)
+        with session_scope() as session:
+            settle(session, work=item, outcome=outcome, now=utcnow(), max_attempts=settings.webhook_max_attempts)
+        counts["delivered" if outcome.ok else "failed"] += 1
+    return counts

@@ -1,0 +1,125 @@
+"""The scoring configuration in force for a campaign, its checks against the framework, and changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from app.models import Campaign, Framework, FrameworkSection, Heading, Item, ScoringRound
+from app.models.framework import SectionKind
+from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
+from app.services import audit, campaigns
+from app.services.access import Principal
+from app.services.errors import Conflict, Invalid
+
+
+def problems(config: ScoringConfig, *, item_kinds: dict[str, SectionKind], level1_titles: set[str]) -> list[dict]:
+    """Where config names items or headings the framework does not have (empty when it fits)."""
+    errors = []
+    for key in config.items:
+        if key not in item_kinds:
+            errors.append({"loc": f"scoring.items.{key}", "msg": f"指标“{key}”不存在"})
+    for key in config.metrics:
+        if key not in item_kinds:
+            errors.append({"loc": f"scoring.metrics.{key}", "msg": f"指标“{key}”不存在"})
+        elif item_kinds[key] == SectionKind.veto:
+            errors.append({"loc": f"scoring.metrics.{key}", "msg": f"否决项“{key}”不能设置量化指标"})
+    for title in config.level1_weights:
+        if title not in level1_titles:
+            errors.append({"loc": f"scoring.level1_weights.{title}", "msg": f"一级指标“{title}”不存在"})
+    return errors
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A campaign's configuration with the framework facts scoring needs."""
+
+    config: ScoringConfig
+    source: str
+    item_kinds: dict[int, SectionKind]  # item id → the kind of its section
+
+    def max_of(self, item: Item) -> float:
+        """An item's maximum points (bonus items default to bonus_max)."""
+        override = self.config.items.get(item.key)
+        if override and override.max is not None:
+            return override.max
+        return self.config.bonus_max if self.item_kinds[item.id] == SectionKind.bonus else self.config.default_max  # type: ignore[index]
+
+    def weight_of(self, item: Item) -> float:
+        """An item's weight in its subtotals."""
+        override = self.config.items.get(item.key)
+        return override.weight if override else 1.0
+
+
+def effective(session: Session, *, campaign: Campaign) -> tuple[ScoringConfig, str]:
+    """The configuration in force: the campaign's own, else its framework's default, else the built-in one."""
+    if campaign.scoring is not None:
+        return ScoringConfig.model_validate(campaign.scoring), "campaign"
+    framework = session.get(Framework, campaign.framework_id)
+    if framework is not None and framework.scoring is not None:
+        return ScoringConfig.model_validate(framework.scoring), "framework"
+    return ScoringConfig(), "default"
+
+
+def scheme(session: Session, *, campaign: Campaign) -> Scheme:
+    """The configuration in force with the kind of every item of the campaign's framework."""
+    config, source = effective(session, campaign=campaign)
+    rows = session.exec(
+        select(Item.id, FrameworkSection.kind)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(Item.framework_id == campaign.framework_id)
+    ).all()
+    return Scheme(config=config, source=source, item_kinds={i: SectionKind(k) for i, k in rows})
+
+
+def read(session: Session, *, campaign_id: int, principal: Principal) -> ScoringConfigPublic:
+    """The configuration in force for a campaign the caller may see."""
+    campaign = campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
+    config, source = effective(session, campaign=campaign)
+    return ScoringConfigPublic(source=source, config=config)
+
+
+def replace(session: Session, *, campaign_id: int, raw: dict, principal: Principal) -> ScoringConfigPublic:
+    """Set the campaign's own configuration (office), checked against its framework; not after a release."""
+    campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+    try:
+        config = ScoringConfig.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        raise Invalid("评分配置格式不正确", code="scoring_invalid", errors=errors) from exc
+    released = session.exec(
+        select(ScoringRound.id).where(
+            ScoringRound.campaign_id == campaign_id, col(ScoringRound.released_at).is_not(None)
+        )
+    ).first()
+    if released is not None:
+        raise Conflict("已有评分轮次发布，不能再修改评分配置", code="scoring_locked")
+    rows = session.exec(
+        select(Item.key, FrameworkSection.kind)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(Item.framework_id == campaign.framework_id)
+    ).all()
+    titles = session.exec(
+        select(Heading.title).where(Heading.framework_id == campaign.framework_id, Heading.level == 1)
+    ).all()
+    errors = problems(config, item_kinds={k: SectionKind(v) for k, v in rows}, level1_titles=set(titles))
+    if errors:
+        raise Invalid("评分配置与指标体系不符，未作修改", code="scoring_invalid", errors=errors)
+    before = {"scoring": campaign.scoring}
+    campaign.scoring = config.model_dump(mode="json")
+    session.add(campaign)
+    session.flush()
+    audit.record(
+        session,
+        principal=principal,
+        action="campaign.scoring",
+        object_type="campaign",
+        object_id=campaign_id,
+        county_id=campaign.county_id,
+        campaign_id=campaign_id,
+        before=before,
+        after={"scoring": campaign.scoring},
+    )
+    return ScoringConfigPublic(source="campaign", config=config)
