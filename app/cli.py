@@ -1,4 +1,4 @@
-"""The one command-line entry point: serve, migrate, demo, import-framework, create-user, token."""
+"""The one command-line entry point: serve, migrate, demo, import-framework, create-user, token, worker."""
 
 from __future__ import annotations
 
@@ -127,6 +127,34 @@ def sweep(args: argparse.Namespace) -> None:
     print(f"expired uploads removed: {report.expired_intents}, orphaned objects removed: {report.orphans}")  # type: ignore[attr-defined]
 
 
+def worker(args: argparse.Namespace) -> None:
+    """Scan deadlines for reminders and deliver pending webhook events; run as many as you like."""
+    import time
+    from datetime import date
+
+    import httpx
+
+    from app.services import delivery, events
+    from app.settings import get_settings
+
+    settings = get_settings()
+    last_scan = 0.0
+    with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+        while True:
+            if time.monotonic() - last_scan >= args.scan_seconds:
+                within = settings.remind_within_workdays
+                found = _session_do(lambda s: events.scan_deadlines(s, today=date.today(), within_workdays=within))
+                last_scan = time.monotonic()
+                print(f"reminders: {found} new", flush=True)
+            counts = delivery.run_once(client=client)
+            if counts["claimed"]:
+                print(f"deliveries: {counts}", flush=True)
+            if args.once:
+                return
+            if not counts["claimed"]:
+                time.sleep(args.poll_seconds)
+
+
 def export_openapi(args: argparse.Namespace) -> None:
     """Write openapi/openapi.json from the code."""
     from app.main import create_app
@@ -170,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("token_id", type=int)
     p = add("sweep", sweep, "Remove expired direct uploads and orphaned objects (run e.g. hourly from cron)")
     p.add_argument("--grace-minutes", type=int, help="leave objects younger than this alone (default from settings)")
+    p = add("worker", worker, "Send deadline reminders and deliver webhook events (safe to run on every instance)")
+    p.add_argument("--once", action="store_true", help="one scan and one delivery batch, then exit")
+    p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
+    p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p = add("openapi", export_openapi, "Write openapi/openapi.json from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
     return parser

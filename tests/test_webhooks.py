@@ -1,0 +1,234 @@
+"""The outbox and webhook delivery against a real HTTP receiver: signatures, retries with backoff,
+two workers at once, a worker killed mid-delivery, deadline reminders deduplicated, and events that
+exist exactly when their change committed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from app.db import session_scope
+from app.models._base import utcnow
+from app.models.outbox import Delivery, OutboxEvent
+from app.services import delivery, events
+from tests.conftest import pin_today
+
+API = "/api/v1"
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that checks signatures and honours Idempotency-Key."""
+
+    def __init__(self, secret: str = "") -> None:
+        self.secret = secret
+        self.requests: list[dict] = []
+        self.processed: dict[str, dict] = {}  # idempotency key → body, once
+        self.fail_next = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    receiver.requests.append({"headers": dict(self.headers), "body": body})
+                    failing = receiver.fail_next > 0
+                    receiver.fail_next -= failing
+                    if not failing and receiver.verify(self.headers["X-Shifan-Signature"], body):
+                        receiver.processed.setdefault(self.headers["Idempotency-Key"], json.loads(body))
+                self.send_response(500 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def verify(self, header: str, body: bytes) -> bool:
+        parts = dict(p.split("=", 1) for p in header.split(","))
+        expected = hmac.new(self.secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, parts["v1"])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receiver(client, world):
+    r = Receiver()
+    created = client.post(f"{API}/webhooks", json={"url": r.url}, headers=world.auth("gp-office"))
+    assert created.status_code == 201, created.text
+    r.secret, r.hook_id = created.json()["secret"], created.json()["id"]
+    yield r
+    client.delete(f"{API}/webhooks/{r.hook_id}", headers=world.auth("gp-office"))
+    r.stop()
+
+
+def _deliver(now=None) -> dict:
+    with httpx.Client(timeout=5) as http:
+        return delivery.run_once(client=http, now=now)
+
+
+def _gp_statement(client, world, app, text: str) -> dict:
+    pin_today(app, date(2023, 2, 10))
+    mine = client.get(f"{API}/me/assignments", params={"limit": 500}, headers=world.auth("gp-sfj")).json()["items"]
+    target = next(a for a in mine if a["status"] == "not_started")
+    r = client.post(
+        f"{API}/assignments/{target['id']}/evidence",
+        json={"kind": "statement", "text": text},
+        headers=world.auth("gp-sfj"),
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _drain() -> None:
+    """Deliver whatever earlier tests left pending, so each test counts only its own."""
+    far = utcnow() + timedelta(days=1)
+    while _deliver(now=far)["claimed"]:
+        pass
+
+
+def test_registration_rules(client, world) -> None:
+    r = client.post(
+        f"{API}/webhooks",
+        json={"url": "http://127.0.0.1:9/x", "kinds": ["evidence.returned"]},
+        headers=world.auth("gp-office"),
+    )
+    assert r.status_code == 201 and len(r.json()["secret"]) == 64
+    listed = client.get(f"{API}/webhooks", headers=world.auth("gp-office")).json()
+    assert all("secret" not in w for w in listed) and r.json()["id"] in [w["id"] for w in listed]
+    assert r.json()["id"] not in [
+        w["id"] for w in client.get(f"{API}/webhooks", headers=world.auth("lc-office")).json()
+    ]
+    assert client.get(f"{API}/webhooks/{r.json()['id']}/deliveries", headers=world.auth("lc-office")).status_code == 404
+    assert client.post(f"{API}/webhooks", json={"url": "ftp://x"}, headers=world.auth("gp-office")).status_code == 422
+    assert (
+        client.post(
+            f"{API}/webhooks", json={"url": "http://x", "kinds": ["nope"]}, headers=world.auth("gp-office")
+        ).status_code
+        == 422
+    )
+    assert client.post(f"{API}/webhooks", json={"url": "http://x"}, headers=world.auth("gp-sfj")).status_code == 403
+    assert client.delete(f"{API}/webhooks/{r.json()['id']}", headers=world.auth("gp-office")).status_code == 204
+
+
+def test_review_event_is_signed_delivered_and_logged(client, app, world, receiver) -> None:
+    _drain()
+    receiver.requests.clear()
+    ev = _gp_statement(client, world, app, "本单位已按要求落实。")
+    returned = client.post(
+        f"{API}/evidence/{ev['id']}/reviews",
+        json={"decision": "return", "version": 1, "comment": "请补充2022年台账"},
+        headers=world.auth("gp-office"),
+    )
+    assert returned.status_code == 201
+    receiver.fail_next = 1  # the first attempt meets a 500
+    assert _deliver() == {"claimed": 1, "delivered": 0, "failed": 1}
+    assert _deliver() == {"claimed": 0, "delivered": 0, "failed": 0}  # backing off, not due yet
+    assert _deliver(now=utcnow() + timedelta(seconds=31)) == {"claimed": 1, "delivered": 1, "failed": 0}
+    first, second = receiver.requests
+    assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"]
+    assert second["headers"]["X-Shifan-Attempt"] == "2"
+    body = next(iter(receiver.processed.values()))
+    assert body["type"] == "evidence.returned" and body["data"]["comment"] == "请补充2022年台账"
+    assert body["data"]["evidence_id"] == ev["id"] and body["county_id"] == world.ids["gp_county"]
+    log = client.get(f"{API}/webhooks/{receiver.hook_id}/deliveries", headers=world.auth("gp-office")).json()
+    entry = log["items"][0]
+    assert entry["status"] == "delivered" and [a["status_code"] for a in entry["log"]] == [500, 204]
+    # A tampered body fails the receiver's check.
+    assert not receiver.verify(first["headers"]["X-Shifan-Signature"], first["body"] + b" ")
+
+
+def test_no_event_without_its_change(client, app, world, receiver, session) -> None:
+    ev = _gp_statement(client, world, app, "情况说明")
+    before = len(session.exec(select(OutboxEvent.id)).all())
+    stale = client.post(
+        f"{API}/evidence/{ev['id']}/reviews",
+        json={"decision": "approve", "version": 9},
+        headers=world.auth("gp-office"),
+    )
+    assert stale.status_code == 409
+    session.expire_all()
+    assert len(session.exec(select(OutboxEvent.id)).all()) == before
+
+
+def test_two_workers_never_send_twice(client, app, world, receiver) -> None:
+    _drain()
+    receiver.processed.clear()
+    receiver.requests.clear()
+    with session_scope() as s:
+        for n in range(30):
+            events.emit(
+                s,
+                kind=events.EventKind.scores_released,
+                county_id=world.ids["gp_county"],
+                campaign_id=None,
+                data={"n": n},
+            )
+    barrier = threading.Barrier(2)
+
+    def work() -> None:
+        barrier.wait()
+        while _deliver()["claimed"]:
+            pass
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    keys = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
+    assert len(keys) == 30 == len(set(keys))
+
+
+def test_worker_killed_mid_delivery_loses_nothing(client, world, receiver) -> None:
+    _drain()
+    receiver.processed.clear()
+    receiver.requests.clear()
+    with session_scope() as s:
+        events.emit(
+            s, kind=events.EventKind.scores_released, county_id=world.ids["gp_county"], campaign_id=None, data={"x": 1}
+        )
+    # A worker claims the delivery and sends it, then dies before recording the outcome.
+    with session_scope() as s:
+        (work,) = delivery.claim(s, now=utcnow(), limit=10, lease_seconds=60)
+    with httpx.Client() as http:
+        assert delivery.send(work, http).ok
+    assert _deliver()["claimed"] == 0  # its lease still holds
+    later = utcnow() + timedelta(seconds=61)
+    assert _deliver(now=later) == {"claimed": 1, "delivered": 1, "failed": 0}
+    assert len(receiver.requests) == 2 and len(receiver.processed) == 1  # sent again, processed once
+    with session_scope() as s:
+        row = s.exec(select(Delivery).where(Delivery.id == work.delivery_id)).one()
+        assert row.status == "delivered" and row.attempts == 2
+        # The dead worker's late report cannot overwrite the new state.
+        assert not delivery.settle(s, work=work, outcome=delivery.Outcome(500, "late", 1), now=utcnow(), max_attempts=8)
+
+
+def test_deadline_reminders_are_deduplicated(client, world, receiver) -> None:
+    _drain()
+    receiver.processed.clear()
+    with session_scope() as s:
+        first = events.scan_deadlines(s, today=date(2023, 2, 24), within_workdays=3)
+    with session_scope() as s:
+        again = events.scan_deadlines(s, today=date(2023, 2, 24), within_workdays=3)
+    assert first > 0 and again == 0
+    while _deliver()["claimed"]:
+        pass
+    mine = [b for b in receiver.processed.values() if b["type"] == "assignment.due_soon"]
+    assert mine and all(b["county_id"] == world.ids["gp_county"] for b in mine)
+    assert {b["data"]["due_on"] for b in mine} == {"2023-02-28"} and all(b["data"]["workdays_left"] == 2 for b in mine)
+    with session_scope() as s:
+        overdue = events.scan_deadlines(s, today=date(2023, 3, 1), within_workdays=3)
+    assert overdue > 0
