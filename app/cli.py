@@ -142,8 +142,11 @@ def worker(args: argparse.Namespace) -> None:
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         while True:
             if time.monotonic() - last_scan >= args.scan_seconds:
-                within = settings.remind_within_workdays
-                found = _session_do(lambda s: events.scan_deadlines(s, today=date.today(), within_workdays=within))
+                found = _session_do(
+                    lambda s: events.scan_deadlines(
+                        s, today=date.today(), within_workdays=settings.remind_within_workdays
+                    )
+                )
                 last_scan = time.monotonic()
                 print(f"reminders: {found} new", flush=True)
             counts = delivery.run_once(client=client)

@@ -158,3 +158,33 @@ def test_progress_for_liaison_and_province(client, app, world) -> None:
     assert province.status_code == 200 and province.json()["groups"]["campaign"][0]["total"] > 1000
     assert client.get(url, headers=world.auth("yn-province")).status_code == 404
     assert client.get(url, params={"by": "town"}, headers=world.auth("lc-office")).status_code == 422
+
+
+def test_unit_deadline_calendar_feed(client, world) -> None:
+    from icalendar import Calendar
+
+    unit = world.ids["lc_sfj"]
+    link = client.get(f"/api/v1/calendar/units/{unit}/link", headers=world.auth("lc-sfj"))
+    assert link.status_code == 200
+    url = link.json()["url"]
+    token = url.split("token=", 1)[1]
+    feed = client.get(url)  # no bearer: calendar apps cannot send one
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+    assert all(len(line.encode()) <= 75 for line in feed.text.split("\r\n"))
+    cal = Calendar.from_ical(feed.content)
+    events = [c for c in cal.walk("VEVENT")]
+    mine = client.get("/api/v1/me/assignments", params={"limit": 500}, headers=world.auth("lc-sfj")).json()["items"]
+    assert len(events) == sum(1 for a in mine if a["status"] != "approved") > 10
+    first = events[0]
+    assert str(first["SUMMARY"]).startswith("【截止】") and first["DTSTART"].dt.isoformat() == mine[0]["due_on"]
+    # The feed token is not an API token, works for its unit only, and a liaison cannot subscribe to another unit.
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    other = client.get(f"/api/v1/calendar/units/{world.ids['lc_gaj']}/deadlines.ics", params={"token": token})
+    assert other.status_code == 401 and other.json()["code"] == "feed_token_invalid"
+    assert (
+        client.get(f"/api/v1/calendar/units/{world.ids['lc_gaj']}/link", headers=world.auth("lc-sfj")).status_code
+        == 404
+    )
+    assert client.get(f"/api/v1/calendar/units/{unit}/link", headers=world.auth("gp-office")).status_code == 404
+    assert client.get(f"/api/v1/calendar/units/{unit}/link", headers=world.auth("lc-office")).status_code == 200
+    assert client.get(f"/api/v1/calendar/units/{unit}/deadlines.ics", params={"token": "x.y.z"}).status_code == 401

@@ -81,3 +81,43 @@ def decode_token(token: str) -> dict[str, Any]:
     if not str(claims.get("sub", "")).isdigit() or claims.get("kind") not in ("access", "script"):
         raise Unauthorized("令牌内容不完整", code="token_invalid")
     return claims
+
+
+FEED_KIND = "feed"
+
+
+def issue_feed_token(*, user_id: int, unit_id: int, ttl: timedelta) -> tuple[str, datetime]:
+    """A token for one unit's calendar feed only: its own audience, so the API refuses it."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    expires = now + ttl
+    claims = {
+        "sub": str(user_id),
+        "unit": unit_id,
+        "kind": FEED_KIND,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience + "-calendar",
+        "iat": int(now.timestamp()),
+        "exp": int(expires.timestamp()),
+    }
+    return jwt.encode(claims, settings.secret(), algorithm=ALGORITHM), expires
+
+
+def decode_feed_token(token: str) -> tuple[int, int]:
+    """(user id, unit id) of a valid calendar feed token, else Unauthorized."""
+    settings = get_settings()
+    try:
+        if jwt.get_unverified_header(token).get("alg") != ALGORITHM:
+            raise JWTError("algorithm")
+        claims = jwt.decode(
+            token,
+            settings.secret(),
+            algorithms=[ALGORITHM],
+            audience=settings.jwt_audience + "-calendar",
+            issuer=settings.jwt_issuer,
+        )
+        if claims.get("kind") != FEED_KIND:
+            raise JWTError("kind")
+        return int(claims["sub"]), int(claims["unit"])
+    except (JWTError, KeyError, ValueError) as exc:
+        raise Unauthorized("日历订阅链接无效或已过期，请重新获取", code="feed_token_invalid") from exc

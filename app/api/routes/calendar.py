@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from app.api.deps import CurrentPrincipal, Today
+from app.api.deps import CurrentPrincipal, SessionDep, Today
 from app.models.campaign import DayUnit, DueIn
-from app.services import workdays
+from app.services import ics, workdays
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
 
@@ -43,3 +43,31 @@ def compute_due(
         due_on=due_on,
         calendar_covers=(workdays.FIRST_YEAR, workdays.LAST_YEAR),
     )
+
+
+class FeedLink(BaseModel):
+    """A calendar subscription address for one unit's deadlines."""
+
+    url: str
+    expires_at: datetime
+
+
+@router.get("/units/{unit_id}/link", response_model=FeedLink)
+def read_feed_link(unit_id: int, request: Request, session: SessionDep, who: CurrentPrincipal) -> FeedLink:
+    """A subscription address (webcal-ready .ics) for the unit's deadlines: its liaison or the county office."""
+    token, expires = ics.feed_link(session, unit_id=unit_id, principal=who)
+    url = request.url_for("unit_deadline_feed", unit_id=unit_id).include_query_params(token=token)
+    return FeedLink(url=str(url), expires_at=expires)
+
+
+@router.get(
+    "/units/{unit_id}/deadlines.ics",
+    name="unit_deadline_feed",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar 订阅"}},
+)
+def unit_deadline_feed(unit_id: int, session: SessionDep, token: Annotated[str, Query(max_length=2000)]) -> Response:
+    """The unit's unfinished assignments as all-day iCalendar events (token from /calendar/units/{id}/link)."""
+    principal = ics.feed_principal(session, token=token, unit_id=unit_id)
+    body = ics.render(session, unit_id=unit_id, principal=principal)
+    return Response(body, media_type="text/calendar; charset=utf-8")
