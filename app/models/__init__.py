@@ -12,6 +12,7 @@ from app.models.framework import (
     MaterialRequestItem,
 )
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
+from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
 from app.models.scoring import MetricFigure, Score, ScoringRound
 from app.models.unit import Unit, UnitGroup, UnitGroupMember
@@ -36,6 +37,8 @@ __all__ = [
     "MetricFigure",
     "OutboxEvent",
     "Phase",
+    "Rectification",
+    "RectificationEvidence",
     "Region",
     "Review",
     "Score",

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, distinct, select
+from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, FrameworkSection, Heading, Item, Region, Score, Unit
 from app.models.framework import SectionKind
@@ -266,7 +266,7 @@ def _units(
 ) -> list[UnitResult]:
     """Per unit: the points of the standard items it is assigned, without rescaling."""
     pairs = session.exec(
-        select(distinct(Assignment.unit_id), Assignment.item_id).where(Assignment.campaign_id == campaign.id)
+        select(Assignment.unit_id, Assignment.item_id).where(Assignment.campaign_id == campaign.id).distinct()
     ).all()
     by_id = {it.item_id: it for it in results if it.kind not in (SectionKind.bonus, SectionKind.veto)}
     items_of: dict[int, list[ItemResult]] = defaultdict(list)

@@ -1,0 +1,66 @@
+"""The rectification list (回头看 问题清单)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.models.rectification import (
+    RectificationCreate,
+    RectificationProgress,
+    RectificationPublic,
+    RectificationStatus,
+    RectificationVerify,
+)
+from app.services import rectification
+
+router = APIRouter(tags=["rectification"])
+
+
+@router.post(
+    "/campaigns/{campaign_id}/rectifications", response_model=RectificationPublic, status_code=status.HTTP_201_CREATED
+)
+def create_rectification(
+    campaign_id: int, data: RectificationCreate, session: SessionDep, who: CurrentPrincipal
+) -> RectificationPublic:
+    """Open a rectification item for a unit (office), from a score's finding, a review, or typed in."""
+    return rectification.create(session, campaign_id=campaign_id, data=data, principal=who)
+
+
+@router.get("/campaigns/{campaign_id}/rectifications", response_model=list[RectificationPublic])
+def list_rectifications(
+    campaign_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    status: RectificationStatus | None = None,
+    unit_id: int | None = None,
+) -> list[RectificationPublic]:
+    """The campaign's rectification list (a liaison sees its unit's items)."""
+    return rectification.list_visible(
+        session, campaign_id=campaign_id, principal=who, today=today, status=status, unit_id=unit_id
+    )
+
+
+@router.get("/rectifications/{rectification_id}", response_model=RectificationPublic)
+def read_rectification(
+    rectification_id: int, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> RectificationPublic:
+    """One rectification item."""
+    return rectification.get(session, rectification_id=rectification_id, principal=who, today=today)
+
+
+@router.post("/rectifications/{rectification_id}/progress", response_model=RectificationPublic)
+def report_progress(
+    rectification_id: int, data: RectificationProgress, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> RectificationPublic:
+    """The unit reports measures and evidence, moving the item to in progress or done (liaison)."""
+    return rectification.progress(session, rectification_id=rectification_id, data=data, principal=who, today=today)
+
+
+@router.post("/rectifications/{rectification_id}/verify", response_model=RectificationPublic)
+def verify_rectification(
+    rectification_id: int, data: RectificationVerify, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> RectificationPublic:
+    """The office verifies a done item (销号) or sends it back with a comment."""
+    return rectification.verify(session, rectification_id=rectification_id, data=data, principal=who, today=today)
