@@ -11,8 +11,8 @@ import os
 import statistics
 import time
 import uuid
-from typing import Any
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
