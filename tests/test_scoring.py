@@ -84,6 +84,16 @@ def test_office_scores_a_round_and_a_veto_fails_the_county(client, world) -> Non
     assert na["not_applicable"] and na["points"] is None
     assert sum(s["items"] for s in report["level1"]) == 100
     assert report["units"] and all(0 <= u["percent"] <= 100 for u in report["units"])
+    # One unit's figures, recomputed from its assignments and the item rows (NA left out, no rescaling).
+    rows = client.get(
+        f"{API}/campaigns/{world.ids['lc_campaign']}/assignments",
+        params={"unit_id": world.ids["lc_sfj"], "section": "indicator", "limit": 500},
+        headers=h,
+    ).json()["items"]
+    scored = [i for i in report["items"] if i["item_id"] in {r["item_id"] for r in rows} and not i["not_applicable"]]
+    sfj = next(u for u in report["units"] if u["unit_id"] == world.ids["lc_sfj"])
+    assert sfj["items"] == len(rows) and sfj["scored"] == len(scored)
+    assert sfj["points"] == round(sum(i["points"] for i in scored), 2) and sfj["max"] == len(scored)
 
 
 def test_evaluators_score_blind_until_the_office_releases(client, world) -> None:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Float, Integer, column, func, values
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, FrameworkSection, Heading, Item, Region, Score, Unit
@@ -76,23 +77,25 @@ def _marks(rows: Iterable[Score]) -> dict[int, _Mark]:
     return marks
 
 
+def _contribution(it: ItemResult, policy: NotApplicablePolicy) -> tuple[float, float, int]:
+    """(points, max, scored) one standard item adds to a subtotal, before any rescaling."""
+    weighted = it.max * it.weight
+    if it.not_applicable:
+        return (weighted, weighted, 0) if policy == NotApplicablePolicy.full else (0.0, 0.0, 0)
+    if it.points is None:
+        return 0.0, weighted, 0
+    return it.points * it.weight, weighted, 1
+
+
 def _subtotal(items: list[ItemResult], policy: NotApplicablePolicy) -> tuple[float, float, int, int]:
     """(points, max, scored, not applicable) of a group of standard items under the policy."""
     points = top = full = 0.0
     scored = na = 0
     for it in items:
-        weighted = it.max * it.weight
-        full += weighted
-        if it.not_applicable:
-            na += 1
-            if policy == NotApplicablePolicy.full:
-                points += weighted
-                top += weighted
-            continue
-        top += weighted
-        if it.points is not None:
-            scored += 1
-            points += it.points * it.weight
+        p, t, n = _contribution(it, policy)
+        points, top, scored = points + p, top + t, scored + n
+        full += it.max * it.weight
+        na += it.not_applicable
     if policy == NotApplicablePolicy.rescale and 0 < top < full:
         points, top = points * full / top, full
     return points, top, scored, na
@@ -264,35 +267,46 @@ def _metrics(
 def _units(
     session: Session, campaign: Campaign, results: list[ItemResult], policy: NotApplicablePolicy
 ) -> list[UnitResult]:
-    """Per unit: the points of the standard items it is assigned, without rescaling."""
-    pairs = session.exec(
-        select(Assignment.unit_id, Assignment.item_id).where(Assignment.campaign_id == campaign.id).distinct()
+    """Per unit: the points of the standard items it is assigned, without rescaling, summed in the database
+    (the item values go in as a VALUES list, so one row per unit comes back, not one per assignment)."""
+    plain = NotApplicablePolicy.full if policy == NotApplicablePolicy.full else NotApplicablePolicy.exclude
+    standard = [it for it in results if it.kind not in (SectionKind.bonus, SectionKind.veto)]
+    if not standard:
+        return []
+    per_item = values(
+        column("item_id", Integer), column("points", Float), column("top", Float), column("scored", Integer),
+        name="per_item",
+    ).data([(it.item_id, *_contribution(it, plain)) for it in standard])  # fmt: skip
+    rows = session.execute(
+        select(
+            Assignment.unit_id,
+            Unit.name,
+            func.count(),
+            func.sum(per_item.c.scored),
+            func.sum(per_item.c.points),
+            func.sum(per_item.c.top),
+        )
+        .join(per_item, per_item.c.item_id == Assignment.item_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(Assignment.campaign_id == campaign.id)
+        .group_by(Assignment.unit_id, Unit.name)
+        .order_by(Unit.name)
     ).all()
-    by_id = {it.item_id: it for it in results if it.kind not in (SectionKind.bonus, SectionKind.veto)}
-    items_of: dict[int, list[ItemResult]] = defaultdict(list)
-    for unit_id, item_id in pairs:
-        if item_id in by_id:
-            items_of[unit_id].append(by_id[item_id])
-    names = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(list(items_of)))).all())
     failed: dict[int, int] = defaultdict(int)
     for it in results:
         for m in it.metrics:
             for f in m.figures:
                 failed[f.unit_id] += not f.passes
-    plain = NotApplicablePolicy.full if policy == NotApplicablePolicy.full else NotApplicablePolicy.exclude
-    out = []
-    for unit_id in sorted(items_of, key=lambda u: names.get(u, "")):
-        points, top, scored, _ = _subtotal(items_of[unit_id], plain)
-        out.append(
-            UnitResult(
-                unit_id=unit_id,
-                unit_name=names.get(unit_id, ""),
-                items=len(items_of[unit_id]),
-                scored=scored,
-                points=_r(points),
-                max=_r(top),
-                percent=_r(100 * points / top) if top else 0.0,
-                metrics_failed=failed[unit_id],
-            )
+    return [
+        UnitResult(
+            unit_id=unit_id,
+            unit_name=name,
+            items=count,
+            scored=scored,
+            points=_r(points),
+            max=_r(top),
+            percent=_r(100 * points / top) if top else 0.0,
+            metrics_failed=failed[unit_id],
         )
-    return out
+        for unit_id, name, count, scored, points, top in rows
+    ]
