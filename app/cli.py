@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from sqlmodel import Session
@@ -130,7 +131,6 @@ def sweep(args: argparse.Namespace) -> None:
 def worker(args: argparse.Namespace) -> None:
     """Scan deadlines for reminders and deliver pending webhook events; run as many as you like."""
     import time
-    from datetime import date
 
     import httpx
 
@@ -144,7 +144,7 @@ def worker(args: argparse.Namespace) -> None:
             if time.monotonic() - last_scan >= args.scan_seconds:
                 found = _session_do(
                     lambda s: events.scan_deadlines(
-                        s, today=date.today(), within_workdays=settings.remind_within_workdays
+                        s, today=args.today or date.today(), within_workdays=settings.remind_within_workdays
                     )
                 )
                 last_scan = time.monotonic()
@@ -205,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="one scan and one delivery batch, then exit")
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
+    p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
     p = add("openapi", export_openapi, "Write openapi/openapi.json from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
     return parser

@@ -192,6 +192,51 @@ def test_two_workers_never_send_twice(client, app, world, receiver) -> None:
     assert len(keys) == 30 == len(set(keys))
 
 
+def test_claim_statements_do_not_grow_with_the_batch(client, world, receiver) -> None:
+    from tests.test_query_counts import counting
+
+    _drain()
+    counts = []
+    for batch in (1, 12):
+        with session_scope() as s:
+            for n in range(batch):
+                events.emit(
+                    s,
+                    kind=events.EventKind.scores_released,
+                    county_id=world.ids["gp_county"],
+                    campaign_id=None,
+                    data={"n": n},
+                )
+        with counting() as seen, session_scope() as s:
+            work = delivery.claim(s, now=utcnow(), limit=50, lease_seconds=60)
+        assert len(work) == batch
+        counts.append(len(seen))
+        _drain()
+    assert counts[0] == counts[1], counts
+
+
+def test_worker_cli_delivers_once(client, world, receiver, capsys) -> None:
+    from app.cli import main
+
+    _drain()
+    receiver.processed.clear()
+    with session_scope() as s:
+        events.emit(
+            s,
+            kind=events.EventKind.scores_released,
+            county_id=world.ids["gp_county"],
+            campaign_id=None,
+            data={"cli": 1},
+        )
+    receiver.requests.clear()
+    main(["worker", "--once", "--today", "2023-02-10"])
+    out = capsys.readouterr().out
+    assert "reminders:" in out and "deliveries:" in out
+    assert [b["data"] for b in receiver.processed.values()].count({"cli": 1}) == 1
+    keys = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
+    assert len(keys) == len(set(keys))
+
+
 def test_worker_killed_mid_delivery_loses_nothing(client, world, receiver) -> None:
     _drain()
     receiver.processed.clear()

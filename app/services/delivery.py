@@ -67,59 +67,57 @@ def _body(event: OutboxEvent) -> bytes:
 
 
 def claim(session: Session, *, now: datetime, limit: int, lease_seconds: int) -> list[Work]:
-    """Take up to limit due deliveries under a fresh lease each."""
+    """Take up to limit due deliveries under one fresh lease (three statements whatever the batch size)."""
+    free = (
+        col(Delivery.status) == DeliveryStatus.pending,
+        col(Delivery.next_attempt_at) <= now,
+        or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
+    )
     due = (
         select(Delivery.id)
         .join(Webhook, col(Webhook.id) == Delivery.webhook_id)
-        .where(
-            Delivery.status == DeliveryStatus.pending,
-            col(Delivery.next_attempt_at) <= now,
-            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
-            col(Webhook.active).is_(True),
-        )
+        .where(*free, col(Webhook.active).is_(True))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True, of=Delivery)
-    work = []
-    for delivery_id in session.exec(due).all():
-        token = str(uuid.uuid4())
-        taken = session.execute(
+    token = str(uuid.uuid4())
+    # Compare-and-set: only rows still free are taken, so a worker that raced us simply gets fewer.
+    taken = (
+        session.execute(
             update(Delivery)
-            .where(
-                col(Delivery.id) == delivery_id,
-                col(Delivery.status) == DeliveryStatus.pending,
-                or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
-            )
+            .where(col(Delivery.id).in_(session.exec(due).all()), *free)
             .values(
-                lease_token=token,
-                lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=Delivery.attempts + 1,
+                lease_token=token, lease_until=now + timedelta(seconds=lease_seconds), attempts=Delivery.attempts + 1
             )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
         )
-        if taken.rowcount != 1:  # another worker got there first
-            continue
-        delivery, event, hook = session.exec(
-            select(Delivery, OutboxEvent, Webhook)
-            .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
-            .join(Webhook, col(Webhook.id) == Delivery.webhook_id)
-            .where(Delivery.id == delivery_id)
-            .execution_options(populate_existing=True)
-        ).one()
-        work.append(
-            Work(
-                delivery_id=delivery_id,
-                lease_token=token,
-                attempt=delivery.attempts,
-                url=hook.url,
-                secret=hook.secret,
-                event_id=event.event_id,
-                kind=event.kind,
-                body=_body(event),
-            )
+        .scalars()
+        .all()
+    )
+    rows = session.exec(
+        select(Delivery, OutboxEvent, Webhook)
+        .join(OutboxEvent, col(OutboxEvent.id) == Delivery.event_id)
+        .join(Webhook, col(Webhook.id) == Delivery.webhook_id)
+        .where(col(Delivery.id).in_(taken))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return [
+        Work(
+            delivery_id=delivery.id,  # type: ignore[arg-type]
+            lease_token=token,
+            attempt=delivery.attempts,
+            url=hook.url,
+            secret=hook.secret,
+            event_id=event.event_id,
+            kind=event.kind,
+            body=_body(event),
         )
-    return work
+        for delivery, event, hook in rows
+    ]
 
 
 @dataclass(frozen=True)
