@@ -187,4 +187,6 @@ def test_unit_deadline_calendar_feed(client, world) -> None:
     )
     assert client.get(f"/api/v1/calendar/units/{unit}/link", headers=world.auth("gp-office")).status_code == 404
     assert client.get(f"/api/v1/calendar/units/{unit}/link", headers=world.auth("lc-office")).status_code == 200
+    province = client.get(f"/api/v1/calendar/units/{unit}/link", headers=world.auth("sx-province"))
+    assert province.status_code == 403 and province.json()["code"] == "feed_not_allowed"
     assert client.get(f"/api/v1/calendar/units/{unit}/deadlines.ics", params={"token": "x.y.z"}).status_code == 401

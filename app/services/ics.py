@@ -16,36 +16,37 @@ from app.models._base import utcnow
 from app.models.campaign import AssignmentStatus
 from app.models.user import Role
 from app.services import auth
-from app.services.access import Principal, campaign_scope, principal_for
+from app.services.access import Principal, campaign_scope, county_scope, principal_for, unit_scope
 from app.services.errors import Forbidden, NotFound, Unauthorized
 
 FEED_DAYS = 365
 
 
+FEED_ROLES = (Role.liaison, Role.office, Role.admin)
+
+
 def _unit_for(session: Session, principal: Principal, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
+    """The unit, if the caller may follow its deadlines (its liaison, its county's office, an admin)."""
+    if principal.role not in FEED_ROLES:
+        raise Forbidden("只有单位联络员和依法治县办可以订阅截止日历", code="feed_not_allowed")
+    unit = session.exec(
+        select(Unit).where(
+            Unit.id == unit_id, county_scope(principal, col(Unit.county_id)), unit_scope(principal, col(Unit.id))
+        )
+    ).first()
     if unit is None:
         raise NotFound("未找到该单位", code="unit_not_found")
-    allowed = {
-        Role.liaison: principal.unit_id == unit_id,
-        Role.office: principal.county_id == unit.county_id,
-        Role.admin: True,
-    }
-    if allowed.get(principal.role, False):
-        return unit
-    raise NotFound("未找到该单位", code="unit_not_found")
+    return unit
 
 
 def feed_link(session: Session, *, unit_id: int, principal: Principal) -> tuple[str, datetime]:
-    """A feed token for the unit's deadlines (its liaison or the county office)."""
-    if principal.role not in (Role.liaison, Role.office, Role.admin):
-        raise Forbidden("只有单位联络员和依法治县办可以订阅截止日历", code="feed_not_allowed")
+    """A feed token for the unit's deadlines."""
     _unit_for(session, principal, unit_id)
     return auth.issue_feed_token(user_id=principal.user_id, unit_id=unit_id, ttl=timedelta(days=FEED_DAYS))
 
 
-def feed_principal(session: Session, *, token: str, unit_id: int) -> Principal:
-    """The account behind a feed token for this unit, still active and still allowed to read it."""
+def feed(session: Session, *, token: str, unit_id: int) -> str:
+    """The unit's feed for a feed token: its account must still be active and still allowed to read the unit."""
     user_id, token_unit = auth.decode_feed_token(token)
     if token_unit != unit_id:
         raise Unauthorized("该订阅链接不属于此单位", code="feed_token_invalid")
@@ -53,8 +54,7 @@ def feed_principal(session: Session, *, token: str, unit_id: int) -> Principal:
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
     principal = principal_for(session, user)
-    _unit_for(session, principal, unit_id)
-    return principal
+    return _render(session, unit=_unit_for(session, principal, unit_id), principal=principal)
 
 
 def _escape(text: str) -> str:
@@ -77,15 +77,14 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
-def render(session: Session, *, unit_id: int, principal: Principal) -> str:
+def _render(session: Session, *, unit: Unit, principal: Principal) -> str:
     """VCALENDAR text: one all-day event per unfinished assignment of the unit, with a reminder the day before."""
-    unit = _unit_for(session, principal, unit_id)
     rows = session.exec(
         select(Assignment, Item.key, Item.text, Campaign.name)
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
         .where(
-            Assignment.unit_id == unit_id,
+            Assignment.unit_id == unit.id,
             campaign_scope(principal),
             Assignment.status != AssignmentStatus.approved,
         )

@@ -68,6 +68,4 @@ def read_feed_link(unit_id: int, request: Request, session: SessionDep, who: Cur
 )
 def unit_deadline_feed(unit_id: int, session: SessionDep, token: Annotated[str, Query(max_length=2000)]) -> Response:
     """The unit's unfinished assignments as all-day iCalendar events (token from /calendar/units/{id}/link)."""
-    principal = ics.feed_principal(session, token=token, unit_id=unit_id)
-    body = ics.render(session, unit_id=unit_id, principal=principal)
-    return Response(body, media_type="text/calendar; charset=utf-8")
+    return Response(ics.feed(session, token=token, unit_id=unit_id), media_type="text/calendar; charset=utf-8")
