@@ -253,6 +253,8 @@ def test_scoring_configuration_changes_the_rollup(client, world) -> None:
     assert client.put(url, json={"default_max": -1}, headers=h).status_code == 422
     assert client.put(url, json={"default_max": 2}, headers=world.auth("lc-office")).status_code == 404
     assert client.put(url, json={"default_max": 2}, headers=world.auth("gp-sfj")).status_code == 403
+    # A list without headings is weighted by its section's name.
+    assert client.put(url, json={"level1_weights": {"三级指标": 1.5}}, headers=h).status_code == 200
     config = {
         "default_max": 2,
         "bonus_cap": 1.5,

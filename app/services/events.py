@@ -18,12 +18,11 @@ from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Unit
 from app.models._base import utcnow
-from app.models.campaign import AssignmentStatus, CampaignStatus, DayUnit
+from app.models.campaign import CampaignStatus, DayUnit
+from app.models.evidence import EvidenceStatus
 from app.models.outbox import Delivery, EventKind, OutboxEvent, Webhook
 from app.services import workdays
 from app.services.assignments import OPEN
-
-__all__ = ["EventKind", "emit", "scan_deadlines"]
 
 
 def emit(
@@ -100,9 +99,9 @@ def scan_deadlines(session: Session, *, today: date, within_workdays: int) -> in
     return created
 
 
-def review_event(decision: str) -> EventKind | None:
-    """The event a review decision raises, if any."""
+def review_event(status_after: EvidenceStatus) -> EventKind | None:
+    """The event a review raises, from the evidence status it leads to (a reopen is a return too)."""
     return {
-        AssignmentStatus.returned.value: EventKind.evidence_returned,
-        AssignmentStatus.approved.value: EventKind.evidence_approved,
-    }.get(decision)
+        EvidenceStatus.returned: EventKind.evidence_returned,
+        EvidenceStatus.approved: EventKind.evidence_approved,
+    }.get(status_after)

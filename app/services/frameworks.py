@@ -82,7 +82,7 @@ def validate(data: Any) -> FrameworkFile:
         errors += scoring_config.problems(
             doc.scoring,
             item_kinds={it.key: kinds[it.section] for it in doc.items if it.section in kinds},
-            level1_titles={it.level1 for it in doc.items if it.level1},
+            level1_titles={it.level1 for it in doc.items if it.level1} | {s.name for s in doc.sections},
         )
     if errors:
         raise Invalid("指标体系文件内容有误，未导入任何数据", code="framework_invalid", errors=errors)

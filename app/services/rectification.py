@@ -73,7 +73,7 @@ def create(
     )
     session.add(row)
     session.flush()
-    _audit(session, principal, "rectification.create", row, campaign, before=None)
+    _audit(session, principal, "rectification.create", row, before=None)
     return _public(session, [row], date.min)[0]
 
 
@@ -147,7 +147,7 @@ def progress(
     row.status, row.measures, row.updated_at = data.status, measures, utcnow()
     session.add(row)
     session.flush()
-    _audit(session, principal, "rectification.progress", row, None, before=before)
+    _audit(session, principal, "rectification.progress", row, before=before)
     return _public(session, [row], today)[0]
 
 
@@ -156,7 +156,7 @@ def verify(
 ) -> RectificationPublic:
     """The office closes a done item (销号), or sends it back to the unit with a comment."""
     row = _visible(session, rectification_id=rectification_id, principal=principal)
-    campaign = campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
+    campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
     if row.status != S.done:
         raise Conflict("只有已整改的事项可以核验", code="rectification_transition")
     if not data.accept and not data.comment.strip():
@@ -169,7 +169,7 @@ def verify(
         row.verified_by, row.verified_at = principal.user_id, row.updated_at
     session.add(row)
     session.flush()
-    _audit(session, principal, "rectification.verify", row, campaign, before=before)
+    _audit(session, principal, "rectification.verify", row, before=before)
     return _public(session, [row], today)[0]
 
 
@@ -193,23 +193,16 @@ def _public(session: Session, rows: list[Rectification], today: date) -> list[Re
     ]
 
 
-def _audit(
-    session: Session,
-    principal: Principal,
-    action: str,
-    row: Rectification,
-    campaign: Campaign | None,
-    *,
-    before: dict | None,
-) -> None:
-    county_id = campaign.county_id if campaign else session.get(Campaign, row.campaign_id).county_id  # type: ignore[union-attr]
+def _audit(session: Session, principal: Principal, action: str, row: Rectification, *, before: dict | None) -> None:
+    campaign = session.get(Campaign, row.campaign_id)  # already in the session: no query
+    assert campaign is not None
     audit.record(
         session,
         principal=principal,
         action=action,
         object_type="rectification",
         object_id=row.id,  # type: ignore[arg-type]
-        county_id=county_id,
+        county_id=campaign.county_id,
         campaign_id=row.campaign_id,
         before=before,
         after=audit.snapshot(row, "unit_id", "item_id", "status", "measures", "due_on", "office_comment"),

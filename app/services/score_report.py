@@ -112,23 +112,24 @@ def build(session: Session, *, round_id: int, principal: Principal, source: str 
     campaign = session.get(Campaign, row.campaign_id)
     assert campaign is not None
     county = session.get(Region, campaign.county_id)
-    scheme = scoring_config.scheme(session, campaign=campaign)
-    config = scheme.config
     chosen = col(Score.scorer_kind) == "evaluator" if source == EVALUATORS else col(Score.scorer_key) == source
     marks = _marks(session.exec(select(Score).where(col(Score.id).in_(scoring.current_ids(round_id)), chosen)).all())
     item_rows = session.exec(
-        select(Item, FrameworkSection.code, FrameworkSection.name)
+        select(Item, FrameworkSection.code, FrameworkSection.name, FrameworkSection.kind)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
         .where(Item.framework_id == campaign.framework_id)
         .order_by(FrameworkSection.position, Item.position)
     ).all()
+    kinds = {item.id: SectionKind(kind) for item, _, _, kind in item_rows}
+    scheme = scoring_config.scheme(session, campaign=campaign, item_kinds=kinds)  # type: ignore[arg-type]
+    config = scheme.config
     headings = {h.id: h for h in session.exec(select(Heading).where(Heading.framework_id == campaign.framework_id))}
     results = _items(scheme, item_rows, marks, _metrics(session, campaign, scheme, item_rows))
 
     level1_groups: dict[str, list[ItemResult]] = defaultdict(list)
     level2_groups: dict[str, list[ItemResult]] = defaultdict(list)
     titles: dict[str, tuple[str, int]] = {}
-    section_names = {code: name for _, code, name in item_rows}
+    section_names = {code: name for _, code, name, _ in item_rows}
     for it in results:
         if it.kind in (SectionKind.bonus, SectionKind.veto):
             continue
@@ -189,12 +190,12 @@ def build(session: Session, *, round_id: int, principal: Principal, source: str 
 
 def _items(
     scheme: Scheme,
-    item_rows: list[tuple[Item, str, str]],
+    item_rows: list[tuple[Item, str, str, str]],
     marks: dict[int, _Mark],
     metrics: dict[int, list[MetricResult]],
 ) -> list[ItemResult]:
     results = []
-    for item, section, _ in item_rows:
+    for item, section, _, _ in item_rows:
         mark = marks.get(item.id, _Mark())  # type: ignore[arg-type]
         found = metrics.get(item.id, [])  # type: ignore[arg-type]
         results.append(
@@ -229,10 +230,10 @@ def _all_pass(found: list[MetricResult]) -> bool | None:
 
 
 def _metrics(
-    session: Session, campaign: Campaign, scheme: Scheme, item_rows: list[tuple[Item, str, str]]
+    session: Session, campaign: Campaign, scheme: Scheme, item_rows: list[tuple[Item, str, str, str]]
 ) -> dict[int, list[MetricResult]]:
     """Every declared metric per item id, with each unit's current figure judged."""
-    keys = {item.key: item.id for item, _, _ in item_rows}
+    keys = {item.key: item.id for item, _, _, _ in item_rows}
     declared = {keys[k]: specs for k, specs in scheme.config.metrics.items() if k in keys}
     if not declared:
         return {}

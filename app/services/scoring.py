@@ -166,7 +166,7 @@ def record(session: Session, *, round_id: int, batch: ScoreBatch, principal: Pri
     return [_public(s, items[s.item_id].key, current=True) for s in rows]
 
 
-def visible_condition(session: Session, principal: Principal, row: ScoringRound) -> ColumnElement[bool]:
+def visible_condition(principal: Principal, row: ScoringRound) -> ColumnElement[bool]:
     """SQL on Score: what the caller may read of this round (drafts only for the office and their author)."""
     if principal.role in (Role.office, Role.admin):
         return true()
@@ -202,17 +202,19 @@ def list_scores(
     query = (
         select(Score, Item.key)
         .join(Item, col(Item.id) == Score.item_id)
-        .where(Score.round_id == round_id, visible_condition(session, principal, row))
+        .where(Score.round_id == round_id, visible_condition(principal, row))
     )
     if item_id is not None:
         query = query.where(Score.item_id == item_id)
     if scorer_key is not None:
         query = query.where(Score.scorer_key == scorer_key)
-    current = set(session.exec(current_ids(round_id)).all())
+    is_current = col(Score.id).in_(current_ids(round_id))
     if not history:
-        query = query.where(col(Score.id).in_(current))
-    rows = session.exec(query.order_by(Item.position, Score.scorer_key, col(Score.id).desc())).all()
-    return [_public(s, key, current=s.id in current) for s, key in rows]
+        query = query.where(is_current)
+    rows = session.exec(
+        query.add_columns(is_current).order_by(Item.position, Score.scorer_key, col(Score.id).desc())
+    ).all()
+    return [_public(s, key, current=bool(current)) for s, key, current in rows]
 
 
 def _public(score: Score, item_key: str, *, current: bool) -> ScorePublic:

@@ -16,7 +16,8 @@ from app.services.errors import Conflict, Invalid
 
 
 def problems(config: ScoringConfig, *, item_kinds: dict[str, SectionKind], level1_titles: set[str]) -> list[dict]:
-    """Where config names items or headings the framework does not have (empty when it fits)."""
+    """Where config names items or headings the framework does not have (empty when it fits); level-1
+    weights may also name a section, for lists without headings (罗平 量化任务清单)."""
     errors = []
     for key in config.items:
         if key not in item_kinds:
@@ -63,15 +64,22 @@ def effective(session: Session, *, campaign: Campaign) -> tuple[ScoringConfig, s
     return ScoringConfig(), "default"
 
 
-def scheme(session: Session, *, campaign: Campaign) -> Scheme:
-    """The configuration in force with the kind of every item of the campaign's framework."""
-    config, source = effective(session, campaign=campaign)
+def _items(session: Session, framework_id: int) -> list[tuple[int, str, SectionKind]]:
+    """(id, key, section kind) of every item of a framework."""
     rows = session.exec(
-        select(Item.id, FrameworkSection.kind)
+        select(Item.id, Item.key, FrameworkSection.kind)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
-        .where(Item.framework_id == campaign.framework_id)
+        .where(Item.framework_id == framework_id)
     ).all()
-    return Scheme(config=config, source=source, item_kinds={i: SectionKind(k) for i, k in rows})
+    return [(i, key, SectionKind(kind)) for i, key, kind in rows]
+
+
+def scheme(session: Session, *, campaign: Campaign, item_kinds: dict[int, SectionKind] | None = None) -> Scheme:
+    """The configuration in force with the kind of every item (pass item_kinds when already loaded)."""
+    config, source = effective(session, campaign=campaign)
+    if item_kinds is None:
+        item_kinds = {i: kind for i, _, kind in _items(session, campaign.framework_id)}
+    return Scheme(config=config, source=source, item_kinds=item_kinds)
 
 
 def read(session: Session, *, campaign_id: int, principal: Principal) -> ScoringConfigPublic:
@@ -96,15 +104,15 @@ def replace(session: Session, *, campaign_id: int, raw: dict, principal: Princip
     ).first()
     if released is not None:
         raise Conflict("已有评分轮次发布，不能再修改评分配置", code="scoring_locked")
-    rows = session.exec(
-        select(Item.key, FrameworkSection.kind)
-        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
-        .where(Item.framework_id == campaign.framework_id)
-    ).all()
     titles = session.exec(
         select(Heading.title).where(Heading.framework_id == campaign.framework_id, Heading.level == 1)
     ).all()
-    errors = problems(config, item_kinds={k: SectionKind(v) for k, v in rows}, level1_titles=set(titles))
+    sections = session.exec(select(FrameworkSection.name).where(FrameworkSection.framework_id == campaign.framework_id))
+    errors = problems(
+        config,
+        item_kinds={key: kind for _, key, kind in _items(session, campaign.framework_id)},
+        level1_titles={*titles, *sections.all()},
+    )
     if errors:
         raise Invalid("评分配置与指标体系不符，未作修改", code="scoring_invalid", errors=errors)
     before = {"scoring": campaign.scoring}

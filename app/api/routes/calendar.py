@@ -34,13 +34,12 @@ def compute_due(
     from_date: date | None = None,
 ) -> DueAnswer:
     """The due date N calendar or working days after a date (default today); 422 outside the calendar's years."""
-    spec = DueIn(days=days, unit=unit, from_date=from_date or today)
-    due_on = workdays.resolve(spec, today)
+    start = from_date or today
     return DueAnswer(
-        from_date=spec.from_date or today,
+        from_date=start,
         days=days,
         unit=unit,
-        due_on=due_on,
+        due_on=workdays.resolve(DueIn(days=days, unit=unit, from_date=start), today),
         calendar_covers=(workdays.FIRST_YEAR, workdays.LAST_YEAR),
     )
 
