@@ -135,6 +135,12 @@ def test_evaluators_score_blind_until_the_office_releases(client, world) -> None
     assert [(s["points"], s["current"]) for s in history] == [(0.9, True), (0.8, False)]
     # Only the office releases.
     assert client.post(f"{url}/release", headers=world.auth("evaluator")).status_code == 403
+    listed = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("evaluator")).json()
+    assert [r["released_at"] for r in listed if r["id"] == rnd["id"]] == [None]
+    assert (
+        client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("yn-province")).status_code
+        == 404
+    )
     released = client.post(f"{url}/release", headers=world.auth("lc-office"))
     assert released.status_code == 200 and released.json()["released_at"]
     assert client.post(f"{url}/release", headers=world.auth("lc-office")).json()["code"] == "round_released"
