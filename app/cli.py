@@ -48,7 +48,8 @@ def demo(args: argparse.Namespace) -> None:
     if result.get("already_loaded"):
         print("演示数据已存在（demo data already loaded）。")
         print(
-            f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, sx-province"
+            f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, "
+            "evaluator-b, sx-province, yc-office（阳城县）"
         )
     else:
         launch = result["launch"]
@@ -159,12 +160,14 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def export_openapi(args: argparse.Namespace) -> None:
-    """Write openapi/openapi.json from the code."""
+    """Write openapi/openapi.json and openapi/schema.graphql from the code."""
+    from app.api.graphql import sdl
     from app.main import create_app
 
     text = json.dumps(create_app().openapi(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
-    print(f"wrote {args.out}")
+    Path(args.graphql_out).write_text(sdl(), encoding="utf-8")
+    print(f"wrote {args.out} and {args.graphql_out}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
-    p = add("openapi", export_openapi, "Write openapi/openapi.json from the code")
+    p = add("openapi", export_openapi, "Write openapi/openapi.json and openapi/schema.graphql from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
+    p.add_argument("--graphql-out", default=str(ROOT / "openapi" / "schema.graphql"))
     return parser
 
 

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from app.api import errors
+from app.api import errors, graphql
 from app.api.deps import StorageDep
 from app.api.middleware import RequestIdMiddleware
 from app.api.routes import (
@@ -83,6 +84,8 @@ def create_app() -> FastAPI:
     ):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(graphql.router(), include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=graphql.STATIC), name="static")
     errors.install(app)
     app.add_middleware(RequestIdMiddleware)
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.api.graphql import sdl
 from app.main import create_app
 
 OPENAPI = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
+GRAPHQL_SDL = OPENAPI.with_name("schema.graphql")
 
 
 def test_openapi_is_committed_and_current() -> None:
     generated = json.dumps(create_app().openapi(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     assert OPENAPI.read_text(encoding="utf-8") == generated, "openapi.json drifted: run `shifan openapi`"
+
+
+def test_graphql_schema_is_committed_and_current() -> None:
+    assert GRAPHQL_SDL.read_text(encoding="utf-8") == sdl(), "schema.graphql drifted: run `shifan openapi`"
 
 
 def test_unknown_route_is_problem_json(client, world) -> None:

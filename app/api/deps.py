@@ -28,6 +28,11 @@ SessionDep = Annotated[Session, Depends(_session, scope="function")]
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str | None:
+    """The bearer token of the request, if any (GraphQL authenticates it lazily)."""
+    return token
+
+
 def _principal(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")

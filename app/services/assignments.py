@@ -118,6 +118,26 @@ def list_visible(
     return [_public(r, today) for r in rows], total
 
 
+def for_items(
+    session: Session, *, principal: Principal, keys: list[tuple[int, int]], today: date
+) -> dict[tuple[int, int], list[AssignmentPublic]]:
+    """The visible assignments of several (campaign id, item id) pairs, in one statement."""
+    rows = session.exec(
+        _query(principal)
+        .where(
+            col(Assignment.campaign_id).in_({c for c, _ in keys}),
+            col(Assignment.item_id).in_({i for _, i in keys}),
+        )
+        .order_by(Assignment.role.desc(), Unit.name)  # type: ignore[attr-defined]
+    ).all()
+    found: dict[tuple[int, int], list[AssignmentPublic]] = {k: [] for k in keys}
+    for row in rows:
+        key = (row[0].campaign_id, row[0].item_id)
+        if key in found:
+            found[key].append(_public(row, today))
+    return found
+
+
 def get_row(session: Session, *, assignment_id: int, principal: Principal) -> Assignment:
     """The assignment row, if the caller may see it (another unit's or county's is not found)."""
     query = (

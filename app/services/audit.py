@@ -90,3 +90,16 @@ def list_entries(
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(AuditEntry.id).desc()).limit(limit).offset(offset)).all()
     return [AuditPublic.model_validate(r) for r in rows], total
+
+
+def changes(
+    session: Session, *, principal: Principal, since: datetime, limit: int, offset: int
+) -> tuple[list[AuditEntry], int]:
+    """What changed in the caller's counties since a moment, oldest first: for systems that sync and then
+    fetch the objects named (the entries' before/after stay with the office's audit view)."""
+    principal.require(Role.admin, Role.office, Role.province)
+    query = select(AuditEntry).where(col(AuditEntry.at) >= since)
+    if principal.role != Role.admin:
+        query = query.where(county_scope(principal, col(AuditEntry.county_id)))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    return list(session.exec(query.order_by(AuditEntry.id).limit(limit).offset(offset)).all()), total

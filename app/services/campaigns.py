@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -69,10 +70,25 @@ def get_managed(session: Session, *, campaign_id: int, principal: Principal) -> 
     return campaign
 
 
-def list_visible(session: Session, *, principal: Principal) -> list[Campaign]:
-    """Every campaign the caller may see."""
+def list_visible(session: Session, *, principal: Principal, county_ids: list[int] | None = None) -> list[Campaign]:
+    """Every campaign the caller may see (of the named counties only, when given)."""
     query = select(Campaign).where(campaign_scope(principal)).order_by(Campaign.id)
+    if county_ids is not None:
+        query = query.where(col(Campaign.county_id).in_(county_ids))
     return list(session.exec(query).all())
+
+
+class _Dated(Protocol):
+    starts_on: date
+
+
+P = TypeVar("P", bound=_Dated)
+
+
+def current_phase(phases: Sequence[P], today: date) -> P | None:
+    """The latest phase (in order) that has started by today; before the first one starts, the first."""
+    started = [p for p in phases if p.starts_on <= today]
+    return started[-1] if started else next(iter(phases), None)
 
 
 def to_public(session: Session, campaign: Campaign) -> CampaignPublic:

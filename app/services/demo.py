@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.models.campaign import CampaignCreate, PhaseBase
+from app.models.campaign import Campaign, CampaignCreate, PhaseBase
 from app.models.region import Region, RegionCreate, RegionLevel
 from app.models.unit import UnitCreate, UnitGroupCreate
 from app.models.user import Role, UserCreate
@@ -33,28 +33,33 @@ def _region(session: Session, name: str, level: RegionLevel, parent: Region | No
     return regions.create(session, data=data)
 
 
-def load(session: Session) -> dict[str, Any]:
-    """Create the demo world; returns the launch report and the demo accounts."""
-    if session.exec(select(Region).where(Region.name == "陵川县")).first():
-        return {"already_loaded": True}
-    spec = json.loads((DATA / "demo" / "lingchuan.json").read_text(encoding="utf-8"))
-    fw_ids = load_seed_frameworks(session)
-    province = _region(session, spec["province"], RegionLevel.province, None)
-    city = _region(session, spec["city"], RegionLevel.city, province)
-    county = _region(session, spec["county"], RegionLevel.county, city)
+def _county(
+    session: Session,
+    *,
+    name: str,
+    city: Region,
+    spec: dict[str, Any],
+    campaign_name: str,
+    fw_ids: dict[str, int],
+    unit_kinds: set[str] | None = None,
+) -> tuple[Region, Campaign, dict[str, int], dict[str, Any]]:
+    """A county with its units and groups (of the given kinds only, when named) and a launched campaign."""
+    county = _region(session, name, RegionLevel.county, city)
     assert county.id is not None
     unit_ids: dict[str, int] = {}
     for u in spec["units"]:
-        unit = units.create_unit(session, county_id=county.id, data=UnitCreate(**u), principal=None)
-        unit_ids[unit.name] = unit.id  # type: ignore[assignment]
+        if unit_kinds is None or u["kind"] in unit_kinds:
+            unit = units.create_unit(session, county_id=county.id, data=UnitCreate(**u), principal=None)
+            unit_ids[unit.name] = unit.id  # type: ignore[assignment]
     for g in spec["groups"]:
-        data = UnitGroupCreate(name=g["name"], aliases=g["aliases"], member_ids=[unit_ids[m] for m in g["members"]])
+        members = [unit_ids[m] for m in g["members"] if m in unit_ids]
+        data = UnitGroupCreate(name=g["name"], aliases=g["aliases"], member_ids=members)
         units.create_group(session, county_id=county.id, data=data, principal=None)
     c = spec["campaign"]
     campaign = campaigns.create(
         session,
         data=CampaignCreate(
-            name=c["name"],
+            name=campaign_name,
             framework_id=fw_ids[c["framework"]],
             county_id=county.id,
             materials_deadline=date.fromisoformat(c["materials_deadline"]),
@@ -64,6 +69,20 @@ def load(session: Session) -> dict[str, Any]:
     )
     assert campaign.id is not None
     report = campaigns.launch(session, campaign_id=campaign.id, principal=None)
+    return county, campaign, unit_ids, report
+
+
+def load(session: Session) -> dict[str, Any]:
+    """Create the demo world; returns the launch report and the demo accounts."""
+    if session.exec(select(Region).where(Region.name == "陵川县")).first():
+        return {"already_loaded": True}
+    spec = json.loads((DATA / "demo" / "lingchuan.json").read_text(encoding="utf-8"))
+    fw_ids = load_seed_frameworks(session)
+    province = _region(session, spec["province"], RegionLevel.province, None)
+    city = _region(session, spec["city"], RegionLevel.city, province)
+    county, campaign, unit_ids, report = _county(
+        session, name=spec["county"], city=city, spec=spec, campaign_name=spec["campaign"]["name"], fw_ids=fw_ids
+    )
     accounts = [
         ("admin", "系统管理员", Role.admin, {}),
         ("lc-office", "陵川县委依法治县办", Role.office, {"county_id": county.id}),
@@ -73,6 +92,18 @@ def load(session: Session) -> dict[str, Any]:
         ("evaluator-b", "第三方评估机构（第二组）", Role.evaluator, {}),
         ("sx-province", "山西省委依法治省办", Role.province, {"region_id": province.id}),
     ]
+    for n in spec.get("neighbours", []):
+        other, _, _, _ = _county(
+            session,
+            name=n["county"],
+            city=city,
+            spec=spec,
+            campaign_name=n["campaign_name"],
+            fw_ids=fw_ids,
+            unit_kinds=set(n["unit_kinds"]),
+        )
+        office = n["office"]
+        accounts.append((office["username"], office["display_name"], Role.office, {"county_id": other.id}))
     created = []
     for username, display, role, binding in accounts:
         user = users.create(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose; api/errors.py renders it."""
@@ -70,3 +72,9 @@ class Unavailable(DomainError):
 def file_too_large(max_bytes: int) -> TooLarge:
     """The error for a file over the upload limit, naming the limit."""
     return TooLarge(f"文件超过大小上限 {max_bytes // (1024 * 1024)} MB，请压缩或拆分后上传", code="file_too_large")
+
+
+def invalid_from(exc: ValidationError, message: str, *, code: str = "validation_failed") -> Invalid:
+    """An Invalid listing every field pydantic refused, as {loc, msg} (the REST validation shape)."""
+    errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+    return Invalid(message, code=code, errors=errors)

@@ -282,6 +282,11 @@ def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
     )
 
 
+def get_detail(session: Session, *, evidence_id: int, principal: Principal) -> EvidenceDetail:
+    """Evidence the caller may read, with every version and review."""
+    return detail(session, get_visible(session, evidence_id=evidence_id, principal=principal))
+
+
 def list_for_assignment(session: Session, *, assignment_id: int, principal: Principal) -> list[EvidencePublic]:
     """Every piece of evidence that counts for the assignment, its own and its material requests'."""
     assignment = assignments.get_row(session, assignment_id=assignment_id, principal=principal)

@@ -9,15 +9,16 @@ from sqlalchemy import ColumnElement, case, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, FrameworkSection, Heading, Item, Unit
+from app.models import Assignment, Campaign, FrameworkSection, Heading, Item, Unit
 from app.models.campaign import AssignmentStatus, DayUnit
 from app.models.progress import DeadlineBoard, DeadlineRow, Grouping, ProgressReport, ProgressRow
 from app.services import campaigns, workdays
-from app.services.access import Principal, unit_scope
+from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.assignments import due_soon_condition, overdue_condition, status_condition
 
 _NO_HEADING = "（未归入一级/二级指标）"
 _ALL = "全部"
+_STATUSES = list(AssignmentStatus)
 
 
 def _count(condition: ColumnElement[bool]) -> Any:
@@ -62,32 +63,52 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
+def _row(key: Any, label: str, total: int, counts: list[Any]) -> ProgressRow:
+    by = dict(zip(_STATUSES, (int(c) for c in counts), strict=True))
+    return ProgressRow(
+        key=str(key) if key is not None else "none",
+        label=label,
+        total=total,
+        **{s.value: by[s] for s in _STATUSES},
+        submitted_pct=_pct(by[AssignmentStatus.submitted] + by[AssignmentStatus.approved], total),
+        approved_pct=_pct(by[AssignmentStatus.approved], total),
+    )
+
+
+def _measures(today: date) -> list[Any]:
+    return [func.count(), *(_count(status_condition(s, today)) for s in _STATUSES)]
+
+
 def report(
     session: Session, *, campaign_id: int, principal: Principal, today: date, groupings: list[Grouping]
 ) -> ProgressReport:
     """Counts and percentages by status per grouping (a liaison's cover only its own unit)."""
     campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
-    statuses = list(AssignmentStatus)
-    measures = [func.count(), *(_count(status_condition(s, today)) for s in statuses)]
     groups: dict[Grouping, list[ProgressRow]] = {}
     for grouping in dict.fromkeys(groupings):
-        rows = []
-        for key, label, total, *counts in _grouped(
-            session, campaign_id=campaign_id, principal=principal, grouping=grouping, measures=measures
-        ):
-            by = dict(zip(statuses, (int(c) for c in counts), strict=True))
-            rows.append(
-                ProgressRow(
-                    key=str(key) if key is not None else "none",
-                    label=_label(grouping, label),
-                    total=total,
-                    **{s.value: by[s] for s in statuses},
-                    submitted_pct=_pct(by[AssignmentStatus.submitted] + by[AssignmentStatus.approved], total),
-                    approved_pct=_pct(by[AssignmentStatus.approved], total),
-                )
-            )
-        groups[grouping] = rows
+        found = _grouped(
+            session, campaign_id=campaign_id, principal=principal, grouping=grouping, measures=_measures(today)
+        )
+        groups[grouping] = [_row(key, _label(grouping, label), total, counts) for key, label, total, *counts in found]
     return ProgressReport(campaign_id=campaign_id, as_of=today, groups=groups)
+
+
+def by_campaign(
+    session: Session, *, campaign_ids: list[int], principal: Principal, today: date
+) -> dict[int, ProgressRow]:
+    """The campaign-level progress of several campaigns in one grouped statement (a region overview);
+    a campaign without assignments the caller may see has no entry."""
+    found = session.execute(
+        select(Assignment.campaign_id, *_measures(today))
+        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
+        .where(
+            col(Assignment.campaign_id).in_(campaign_ids),
+            campaign_scope(principal),
+            unit_scope(principal, col(Assignment.unit_id)),
+        )
+        .group_by(Assignment.campaign_id)
+    ).all()
+    return {key: _row(key, _ALL, total, counts) for key, total, *counts in found}
 
 
 def deadline_board(

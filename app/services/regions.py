@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from app.models.region import Region, RegionCreate, RegionLevel
 from app.models.user import Role
-from app.services.access import Principal
+from app.services.access import Principal, county_scope
 from app.services.errors import Invalid, NotFound
 
 _PARENT_LEVEL = {
@@ -51,3 +52,19 @@ def get_county_or_raise(session: Session, *, county_id: int) -> Region:
 def list_all(session: Session) -> list[Region]:
     """Every region, ordered by ancestry (regions are not secret)."""
     return list(session.exec(select(Region).order_by(Region.path)).all())
+
+
+def counties_visible(
+    session: Session, *, principal: Principal, within: int | None, limit: int, offset: int
+) -> tuple[list[Region], int]:
+    """A page of the counties whose campaigns the caller may see (under region `within`, when given), by path."""
+    query = select(Region).where(Region.level == RegionLevel.county, county_scope(principal, col(Region.id)))
+    if within is not None:
+        query = query.where(col(Region.path).startswith(get_or_raise(session, region_id=within).path))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    return list(session.exec(query.order_by(Region.path).limit(limit).offset(offset)).all()), total
+
+
+def by_ids(session: Session, *, region_ids: list[int]) -> dict[int, Region]:
+    """Regions by id in one statement."""
+    return {r.id: r for r in session.exec(select(Region).where(col(Region.id).in_(region_ids))).all()}  # type: ignore[misc]

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from sqlalchemy import Float, Integer, column, func, values
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Campaign, FrameworkSection, Heading, Item, Region, Score, Unit
+from app.models import (
+    Assignment,
+    Campaign,
+    Framework,
+    FrameworkSection,
+    Heading,
+    Item,
+    Region,
+    Score,
+    ScoringRound,
+    Unit,
+)
 from app.models.framework import SectionKind
 from app.models.score_report import (
     BonusResult,
@@ -31,7 +42,7 @@ from app.models.score_report import (
 from app.models.scoring_config import NotApplicablePolicy
 from app.models.user import Role
 from app.services import figures, scoring, scoring_config
-from app.services.access import Principal
+from app.services.access import Principal, campaign_scope
 from app.services.errors import Forbidden, Invalid
 from app.services.scoring_config import Scheme
 
@@ -105,26 +116,106 @@ def _r(x: float) -> float:
     return round(x, 2)
 
 
+@dataclass
+class _Basis:
+    """Everything one round's rollup reads, loaded for many rounds at once."""
+
+    round: ScoringRound
+    campaign: Campaign
+    county_name: str
+    scheme: Scheme
+    item_rows: list[tuple[Item, str, str, str]]  # item, section code, section name, section kind
+    headings: dict[int, Heading]
+    marks: dict[int, _Mark]
+
+
+def _bases(session: Session, rounds: list[ScoringRound], source: str) -> list[_Basis]:
+    """The basis of each round in five statements, whatever the number of rounds (no query per county)."""
+    if not rounds:
+        return []
+    found = session.exec(
+        select(Campaign, Region.name)
+        .join(Region, col(Region.id) == Campaign.county_id)
+        .where(col(Campaign.id).in_({r.campaign_id for r in rounds}))
+    ).all()
+    campaigns = {c.id: (c, name) for c, name in found}
+    fw_ids = {c.framework_id for c, _ in found}
+    frameworks = {f.id: f for f in session.exec(select(Framework).where(col(Framework.id).in_(fw_ids))).all()}
+    item_rows: dict[int, list[tuple[Item, str, str, str]]] = defaultdict(list)
+    for row in session.exec(
+        select(Item, FrameworkSection.code, FrameworkSection.name, FrameworkSection.kind)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(col(Item.framework_id).in_(fw_ids))
+        .order_by(FrameworkSection.position, Item.position)
+    ).all():
+        item_rows[row[0].framework_id].append(row)
+    headings: dict[int, dict[int, Heading]] = defaultdict(dict)
+    for h in session.exec(select(Heading).where(col(Heading.framework_id).in_(fw_ids))).all():
+        headings[h.framework_id][h.id] = h  # type: ignore[index]
+    chosen = col(Score.scorer_kind) == "evaluator" if source == EVALUATORS else col(Score.scorer_key) == source
+    by_round: dict[int, list[Score]] = defaultdict(list)
+    current = col(Score.id).in_(scoring.current_ids(*(r.id for r in rounds)))  # type: ignore[misc]
+    for s in session.exec(select(Score).where(current, chosen)).all():
+        by_round[s.round_id].append(s)
+    bases = []
+    for r in rounds:
+        campaign, county_name = campaigns[r.campaign_id]
+        rows = item_rows[campaign.framework_id]
+        config, config_source = scoring_config.in_force(campaign, frameworks.get(campaign.framework_id))
+        kinds = {item.id: SectionKind(kind) for item, _, _, kind in rows}
+        bases.append(
+            _Basis(
+                round=r,
+                campaign=campaign,
+                county_name=county_name,
+                scheme=Scheme(config=config, source=config_source, item_kinds=kinds),  # type: ignore[arg-type]
+                item_rows=rows,
+                headings=headings[campaign.framework_id],
+                marks=_marks(by_round[r.id]),  # type: ignore[index]
+            )
+        )
+    return bases
+
+
 def build(session: Session, *, round_id: int, principal: Principal, source: str = scoring.OFFICE_KEY) -> ScoreReport:
     """The report of one round from one source: the office, one evaluator, or the evaluators' mean."""
     row = scoring.get_round(session, round_id=round_id, principal=principal)
     _check_source(principal, row.released_at is not None, source)
-    campaign = session.get(Campaign, row.campaign_id)
-    assert campaign is not None
-    county = session.get(Region, campaign.county_id)
-    chosen = col(Score.scorer_kind) == "evaluator" if source == EVALUATORS else col(Score.scorer_key) == source
-    marks = _marks(session.exec(select(Score).where(col(Score.id).in_(scoring.current_ids(round_id)), chosen)).all())
-    item_rows = session.exec(
-        select(Item, FrameworkSection.code, FrameworkSection.name, FrameworkSection.kind)
-        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
-        .where(Item.framework_id == campaign.framework_id)
-        .order_by(FrameworkSection.position, Item.position)
-    ).all()
-    kinds = {item.id: SectionKind(kind) for item, _, _, kind in item_rows}
-    scheme = scoring_config.scheme(session, campaign=campaign, item_kinds=kinds)  # type: ignore[arg-type]
+    basis = _bases(session, [row], source)[0]
+    report = _rollup(basis, source, _metrics(session, basis.campaign, basis.scheme, basis.item_rows))
+    report.units = _units(session, basis.campaign, report.items, basis.scheme.config.not_applicable)
+    return report
+
+
+def latest_summaries(
+    session: Session, *, campaign_ids: list[int], principal: Principal, source: str = scoring.OFFICE_KEY
+) -> dict[int, ScoreReport]:
+    """Per campaign, the report of its latest round the caller may read from source (drafts only for the
+    office and their own author), without items' metrics and units: the figures a region overview shows.
+    A fixed number of statements whatever the number of campaigns."""
+    _check_source(principal, True, source)
+    may_read_drafts = principal.role in (Role.office, Role.admin) or (
+        principal.role == Role.evaluator and source == scoring.evaluator_key(principal.user_id)
+    )
+    query = (
+        select(ScoringRound)
+        .join(Campaign, col(Campaign.id) == ScoringRound.campaign_id)
+        .where(col(ScoringRound.campaign_id).in_(campaign_ids), campaign_scope(principal))
+        .order_by(ScoringRound.campaign_id, col(ScoringRound.number).desc())
+    )
+    if not may_read_drafts:
+        query = query.where(col(ScoringRound.released_at).is_not(None))
+    latest: dict[int, ScoringRound] = {}
+    for r in session.exec(query).all():
+        latest.setdefault(r.campaign_id, r)
+    return {b.campaign.id: _rollup(b, source, {}) for b in _bases(session, list(latest.values()), source)}  # type: ignore[misc]
+
+
+def _rollup(basis: _Basis, source: str, metrics: dict[int, list[MetricResult]]) -> ScoreReport:
+    """Items → level 2 → level 1 → total under the scheme; no statements (units are added by the caller)."""
+    scheme, item_rows, headings, campaign = basis.scheme, basis.item_rows, basis.headings, basis.campaign
     config = scheme.config
-    headings = {h.id: h for h in session.exec(select(Heading).where(Heading.framework_id == campaign.framework_id))}
-    results = _items(scheme, item_rows, marks, _metrics(session, campaign, scheme, item_rows))
+    results = _items(scheme, item_rows, basis.marks, metrics)
 
     level1_groups: dict[str, list[ItemResult]] = defaultdict(list)
     level2_groups: dict[str, list[ItemResult]] = defaultdict(list)
@@ -164,10 +255,10 @@ def build(session: Session, *, round_id: int, principal: Principal, source: str 
     return ScoreReport(
         campaign_id=campaign.id,  # type: ignore[arg-type]
         campaign_name=campaign.name,
-        county_name=county.name if county else "",
-        round_id=round_id,
-        round_name=row.name,
-        released=row.released_at is not None,
+        county_name=basis.county_name,
+        round_id=basis.round.id,  # type: ignore[arg-type]
+        round_name=basis.round.name,
+        released=basis.round.released_at is not None,
         source=source,
         config_source=scheme.source,
         not_applicable_policy=config.not_applicable.value,
@@ -184,7 +275,7 @@ def build(session: Session, *, round_id: int, principal: Principal, source: str 
         level1=level1,
         level2=[subtotal(k, g, 2) for k, g in level2_groups.items()],
         items=results,
-        units=_units(session, campaign, results, config.not_applicable),
+        units=[],
     )
 
 

@@ -183,9 +183,13 @@ def visible_condition(principal: Principal, row: ScoringRound) -> ColumnElement[
     return true()
 
 
-def current_ids(round_id: int):  # noqa: ANN201 - a scalar subquery select
-    """SQL: the ids of the current score per (item, scorer) in a round."""
-    return select(func.max(Score.id)).where(Score.round_id == round_id).group_by(Score.item_id, Score.scorer_key)
+def current_ids(*round_ids: int):  # noqa: ANN201 - a scalar subquery select
+    """SQL: the ids of the current score per (item, scorer) in each of the rounds."""
+    return (
+        select(func.max(Score.id))
+        .where(col(Score.round_id).in_(round_ids))
+        .group_by(Score.round_id, Score.item_id, Score.scorer_key)
+    )
 
 
 def list_scores(

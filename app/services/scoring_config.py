@@ -12,7 +12,7 @@ from app.models.framework import SectionKind
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
 from app.services import audit, campaigns
 from app.services.access import Principal
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Invalid, invalid_from
 
 
 def problems(config: ScoringConfig, *, item_kinds: dict[str, SectionKind], level1_titles: set[str]) -> list[dict]:
@@ -54,14 +54,19 @@ class Scheme:
         return override.weight if override else 1.0
 
 
-def effective(session: Session, *, campaign: Campaign) -> tuple[ScoringConfig, str]:
+def in_force(campaign: Campaign, framework: Framework | None) -> tuple[ScoringConfig, str]:
     """The configuration in force: the campaign's own, else its framework's default, else the built-in one."""
     if campaign.scoring is not None:
         return ScoringConfig.model_validate(campaign.scoring), "campaign"
-    framework = session.get(Framework, campaign.framework_id)
     if framework is not None and framework.scoring is not None:
         return ScoringConfig.model_validate(framework.scoring), "framework"
     return ScoringConfig(), "default"
+
+
+def effective(session: Session, *, campaign: Campaign) -> tuple[ScoringConfig, str]:
+    """The configuration in force for campaign (its framework read only when the campaign has none)."""
+    framework = session.get(Framework, campaign.framework_id) if campaign.scoring is None else None
+    return in_force(campaign, framework)
 
 
 def _items(session: Session, framework_id: int) -> list[tuple[int, str, SectionKind]]:
@@ -95,8 +100,7 @@ def replace(session: Session, *, campaign_id: int, raw: dict, principal: Princip
     try:
         config = ScoringConfig.model_validate(raw)
     except ValidationError as exc:
-        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise Invalid("评分配置格式不正确", code="scoring_invalid", errors=errors) from exc
+        raise invalid_from(exc, "评分配置格式不正确", code="scoring_invalid") from exc
     released = session.exec(
         select(ScoringRound.id).where(
             ScoringRound.campaign_id == campaign_id, col(ScoringRound.released_at).is_not(None)

@@ -67,7 +67,7 @@ def list_campaign_evidence(
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
 def read_evidence(evidence_id: int, session: SessionDep, who: CurrentPrincipal) -> EvidenceDetail:
     """One piece of evidence with every version and review."""
-    return evidence.detail(session, evidence.get_visible(session, evidence_id=evidence_id, principal=who))
+    return evidence.get_detail(session, evidence_id=evidence_id, principal=who)
 
 
 @router.post("/evidence/{evidence_id}/versions", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)

@@ -1,0 +1,31 @@
+"""GraphQL at /graphql: the same JWT and the same service-level rules as REST, and GraphiQL served
+from the app's own static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from strawberry.fastapi import GraphQLRouter
+
+from app.api.graphql.context import Context, get_context
+from app.api.graphql.schema import schema
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+PATH = "/graphql"
+
+
+class _Router(GraphQLRouter[Context, None]):
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse((STATIC / "graphiql" / "index.html").read_text(encoding="utf-8"))
+
+
+def router() -> GraphQLRouter[Context, None]:
+    """The GraphQL endpoint: POST (and GET for queries) with a bearer token; GraphiQL for browsers."""
+    return _Router(schema, path=PATH, context_getter=get_context, multipart_uploads_enabled=False)
+
+
+def sdl() -> str:
+    """The schema in GraphQL SDL, as committed in openapi/schema.graphql."""
+    return schema.as_str() + "\n"

@@ -1,0 +1,42 @@
+"""An assignment: one item given to one unit in one campaign, with its status and evidence."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.api.graphql.types._base import Info
+from app.models.campaign import AssignmentRole, AssignmentStatus
+from app.services import evidence
+
+if TYPE_CHECKING:
+    from app.api.graphql.types.evidence import EvidenceType
+
+
+@strawberry.type(name="Assignment", description="任务分工：某单位在某活动中负责的一项指标")
+class AssignmentType:
+    id: int
+    campaign_id: int
+    item_id: int
+    item_key: str
+    item_number: int
+    item_text: str
+    section: str
+    level1_id: int | None
+    unit_id: int
+    unit_name: str
+    role: AssignmentRole
+    due_on: date
+    due_overridden: bool
+    status: AssignmentStatus
+
+    @strawberry.field(description="为该任务提交的印证资料（含所属资料清单项下的）")
+    async def evidence(
+        self, info: Info
+    ) -> list[Annotated[EvidenceType, strawberry.lazy("app.api.graphql.types.evidence")]]:
+        from app.api.graphql.types.evidence import EvidenceType
+
+        rows = await info.context.call(evidence.list_for_assignment, assignment_id=self.id)
+        return [EvidenceType.of(e) for e in rows]

@@ -1,0 +1,83 @@
+"""Evidence: metadata, versions, reviews and a short-lived download address (never the bytes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.api.graphql.types._base import Info, from_obj
+from app.models.evidence import EvidenceKind, EvidencePublic, EvidenceStatus, ReviewDecision, VersionState
+from app.services import uploads
+
+
+@strawberry.type(name="EvidenceVersion", description="资料的一个版本")
+class VersionType:
+    number: int
+    kind: EvidenceKind
+    filename: str | None
+    content_type: str | None
+    size: float | None = strawberry.field(description="字节数")
+    sha256: str | None
+    url: str | None
+    text: str | None
+    state: VersionState
+    created_by: int
+    created_at: datetime
+    withdrawn_at: datetime | None
+
+
+@strawberry.type(name="Review", description="一次审核决定及其所审的版本")
+class ReviewType:
+    id: int
+    version: int
+    decision: ReviewDecision
+    comment: str
+    status_after: EvidenceStatus
+    reviewer_id: int
+    created_at: datetime
+
+
+@strawberry.type(name="DownloadLink", description="短时有效的下载地址")
+class DownloadLinkType:
+    url: str
+    expires_at: datetime
+
+
+@strawberry.type(name="Evidence", description="一份印证资料")
+class EvidenceType:
+    id: int
+    campaign_id: int
+    unit_id: int
+    assignment_id: int | None
+    material_request_id: int | None
+    title: str
+    status: EvidenceStatus
+    current_version: int
+    created_at: datetime
+    updated_at: datetime
+    current: VersionType | None
+
+    @staticmethod
+    def of(e: EvidencePublic) -> EvidenceType:
+        return from_obj(EvidenceType, e, current=from_obj(VersionType, e.current) if e.current else None)
+
+    @strawberry.field(description="全部版本")
+    async def versions(self, info: Info) -> list[VersionType]:
+        found = await info.context.loaders.evidence_detail.load(self.id)
+        return [from_obj(VersionType, v) for v in found.versions]
+
+    @strawberry.field(description="全部审核记录")
+    async def reviews(self, info: Info) -> list[ReviewType]:
+        found = await info.context.loaders.evidence_detail.load(self.id)
+        return [from_obj(ReviewType, r) for r in found.reviews]
+
+    @strawberry.field(description="文件版本的短时下载地址（默认当前版本；网址和情况说明没有文件）")
+    async def download_link(self, info: Info, version: int | None = None) -> DownloadLinkType:
+        link = await info.context.call(
+            uploads.download_link,
+            store=info.context.store(),
+            evidence_id=self.id,
+            number=version or self.current_version,
+        )
+        return from_obj(DownloadLinkType, link)

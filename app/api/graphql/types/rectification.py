@@ -1,0 +1,29 @@
+"""Rectification items (整改清单) as the caller may see them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from app.models.rectification import RectificationSource, RectificationStatus
+
+
+@strawberry.type(name="Rectification", description="一项整改事项")
+class RectificationType:
+    id: int
+    campaign_id: int
+    unit_id: int
+    item_id: int | None
+    source: RectificationSource
+    source_id: int | None
+    problem: str
+    measures: str
+    due_on: date
+    status: RectificationStatus
+    overdue: bool
+    office_comment: str
+    evidence_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+    verified_at: datetime | None
