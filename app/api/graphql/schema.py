@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from graphql import GraphQLError
 from pydantic import ValidationError
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter
+from strawberry.types import ExecutionContext
 
 from app.api.graphql.errors import DomainErrors
 from app.api.graphql.limits import QueryLimits
@@ -133,7 +135,13 @@ class Mutation:
         return [from_obj(ScoreType, s) for s in rows]
 
 
-schema = strawberry.Schema(
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Not strawberry's log of every error: DomainErrors logs the unexpected ones, a client's mistakes
+        (a refused token, a missing object) are no server error."""
+
+
+schema = _Schema(
     query=Query,
     mutation=Mutation,
     extensions=[
