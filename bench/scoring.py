@@ -11,7 +11,6 @@ import os
 import statistics
 import time
 import uuid
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,107 +22,18 @@ REPEAT = 5
 
 
 def _fill(units: int) -> tuple[int, int]:
-    """Fill the current database; returns (round id, office user id)."""
-    from sqlalchemy import insert
-    from sqlmodel import select
-
+    """Fill the current database with 罗平 at `units` units; returns (round id, campaign id)."""
     from app.db import session_scope
-    from app.models import Assignment, Evidence, Item, Score, Unit
-    from app.models._base import utcnow
-    from app.models.campaign import CampaignCreate, PhaseBase
-    from app.models.region import RegionCreate, RegionLevel
-    from app.models.scoring import RoundCreate
-    from app.models.user import Role, UserCreate
-    from app.services import campaigns, demo, regions, scoring, users
-    from app.services.access import principal_for
+    from app.models.region import RegionLevel
+    from app.services import demo
+    from bench.fixtures import county, region
 
-    now = utcnow()
     with session_scope() as s:
         fw = demo.load_seed_frameworks(s)["luoping-yunnan"]
-        province = regions.create(s, data=RegionCreate(name="云南省", level=RegionLevel.province))
-        city = regions.create(s, data=RegionCreate(name="曲靖市", level=RegionLevel.city, parent_id=province.id))
-        county = regions.create(s, data=RegionCreate(name="罗平县", level=RegionLevel.county, parent_id=city.id))
-        s.execute(
-            insert(Unit),
-            [
-                {"county_id": county.id, "name": f"单位{n:04d}", "kind": "department", "aliases": []}
-                for n in range(units)
-            ],
-        )
-        campaign = campaigns.create(
-            s,
-            data=CampaignCreate(
-                name="罗平县示范创建",
-                framework_id=fw,
-                county_id=county.id,
-                materials_deadline=date(2023, 2, 28),
-                phases=[
-                    PhaseBase(
-                        name="县级初审", starts_on=date(2023, 2, 1), ends_on=date(2023, 2, 28), is_submission=True
-                    )
-                ],
-            ),
-            principal=None,
-        )
-        campaign.status = "launched"
-        office = users.create(
-            s,
-            data=UserCreate(
-                username="bench-office",
-                display_name="办",
-                role=Role.office,
-                password="bench-password",
-                county_id=county.id,
-            ),
-        )
-        unit_ids = s.exec(select(Unit.id).where(Unit.county_id == county.id)).all()
-        item_ids = s.exec(select(Item.id).where(Item.framework_id == fw)).all()
-        statuses = ("not_started", "submitted", "approved", "returned")
-        rows = [
-            {
-                "campaign_id": campaign.id,
-                "item_id": i,
-                "unit_id": u,
-                "role": "co",
-                "due_on": date(2023, 2, 28),
-                "status": statuses[(i + u) % 4],
-                "created_at": now,
-            }
-            for u in unit_ids
-            for i in item_ids
-        ]
-        s.execute(insert(Assignment), rows)
-        assignment_ids = s.exec(
-            select(Assignment.id, Assignment.unit_id).where(Assignment.campaign_id == campaign.id)
-        ).all()
-        s.execute(
-            insert(Evidence),
-            [
-                {
-                    "campaign_id": campaign.id,
-                    "unit_id": u,
-                    "assignment_id": a,
-                    "title": f"资料{k}",
-                    "status": "submitted",
-                    "created_by": office.id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for a, u in assignment_ids
-                for k in range(3)
-            ],
-        )
-        principal = principal_for(s, office)
-        rnd = scoring.create_round(s, campaign_id=campaign.id, data=RoundCreate(name="县级初审"), principal=principal)
-        s.execute(
-            insert(Score),
-            [
-                {"round_id": rnd.id, "campaign_id": campaign.id, "item_id": i, "scorer_kind": "office", "scorer_key": "office",
-                 "points": 0.5 + (i % 2) * 0.5, "not_applicable": False, "comment": "", "finding": "", "recorded_by": office.id, "created_at": now}
-                for i in item_ids
-            ],
-        )  # fmt: skip
-        return rnd.id, campaign.id  # type: ignore[return-value]
+        province = region(s, "云南省", RegionLevel.province)
+        city = region(s, "曲靖市", RegionLevel.city, province)
+        made = county(s, city_id=city, name="罗平县", office="bench-office", framework_id=fw, units=units, evidence=3)
+        return made.round_id, made.campaign_id
 
 
 def _time(client: Any, url: str, headers: dict) -> float:
@@ -197,4 +107,12 @@ def markdown(results: list[dict]) -> str:
             f"| {r['progress'] * 1000:.0f} ms | {r['progress'] / base['progress']:.2f} "
             f"| {r['deadlines'] * 1000:.0f} ms | {r['deadlines'] / base['deadlines']:.2f} |"
         )
+    top = results[-1]
+    growth = {k: top[k] / base[k] for k in ("report", "progress", "deadlines")}
+    met = base["report"] < 1 and base["progress"] < 1 and all(g <= top["scale"] for g in growth.values())
+    lines += [
+        "",
+        f"{'Met' if met else 'Not met'}: {base['report'] * 1000:.0f} ms for the report at 1×; at {top['scale']}× the data the report "
+        f"takes {growth['report']:.1f}×, progress {growth['progress']:.1f}×, the board {growth['deadlines']:.1f}× the 1× time.",
+    ]
     return "\n".join(lines) + "\n"

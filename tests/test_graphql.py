@@ -334,3 +334,30 @@ def test_overview_statements_do_not_grow_with_counties(client, world, session) -
     assert len(counties) == 10 and all(c["campaigns"][0]["score"]["total"] > 0 for c in counties.values())
     assert len({c["campaigns"][0]["progress"]["total"] for c in counties.values()}) > 1
     assert ten == one, f"{one} statements for 1 county, {ten} for 10"
+
+
+def test_evidence_download_link_is_short_lived_and_scoped(client, app, world, session, rgw_api_store) -> None:
+    import httpx
+
+    from tests.evidence_kit import pdf, upload
+
+    pin_today(app, date(2023, 2, 10))
+    target = PICKER.assignment(session, world.ids["lc_sfj"])
+    content = pdf("GraphQL download")
+    r = upload(client, world.auth("lc-sfj"), target.id, content, "制度文件.pdf", title="下载测试")
+    assert r.status_code == 201, r.text
+    evidence_id = r.json()["id"]
+    query = "query($id: Int!) { evidence(id: $id) { title status current { filename size sha256 } downloadLink { url expiresAt } } }"
+    body = gql(client, world.auth("lc-office"), query, {"id": evidence_id})
+    assert "errors" not in body, body
+    found = body["data"]["evidence"]
+    assert found["current"]["filename"] == "制度文件.pdf" and found["current"]["size"] == len(content)
+    fetched = httpx.get(found["downloadLink"]["url"])  # signed by Ceph RGW, no token needed
+    assert fetched.status_code == 200 and fetched.content == content
+    assert hashlib.sha256(content).hexdigest() == found["current"]["sha256"]
+    expires = datetime.fromisoformat(found["downloadLink"]["expiresAt"])
+    assert timedelta(0) < expires - datetime.now(UTC) <= timedelta(minutes=10)
+    for who in ("gp-office", "lc-gaj"):  # another county, another unit: not found, as over REST
+        hidden = gql(client, world.auth(who), query, {"id": evidence_id})
+        rest = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth(who))
+        assert codes(hidden) == [rest.json()["code"]] == ["evidence_not_found"]

@@ -15,11 +15,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
-from app.api.deps import Today, bearer_token
+from app.api.deps import StorageDep, Today, bearer_token
 from app.db import get_engine
 from app.services.access import Principal, authenticate
 from app.services.errors import Unauthorized
-from app.services.storage import ObjectStore, get_store
+from app.services.storage import ObjectStore
 
 T = TypeVar("T")
 
@@ -53,7 +53,7 @@ class Context(BaseContext):
     tx: Transaction
     token: str | None
     today: date
-    store: Callable[[], ObjectStore] = get_store
+    store: ObjectStore
     _principal: Principal | None = None
     _db: asyncio.Lock = field(default_factory=asyncio.Lock)
     _auth: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -101,6 +101,7 @@ def get_context(
     tx: Annotated[Transaction, Depends(_transaction, scope="function")],
     token: Annotated[str | None, Depends(bearer_token)],
     today: Today,
+    store: StorageDep,
 ) -> Context:
     """FastAPI dependency building the context (the transaction commits when the operation returns)."""
-    return Context(tx=tx, token=token, today=today)
+    return Context(tx=tx, token=token, today=today, store=store)

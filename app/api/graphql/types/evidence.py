@@ -76,7 +76,7 @@ class EvidenceType:
     async def download_link(self, info: Info, version: int | None = None) -> DownloadLinkType:
         link = await info.context.call(
             uploads.download_link,
-            store=info.context.store(),
+            store=info.context.store,
             evidence_id=self.id,
             number=version or self.current_version,
         )
