@@ -3,9 +3,14 @@ an office round, inserted in a handful of statements (the services would take mi
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
@@ -19,6 +24,30 @@ from app.services import campaigns, regions, scoring, users
 from app.services.access import principal_for
 
 PASSWORD = "bench-password"
+PG = os.environ.get("SHIFAN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_database() -> Iterator[None]:
+    """A new PostgreSQL database, migrated with Alembic and made the app's, dropped afterwards."""
+    from app import db, settings
+    from app.cli import migrate
+
+    admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
+    name = f"shifan_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    os.environ["SHIFAN_DATABASE_URL"] = PG.rsplit("/", 1)[0] + f"/{name}"
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    try:
+        migrate()
+        yield
+    finally:
+        db.get_engine().dispose()
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,12 @@ does without GraphQL: list the campaigns over REST, then fetch each one's score 
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
 
-PG = os.environ.get("SHIFAN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SIZES = (1, 10, 50)
 UNITS = 20
 REPEAT = 5
@@ -48,26 +45,16 @@ def run() -> list[dict]:
     """Statements and median latency of the overview, and of the REST loop, at each size."""
     from fastapi.testclient import TestClient
 
-    from app import db, settings
-    from app.cli import migrate
     from app.db import session_scope
     from app.models.region import RegionLevel
     from app.models.user import Role
     from app.services import demo
-    from bench.fixtures import PASSWORD, region, user
+    from bench.fixtures import PASSWORD, fresh_database, region, user
     from tests.graphql_kit import OVERVIEW
     from tests.test_query_counts import counting
 
-    admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
-    name = f"shifan_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    os.environ["SHIFAN_DATABASE_URL"] = PG.rsplit("/", 1)[0] + f"/{name}"
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
     results = []
-    try:
-        migrate()
+    with fresh_database():
         with session_scope() as s:
             fw = demo.load_seed_frameworks(s)["luoping-yunnan"]
             province = region(s, "云南省", RegionLevel.province)
@@ -108,11 +95,6 @@ def run() -> list[dict]:
                     {"counties": size, "statements": statements, "graphql": gql, "rest": rest, "calls": calls}
                 )
                 print(results[-1], flush=True)
-    finally:
-        db.get_engine().dispose()
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return results
 
 

@@ -7,15 +7,10 @@ baseline is the 1× time: the 4× and 16× figures are reported as growth agains
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
-import uuid
 from typing import Any
 
-import sqlalchemy as sa
-
-PG = os.environ.get("SHIFAN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SCALES = (1, 4, 16)
 UNITS = 60
 REPEAT = 5
@@ -50,20 +45,11 @@ def run() -> list[dict]:
     """Time the report and progress at each scale in a fresh database."""
     from fastapi.testclient import TestClient
 
-    from app import db, settings
-    from app.cli import migrate
+    from bench.fixtures import fresh_database
 
-    admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
     results = []
     for scale in SCALES:
-        name = f"shifan_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        os.environ["SHIFAN_DATABASE_URL"] = PG.rsplit("/", 1)[0] + f"/{name}"
-        settings.get_settings.cache_clear()
-        db.get_engine.cache_clear()
-        try:
-            migrate()
+        with fresh_database():
             started = time.perf_counter()
             round_id, campaign_id = _fill(UNITS * scale)
             fill = time.perf_counter() - started
@@ -80,11 +66,6 @@ def run() -> list[dict]:
             results.append({"scale": scale, "units": UNITS * scale, "assignments": 229 * UNITS * scale, "fill": fill,
                             "report": report, "progress": progress, "deadlines": board})  # fmt: skip
             print(results[-1], flush=True)
-        finally:
-            db.get_engine().dispose()
-            with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
     return results
 
 
