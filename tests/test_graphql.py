@@ -361,3 +361,34 @@ def test_evidence_download_link_is_short_lived_and_scoped(client, app, world, se
         hidden = gql(client, world.auth(who), query, {"id": evidence_id})
         rest = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth(who))
         assert codes(hidden) == [rest.json()["code"]] == ["evidence_not_found"]
+
+
+def test_a_mutation_that_fails_after_writing_leaves_nothing(client, world, monkeypatch) -> None:
+    from app.services import scoring
+    from app.services.errors import Conflict
+
+    r = client.post(
+        f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", json={"name": "回滚"}, headers=world.auth("gp-office")
+    )
+    round_id = r.json()["id"]
+    framework_id = client.get(f"{API}/campaigns/{world.ids['gp_campaign']}", headers=world.auth("gp-office")).json()[
+        "framework_id"
+    ]
+    item_id = client.get(
+        f"{API}/frameworks/{framework_id}/items", params={"limit": 1}, headers=world.auth("gp-office")
+    ).json()["items"][0]["id"]
+    original = scoring.record
+
+    def record_then_fail(session, **kwargs):
+        original(session, **kwargs)  # rows flushed, audit written …
+        raise Conflict("模拟：写入后失败", code="simulated_failure")
+
+    monkeypatch.setattr(scoring, "record", record_then_fail)
+    record = "mutation($r: Int!, $s: [ScoreInput!]!) { recordScores(roundId: $r, scores: $s) { id } }"
+    body = gql(client, world.auth("gp-office"), record, {"r": round_id, "s": [{"itemId": item_id, "points": 1.0}]})
+    assert codes(body) == ["simulated_failure"]
+    assert client.get(f"{API}/rounds/{round_id}/scores", headers=world.auth("gp-office")).json() == []
+    audit = client.get(
+        f"{API}/audit", params={"action": "score.record", "object_id": str(round_id)}, headers=world.auth("gp-office")
+    )
+    assert audit.json()["total"] == 0
