@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql
@@ -55,8 +56,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """A new Shifan application."""
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from fastapi-offline's files, never a CDN.
+    app = FastAPIOffline(
         lifespan=_lifespan,
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
         title="Shifan 示范",
         version="0.1.0",
         description="法治政府建设示范创建：指标体系、任务分工、印证资料、审核与评分。",

@@ -8,6 +8,7 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -247,3 +248,26 @@ def moto_api_store(app, moto_server):
 def rgw_api_store(app, rgw_server):
     """The API on Ceph RGW (signatures checked: presigned URLs, security)."""
     yield from _api_on(app, rgw_server)
+
+
+@contextmanager
+def serving(asgi_app):
+    """asgi_app on a real socket (uvicorn in a thread); yields its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.s3servers import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(asgi_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import threading
 import time
 import urllib.parse
 from datetime import date
@@ -13,15 +12,13 @@ from datetime import date
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from sqlmodel import func, select
 
 from app.models import AuditEntry, Evidence
 from app.services import audit
 from app.services.storage import LocalStore
-from tests.conftest import pin_today, use_store
+from tests.conftest import pin_today, serving, use_store
 from tests.evidence_kit import API, PICKER, pdf
-from tests.s3servers import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -150,20 +147,14 @@ def test_client_hanging_up_mid_upload_leaves_nothing(app, world, session, moto_a
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     watched = _Watched(moto_api_store)
     use_store(app, watched)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    with serving(app) as base:
         before = session.exec(select(func.count()).select_from(Evidence)).one()
         boundary = "cutoff"
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n\r\n'
         ).encode() + pdf()
         total = len(head) + 20 * 1024 * 1024
-        with socket.create_connection(("127.0.0.1", port)) as sock:
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1]))) as sock:
             sock.sendall(
                 (
                     f"POST {API}/assignments/{a.id}/evidence/file HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -189,9 +180,6 @@ def test_client_hanging_up_mid_upload_leaves_nothing(app, world, session, moto_a
         assert leftovers == []
         session.expire_all()
         assert session.exec(select(func.count()).select_from(Evidence)).one() == before
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_audit_trail_cannot_be_edited(session) -> None:
