@@ -22,6 +22,7 @@ from app.api.routes import (
     calendar,
     campaigns,
     evidence,
+    exports,
     figures,
     files,
     frameworks,
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
         rectifications,
         evidence,
         files,
+        exports,
         audit,
     ):
         api.include_router(module.router)

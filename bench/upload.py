@@ -45,6 +45,11 @@ class Figures:
     big_mib: int
     direct_busy: float
     api_busy: float
+    package_mib: float = 0.0
+    package_mib_s: float = 0.0
+    direct_get_mib_s: float = 0.0
+    package_rss_before_mib: float = 0.0
+    package_rss_peak_mib: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -163,6 +168,11 @@ def _open_submission(api: httpx.Client) -> tuple[dict[str, str], int]:
 
 
 def _api_upload(api: httpx.Client, headers: dict[str, str], assignment_id: int, path: Path) -> float:
+    return _upload(api, headers, assignment_id, path)[0]
+
+
+def _upload(api: httpx.Client, headers: dict[str, str], assignment_id: int, path: Path) -> tuple[float, int]:
+    """(MiB/s, evidence id) of one upload through the API."""
     with path.open("rb") as f:
         started = time.perf_counter()
         r = api.post(
@@ -172,7 +182,29 @@ def _api_upload(api: httpx.Client, headers: dict[str, str], assignment_id: int, 
         )
         elapsed = time.perf_counter() - started
     r.raise_for_status()
-    return path.stat().st_size / MiB / elapsed
+    return path.stat().st_size / MiB / elapsed, r.json()["id"]
+
+
+def _package(api: httpx.Client, office: dict[str, str], campaign_id: int) -> tuple[float, float]:
+    """(MiB, MiB/s) of the evidence package downloaded through the API, read as it streams."""
+    got = 0
+    started = time.perf_counter()
+    with api.stream("GET", f"/api/v1/campaigns/{campaign_id}/evidence-package.zip", headers=office) as r:
+        r.raise_for_status()
+        for chunk in r.iter_bytes():
+            got += len(chunk)
+    return got / MiB, got / MiB / (time.perf_counter() - started)
+
+
+def _direct_get(s3: Minio, bucket: str, key: str) -> float:
+    """MiB/s of a direct GET of one object (the baseline for the package download)."""
+    got = 0
+    started = time.perf_counter()
+    with httpx.stream("GET", s3.presigned_get_object(bucket, key), timeout=600) as r:
+        r.raise_for_status()
+        for chunk in r.iter_bytes():
+            got += len(chunk)
+    return got / MiB / (time.perf_counter() - started)
 
 
 def _direct_put(s3: Minio, bucket: str, path: Path) -> float:
@@ -241,7 +273,16 @@ def run(size_mib: int = 64, rounds: int = 5, big_mib: int = 1024) -> Figures:
             big = _random_file(work, big_mib * MiB)
             before = _rss_mib(api_proc.pid)
             with PeakWatcher(api_proc.pid) as watcher:
-                _api_upload(api, headers, assignment_id, big)
+                _, big_id = _upload(api, headers, assignment_id, big)
+            # the evidence package: the 1 GiB file approved, downloaded as a ZIP vs a direct GET of the object
+            office = _token(api, "lc-office")
+            api.post(f"/api/v1/evidence/{big_id}/reviews", json={"decision": "approve", "version": 1}, headers=office)
+            campaign_id = api.get(f"/api/v1/evidence/{big_id}", headers=office).json()["campaign_id"]
+            key = next(o.object_name for o in s3.list_objects(bucket, recursive=True))
+            direct_get = _direct_get(s3, bucket, key)
+            package_before = _rss_mib(api_proc.pid)
+            with PeakWatcher(api_proc.pid) as package_watcher:
+                package_mib, package_rate = _package(api, office, campaign_id)
             _clear(s3, bucket)
             return Figures(
                 server="Ceph RGW" if s3server.name == "rgw" else "moto",
@@ -254,6 +295,11 @@ def run(size_mib: int = 64, rounds: int = 5, big_mib: int = 1024) -> Figures:
                 big_mib=big_mib,
                 direct_busy=statistics.median(direct_busy),
                 api_busy=statistics.median(api_busy),
+                package_mib=package_mib,
+                package_mib_s=package_rate,
+                direct_get_mib_s=direct_get,
+                package_rss_before_mib=package_before,
+                package_rss_peak_mib=package_watcher.peak,
             )
         finally:
             api_proc.terminate()
@@ -298,6 +344,18 @@ def markdown(f: Figures) -> str:
             ),
             f"**Memory, {f.big_mib} MiB upload through the API:** server RSS {f.rss_before_mib:.0f} MiB before, "
             f"peak {f.rss_peak_mib:.0f} MiB during: **growth {f.growth_mib:.0f} MiB** (target < 50 MiB).",
+            "",
+            "## Evidence package: the ZIP streamed through the API vs a direct GET",
+            "",
+            f"The {f.big_mib} MiB file above approved, then the campaign's evidence package "
+            f"(`GET /campaigns/{{id}}/evidence-package.zip`, {f.package_mib:.0f} MiB with index.xlsx) read as it "
+            "streams, against a direct presigned GET of the same object from the same S3 server.",
+            "",
+            f"Direct GET {f.direct_get_mib_s:.0f} MiB/s; package {f.package_mib_s:.0f} MiB/s: "
+            f"**ratio {f.package_mib_s / max(f.direct_get_mib_s, 1e-9):.2f}**. Server RSS {f.package_rss_before_mib:.0f} "
+            f"MiB before, peak {f.package_rss_peak_mib:.0f} MiB during: **growth "
+            f"{f.package_rss_peak_mib - f.package_rss_before_mib:.0f} MiB** for a {f.package_mib:.0f} MiB package "
+            "(target: flat).",
             "",
         ]
     )

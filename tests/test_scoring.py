@@ -4,11 +4,7 @@ figures, and the score sheet opened by a real spreadsheet program."""
 
 from __future__ import annotations
 
-import csv
 import io
-import os
-import shutil
-import subprocess
 from collections import defaultdict
 from datetime import date
 
@@ -16,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from tests.conftest import IN_CI, pin_today
+from tests.conftest import pin_today
+from tests.office_kit import libreoffice_rows
 
 API = "/api/v1"
 
@@ -312,17 +309,6 @@ def test_score_sheet_opens_with_the_right_totals(client, world, tmp_path) -> Non
     units = book["按单位"]
     assert units["A2"].value == "责任单位" and units.max_row == 2 + len(report["units"])
     # A real spreadsheet program opens it and reads the same total.
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        if IN_CI:
-            pytest.fail("LibreOffice (libreoffice-calc-nogui) is required in CI; .ci/run installs it")
-        pytest.skip("LibreOffice not installed")
-    path = tmp_path / "sheet.xlsx"
-    path.write_bytes(r.content)
-    env = {**os.environ, "HOME": str(tmp_path)}
-    to_csv = "csv:Text - txt - csv (StarCalc):44,34,76"  # comma, double quote, UTF-8
-    command = [soffice, "--headless", "--convert-to", to_csv, "--outdir", str(tmp_path), str(path)]
-    subprocess.run(command, check=True, timeout=120, env=env, capture_output=True)
-    text = (tmp_path / "sheet.csv").read_text(encoding="utf-8")
-    total = next(row for row in csv.reader(io.StringIO(text)) if row and row[0] == "总分")
+    rows = libreoffice_rows(r.content, tmp_path)
+    total = next(row for row in rows if row and row[0] == "总分")
     assert float(total[6]) == report["total"]

@@ -6,21 +6,11 @@ bonus cap), which a SUM in a cell would not; every program (Excel, WPS, LibreOff
 
 from __future__ import annotations
 
-from io import BytesIO
-
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from app.models.framework import SectionKind
 from app.models.score_report import ItemResult, ScoreReport
-
-_THIN = Side(style="thin", color="999999")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEAD = PatternFill("solid", fgColor="DDEBF7")
-_SUB = PatternFill("solid", fgColor="F2F2F2")
-_WRAP = Alignment(wrap_text=True, vertical="top")
+from app.services import sheets
 
 ITEM_COLUMNS = (
     ("一级指标", 22),
@@ -48,29 +38,6 @@ UNIT_COLUMNS = (
 SOURCE_LABEL = {"office": "县级初审", "evaluators": "第三方评估（平均）"}
 
 
-def _header(ws: Worksheet, title: str, columns: tuple[tuple[str, int], ...]) -> None:
-    ws.append([title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([name for name, _ in columns])
-    for i, (_, width) in enumerate(columns, start=1):
-        cell = ws.cell(row=2, column=i)
-        cell.font, cell.fill, cell.border = Font(bold=True), _HEAD, _BORDER
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A3"
-
-
-def _style(ws: Worksheet, fill: PatternFill | None = None, bold: bool = False) -> None:
-    for cell in ws[ws.max_row]:
-        cell.border, cell.alignment = _BORDER, _WRAP
-        if fill is not None:
-            cell.fill = fill
-        if bold:
-            cell.font = Font(bold=True)
-
-
 def _metric_text(it: ItemResult) -> tuple[str, str]:
     if not it.metrics:
         return "", ""
@@ -89,7 +56,7 @@ def render(report: ScoreReport) -> bytes:
     assert ws is not None
     ws.title = "评分表"
     label = SOURCE_LABEL.get(report.source, report.source)
-    _header(ws, f"{report.county_name}法治政府建设示范创建评分表（{report.round_name}·{label}）", ITEM_COLUMNS)
+    sheets.header(ws, f"{report.county_name}法治政府建设示范创建评分表（{report.round_name}·{label}）", ITEM_COLUMNS)
     subtotals = {s.key: s for s in report.level1}
     titles = {s.key: s.title for s in [*report.level1, *report.level2]}
     groups: dict[str, list[ItemResult]] = {}
@@ -115,20 +82,20 @@ def render(report: ScoreReport) -> bytes:
                     it.comment,
                 ]
             )
-            _style(ws)
+            sheets.style_row(ws)
         s = subtotals[key]
         ws.append([f"{s.title} 小计", "", "", f"{s.items} 项，已评 {s.scored} 项", s.max, s.weight, s.points])
-        _style(ws, _SUB, bold=True)
+        sheets.style_row(ws, sheets.SUBTOTAL, bold=True)
     for it in report.items:
         if it.kind == SectionKind.bonus:
             ws.append(["加分项", "", it.number, it.text, it.max, it.weight, it.points, "", "", "", it.comment])
-            _style(ws)
+            sheets.style_row(ws)
     for it in report.items:
         if it.kind == SectionKind.veto:
             ws.append(
                 ["否决项", "", it.number, it.text, "", "", "", "", "", "发生" if it.vetoed else "未发生", it.comment]
             )
-            _style(ws)
+            sheets.style_row(ws)
     rows = [
         ("基本分合计", report.base_max, report.base_points),
         (f"加分（上限 {report.bonus.cap:g}）", report.bonus.cap, report.bonus.points),
@@ -136,16 +103,14 @@ def render(report: ScoreReport) -> bytes:
     ]
     for name, top, points in rows:
         ws.append([name, "", "", "", top, "", points])
-        _style(ws, _SUB, bold=True)
+        sheets.style_row(ws, sheets.SUBTOTAL, bold=True)
     verdict = "否决：" + "；".join(h.text for h in report.veto.hits) if report.veto.failed else "未触发否决项"
     ws.append(["结论", "", "", verdict])
-    _style(ws, _SUB, bold=True)
+    sheets.style_row(ws, sheets.SUBTOTAL, bold=True)
 
     units = wb.create_sheet("按单位")
-    _header(units, f"{report.county_name}责任单位得分（{report.round_name}·{label}）", UNIT_COLUMNS)
+    sheets.header(units, f"{report.county_name}责任单位得分（{report.round_name}·{label}）", UNIT_COLUMNS)
     for u in report.units:
         units.append([u.unit_name, u.items, u.scored, u.points, u.max, u.percent, u.metrics_failed])
-        _style(units)
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+        sheets.style_row(units)
+    return sheets.to_bytes(wb)

@@ -10,12 +10,12 @@ from app.api.deps import CurrentPrincipal, SessionDep
 from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
-from app.services import score_report, score_sheet, scoring, scoring_config
+from app.services import score_report, score_sheet, scoring, scoring_config, sheets
 from app.services.filetypes import content_disposition
 
 router = APIRouter(tags=["scoring"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = sheets.MEDIA_TYPE
 SourceQuery = Annotated[
     str, Query(description="office（县级初审）、evaluators（第三方平均）或 evaluator:<用户ID>", max_length=40)
 ]

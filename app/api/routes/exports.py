@@ -1,0 +1,54 @@
+"""Files an office hands upward: the evidence package (ZIP, streamed) and the assignment ledger (.xlsx)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+
+from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, Today
+from app.services import evidence_package, ledger, sheets
+from app.services.filetypes import content_disposition
+
+router = APIRouter(tags=["exports"])
+
+# ZIP entries carry local time without a zone; the offices read them in China Standard Time.
+_CST = ZoneInfo("Asia/Shanghai")
+XLSX = sheets.MEDIA_TYPE
+
+
+@router.get(
+    "/campaigns/{campaign_id}/evidence-package.zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "印证资料包（ZIP）"}},
+)
+def evidence_package_zip(
+    campaign_id: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> StreamingResponse:
+    """The campaign's approved evidence as one ZIP, streamed: a folder per level-1 indicator and item, index.xlsx."""
+    package = evidence_package.plan(session, campaign_id=campaign_id, principal=who)
+    return StreamingResponse(
+        evidence_package.stream(store, package, now=datetime.now(_CST)),
+        media_type="application/zip",
+        headers={"Content-Disposition": content_disposition(package.filename), "Cache-Control": "private, no-store"},
+    )
+
+
+@router.get(
+    "/campaigns/{campaign_id}/ledger.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "任务分工台账（.xlsx）"}},
+)
+def ledger_xlsx(
+    campaign_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    unit_id: Annotated[int | None, Query(description="只导出该单位的台账")] = None,
+) -> Response:
+    """The assignment ledger (台账) of a campaign, or of one unit, as a spreadsheet (a liaison: its own unit's)."""
+    name, body = ledger.render(session, campaign_id=campaign_id, principal=who, today=today, unit_id=unit_id)
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)})
