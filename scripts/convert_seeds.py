@@ -12,25 +12,15 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.services.framework_sheet import split_units  # noqa: E402 - one splitter for the seeds and Excel imports
+
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 OUT = Path(__file__).resolve().parents[1] / "data" / "frameworks"
 
 CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 NUM_RE = re.compile(r"^(\d+)(?:\s+(.*))?$")
 MERGE_RE = re.compile(r"^第\s*([\d、\s]+)\s*项指标")
-
-
-def split_units(cell: str) -> list[str]:
-    """Split a printed unit cell into unit or group names (、, spaces and line breaks)."""
-    names = []
-    for token in re.split(r"[\s、，,]+", cell.strip()):
-        token = token.strip()
-        if not token:
-            continue
-        if token.startswith("及"):  # "县行政审批服务管理局 及相关审批部门"
-            token = token[1:]
-        names.append(token)
-    return names
 
 
 def lingchuan() -> dict:
@@ -248,6 +238,10 @@ def main() -> None:
         for it in data["items"]:
             counts[it["section"]] = counts.get(it["section"], 0) + 1
         print(name, counts, "materials", len(data["materials"]), file=sys.stderr)
+        if (OUT / name).exists():  # the scoring defaults (metric thresholds) are curated by hand: keep them
+            kept = json.loads((OUT / name).read_text(encoding="utf-8")).get("scoring")
+            if kept is not None:
+                data["scoring"] = kept
         (OUT / name).write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 

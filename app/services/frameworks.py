@@ -20,8 +20,8 @@ from app.models import (
     MaterialRequest,
     MaterialRequestItem,
 )
-from app.models.framework import FrameworkPublic, ItemPublic, MaterialPublic
-from app.models.framework_file import FrameworkFile
+from app.models.framework import FrameworkPublic, ItemPublic, LeadRule, MaterialPublic, SectionKind
+from app.models.framework_file import FrameworkFile, ItemFile, MaterialFile, SectionFile
 from app.models.user import Role
 from app.services import scoring_config
 from app.services.access import Principal
@@ -29,7 +29,11 @@ from app.services.errors import Conflict, Invalid, NotFound
 
 
 def parse(raw: bytes) -> FrameworkFile:
-    """The framework in raw JSON bytes, or Invalid listing every problem found."""
+    """The framework in raw JSON or .xlsx bytes (told apart by content), or Invalid listing every problem."""
+    if raw[:4] == b"PK\x03\x04":
+        from app.services import framework_sheet
+
+        return framework_sheet.read(raw)
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -296,3 +300,58 @@ def public_by_ids(session: Session, *, framework_ids: list[int]) -> dict[int, Fr
     """Framework headers by id (frameworks are not secret), in three statements for all of them."""
     rows = list(session.exec(select(Framework).where(col(Framework.id).in_(framework_ids))).all())
     return {f.id: f for f in public_list(session, rows)}
+
+
+def to_document(session: Session, *, framework_id: int) -> FrameworkFile:
+    """A stored framework as its data-file document (the JSON or .xlsx an office can edit and import again)."""
+    framework = get_or_raise(session, framework_id=framework_id)
+    sections = list_sections(session, framework_id=framework_id)
+    codes = {s.id: s.code for s in sections}
+    titles = {h.id: h.title for h in list_headings(session, framework_id=framework_id)}
+    items = session.exec(
+        select(Item)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(Item.framework_id == framework_id)
+        .order_by(FrameworkSection.position, Item.position)
+    ).all()
+    keys = {i.id: i.key for i in items}
+    covered: dict[int, list[str]] = defaultdict(list)
+    requests = session.exec(
+        select(MaterialRequest).where(MaterialRequest.framework_id == framework_id).order_by(MaterialRequest.id)
+    ).all()
+    for request_id, item_id in session.exec(
+        select(MaterialRequestItem.material_request_id, MaterialRequestItem.item_id)
+        .join(Item, col(Item.id) == MaterialRequestItem.item_id)
+        .where(col(MaterialRequestItem.material_request_id).in_([r.id for r in requests]))
+        .order_by(Item.position)
+    ).all():
+        covered[request_id].append(keys[item_id])
+    return FrameworkFile(
+        format="shifan-framework/1",
+        code=framework.code,
+        name=framework.name,
+        source=framework.source,
+        lead_rule=LeadRule(framework.lead_rule),
+        notes=list(framework.notes),
+        scoring=framework.scoring,  # type: ignore[arg-type]
+        sections=[SectionFile(code=s.code, name=s.name, kind=SectionKind(s.kind)) for s in sections],
+        items=[
+            ItemFile(
+                key=i.key,
+                section=codes[i.section_id],
+                number=i.number,
+                level1=titles.get(i.level1_id) if i.level1_id else None,  # type: ignore[arg-type]
+                level2=titles.get(i.level2_id) if i.level2_id else None,  # type: ignore[arg-type]
+                text=i.text,
+                lead_units_cell=i.lead_units_cell,
+                units_cell=i.units_cell,
+                lead_units=list(i.lead_units),
+                units=list(i.units),
+            )  # fmt: skip
+            for i in items
+        ],
+        materials=[
+            MaterialFile(key=r.key, text=r.text, items=covered[r.id], onsite_only=r.onsite_only)  # type: ignore[index]
+            for r in requests
+        ],
+    )

@@ -57,6 +57,26 @@ def create_unit(session: Session, *, county_id: int, data: UnitCreate, principal
     return unit
 
 
+def import_units(session: Session, *, county_id: int, rows: list[UnitCreate], principal: Principal) -> list[Unit]:
+    """Add every listed unit or none: each name the county already uses, or the list repeats, is reported."""
+    principal.require(Role.admin, Role.office)
+    _visible_county(session, county_id=county_id, principal=principal)
+    taken = name_index(session, county_id=county_id)
+    seen: set[str] = set()
+    errors = []
+    for data in rows:
+        for name in [data.name, *data.aliases]:
+            key = normalize(name)
+            if key in taken:
+                errors.append({"loc": data.name, "msg": f"名称“{name}”已被本县其他单位或单位组使用"})
+            elif key in seen:
+                errors.append({"loc": data.name, "msg": f"名称“{name}”在名单中重复"})
+            seen.add(key)
+    if errors:
+        raise Conflict("单位名单与现有单位重名，未导入任何单位", code="unit_name_taken", errors=errors)
+    return [create_unit(session, county_id=county_id, data=data, principal=principal) for data in rows]
+
+
 def _audit(
     session: Session,
     principal: Principal | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Response, UploadFile, status
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep
+from app.api.documents import read_limited
 from app.models.common import Page
 from app.models.framework import (
     FrameworkPublic,
@@ -15,9 +16,8 @@ from app.models.framework import (
     MaterialPublic,
     SectionPublic,
 )
-from app.services import frameworks
-from app.services.errors import TooLarge
-from app.settings import get_settings
+from app.services import framework_sheet, frameworks, sheets
+from app.services.filetypes import content_disposition
 
 router = APIRouter(prefix="/frameworks", tags=["frameworks"])
 
@@ -30,16 +30,37 @@ def list_frameworks(session: SessionDep, who: CurrentPrincipal) -> list[Framewor
 
 @router.post("", response_model=FrameworkPublic, status_code=status.HTTP_201_CREATED)
 async def upload_framework(
-    session: SessionDep, who: CurrentPrincipal, file: UploadFile = File(description="框架 JSON 文件")
+    session: SessionDep,
+    who: CurrentPrincipal,
+    file: UploadFile = File(description="指标体系 JSON 或 Excel（.xlsx）文件"),
 ) -> FrameworkPublic:
-    """Import a framework file whole (a new version of its code) or reject it with every problem."""
-    limit = get_settings().max_framework_bytes
-    raw = await file.read(limit + 1)
-    if len(raw) > limit:
-        raise TooLarge(f"指标体系文件不能超过 {limit // 1024} KB", code="framework_too_large")
-    doc = frameworks.parse(raw)
+    """Import a framework file (JSON or .xlsx) whole, as a new version of its code, or reject it with every problem."""
+    doc = frameworks.parse(await read_limited(file, what="指标体系文件", code="framework_too_large"))
     framework = frameworks.import_document(session, doc=doc, principal=who)
     return frameworks.to_public(session, framework)
+
+
+@router.get(
+    "/template.xlsx",
+    response_class=Response,
+    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "指标体系 Excel 导入模板"}},
+)
+def framework_template(who: CurrentPrincipal) -> Response:
+    """The .xlsx import template: sheets 说明, 清单, 指标, 资料 with one example row each."""
+    headers = {"Content-Disposition": content_disposition("指标体系导入模板.xlsx")}
+    return Response(framework_sheet.template(), media_type=sheets.MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/{framework_id}/export.xlsx",
+    response_class=Response,
+    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "指标体系（.xlsx，可修改后导入）"}},
+)
+def export_framework(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
+    """A framework as the .xlsx workbook the import takes (edit it and import it as a new version)."""
+    doc = frameworks.to_document(session, framework_id=framework_id)
+    headers = {"Content-Disposition": content_disposition(f"{doc.name}.xlsx")}
+    return Response(framework_sheet.write(doc), media_type=sheets.MEDIA_TYPE, headers=headers)
 
 
 @router.get("/{framework_id}", response_model=FrameworkPublic)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, File, Response, UploadFile, status
 
 from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.documents import read_limited
 from app.models.unit import (
     Unit,
     UnitCreate,
@@ -13,7 +14,8 @@ from app.models.unit import (
     UnitGroupUpdate,
     UnitPublic,
 )
-from app.services import units
+from app.services import regions, sheets, unit_sheet, units
+from app.services.filetypes import content_disposition
 
 router = APIRouter(tags=["units"])
 
@@ -28,6 +30,31 @@ def list_units(county_id: int, session: SessionDep, who: CurrentPrincipal) -> li
 def create_unit(county_id: int, data: UnitCreate, session: SessionDep, who: CurrentPrincipal) -> Unit:
     """Add a unit to the county (its office or an admin)."""
     return units.create_unit(session, county_id=county_id, data=data, principal=who)
+
+
+@router.get(
+    "/counties/{county_id}/units.xlsx",
+    response_class=Response,
+    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "单位名单（.xlsx，可修改后导入）"}},
+)
+def export_units(county_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
+    """The county's units as a spreadsheet (单位名称, 类别, 别名) that imports back."""
+    rows = units.list_units(session, county_id=county_id, principal=who)
+    county = regions.get_county_or_raise(session, county_id=county_id)
+    headers = {"Content-Disposition": content_disposition(f"{county.name}单位名单.xlsx")}
+    return Response(unit_sheet.write(county.name, rows), media_type=sheets.MEDIA_TYPE, headers=headers)
+
+
+@router.post("/counties/{county_id}/units/import", response_model=list[UnitPublic], status_code=status.HTTP_201_CREATED)
+async def import_units(
+    county_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    file: UploadFile = File(description="单位名单 .xlsx（单位名称、类别、别名）"),
+) -> list[Unit]:
+    """Add the units of a spreadsheet, all or none (a name the county already uses is reported, not skipped)."""
+    rows = unit_sheet.read(await read_limited(file, what="单位名单", code="units_too_large"))
+    return units.import_units(session, county_id=county_id, rows=rows, principal=who)
 
 
 @router.get("/counties/{county_id}/unit-groups", response_model=list[UnitGroupPublic])
