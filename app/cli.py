@@ -1,4 +1,4 @@
-"""The one command-line entry point: serve, migrate, demo, import-framework, create-user, token, worker."""
+"""The one command-line entry point: serve, migrate, demo, import-framework, export, create-user, token, worker."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from app import cli_export
 from app.db import session_scope
 from app.services.errors import DomainError
 
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workers", type=int, default=1)
     d.add_argument("--serve", action="store_true", help="start the API after loading")
     add("migrate", migrate, "Migrate the database to the newest schema")
-    p = add("import-framework", import_framework, "Import a framework data file (JSON)")
+    p = add("import-framework", import_framework, "Import a framework data file (JSON or .xlsx)")
     p.add_argument("file")
     p = add("create-user", create_user, "Create an account")
     p.add_argument("--username", required=True)
@@ -209,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
+    cli_export.add_parser(sub)
     p = add("openapi", export_openapi, "Write openapi/openapi.json and openapi/schema.graphql from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
     p.add_argument("--graphql-out", default=str(ROOT / "openapi" / "schema.graphql"))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+from openpyxl import load_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,3 +41,34 @@ def test_cli_import_rejects_broken_file(tmp_path) -> None:
         timeout=120,
     )
     assert r.returncode == 1 and "framework_invalid" in r.stderr
+
+
+def test_cli_exports_and_reimports_on_a_fresh_database(tmp_path) -> None:
+    env = {**os.environ, "SHIFAN_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "SHIFAN_JWT_SECRET": "cli",
+           "SHIFAN_OBJECT_DIR": str(tmp_path / "objects")}  # fmt: skip
+
+    def shifan(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, done.stderr
+        return done
+
+    helped = shifan("--help").stdout
+    for command in ("serve", "migrate", "demo", "import-framework", "export", "create-user", "token"):
+        assert command in helped
+    shifan("demo")
+    shifan("export", "framework", "1", "--out", str(tmp_path / "fw.xlsx"))
+    again = json.loads(shifan("import-framework", str(tmp_path / "fw.xlsx")).stdout)
+    assert again["code"] == "lingchuan-2021" and again["version"] == 2 and again["counts"]["indicator"] == 100
+    shifan("export", "framework", "1", "--out", str(tmp_path / "fw.json"))
+    assert json.loads((tmp_path / "fw.json").read_text(encoding="utf-8"))["code"] == "lingchuan-2021"
+    shifan("export", "ledger", "1", "--as", "lc-office", "--out", str(tmp_path / "ledger.xlsx"))
+    assert load_workbook(tmp_path / "ledger.xlsx").active.max_row > 1000
+    package = shifan("export", "package", "1", "--as", "lc-office", "--out", str(tmp_path / "p.zip"))
+    assert "100%" in package.stderr and zipfile.ZipFile(tmp_path / "p.zip").namelist() == ["index.xlsx"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "app.cli", "export", "package", "1", "--as", "lc-sfj", "--out", str(tmp_path / "x.zip")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "forbidden" in refused.stderr
