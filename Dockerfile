@@ -20,5 +20,7 @@ ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-# Migrations run on start; set SHIFAN_DATABASE_URL and SHIFAN_JWT_SECRET in production.
-CMD ["sh", "-c", "shifan migrate && shifan serve --host 0.0.0.0 --port 8000 --workers 2"]
+# Migrations run on start (idempotent; docker-compose.yml runs them once in its own service instead).
+# One server process per container: scale with more containers (the API keeps nothing in memory), so each
+# container's /metrics covers all of its requests. Set SHIFAN_DATABASE_URL and SHIFAN_JWT_SECRET.
+CMD ["sh", "-c", "shifan migrate && shifan serve --host 0.0.0.0 --port 8000"]

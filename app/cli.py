@@ -33,10 +33,15 @@ def migrate(_: argparse.Namespace | None = None) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    """Run the API with uvicorn."""
+    """Run the API with uvicorn, logging JSON lines (with the request id) to stdout."""
     import uvicorn
 
-    uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers)
+    from app.observability import LOGGING, configure_logging
+
+    configure_logging()
+    uvicorn.run(
+        "app.main:app", host=args.host, port=args.port, workers=args.workers, log_config=LOGGING, access_log=False
+    )
 
 
 def demo(args: argparse.Namespace) -> None:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Header
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql
 from app.api.deps import StorageDep
-from app.api.middleware import RequestIdMiddleware
+from app.api.middleware import RequestMiddleware
 from app.api.routes import (
     assignments,
     audit,
@@ -36,9 +39,11 @@ from app.api.routes import (
     users,
     webhooks,
 )
+from app.observability import REGISTRY
 from app.services import health
-from app.services.errors import Unavailable
+from app.services.errors import Unauthorized, Unavailable
 from app.services.storage import get_store
+from app.settings import get_settings
 
 API_PREFIX = "/api/v1"
 
@@ -92,7 +97,7 @@ def create_app() -> FastAPI:
     app.include_router(graphql.router(), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=graphql.STATIC), name="static")
     errors.install(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -105,6 +110,14 @@ def create_app() -> FastAPI:
         checks = health.readiness(store)
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"], response_class=Response, responses={401: {"description": "需要指标令牌"}})
+    def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+        """Prometheus metrics: requests and latency by route, evidence bytes stored, outbox backlog."""
+        expected = get_settings().metrics_token
+        if expected and not hmac.compare_digest(authorization or "", f"Bearer {expected}"):
+            raise Unauthorized("需要指标令牌（SHIFAN_METRICS_TOKEN）", code="metrics_token_required")
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

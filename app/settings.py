@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8  # then the delivery is marked dead (backoff 30 s doubling, at most 1 h)
     webhook_lease_seconds: int = 60  # a claimed delivery another worker may take over after this
+    metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from app.db import session_scope
 from app.models import Campaign, EvidenceVersion, UploadIntent
 from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceKind, UploadIntentCreate, UploadIntentPublic
+from app.observability import UPLOAD_BYTES
 from app.services import audit, evidence
 from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
@@ -121,6 +122,7 @@ def record(
     except BaseException:
         _discard(store, received.key)
         raise
+    UPLOAD_BYTES.labels("api").inc(received.size)
     return result
 
 
@@ -219,6 +221,7 @@ def complete_intent(
     locked.completed_at = datetime.now(UTC)
     session.add(locked)
     session.flush()
+    UPLOAD_BYTES.labels("direct").inc(received.size)
     return evidence.detail(session, row)
 
 
