@@ -67,3 +67,21 @@ def test_readyz_reports_database_and_storage(client, app, database_url) -> None:
         from app.api import deps
 
         app.dependency_overrides.pop(deps._store, None)
+
+
+def test_lists_page_by_next_links_keeping_their_filters(client, world) -> None:
+    h = world.auth("lc-office")
+    url = f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments?unit_id={world.ids['lc_sfj']}&limit=7"
+    seen: list[int] = []
+    total = None
+    while url:
+        page = client.get(url, headers=h).json()
+        total = page["total"]
+        seen += [a["id"] for a in page["items"]]
+        assert all(a["unit_id"] == world.ids["lc_sfj"] for a in page["items"])  # the filter rides along
+        url = page["next"]
+        if url:
+            assert "cursor=" in url and f"unit_id={world.ids['lc_sfj']}" in url and page["next_cursor"] in url
+    assert total and len(seen) == len(set(seen)) == total > 7
+    bad = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments?cursor=zzz", headers=h)
+    assert bad.status_code == 422 and bad.json()["code"] == "cursor_invalid"

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
+from urllib.parse import urlencode
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.db import session_scope
+from app.models.common import Page
 from app.services.access import Principal, authenticate
-from app.services.errors import Unauthorized
+from app.services.errors import Invalid, Unauthorized
 from app.services.storage import ObjectStore, get_store
+
+T = TypeVar("T")
 
 
 def _session() -> Iterator[Session]:
@@ -70,15 +75,40 @@ Today = Annotated[date, Depends(_today)]
 
 
 class PageParams:
-    """limit/offset query parameters with a hard maximum page size."""
+    """limit with offset or cursor (the next_cursor of the previous page), a hard maximum page size,
+    and the page envelope with the link to the next page."""
 
     def __init__(
         self,
+        request: Request,
         limit: Annotated[int, Query(ge=1, le=500, description="每页条数（最多500）")] = 50,
         offset: Annotated[int, Query(ge=0, description="跳过的条数")] = 0,
+        cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor（与 offset 二选一）")] = None,
     ) -> None:
         self.limit = limit
-        self.offset = offset
+        self.offset = _cursor_offset(cursor) if cursor else offset
+        self._url = request.url
+        self._query = request.query_params
+
+    def of(self, items: list[T], total: int) -> Page[T]:
+        """The page envelope of items (one page of total), with next_cursor and next when more follow."""
+        following = self.offset + len(items)
+        if following >= total or not items:
+            return Page(items=items, total=total, limit=self.limit, offset=self.offset)
+        cursor = base64.urlsafe_b64encode(f"o{following}".encode()).decode().rstrip("=")
+        query = [(k, v) for k, v in self._query.multi_items() if k not in ("cursor", "offset")]
+        url = self._url.replace(query=urlencode([*query, ("cursor", cursor)]))
+        return Page(items=items, total=total, limit=self.limit, offset=self.offset, next_cursor=cursor, next=str(url))
+
+
+def _cursor_offset(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("o") and text[1:].isdigit():
+            return int(text[1:])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise Invalid("分页游标无效，请使用上一页返回的 next_cursor", code="cursor_invalid")
 
 
 PageDep = Annotated[PageParams, Depends()]

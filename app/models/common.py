@@ -10,9 +10,12 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list: its items, the total that match, and where it starts."""
+    """One page of a list: its items, the total that match, where it starts, and how to get the next one
+    (`next`: this request's URL with the cursor of the following page; null on the last page)."""
 
     items: list[T]
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = None
+    next: str | None = None

@@ -39,4 +39,4 @@ def list_audit(
         until=until,
     )
     items, total = audit.list_entries(session, principal=who, filters=filters, limit=page.limit, offset=page.offset)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)

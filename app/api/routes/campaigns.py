@@ -104,7 +104,7 @@ def list_assignments(
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
 
 
 @router.post("/{campaign_id}/assignments", response_model=AssignmentPublic, status_code=status.HTTP_201_CREATED)

@@ -61,7 +61,7 @@ def list_campaign_evidence(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)

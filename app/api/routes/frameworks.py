@@ -106,7 +106,7 @@ def list_items(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
 
 
 @router.get("/{framework_id}/materials", response_model=list[MaterialPublic])

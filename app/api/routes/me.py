@@ -63,4 +63,4 @@ def read_my_assignments(
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)

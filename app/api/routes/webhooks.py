@@ -38,4 +38,4 @@ def list_deliveries(webhook_id: int, session: SessionDep, who: CurrentPrincipal,
     items, total = webhooks.deliveries(
         session, webhook_id=webhook_id, principal=who, limit=page.limit, offset=page.offset
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return page.of(items, total)
