@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -72,6 +72,11 @@ def _today() -> date:
 
 # The date "overdue" is judged against; one dependency so tests and reports can pin it.
 Today = Annotated[date, Depends(_today)]
+
+
+# The ETag a client read, sent back on a change: a stale one gets 412 (optional; without it, last write wins).
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="上次读取时的 ETag；已被他人修改则返回 412")]
+STALE: dict[int | str, dict[str, Any]] = {412: {"description": "已被他人修改（If-Match 与当前 ETag 不符）"}}
 
 
 class PageParams:

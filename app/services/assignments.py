@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
 from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus, AssignmentUpdate, DayUnit
 from app.models.user import Role
-from app.services import audit, campaigns, units, workdays
+from app.services import audit, campaigns, concurrency, units, workdays
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -161,15 +161,37 @@ def get_visible(session: Session, *, assignment_id: int, principal: Principal, t
     return _public(row, today)
 
 
+def etag_of(assignment: Assignment) -> str:
+    """The ETag of an assignment row (what it stores, not what today makes of it)."""
+    return concurrency.etag(assignment.model_dump(mode="json"))
+
+
+def etag(session: Session, *, assignment_id: int, principal: Principal) -> str:
+    """The current ETag of an assignment the caller may see."""
+    return etag_of(get_row(session, assignment_id=assignment_id, principal=principal))
+
+
 def set_due(
-    session: Session, *, assignment_id: int, data: AssignmentUpdate, principal: Principal, today: date
+    session: Session,
+    *,
+    assignment_id: int,
+    data: AssignmentUpdate,
+    principal: Principal,
+    today: date,
+    if_match: str | None = None,
 ) -> AssignmentPublic:
-    """Override an assignment's due date (a date, or N calendar/working days), or return to its phase's end."""
+    """Override an assignment's due date (a date, or N calendar/working days), or return to its phase's end;
+    with if_match, only if the row is still the one the caller read (412 otherwise)."""
     due_on = workdays.resolve(data.due_in, today) if data.due_in is not None else data.due_on
     current = get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
     campaigns.get_managed(session, campaign_id=current.campaign_id, principal=principal)
-    assignment = session.get(Assignment, assignment_id)
-    assert assignment is not None
+    assignment = session.exec(
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    concurrency.check(if_match, etag_of(assignment))
     before = audit.snapshot(assignment, "due_on", "due_overridden")
     if due_on is None:
         campaign = session.get(Campaign, assignment.campaign_id)

@@ -78,3 +78,9 @@ def invalid_from(exc: ValidationError, message: str, *, code: str = "validation_
     """An Invalid listing every field pydantic refused, as {loc, msg} (the REST validation shape)."""
     errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
     return Invalid(message, code=code, errors=errors)
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    code = "precondition_failed"
+    message = "数据已被他人修改，请刷新后在最新内容上重新操作"

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from app.models import Campaign, Framework, FrameworkSection, Heading, Item, ScoringRound
 from app.models.framework import SectionKind
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
-from app.services import audit, campaigns
+from app.services import audit, campaigns, concurrency
 from app.services.access import Principal
 from app.services.errors import Conflict, Invalid, invalid_from
 
@@ -94,9 +94,21 @@ def read(session: Session, *, campaign_id: int, principal: Principal) -> Scoring
     return ScoringConfigPublic(source=source, config=config)
 
 
-def replace(session: Session, *, campaign_id: int, raw: dict, principal: Principal) -> ScoringConfigPublic:
-    """Set the campaign's own configuration (office), checked against its framework; not after a release."""
-    campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+def etag_of(found: ScoringConfigPublic) -> str:
+    """The ETag of the configuration in force."""
+    return concurrency.etag(found.model_dump(mode="json"))
+
+
+def replace(
+    session: Session, *, campaign_id: int, raw: dict, principal: Principal, if_match: str | None = None
+) -> ScoringConfigPublic:
+    """Set the campaign's own configuration (office), checked against its framework; not after a release;
+    with if_match, only if the configuration is still the one the caller read (412 otherwise)."""
+    campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+    campaign = session.exec(
+        select(Campaign).where(Campaign.id == campaign_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    concurrency.check(if_match, etag_of(read(session, campaign_id=campaign_id, principal=principal)))
     try:
         config = ScoringConfig.model_validate(raw)
     except ValidationError as exc:

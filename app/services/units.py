@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.models.region import Region
 from app.models.unit import Unit, UnitCreate, UnitGroup, UnitGroupCreate, UnitGroupMember, UnitGroupUpdate
 from app.models.user import Role
-from app.services import audit, regions
+from app.services import audit, concurrency, regions
 from app.services.access import Principal, county_scope
 from app.services.errors import Conflict, NotFound
 
@@ -137,13 +137,29 @@ def create_group(session: Session, *, county_id: int, data: UnitGroupCreate, pri
     return group
 
 
-def update_group(session: Session, *, group_id: int, data: UnitGroupUpdate, principal: Principal) -> UnitGroup:
-    """Replace a group's aliases and/or members."""
-    principal.require(Role.admin, Role.office)
-    group = session.get(UnitGroup, group_id)
+def get_group(session: Session, *, group_id: int, principal: Principal, lock: bool = False) -> UnitGroup:
+    """A unit group of a county the caller may see (locked for update when asked)."""
+    query = select(UnitGroup).where(UnitGroup.id == group_id)
+    group = session.exec(query.with_for_update().execution_options(populate_existing=True) if lock else query).first()
     if group is None:
         raise NotFound("未找到该单位组", code="unit_group_not_found")
     _visible_county(session, county_id=group.county_id, principal=principal)
+    return group
+
+
+def group_etag(session: Session, group: UnitGroup) -> str:
+    """The ETag of a group: its row and its members."""
+    members = group_members(session, group_ids=[group.id]).get(group.id, [])  # type: ignore[list-item]
+    return concurrency.etag(group.model_dump(mode="json"), sorted(members))
+
+
+def update_group(
+    session: Session, *, group_id: int, data: UnitGroupUpdate, principal: Principal, if_match: str | None = None
+) -> UnitGroup:
+    """Replace a group's aliases and/or members; with if_match, only if unchanged since read (412 otherwise)."""
+    principal.require(Role.admin, Role.office)
+    group = get_group(session, group_id=group_id, principal=principal, lock=True)
+    concurrency.check(if_match, group_etag(session, group))
     if data.aliases is not None:
         _check_names_free(session, county_id=group.county_id, names=data.aliases, skip_group=group.id)
         group.aliases = data.aliases

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import CurrentPrincipal, IfMatch, SessionDep
 from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
@@ -22,20 +22,33 @@ SourceQuery = Annotated[
 
 
 @router.get("/campaigns/{campaign_id}/scoring", response_model=ScoringConfigPublic)
-def read_scoring(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> ScoringConfigPublic:
-    """The scoring configuration in force (campaign's own, the framework's default, or built-in)."""
-    return scoring_config.read(session, campaign_id=campaign_id, principal=who)
+def read_scoring(
+    campaign_id: int, session: SessionDep, who: CurrentPrincipal, response: Response
+) -> ScoringConfigPublic:
+    """The scoring configuration in force (campaign's own, the framework's default, or built-in), with its ETag."""
+    found = scoring_config.read(session, campaign_id=campaign_id, principal=who)
+    response.headers["ETag"] = scoring_config.etag_of(found)
+    return found
 
 
-@router.put("/campaigns/{campaign_id}/scoring", response_model=ScoringConfigPublic)
+@router.put(
+    "/campaigns/{campaign_id}/scoring",
+    response_model=ScoringConfigPublic,
+    responses={412: {"description": "已被他人修改"}},
+)
 def replace_scoring(
     campaign_id: int,
     session: SessionDep,
     who: CurrentPrincipal,
     data: Annotated[dict[str, Any], Body(openapi_examples={"default": {"value": ScoringConfig().model_dump()}})],
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ScoringConfigPublic:
-    """Set the campaign's scoring configuration (office), checked against its framework; locked after a release."""
-    return scoring_config.replace(session, campaign_id=campaign_id, raw=data, principal=who)
+    """Set the campaign's scoring configuration (office), checked against its framework; locked after a release.
+    With If-Match, a configuration changed since it was read is refused with 412."""
+    found = scoring_config.replace(session, campaign_id=campaign_id, raw=data, principal=who, if_match=if_match)
+    response.headers["ETag"] = scoring_config.etag_of(found)
+    return found
 
 
 @router.get("/campaigns/{campaign_id}/rounds", response_model=list[RoundPublic])

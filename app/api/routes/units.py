@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, File, Response, UploadFile, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
 from app.api.documents import read_limited
 from app.models.unit import (
     Unit,
     UnitCreate,
+    UnitGroup,
     UnitGroupCreate,
     UnitGroupPublic,
     UnitGroupUpdate,
@@ -73,9 +74,29 @@ def create_group(county_id: int, data: UnitGroupCreate, session: SessionDep, who
     return UnitGroupPublic.model_validate(group, update={"member_ids": sorted(set(data.member_ids))})
 
 
-@router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic)
-def update_group(group_id: int, data: UnitGroupUpdate, session: SessionDep, who: CurrentPrincipal) -> UnitGroupPublic:
-    """Replace a group's aliases or members (then launch again to assign the new members)."""
-    group = units.update_group(session, group_id=group_id, data=data, principal=who)
+def _group_public(session: SessionDep, group: UnitGroup) -> UnitGroupPublic:
     members = units.group_members(session, group_ids=[group.id])  # type: ignore[list-item]
     return UnitGroupPublic.model_validate(group, update={"member_ids": members.get(group.id, [])})  # type: ignore[arg-type]
+
+
+@router.get("/unit-groups/{group_id}", response_model=UnitGroupPublic)
+def read_group(group_id: int, session: SessionDep, who: CurrentPrincipal, response: Response) -> UnitGroupPublic:
+    """One unit group with its members, and its ETag for a later change."""
+    group = units.get_group(session, group_id=group_id, principal=who)
+    response.headers["ETag"] = units.group_etag(session, group)
+    return _group_public(session, group)
+
+
+@router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=STALE)
+def update_group(
+    group_id: int,
+    data: UnitGroupUpdate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UnitGroupPublic:
+    """Replace a group's aliases or members (then launch again to assign the new members); a stale If-Match is 412."""
+    group = units.update_group(session, group_id=group_id, data=data, principal=who, if_match=if_match)
+    response.headers["ETag"] = units.group_etag(session, group)
+    return _group_public(session, group)
