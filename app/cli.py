@@ -123,16 +123,17 @@ def revoke_token(args: argparse.Namespace) -> None:
 
 
 def sweep(args: argparse.Namespace) -> None:
-    """Remove objects of expired direct uploads and objects no evidence row refers to."""
+    """Remove expired direct uploads, objects no evidence row refers to, and day-old idempotency records."""
     from datetime import UTC, datetime, timedelta
 
-    from app.services import uploads
+    from app.services import idempotency, uploads
     from app.services.storage import get_store
     from app.settings import get_settings
 
     grace = timedelta(minutes=args.grace_minutes or get_settings().orphan_grace_minutes)
     report = _session_do(lambda s: uploads.sweep(s, get_store(), now=datetime.now(UTC), grace=grace))
     print(f"expired uploads removed: {report.expired_intents}, orphaned objects removed: {report.orphans}")  # type: ignore[attr-defined]
+    print(f"idempotency records older than a day removed: {idempotency.purge()}")
 
 
 def worker(args: argparse.Namespace) -> None:

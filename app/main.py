@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql
 from app.api.deps import StorageDep
+from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
 from app.api.routes import (
     assignments,
@@ -97,7 +98,8 @@ def create_app() -> FastAPI:
     app.include_router(graphql.router(), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=graphql.STATIC), name="static")
     errors.install(app)
-    app.add_middleware(RequestMiddleware)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestMiddleware)  # outermost: the request id covers replays and refusals too
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

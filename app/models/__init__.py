@@ -11,6 +11,7 @@ from app.models.framework import (
     MaterialRequest,
     MaterialRequestItem,
 )
+from app.models.idempotency import IdempotencyRecord
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
@@ -30,6 +31,7 @@ __all__ = [
     "Framework",
     "FrameworkSection",
     "Heading",
+    "IdempotencyRecord",
     "Item",
     "LateWindow",
     "MaterialRequest",

@@ -1,0 +1,103 @@
+"""The Idempotency-Key header on POSTs (integration scripts retry): runs the first request, replays its
+response to a retry with the same key, refuses the key on a different request. Bodies up to 1 MiB
+(JSON and forms); file uploads take the direct-upload intents instead, which are idempotent by id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.errors import problem
+from app.services import idempotency
+from app.services.errors import DomainError
+
+HEADER = b"idempotency-key"
+MAX_BODY = 1024 * 1024
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_SKIP = ("/api/v1/auth/",)  # logins: a token is never stored
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
+        key = headers.get(HEADER, b"").decode("latin-1")
+        if scope["type"] != "http" or scope["method"] != "POST" or not key or scope["path"].startswith(_SKIP):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if not _KEY.match(key):
+            await problem(400, "idempotency_key_invalid", "Idempotency-Key 应为 1–200 个可见 ASCII 字符", request)(
+                scope, receive, send
+            )
+            return
+        if headers.get(b"content-type", b"").startswith(b"multipart/"):
+            detail = "文件上传不支持 Idempotency-Key：请使用直传接口（…/evidence/uploads），按上传编号确认即可安全重试"
+            await problem(422, "idempotency_not_supported", detail, request)(scope, receive, send)
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_BODY:
+                await problem(413, "idempotency_body_too_large", "带 Idempotency-Key 的请求体不能超过 1 MB", request)(
+                    scope, receive, send
+                )
+                return
+        owner = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
+        query = scope.get("query_string", b"")
+        fingerprint = hashlib.sha256(b"\n".join([b"POST", scope["path"].encode(), query, body])).hexdigest()
+        try:
+            started = await run_in_threadpool(idempotency.begin, owner=owner, key=key, fingerprint=fingerprint)
+        except DomainError as exc:
+            await problem(exc.status, exc.code, exc.message, request)(scope, receive, send)
+            return
+        if isinstance(started, idempotency.Replay):
+            replay_headers = [(b"idempotent-replayed", b"true")]
+            if started.content_type:
+                replay_headers.append((b"content-type", started.content_type.encode()))
+            await send({"type": "http.response.start", "status": started.status_code, "headers": replay_headers})
+            await send({"type": "http.response.body", "body": started.body})
+            return
+        await self._run(scope, body, send, started)
+
+    async def _run(self, scope: Scope, body: bytes, send: Send, record_id: int) -> None:
+        sent_body = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.disconnect"}
+
+        status, content_type, chunks, size = 500, None, [], 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type, size
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"").decode() or None
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
+                if size <= MAX_BODY:
+                    chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        finally:
+            if status < 500 and size <= MAX_BODY:
+                await run_in_threadpool(
+                    idempotency.finish, record_id, status_code=status, content_type=content_type, body=b"".join(chunks)
+                )
+            else:
+                await run_in_threadpool(idempotency.abandon, record_id)

@@ -1,0 +1,91 @@
+"""Idempotency-Key on POSTs that create things: a retried request creates once and gets the first answer,
+a reused key on another request is refused, a server failure lets the retry run, a key in flight is 409."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from app.services import scoring
+from tests.evidence_kit import API, pdf
+
+
+def _rounds(client, world) -> list[dict]:
+    return client.get(f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", headers=world.auth("gp-office")).json()
+
+
+def test_a_retry_creates_once_and_gets_the_first_answer(client, world) -> None:
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    h = {**world.auth("gp-office"), "Idempotency-Key": "script-run-42:round"}
+    before = len(_rounds(client, world))
+    first = client.post(url, json={"name": "幂等"}, headers=h)
+    again = client.post(url, json={"name": "幂等"}, headers=h)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert len(_rounds(client, world)) == before + 1
+    other = client.post(url, json={"name": "另一个"}, headers=h)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    # keys belong to the caller: the same key from another account is its own request
+    admin = client.post(
+        url, json={"name": "幂等"}, headers={**world.auth("admin"), "Idempotency-Key": "script-run-42:round"}
+    )
+    assert admin.status_code == 201 and admin.json()["id"] != first.json()["id"]
+
+
+def test_a_refusal_is_replayed_but_a_server_failure_lets_the_retry_run(app, client, world, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    h = {**world.auth("gp-office"), "Idempotency-Key": "retry-after-500"}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(scoring, "create_round", broken)
+    with TestClient(app, raise_server_exceptions=False) as plain:  # answers 500 as a real server does
+        failed = plain.post(url, json={"name": "故障后重试"}, headers=h)
+    assert failed.status_code == 500
+    monkeypatch.undo()
+    retried = client.post(url, json={"name": "故障后重试"}, headers=h)
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+
+    bad = {**world.auth("gp-office"), "Idempotency-Key": "bad-body"}
+    first = client.post(url, json={"name": ""}, headers=bad)
+    again = client.post(url, json={"name": ""}, headers=bad)
+    assert first.status_code == again.status_code == 422 and again.json() == first.json()
+
+
+def test_a_key_in_flight_is_409(client, world, monkeypatch) -> None:
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    h = {**world.auth("gp-office"), "Idempotency-Key": "in-flight"}
+    original = scoring.create_round
+
+    def slow(*args, **kwargs):
+        time.sleep(1.0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "create_round", slow)
+    results: list[int] = []
+    first = threading.Thread(
+        target=lambda: results.append(client.post(url, json={"name": "慢"}, headers=h).status_code)
+    )
+    first.start()
+    time.sleep(0.3)
+    second = client.post(url, json={"name": "慢"}, headers=h)
+    first.join()
+    assert results == [201]
+    assert second.status_code == 409 and second.json()["code"] == "idempotency_in_progress"
+
+
+def test_keys_that_cannot_be_honoured_are_refused_plainly(client, world) -> None:
+    h = world.auth("lc-sfj")
+    upload = client.post(
+        f"{API}/assignments/1/evidence/file",
+        files={"file": ("a.pdf", pdf(), "application/pdf")},
+        headers={**h, "Idempotency-Key": "upload-1"},
+    )
+    assert upload.status_code == 422 and upload.json()["code"] == "idempotency_not_supported"
+    bad = client.post(f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", json={"name": "x"},
+                      headers={**world.auth("gp-office"), "Idempotency-Key": "has space"})  # fmt: skip
+    assert bad.status_code == 400 and bad.json()["code"] == "idempotency_key_invalid"
