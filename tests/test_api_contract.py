@@ -85,3 +85,23 @@ def test_lists_page_by_next_links_keeping_their_filters(client, world) -> None:
     assert total and len(seen) == len(set(seen)) == total > 7
     bad = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments?cursor=zzz", headers=h)
     assert bad.status_code == 422 and bad.json()["code"] == "cursor_invalid"
+
+
+def test_assignment_lists_sort_by_a_named_key(client, world) -> None:
+    h = world.auth("lc-office")
+    url = f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments"
+    units = [a["unit_name"] for a in client.get(url, params={"sort": "unit", "limit": 200}, headers=h).json()["items"]]
+    assert units == sorted(units)
+    down = [a["unit_name"] for a in client.get(url, params={"sort": "-unit", "limit": 200}, headers=h).json()["items"]]
+    assert down == sorted(down, reverse=True)
+    items = client.get(url, params={"sort": "item", "limit": 50, "unit_id": world.ids["lc_sfj"]}, headers=h).json()[
+        "items"
+    ]
+    numbers = [(a["section"], a["item_number"]) for a in items if a["section"] == "indicator"]
+    assert [n for _, n in numbers] == sorted(n for _, n in numbers)
+    bad = client.get(url, params={"sort": "password"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["code"] == "sort_invalid"
+    mine = client.get("/api/v1/me/assignments", params={"sort": "-due_on"}, headers=world.auth("lc-sfj")).json()[
+        "items"
+    ]
+    assert [a["due_on"] for a in mine] == sorted((a["due_on"] for a in mine), reverse=True)

@@ -79,6 +79,10 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="上次读�
 STALE: dict[int | str, dict[str, Any]] = {412: {"description": "已被他人修改（If-Match 与当前 ETag 不符）"}}
 
 
+# How assignment lists are ordered: due_on (default), item, unit or status; "-" in front for descending.
+SortDep = Annotated[str, Query(pattern=r"^-?[a-z_]+$", description="排序：due_on、item、unit、status，前加 - 为倒序")]
+
+
 class PageParams:
     """limit with offset or cursor (the next_cursor of the previous page), a hard maximum page size,
     and the page envelope with the link to the next page."""

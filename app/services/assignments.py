@@ -30,6 +30,16 @@ class AssignmentFilter:
     status: AssignmentStatus | None = None
     due_before: date | None = None
     due_within_workdays: int | None = None  # open, not yet overdue, due within N working days
+    sort: str = "due_on"  # one of SORTS, "-" in front for descending
+
+
+# The names `sort` takes on assignment lists; ties are broken by item order, unit and id.
+SORTS = {
+    "due_on": lambda: col(Assignment.due_on),
+    "item": lambda: col(Item.position),
+    "unit": lambda: col(Unit.name),
+    "status": lambda: col(Assignment.status),
+}
 
 
 def due_soon_condition(today: date, until: date) -> ColumnElement[bool]:
@@ -112,9 +122,12 @@ def list_visible(
         if value is not None:
             query = query.where(make(value))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id).limit(limit).offset(offset)
-    ).all()
+    name = filters.sort.removeprefix("-")
+    if name not in SORTS:
+        raise Invalid(f"sort 只能是 {'、'.join(SORTS)}（前加 - 表示倒序）", code="sort_invalid")
+    first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
+    order = (first, Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
+    rows = session.exec(query.order_by(*order).limit(limit).offset(offset)).all()
     return [_public(r, today) for r in rows], total
 
 

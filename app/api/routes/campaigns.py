@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
 from app.models.campaign import (
     AssignmentCreate,
     AssignmentPublic,
@@ -90,6 +90,7 @@ def list_assignments(
     status: AssignmentStatus | None = None,
     due_before: date | None = None,
     due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
+    sort: SortDep = "due_on",
 ) -> Page[AssignmentPublic]:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
     filters = AssignmentFilter(
@@ -100,6 +101,7 @@ def list_assignments(
         status=status,
         due_before=due_before,
         due_within_workdays=due_within_workdays,
+        sort=sort,
     )
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
 from app.models.campaign import AssignmentPublic, AssignmentStatus
 from app.models.common import Page
 from app.models.user import Role
@@ -52,12 +52,17 @@ def read_my_assignments(
     status: AssignmentStatus | None = None,
     due_before: date | None = None,
     due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
+    sort: SortDep = "due_on",
 ) -> Page[AssignmentPublic]:
     """A liaison's to-do list: its unit's assignments, soonest due first."""
     filters = assignments.my_todo_filter(
         who,
         AssignmentFilter(
-            campaign_id=campaign_id, status=status, due_before=due_before, due_within_workdays=due_within_workdays
+            campaign_id=campaign_id,
+            status=status,
+            due_before=due_before,
+            due_within_workdays=due_within_workdays,
+            sort=sort,
         ),
     )
     items, total = assignments.list_visible(
