@@ -126,7 +126,7 @@ def sweep(args: argparse.Namespace) -> None:
     """Remove expired direct uploads, objects no evidence row refers to, and day-old idempotency records."""
     from datetime import UTC, datetime, timedelta
 
-    from app.services import idempotency, uploads
+    from app.services import idempotency, login_throttle, uploads
     from app.services.storage import get_store
     from app.settings import get_settings
 
@@ -134,6 +134,7 @@ def sweep(args: argparse.Namespace) -> None:
     report = _session_do(lambda s: uploads.sweep(s, get_store(), now=datetime.now(UTC), grace=grace))
     print(f"expired uploads removed: {report.expired_intents}, orphaned objects removed: {report.orphans}")  # type: ignore[attr-defined]
     print(f"idempotency records older than a day removed: {idempotency.purge()}")
+    print(f"login attempts older than a day removed: {login_throttle.purge()}")
 
 
 def worker(args: argparse.Namespace) -> None:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8  # then the delivery is marked dead (backoff 30 s doubling, at most 1 h)
     webhook_lease_seconds: int = 60  # a claimed delivery another worker may take over after this
+    # Password guessing: this many failed logins per account name, or per client address, within the window
+    # make further attempts wait (429 with Retry-After), whether or not the account exists.
+    login_failures_per_name: int = 5
+    login_failures_per_client: int = 20
+    login_window_minutes: int = 15
     metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
 
     def secret(self) -> str:

@@ -60,6 +60,17 @@ def test_evidence_package_holds_the_approved_evidence_with_an_index(
     pending = upload(client, liaison, second.id, pdf("not yet"), "待审.pdf", title="包-待审")
     assert pending.status_code == 201
 
+    lost = upload(client, liaison, second.id, pdf("lost"), "丢失.pdf", title="包-丢失").json()["id"]
+    _approve(client, world, lost)
+    from sqlmodel import select
+
+    from app.models import EvidenceVersion
+
+    session.expire_all()
+    moto_api_store.delete(
+        session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == lost)).one()
+    )
+
     r = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/evidence-package.zip", headers=world.auth("lc-office"))
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/zip" and "filename*=UTF-8''" in r.headers["content-disposition"]
@@ -78,11 +89,13 @@ def test_evidence_package_holds_the_approved_evidence_with_an_index(
     ws = load_workbook(io.BytesIO(archive.read("index.xlsx"))).active
     header = [c.value for c in ws[2]]
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=3)]
-    assert {r["包内路径"] for r in rows} == set(names) - {"index.xlsx"}  # every file listed, nothing else
-    for row in rows:  # the checksum in the index is the checksum of the bytes in the package
+    present = [r for r in rows if r["校验"] != "缺失"]  # a file the store has lost is listed, not packed
+    assert {r["包内路径"] for r in present} == set(names) - {"index.xlsx"}  # every file listed, nothing else
+    for row in present:  # the checksum in the index is the checksum of the bytes in the package
         assert hashlib.sha256(archive.read(row["包内路径"])).hexdigest() == row["SHA-256"]
         assert row["校验"] == "一致"
     mine = {r["资料标题"]: r for r in rows if str(r["资料标题"]).startswith("包-")}
+    assert mine.pop("包-丢失")["校验"] == "缺失" and not any("丢失" in n for n in names)
     assert set(mine) == set(sent)  # approved only: 包-待审 is not in
     for title in ("包-方案甲", "包-方案乙"):
         assert archive.read(mine[title]["包内路径"]) == sent[title][1]

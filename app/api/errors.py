@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.services.errors import DomainError
+from app.services.errors import DomainError, TooManyRequests
 
 log = logging.getLogger("shifan.errors")
 
@@ -44,7 +44,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         extra = {"errors": exc.errors} if exc.errors else {}
-        return problem(exc.status, exc.code, exc.message, request, **extra)
+        response = problem(exc.status, exc.code, exc.message, request, **extra)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ from app.models.framework import (
     MaterialRequestItem,
 )
 from app.models.idempotency import IdempotencyRecord
+from app.models.login_attempt import LoginAttempt
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
@@ -32,6 +33,7 @@ __all__ = [
     "FrameworkSection",
     "Heading",
     "IdempotencyRecord",
+    "LoginAttempt",
     "Item",
     "LateWindow",
     "MaterialRequest",

@@ -84,3 +84,13 @@ class PreconditionFailed(DomainError):
     status = 412
     code = "precondition_failed"
     message = "数据已被他人修改，请刷新后在最新内容上重新操作"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+    message = "请求过于频繁，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from openpyxl import Workbook
 from sqlmodel import Session, col, select
@@ -52,6 +53,7 @@ INDEX_COLUMNS: sheets.Columns = (
     ("同时适用的指标", 16),
     ("校验", 8),
 )
+_CHECK = {True: "一致", False: "不一致", None: ""}
 _KIND_LABEL = {EvidenceKind.file: "文件", EvidenceKind.url: "网址", EvidenceKind.statement: "情况说明"}
 
 
@@ -80,6 +82,7 @@ class Entry:
     body: bytes | None = None  # a web address or statement, rendered
     covers: list[str] = field(default_factory=list)
     verified: bool | None = None
+    missing: bool = False
 
 
 @dataclass
@@ -240,8 +243,10 @@ def stream(store: ObjectStore, package: Package, *, now: datetime) -> Iterator[b
             # are, which keeps the package at the store's speed; generated text is deflated.
             info.compress_type = zipfile.ZIP_STORED if entry.object_key else zipfile.ZIP_DEFLATED
             digest = hashlib.sha256()
+            chunks = _open(store, entry)
+            if chunks is None:
+                continue
             with archive.open(info, mode="w", force_zip64=True) as out:
-                chunks = store.iter_bytes(entry.object_key) if entry.object_key else iter([entry.body or b""])
                 for chunk in chunks:
                     out.write(chunk)
                     digest.update(chunk)
@@ -255,6 +260,21 @@ def stream(store: ObjectStore, package: Package, *, now: datetime) -> Iterator[b
     yield sink.take()
 
 
+def _open(store: ObjectStore, entry: Entry) -> Iterator[bytes] | None:
+    """The entry's bytes, already requested: a file the store cannot find is left out of the ZIP and marked
+    缺失 in the index (one lost object must not cut a package of thousands short)."""
+    if entry.object_key is None:
+        return iter([entry.body or b""])
+    chunks = store.iter_bytes(entry.object_key)
+    try:
+        first = next(chunks, b"")
+    except Exception:  # noqa: BLE001 - any store's "not there"; logged with the path
+        log.error("evidence package: %s is missing from the store", entry.path, exc_info=True)
+        entry.missing = True
+        return None
+    return chain([first], chunks)
+
+
 def index_workbook(package: Package) -> bytes:
     """index.xlsx: one row per file of the package."""
     wb = Workbook()
@@ -265,7 +285,7 @@ def index_workbook(package: Package) -> bytes:
     for e in package.entries:
         ws.append(
             [e.level1, e.number, e.item_text, e.unit, e.title, _KIND_LABEL[e.kind], e.path, e.filename, e.size,
-             e.sha256, e.version, "、".join(e.covers), {True: "一致", False: "不一致", None: ""}[e.verified]]
+             e.sha256, e.version, "、".join(e.covers), _CHECK[e.verified] if not e.missing else "缺失"]
         )  # fmt: skip
         sheets.style_row(ws)
     return sheets.to_bytes(wb)

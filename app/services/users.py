@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from app.models.region import Region, RegionLevel
 from app.models.unit import Unit
 from app.models.user import Role, ScriptToken, User, UserCreate
-from app.services import audit, auth
+from app.services import audit, auth, login_throttle
 from app.services.access import Principal, county_scope
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from app.settings import get_settings
@@ -74,12 +74,16 @@ def list_visible(session: Session, *, principal: Principal) -> list[User]:
     return list(session.exec(query).all())
 
 
-def login(session: Session, *, username: str, password: str) -> tuple[str, datetime]:
-    """An access token for a correct username and password; one message for every failure."""
+def login(session: Session, *, username: str, password: str, client: str = "") -> tuple[str, datetime]:
+    """An access token for a correct username and password; one message for every failure, and 429 after
+    too many failures for the name or from the client (login_throttle)."""
+    login_throttle.check(session, username=username, client=client)
     user = session.exec(select(User).where(User.username == username)).first()
     ok = auth.verify_password(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
+        login_throttle.record(username=username, client=client, succeeded=False)
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
+    login_throttle.record(username=username, client=client, succeeded=True)
     ttl = timedelta(minutes=get_settings().access_token_minutes)
     assert user.id is not None
     return auth.issue_token(user_id=user.id, role=user.role, ttl=ttl)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
@@ -22,8 +22,9 @@ class TokenPublic(BaseModel):
     expires_at: str
 
 
-@router.post("/token", response_model=TokenPublic)
-def login(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenPublic:
-    """Exchange a username and password for a bearer token (OAuth2 password flow)."""
-    token, expires = users.login(session, username=form.username, password=form.password)
+@router.post("/token", response_model=TokenPublic, responses={429: {"description": "登录失败次数过多，稍后再试"}})
+def login(request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenPublic:
+    """Exchange a username and password for a bearer token (OAuth2 password flow); repeated failures wait (429)."""
+    client = request.client.host if request.client else ""
+    token, expires = users.login(session, username=form.username, password=form.password, client=client)
     return TokenPublic(access_token=token, expires_at=expires.isoformat())

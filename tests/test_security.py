@@ -1,0 +1,262 @@
+"""OWASP API Top 10 checks not covered elsewhere: every route needs a token, a route × role × object table,
+algorithm confusion, login throttling without user enumeration, and mass assignment."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from jose import jwt
+
+from app.models._base import utcnow
+from app.services import login_throttle
+from app.settings import get_settings
+from tests.evidence_kit import API
+
+# Routes a caller reaches without a bearer token, and why.
+PUBLIC = {
+    ("POST", "/api/v1/auth/token"),  # the login itself
+    ("GET", "/api/v1/calendar/units/{unit_id}/deadlines.ics"),  # feed token in the query (own audience)
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),  # SHIFAN_METRICS_TOKEN protects it when set
+}
+
+
+def _routes(app) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            found += [(method, route.path_format) for method in route.methods - {"HEAD"}]
+    for path, item in app.openapi()["paths"].items():  # the full paths (router prefixes included)
+        for method in item:
+            found.append((method.upper(), path))
+    return sorted({(m, p) for m, p in found if p.startswith(("/api/v1", "/healthz", "/readyz", "/metrics"))})
+
+
+def test_every_route_but_a_named_few_refuses_a_missing_token(client, app) -> None:
+    routes = _routes(app)
+    assert len(routes) > 60
+    for method, path in routes:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        r = client.request(method, url)
+        if (method, path) in PUBLIC:
+            assert r.status_code != 401 or path.endswith(".ics"), (method, path)
+            continue
+        assert r.status_code == 401, (method, path, r.status_code, r.text[:200])
+        assert r.json()["code"] == "not_authenticated" and r.headers["www-authenticate"] == "Bearer"
+
+
+# (route, object) → expected status per role. own = the caller's county/unit, unit = another unit of the
+# same county, county = another county's object. 404 where the object may not even be known to exist.
+TABLE = {
+    ("GET /assignments/{id}", "own_unit"): {
+        "lc-office": 200,
+        "lc-sfj": 200,
+        "evaluator": 200,
+        "sx-province": 200,
+        "yn-province": 404,
+        "gp-office": 404,
+    },
+    ("GET /assignments/{id}", "other_unit"): {"lc-office": 200, "lc-sfj": 404, "sx-province": 200, "gp-office": 404},
+    ("PATCH /assignments/{id}", "own_unit"): {
+        "lc-office": 200,
+        "lc-sfj": 403,
+        "evaluator": 403,
+        "sx-province": 403,
+        "gp-office": 404,
+    },
+    ("GET /campaigns/{id}", "lc"): {
+        "lc-office": 200,
+        "lc-sfj": 200,
+        "evaluator": 200,
+        "idle-evaluator": 404,
+        "sx-province": 200,
+        "yn-province": 404,
+        "gp-office": 404,
+    },
+    ("GET /campaigns/{id}/evidence-package.zip", "lc"): {
+        "lc-office": 200,
+        "lc-sfj": 403,
+        "evaluator": 403,
+        "sx-province": 403,
+        "gp-office": 404,
+    },
+    ("GET /campaigns/{id}/ledger.xlsx", "lc"): {
+        "lc-office": 200,
+        "lc-sfj": 200,
+        "sx-province": 200,
+        "gp-office": 404,
+        "yn-province": 404,
+    },
+    ("GET /campaigns/{id}/scoring", "lc"): {"lc-office": 200, "lc-sfj": 200, "sx-province": 200, "gp-office": 404},
+    # the office's own PUT answers 200 or 409 (locked once a round is released): its rules are in test_scoring
+    ("PUT /campaigns/{id}/scoring", "lc"): {
+        "lc-sfj": 403,
+        "evaluator": 403,
+        "sx-province": 403,
+        "gp-office": 404,
+    },
+    ("POST /campaigns/{id}/rounds", "lc"): {"lc-sfj": 403, "evaluator": 403, "sx-province": 403, "gp-office": 404},
+    ("GET /counties/{id}/units", "lc"): {
+        "lc-office": 200,
+        "lc-sfj": 200,
+        "sx-province": 200,
+        "gp-office": 404,
+        "yn-province": 404,
+    },
+    ("POST /counties/{id}/units", "lc"): {"lc-sfj": 403, "sx-province": 403, "evaluator": 403, "gp-office": 404},
+    ("GET /audit", None): {"lc-office": 200, "admin": 200, "lc-sfj": 403, "evaluator": 403, "sx-province": 403},
+    ("POST /regions", None): {"admin": 201, "lc-office": 403, "sx-province": 403},
+}
+
+
+def _target(world, session, kind: str | None) -> dict[str, int]:
+    from sqlmodel import select
+
+    from app.models import Assignment
+
+    if kind in ("own_unit", "other_unit"):
+        unit = world.ids["lc_sfj"] if kind == "own_unit" else world.ids["lc_gaj"]
+        row = session.exec(select(Assignment).where(Assignment.unit_id == unit).order_by(Assignment.id.desc())).first()
+        return {"id": row.id}
+    if kind == "lc":
+        return {"id": world.ids["lc_campaign"], "county": world.ids["lc_county"]}
+    return {}
+
+
+@pytest.mark.parametrize(("route", "kind"), list(TABLE), ids=lambda v: str(v))
+def test_route_role_object_table(client, world, session, route, kind) -> None:
+    method, template = route.split(" ")
+    ids = _target(world, session, kind)
+    path = API + template.replace("/counties/{id}", f"/counties/{ids.get('county')}").replace(
+        "{id}", str(ids.get("id"))
+    )
+    bodies = {
+        "PATCH": {"due_on": None},
+        "PUT": {},
+        "POST": {"name": "表驱动", "kind": "department", "level": "province"},
+    }
+    got = {}
+    for who in TABLE[route, kind]:
+        r = client.request(method, path, json=bodies.get(method), headers=world.auth(who))
+        got[who] = r.status_code
+    assert got == TABLE[route, kind]
+
+
+def _hs256(claims: dict, secret: bytes) -> str:
+    """A token signed by hand (jose itself refuses a PEM key as an HMAC secret)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+    return head + "." + b64(hmac.new(secret, head.encode(), hashlib.sha256).digest())
+
+
+def test_only_hs256_with_our_secret_is_accepted(client, world) -> None:
+    claims = jwt.get_unverified_claims(world.tokens["admin"])
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    forged = [
+        jwt.encode(claims, pem.decode(), algorithm="RS256"),  # a key pair of the attacker's
+        _hs256(claims, public),  # HS/RS confusion: a public key used as the HMAC secret
+        jwt.encode(claims, get_settings().secret(), algorithm="HS512"),  # right secret, other algorithm
+    ]
+    for token in forged:
+        r = client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401 and r.json()["code"] == "token_invalid"
+
+
+def test_logins_are_throttled_alike_for_real_and_unknown_names(app, session) -> None:
+    from app.models.user import Role, UserCreate
+    from app.services import demo, users
+
+    users.create(
+        session,
+        data=UserCreate(username="throttled-user", display_name="t", role=Role.admin, password=demo.DEMO_PASSWORD),
+    )
+    session.commit()
+    with TestClient(app, client=("198.51.100.7", 40000)) as c:
+        answers = {}
+        made_up = f"made-up-{uuid.uuid4().hex[:8]}"
+        for name in ("throttled-user", made_up):
+            for _ in range(get_settings().login_failures_per_name):
+                r = c.post(f"{API}/auth/token", data={"username": name, "password": "wrong"})
+                assert r.status_code == 401 and r.json()["code"] == "invalid_credentials"
+            r = c.post(f"{API}/auth/token", data={"username": name, "password": demo.DEMO_PASSWORD})
+            answers[name] = (r.status_code, r.json()["code"], r.json()["detail"])
+            assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 15 * 60 + 1
+        # the answer does not tell an existing account from a made-up one
+        assert answers["throttled-user"] == answers[made_up]
+    # a window later the name may try again (attempts older than the window do not count)
+    later = utcnow() + timedelta(minutes=get_settings().login_window_minutes, seconds=5)
+    login_throttle.check(session, username="throttled-user", client="198.51.100.7", now=later)
+
+
+def test_one_client_guessing_many_names_is_throttled(app) -> None:
+    with TestClient(app, client=("198.51.100.8", 40000)) as c:
+        for n in range(get_settings().login_failures_per_client):
+            assert c.post(f"{API}/auth/token", data={"username": f"guess-{n}", "password": "x"}).status_code == 401
+        r = c.post(f"{API}/auth/token", data={"username": "admin", "password": "x"})
+        assert r.status_code == 429 and r.json()["code"] == "login_throttled"
+    with TestClient(app, client=("198.51.100.9", 40000)) as other:  # another address is not affected
+        assert other.post(f"{API}/auth/token", data={"username": "admin", "password": "shifan-demo"}).status_code == 200
+
+
+def test_mass_assignment_changes_nothing_it_should_not(client, app, world, session) -> None:
+    from datetime import date
+
+    from tests.conftest import pin_today
+    from tests.evidence_kit import PICKER
+
+    pin_today(app, date(2023, 2, 10))
+    target = PICKER.assignment(session, world.ids["lc_sfj"])
+    sneaky = {"kind": "statement", "text": "说明", "title": "越权字段", "status": "approved", "unit_id": world.ids["lc_gaj"],
+              "campaign_id": world.ids["gp_campaign"], "created_by": 1, "current_version": 9}  # fmt: skip
+    r = client.post(f"{API}/assignments/{target.id}/evidence", json=sneaky, headers=world.auth("lc-sfj"))
+    assert r.status_code == 201
+    made = r.json()
+    assert (made["status"], made["unit_id"], made["campaign_id"], made["current_version"]) == (
+        "submitted", world.ids["lc_sfj"], world.ids["lc_campaign"], 1,
+    )  # fmt: skip
+    patched = client.patch(
+        f"{API}/assignments/{target.id}",
+        json={"status": "approved", "unit_id": world.ids["lc_gaj"]},
+        headers=world.auth("lc-sfj"),
+    )
+    assert patched.status_code == 403
+    own = client.patch(
+        f"{API}/assignments/{target.id}",
+        json={"status": "approved", "unit_id": world.ids["lc_gaj"]},
+        headers=world.auth("lc-office"),
+    )
+    assert (
+        own.status_code == 200 and own.json()["status"] != "approved" and own.json()["unit_id"] == world.ids["lc_sfj"]
+    )
+    rounds = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("lc-office")).json()
+    if not rounds:
+        rounds = [
+            client.post(
+                f"{API}/campaigns/{world.ids['lc_campaign']}/rounds",
+                json={"name": "越权"},
+                headers=world.auth("lc-office"),
+            ).json()
+        ]
+    scored = client.post(
+        f"{API}/rounds/{rounds[-1]['id']}/scores",
+        json={"scores": [{"item_id": target.item_id, "points": 1}]},
+        headers=world.auth("lc-sfj"),
+    )
+    assert scored.status_code in (403, 404)
