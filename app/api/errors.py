@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.services.errors import DomainError, TooManyRequests
@@ -59,6 +59,18 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
         return problem(exc.status_code, code, message, request)
+
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: DataError) -> JSONResponse:
+        # a value the database cannot hold (an id beyond its integer range, a date out of range …)
+        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(422, "value_out_of_range", "提交的数值超出允许范围（例如编号过大）", request)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # a constraint the services did not foresee (they check the usual ones with their own codes)
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(409, "conflict", "与现有数据冲突（引用的对象不存在或已重复），未作修改", request)
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:

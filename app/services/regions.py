@@ -23,6 +23,8 @@ def create(session: Session, *, data: RegionCreate, principal: Principal | None 
         principal.require(Role.admin)
     expected = _PARENT_LEVEL[RegionLevel(data.level)]
     parent = session.get(Region, data.parent_id) if data.parent_id is not None else None
+    if data.parent_id is not None and parent is None:
+        raise Invalid("上级行政区划不存在", code="region_parent_invalid")
     if (expected is None) != (parent is None) or (parent and parent.level != expected):
         raise Invalid("行政区划层级不正确：县属于市，市属于省", code="region_parent_invalid")
     region = Region.model_validate(data)
