@@ -6,7 +6,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header
 from fastapi.responses import JSONResponse, Response
@@ -61,6 +61,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def _set_schema(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    app.openapi_schema = schema
+    return schema
+
+
 def create_app() -> FastAPI:
     """A new Shifan application."""
     # Swagger UI (/docs) and ReDoc (/redoc) from fastapi-offline's files, never a CDN.
@@ -98,6 +103,8 @@ def create_app() -> FastAPI:
     app.include_router(graphql.router(), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=graphql.STATIC), name="static")
     errors.install(app)
+    openapi = app.openapi
+    app.openapi = lambda: app.openapi_schema or _set_schema(app, errors.document(openapi()))  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestMiddleware)  # outermost: the request id covers replays and refusals too
 

@@ -154,7 +154,7 @@ def test_database_failure_after_the_bytes_removes_them(app, world, session, moto
     before = _evidence_count(session)
     with TestClient(app, raise_server_exceptions=False) as plain:  # what a real client sees
         r = upload(plain, world.auth("lc-sfj"), a.id, pdf(), "报告.pdf")
-    assert r.status_code == 500 and r.json()["code"] == "internal_error"
+    assert r.status_code == 503 and r.json()["code"] == "database_unavailable"  # a lost connection, said so
     assert _evidence_count(session) == before
     assert _objects(moto_api_store) == []
 
