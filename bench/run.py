@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import overview, scoring, upload  # noqa: E402
+from bench import overview, scoring, todo, upload  # noqa: E402
 
 
 def machine() -> str:
@@ -29,7 +29,12 @@ def machine() -> str:
 
 
 def main() -> None:
-    sections = [upload.markdown(upload.run()), scoring.markdown(scoring.run()), overview.markdown(overview.run())]
+    sections = [
+        todo.markdown(todo.run()),
+        upload.markdown(upload.run()),
+        scoring.markdown(scoring.run()),
+        overview.markdown(overview.run()),
+    ]
     header = [
         "# Benchmarks",
         "",

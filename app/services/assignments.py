@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, not_
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
-from app.models.campaign import AssignmentCreate, AssignmentPublic, AssignmentStatus, AssignmentUpdate, DayUnit
+from app.models.campaign import (
+    AssignmentCreate,
+    AssignmentPublic,
+    AssignmentRole,
+    AssignmentStatus,
+    AssignmentUpdate,
+    DayUnit,
+)
 from app.models.user import Role
 from app.services import audit, campaigns, concurrency, units, workdays
 from app.services.access import Principal, campaign_scope, unit_scope
@@ -61,9 +69,30 @@ def status_condition(status: AssignmentStatus, today: date) -> ColumnElement[boo
     return col(Assignment.status) == status
 
 
-def _query(principal: Principal):  # noqa: ANN202 - a SQLModel select of a row tuple
+# What a list shows of an assignment, as plain columns: no ORM objects and no unread JSON per row (the
+# to-do list is the busiest read there is).
+_COLUMNS = {
+    "id": Assignment.id,
+    "campaign_id": Assignment.campaign_id,
+    "item_id": Item.id,
+    "item_key": Item.key,
+    "item_number": Item.number,
+    "item_text": Item.text,
+    "section": FrameworkSection.code,
+    "level1_id": Item.level1_id,
+    "unit_id": Assignment.unit_id,
+    "unit_name": Unit.name,
+    "role": Assignment.role,
+    "due_on": Assignment.due_on,
+    "due_overridden": Assignment.due_overridden,
+    "status": Assignment.status,
+}
+assert set(_COLUMNS) == set(AssignmentPublic.model_fields), "AssignmentPublic and its columns drifted apart"
+
+
+def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
     return (
-        select(Assignment, Item, FrameworkSection.code, Unit.name)
+        select(*_COLUMNS.values())
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
@@ -72,27 +101,14 @@ def _query(principal: Principal):  # noqa: ANN202 - a SQLModel select of a row t
     )
 
 
-def _public(row: tuple[Assignment, Item, str, str], today: date) -> AssignmentPublic:
-    assignment, item, section, unit_name = row
-    status = AssignmentStatus(assignment.status)
-    if status in OPEN and assignment.due_on < today:
-        status = AssignmentStatus.overdue
-    return AssignmentPublic(
-        id=assignment.id,  # type: ignore[arg-type]
-        campaign_id=assignment.campaign_id,
-        item_id=item.id,  # type: ignore[arg-type]
-        item_key=item.key,
-        item_number=item.number,
-        item_text=item.text,
-        section=section,
-        level1_id=item.level1_id,
-        unit_id=assignment.unit_id,
-        unit_name=unit_name,
-        role=assignment.role,  # type: ignore[arg-type]
-        due_on=assignment.due_on,
-        due_overridden=assignment.due_overridden,
-        status=status,
-    )
+def _public(row: Any, today: date) -> AssignmentPublic:
+    """The row as the API shows it; overdue computed from today. Built without re-validating what the
+    database just gave (the columns are typed)."""
+    values = dict(zip(_COLUMNS, row, strict=False))  # (a list query adds its window count at the end)
+    status = AssignmentStatus(values["status"])
+    values["status"] = AssignmentStatus.overdue if status in OPEN and values["due_on"] < today else status
+    values["role"] = AssignmentRole(values["role"])
+    return AssignmentPublic.model_construct(**values)
 
 
 def list_visible(
@@ -121,13 +137,14 @@ def list_visible(
         value = getattr(filters, name)
         if value is not None:
             query = query.where(make(value))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
     name = filters.sort.removeprefix("-")
     if name not in SORTS:
         raise Invalid(f"sort 只能是 {'、'.join(SORTS)}（前加 - 表示倒序）", code="sort_invalid")
     first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
     order = (first, Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
-    rows = session.exec(query.order_by(*order).limit(limit).offset(offset)).all()
+    # the page and the total in one round trip (a window count); a page past the end counts on its own
+    rows = session.execute(query.add_columns(func.count().over()).order_by(*order).limit(limit).offset(offset)).all()
+    total = rows[0][-1] if rows else session.exec(select(func.count()).select_from(query.subquery())).one()
     return [_public(r, today) for r in rows], total
 
 
@@ -135,19 +152,19 @@ def for_items(
     session: Session, *, principal: Principal, keys: list[tuple[int, int]], today: date
 ) -> dict[tuple[int, int], list[AssignmentPublic]]:
     """The visible assignments of several (campaign id, item id) pairs, in one statement."""
-    rows = session.exec(
+    rows = session.execute(
         _query(principal)
         .where(
             col(Assignment.campaign_id).in_({c for c, _ in keys}),
             col(Assignment.item_id).in_({i for _, i in keys}),
         )
-        .order_by(Assignment.role.desc(), Unit.name)  # type: ignore[attr-defined]
+        .order_by(col(Assignment.role).desc(), Unit.name)
     ).all()
     found: dict[tuple[int, int], list[AssignmentPublic]] = {k: [] for k in keys}
     for row in rows:
-        key = (row[0].campaign_id, row[0].item_id)
-        if key in found:
-            found[key].append(_public(row, today))
+        public = _public(row, today)
+        if (public.campaign_id, public.item_id) in found:
+            found[(public.campaign_id, public.item_id)].append(public)
     return found
 
 
@@ -168,7 +185,7 @@ def get_row(session: Session, *, assignment_id: int, principal: Principal) -> As
 
 def get_visible(session: Session, *, assignment_id: int, principal: Principal, today: date) -> AssignmentPublic:
     """One assignment, if the caller may see it (another unit's or county's is not found)."""
-    row = session.exec(_query(principal).where(Assignment.id == assignment_id)).first()
+    row = session.execute(_query(principal).where(Assignment.id == assignment_id)).first()
     if row is None:
         raise NotFound("未找到该任务分工", code="assignment_not_found")
     return _public(row, today)
