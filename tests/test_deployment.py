@@ -32,7 +32,9 @@ def test_compose_wires_the_services_and_only_real_settings() -> None:
     for name in ("db", "minio", "api"):
         assert services[name]["healthcheck"]["test"], name
     assert "/readyz" in " ".join(api["healthcheck"]["test"])
-    env = api["environment"]
+    env = dict(api["environment"])
+    # behind nginx the client address comes from X-Forwarded-For (login throttling keys on it)
+    assert env.pop("FORWARDED_ALLOW_IPS") == "*" and "ports" not in api
     assert env == services["worker"]["environment"] == services["migrate"]["environment"]  # one anchor
     fields = {f"SHIFAN_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields, set(env) - fields
