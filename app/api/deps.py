@@ -66,7 +66,7 @@ def _store() -> ObjectStore:
 StorageDep = Annotated[ObjectStore, Depends(_store)]
 
 
-def _today() -> date:
+async def _today() -> date:  # async: no worker-thread hop for a clock read
     return date.today()
 
 
@@ -87,13 +87,7 @@ class PageParams:
     """limit with offset or cursor (the next_cursor of the previous page), a hard maximum page size,
     and the page envelope with the link to the next page."""
 
-    def __init__(
-        self,
-        request: Request,
-        limit: Annotated[int, Query(ge=1, le=500, description="每页条数（最多500）")] = 50,
-        offset: Annotated[int, Query(ge=0, description="跳过的条数")] = 0,
-        cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor（与 offset 二选一）")] = None,
-    ) -> None:
+    def __init__(self, request: Request, limit: int, offset: int, cursor: str | None) -> None:
         self.limit = limit
         self.offset = _cursor_offset(cursor) if cursor else offset
         self._url = request.url
@@ -120,4 +114,13 @@ def _cursor_offset(cursor: str) -> int:
     raise Invalid("分页游标无效，请使用上一页返回的 next_cursor", code="cursor_invalid")
 
 
-PageDep = Annotated[PageParams, Depends()]
+async def _page(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500, description="每页条数（最多500）")] = 50,
+    offset: Annotated[int, Query(ge=0, description="跳过的条数")] = 0,
+    cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor（与 offset 二选一）")] = None,
+) -> PageParams:
+    return PageParams(request, limit, offset, cursor)  # async: no worker-thread hop for parsing a query
+
+
+PageDep = Annotated[PageParams, Depends(_page)]
