@@ -260,3 +260,73 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
         headers=world.auth("lc-sfj"),
     )
     assert scored.status_code in (403, 404)
+
+
+# Routes whose objects are not any county's (frameworks are shared reference data), or that answer a
+# token of their own (the calendar feed): left out of the object-level sweep on purpose.
+NOT_COUNTY_OBJECTS = {"framework_id"}
+OWN_TOKEN = {"/api/v1/calendar/units/{unit_id}/deadlines.ics"}
+# Objects that belong to one unit, so another unit's liaison of the same county must not reach them.
+UNIT_PARAMS = {"assignment_id", "evidence_id", "rectification_id", "unit_id"}
+
+
+@pytest.fixture(scope="module")
+def lingchuan_objects(app, world) -> dict[str, int]:
+    """One object of every kind that a path can name, all in 陵川 (the 县司法局's where they are a unit's)."""
+    from datetime import date
+
+    from sqlmodel import Session, select
+
+    from app.api import deps
+    from app.db import get_engine
+    from app.models import Assignment
+    from tests.conftest import pin_today
+    from tests.evidence_kit import pdf, upload
+
+    office, liaison = world.auth("lc-office"), world.auth("lc-sfj")
+    with TestClient(app) as c, Session(get_engine()) as s:
+        pin_today(app, date(2023, 2, 10))
+        a = s.exec(
+            select(Assignment).where(Assignment.unit_id == world.ids["lc_sfj"]).order_by(Assignment.id.desc())
+        ).first()
+        evidence = upload(c, liaison, a.id, pdf("bola"), "越权.pdf", title="越权检查").json()["id"]
+        rnd = c.post(
+            f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", json={"name": "越权检查"}, headers=office
+        ).json()["id"]
+        rect = c.post(f"{API}/campaigns/{world.ids['lc_campaign']}/rectifications",
+                      json={"unit_id": world.ids["lc_sfj"], "due_on": "2023-06-30", "problem": "越权检查"}, headers=office).json()["id"]  # fmt: skip
+        hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office).json()[
+            "id"
+        ]
+        group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()[0]["id"]
+        app.dependency_overrides.pop(deps._today, None)
+    return {
+        "assignment_id": a.id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
+        "evidence_id": evidence, "number": 1, "rectification_id": rect, "round_id": rnd, "unit_id": world.ids["lc_sfj"],
+        "group_id": group, "webhook_id": hook,
+    }  # fmt: skip
+
+
+def test_no_get_route_lets_an_outsider_read_a_countys_object(client, app, world, lingchuan_objects) -> None:
+    """Every GET route naming an object: 陵川's office reads it; other counties, other provinces, an evaluator
+    not engaged, and (for a unit's objects) another unit's liaison get 403 or 404, never the object."""
+    paths = app.openapi()["paths"]
+    checked = []
+    for path, item in sorted(paths.items()):
+        params = set(re.findall(r"\{(\w+)\}", path))
+        if "get" not in item or not params or params & NOT_COUNTY_OBJECTS or path in OWN_TOKEN:
+            continue
+        missing = params - set(lingchuan_objects)
+        assert not missing, f"{path}: no 陵川 object for {missing}; add one to lingchuan_objects"
+        url = path.format(**lingchuan_objects)
+        insider = client.get(url, headers=world.auth("lc-office"))
+        presign_off = insider.status_code == 503 and insider.json()["code"] == "presign_unsupported"  # local store
+        assert insider.status_code == 200 or (path.endswith("/link") and presign_off), (url, insider.status_code)
+        outsiders = ["gp-office", "gp-sfj", "yn-province", "idle-evaluator"]
+        if params & UNIT_PARAMS:
+            outsiders.append("lc-gaj")
+        for who in outsiders:
+            r = client.get(url, headers=world.auth(who))
+            assert r.status_code in (403, 404), (url, who, r.status_code)
+        checked.append(path)
+    assert len(checked) >= 25, checked
