@@ -330,3 +330,66 @@ def test_no_get_route_lets_an_outsider_read_a_countys_object(client, app, world,
             assert r.status_code in (403, 404), (url, who, r.status_code)
         checked.append(path)
     assert len(checked) >= 25, checked
+
+
+# A valid body for every write that names an object, so the answer is the authorization's, not validation's.
+WRITE_BODIES: dict[str, dict | None] = {
+    "PATCH /api/v1/assignments/{assignment_id}": {"due_on": "2023-03-15"},
+    "POST /api/v1/assignments/{assignment_id}/evidence": {"kind": "statement", "text": "越权"},
+    "POST /api/v1/assignments/{assignment_id}/evidence/file": None,  # multipart
+    "POST /api/v1/assignments/{assignment_id}/evidence/uploads": {"filename": "a.pdf", "size": 100},
+    "POST /api/v1/assignments/{assignment_id}/figures": {"metric_code": "x", "value": 1},
+    "POST /api/v1/campaigns/{campaign_id}/assignments": {"item_id": 1, "unit_id": 1},
+    "POST /api/v1/campaigns/{campaign_id}/evaluators": {"user_id": 1},
+    "POST /api/v1/campaigns/{campaign_id}/freeze": {},
+    "POST /api/v1/campaigns/{campaign_id}/unfreeze": {},
+    "POST /api/v1/campaigns/{campaign_id}/launch": {},
+    "POST /api/v1/campaigns/{campaign_id}/late-windows": {"unit_id": 1, "until": "2023-04-01", "reason": "越权"},
+    "POST /api/v1/campaigns/{campaign_id}/rectifications": {"unit_id": 1, "due_on": "2023-06-30", "problem": "越权"},
+    "POST /api/v1/campaigns/{campaign_id}/rounds": {"name": "越权"},
+    "PUT /api/v1/campaigns/{campaign_id}/scoring": {},
+    "POST /api/v1/counties/{county_id}/unit-groups": {"name": "越权组"},
+    "POST /api/v1/counties/{county_id}/units": {"name": "越权单位", "kind": "department"},
+    "POST /api/v1/counties/{county_id}/units/import": None,  # multipart
+    "POST /api/v1/evidence/{evidence_id}/reviews": {"decision": "approve", "version": 1},
+    "POST /api/v1/evidence/{evidence_id}/uploads": {"filename": "a.pdf", "size": 100},
+    "POST /api/v1/evidence/{evidence_id}/versions": {"kind": "statement", "text": "越权"},
+    "POST /api/v1/evidence/{evidence_id}/versions/file": None,  # multipart
+    "POST /api/v1/evidence/{evidence_id}/versions/{number}/withdraw": {},
+    "POST /api/v1/rectifications/{rectification_id}/progress": {"status": "in_progress", "measures": "越权"},
+    "POST /api/v1/rectifications/{rectification_id}/verify": {"accept": True},
+    "POST /api/v1/rounds/{round_id}/release": {},
+    "POST /api/v1/rounds/{round_id}/scores": {"scores": [{"item_id": 1, "points": 1}]},
+    "PATCH /api/v1/unit-groups/{group_id}": {"aliases": []},
+    "DELETE /api/v1/webhooks/{webhook_id}": None,
+}
+# Writes on objects that are no county's, or that only their own creator can name.
+WRITES_LEFT_OUT = {"DELETE /api/v1/frameworks/{framework_id}", "POST /api/v1/uploads/{intent_id}/complete"}
+
+
+def test_no_write_route_lets_an_outsider_change_a_countys_object(client, app, world, lingchuan_objects) -> None:
+    """Every write naming an object, with a valid body: other counties, another province and an evaluator
+    not engaged get 403 or 404 — and so does another unit's liaison for a unit's objects."""
+    from tests.evidence_kit import pdf
+
+    named = {
+        f"{method.upper()} {path}"
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if method != "get" and re.search(r"\{\w+\}", path)
+    }
+    assert named == set(WRITE_BODIES) | WRITES_LEFT_OUT, "a write route without a body here: add one"
+    for route, body in WRITE_BODIES.items():
+        method, path = route.split(" ")
+        params = set(re.findall(r"\{(\w+)\}", path))
+        url = path.format(**lingchuan_objects)
+        outsiders = ["gp-office", "gp-sfj", "yn-province", "idle-evaluator"]
+        if params & UNIT_PARAMS:
+            outsiders.append("lc-gaj")
+        for who in outsiders:
+            if body is None and method != "DELETE":
+                sent = {"files": {"file": ("越权.pdf", pdf("x"), "application/pdf")}}
+            else:
+                sent = {"json": body} if body is not None else {}
+            r = client.request(method, url, headers=world.auth(who), **sent)
+            assert r.status_code in (403, 404), (route, who, r.status_code, r.text[:200])

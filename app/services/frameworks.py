@@ -163,6 +163,12 @@ def import_document(session: Session, *, doc: FrameworkFile, principal: Principa
     return framework
 
 
+def import_file(session: Session, *, raw: bytes, principal: Principal) -> FrameworkPublic:
+    """Import an uploaded JSON or .xlsx framework file whole (the caller's role is checked first)."""
+    principal.require(Role.admin, Role.office)
+    return to_public(session, import_document(session, doc=parse(raw), principal=principal))
+
+
 def get_or_raise(session: Session, *, framework_id: int) -> Framework:
     """The framework, or NotFound."""
     framework = session.get(Framework, framework_id)

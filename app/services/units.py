@@ -57,6 +57,16 @@ def create_unit(session: Session, *, county_id: int, data: UnitCreate, principal
     return unit
 
 
+def import_sheet(session: Session, *, county_id: int, raw: bytes, principal: Principal) -> list[Unit]:
+    """The units of an .xlsx list (unit_sheet), all or none; the caller's right to the county is checked
+    before the file is read."""
+    from app.services import unit_sheet
+
+    principal.require(Role.admin, Role.office)
+    _visible_county(session, county_id=county_id, principal=principal)
+    return import_units(session, county_id=county_id, rows=unit_sheet.read(raw), principal=principal)
+
+
 def import_units(session: Session, *, county_id: int, rows: list[UnitCreate], principal: Principal) -> list[Unit]:
     """Add every listed unit or none: each name the county already uses, or the list repeats, is reported."""
     principal.require(Role.admin, Role.office)

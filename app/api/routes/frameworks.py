@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep
 from app.api.documents import read_limited
@@ -35,9 +36,9 @@ async def upload_framework(
     file: UploadFile = File(description="指标体系 JSON 或 Excel（.xlsx）文件"),
 ) -> FrameworkPublic:
     """Import a framework file (JSON or .xlsx) whole, as a new version of its code, or reject it with every problem."""
-    doc = frameworks.parse(await read_limited(file, what="指标体系文件", code="framework_too_large"))
-    framework = frameworks.import_document(session, doc=doc, principal=who)
-    return frameworks.to_public(session, framework)
+    raw = await read_limited(file, what="指标体系文件", code="framework_too_large")
+    # parsing and storing are synchronous work: off the event loop, like every sync route
+    return await run_in_threadpool(frameworks.import_file, session, raw=raw, principal=who)
 
 
 @router.get(

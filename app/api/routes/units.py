@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
 from app.api.documents import read_limited
@@ -54,8 +55,8 @@ async def import_units(
     file: UploadFile = File(description="单位名单 .xlsx（单位名称、类别、别名）"),
 ) -> list[Unit]:
     """Add the units of a spreadsheet, all or none (a name the county already uses is reported, not skipped)."""
-    rows = unit_sheet.read(await read_limited(file, what="单位名单", code="units_too_large"))
-    return units.import_units(session, county_id=county_id, rows=rows, principal=who)
+    raw = await read_limited(file, what="单位名单", code="units_too_large")
+    return await run_in_threadpool(units.import_sheet, session, county_id=county_id, raw=raw, principal=who)
 
 
 @router.get("/counties/{county_id}/unit-groups", response_model=list[UnitGroupPublic])
