@@ -25,8 +25,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-## Run the benchmarks under bench/ and rewrite BENCHMARKS.md (starts its own S3 server and API on 127.0.0.1)
+## Run the benchmarks under bench/ and rewrite BENCHMARKS.md (starts its own S3 server, databases and API on 127.0.0.1; installs wrk)
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(VENV)/bin/python bench/run.py
 
 ## Regenerate openapi/openapi.json from the code
