@@ -271,3 +271,35 @@ def serving(asgi_app):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def served_demo(database_url: str, tmp: Path):
+    """`shifan demo` then `shifan serve` as a real process on database_url; yields (base URL, log path)."""
+    import subprocess
+    import sys
+
+    from tests.s3servers import _wait_port, free_port
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "SHIFAN_DATABASE_URL": database_url, "SHIFAN_JWT_SECRET": uuid.uuid4().hex,
+           "SHIFAN_OBJECT_DIR": str(tmp / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "demo"], cwd=root, env=env, check=True, capture_output=True, timeout=300
+    )
+    port = free_port()
+    log_path = tmp / "api.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_port(port, 60, proc)
+            yield f"http://127.0.0.1:{port}", log_path
+        finally:
+            proc.terminate()
+            proc.wait(20)

@@ -5,9 +5,6 @@ else). No answer may be a 5xx, and every documented answer must match its schema
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import httpx
@@ -17,8 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.conftest import fresh_database
-from tests.s3servers import _wait_port, free_port
+from tests.conftest import fresh_database, served_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("admin", "lc-office", "lc-sfj", "evaluator", "sx-province")
@@ -32,32 +28,14 @@ def fuzz_api(pg_admin_engine, tmp_path_factory):
     """A `shifan serve` process with the demo loaded on a fresh database; (base URL, tokens by role)."""
     tmp = tmp_path_factory.mktemp("fuzz")
     url, drop = fresh_database(pg_admin_engine, tmp, "fuzz")
-    env = {**os.environ, "SHIFAN_DATABASE_URL": url, "SHIFAN_JWT_SECRET": uuid.uuid4().hex,
-           "SHIFAN_OBJECT_DIR": str(tmp / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=300
-    )
-    port = free_port()
-    log = (tmp / "api.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        _wait_port(port, 60, proc)
-        base = f"http://127.0.0.1:{port}"
-        tokens = {}
-        for who in ROLES:
-            r = httpx.post(f"{base}/api/v1/auth/token", data={"username": who, "password": "shifan-demo"})
-            tokens[who] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        yield base, tokens
+        with served_demo(url, tmp) as (base, _):
+            tokens = {}
+            for who in ROLES:
+                r = httpx.post(f"{base}/api/v1/auth/token", data={"username": who, "password": "shifan-demo"})
+                tokens[who] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            yield base, tokens
     finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
         drop()
 
 

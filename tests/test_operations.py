@@ -4,10 +4,7 @@ response header and the audit trail, and two API instances on one database servi
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -17,9 +14,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import get_settings
-from tests.conftest import pin_today, serving
+from tests.conftest import pin_today, served_demo, serving
 from tests.evidence_kit import API, PICKER, pdf, upload
-from tests.s3servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,28 +74,7 @@ def test_metrics_token_when_configured(client, monkeypatch) -> None:
 
 
 def test_served_logs_are_json_with_the_request_id_of_the_header_and_the_audit(tmp_path) -> None:
-    env = {**os.environ, "SHIFAN_DATABASE_URL": f"sqlite:///{tmp_path}/logs.db", "SHIFAN_JWT_SECRET": "logs",
-           "SHIFAN_OBJECT_DIR": str(tmp_path / "objects")}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=180
-    )
-    port = free_port()
-    log = (tmp_path / "api.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with served_demo(f"sqlite:///{tmp_path}/logs.db", tmp_path) as (base, log_path):
         token = httpx.post(f"{base}{API}/auth/token", data={"username": "lc-office", "password": "shifan-demo"}).json()[
             "access_token"
         ]
@@ -110,13 +85,7 @@ def test_served_logs_are_json_with_the_request_id_of_the_header_and_the_audit(tm
         audit = httpx.get(f"{base}{API}/audit", params={"action": "round.create"}, headers=h).json()["items"]
         assert audit[0]["request_id"] == "trace-round-1"
         time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(20)
-        log.close()
-    lines = [
-        json.loads(line) for line in (tmp_path / "api.log").read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    lines = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     access = [e for e in lines if e["logger"] == "shifan.access"]
     mine = next(e for e in access if e.get("request_id") == "trace-round-1")
     assert (
