@@ -73,11 +73,16 @@ def test_metrics_token_when_configured(client, monkeypatch) -> None:
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
 
 
-def test_served_logs_are_json_with_the_request_id_of_the_header_and_the_audit(tmp_path) -> None:
+def test_served_on_sqlite_logs_json_with_the_request_id_of_the_header_and_the_audit(tmp_path) -> None:
     with served_demo(f"sqlite:///{tmp_path}/logs.db", tmp_path) as (base, log_path):
-        token = httpx.post(f"{base}{API}/auth/token", data={"username": "lc-office", "password": "shifan-demo"}).json()[
-            "access_token"
-        ]
+        # on SQLite (the zero-setup default) too: a wrong password, then logins after an earlier success
+        # (the throttle compares stored timestamps with now, which needs them back with their zone)
+        wrong = httpx.post(f"{base}{API}/auth/token", data={"username": "lc-office", "password": "wrong"})
+        assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+        for _ in range(2):
+            login = httpx.post(f"{base}{API}/auth/token", data={"username": "lc-office", "password": "shifan-demo"})
+            assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
         h = {"Authorization": f"Bearer {token}", "X-Request-ID": "trace-round-1"}
         r = httpx.post(f"{base}{API}/campaigns/1/rounds", json={"name": "日志"}, headers=h)
         assert r.status_code == 201 and r.headers["x-request-id"] == "trace-round-1"

@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import model_validator
-from sqlalchemy import JSON, Column, DateTime, String, UniqueConstraint
+from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field, json_doc_field
+from app.models._base import UTCDateTime, created_at_field, json_doc_field
 
 
 class CampaignStatus(StrEnum):
@@ -65,10 +65,10 @@ class Campaign(SQLModel, table=True):
     status: str = Field(default=CampaignStatus.draft, sa_type=String(16))
     materials_deadline: date
     created_at: datetime = created_at_field()
-    launched_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    launched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     launch_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     # Set when the office freezes the campaign to submit it upward: liaisons can no longer change evidence.
-    frozen_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    frozen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # This campaign's scoring configuration (ScoringConfig as JSON); None: the framework's default.
     scoring: dict[str, Any] | None = json_doc_field()
 

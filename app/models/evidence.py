@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, UrlConstraints, model_validator
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field
+from app.models._base import UTCDateTime, created_at_field
 
 
 class EvidenceKind(StrEnum):
@@ -75,7 +75,7 @@ class EvidenceVersion(SQLModel, table=True):
     state: str = Field(default=VersionState.active, sa_type=String(16))
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = created_at_field()
-    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class Review(SQLModel, table=True):
@@ -107,8 +107,8 @@ class UploadIntent(SQLModel, table=True):
     sha256: str | None = Field(default=None, max_length=64)
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = created_at_field()
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    completed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]

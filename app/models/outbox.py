@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import AnyHttpUrl
-from sqlalchemy import JSON, Column, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field, json_list_field
+from app.models._base import UTCDateTime, created_at_field, json_list_field
 
 
 class EventKind(StrEnum):
@@ -69,10 +69,10 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime = created_at_field()
     # A worker that claims the delivery sets a lease; another may take it over only once it lapses.
     lease_token: str | None = Field(default=None, max_length=36)
-    lease_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_status_code: int | None = None
     last_error: str = ""
-    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class DeliveryAttempt(SQLModel, table=True):

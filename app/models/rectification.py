@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, String
+from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field
+from app.models._base import UTCDateTime, created_at_field
 
 
 class RectificationStatus(StrEnum):
@@ -42,7 +42,7 @@ class Rectification(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     verified_by: int | None = Field(default=None, foreign_key="app_user.id")
-    verified_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class RectificationEvidence(SQLModel, table=True):

@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import model_validator
-from sqlalchemy import Column, DateTime, String, UniqueConstraint
+from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field
+from app.models._base import UTCDateTime, created_at_field
 
 
 class ScorerKind(StrEnum):
@@ -27,7 +27,7 @@ class ScoringRound(SQLModel, table=True):
     name: str = Field(max_length=100)
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = created_at_field()
-    released_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     released_by: int | None = Field(default=None, foreign_key="app_user.id")
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, String
+from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field
+from app.models._base import UTCDateTime, created_at_field
 
 
 class Role(StrEnum):
@@ -62,5 +62,5 @@ class ScriptToken(SQLModel, table=True):
     name: str = Field(max_length=100)
     jti: str = Field(max_length=64, unique=True)
     created_at: datetime = created_at_field()
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -4,7 +4,7 @@ wait. Names that do not exist count the same as names that do, so the answer nev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
@@ -25,7 +25,7 @@ def _failures_since(session: Session, column: object, value: str, since: datetim
     last_ok = session.exec(
         select(func.max(LoginAttempt.at)).where(column == value, col(LoginAttempt.succeeded).is_(True))  # type: ignore[arg-type]
     ).one()
-    start = max(since, _aware(last_ok)) if last_ok is not None else since
+    start = max(since, last_ok) if last_ok is not None else since
     count, oldest = session.exec(
         select(func.count(), func.min(LoginAttempt.at)).where(
             column == value,  # type: ignore[arg-type]
@@ -33,12 +33,7 @@ def _failures_since(session: Session, column: object, value: str, since: datetim
             col(LoginAttempt.at) > start,
         )
     ).one()
-    return count, _aware(oldest) if oldest is not None else None
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return count, oldest
 
 
 def check(session: Session, *, username: str, client: str, now: datetime | None = None) -> None:
