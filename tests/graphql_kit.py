@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
 
 from app.models import Item, User
-from app.models.campaign import CampaignCreate, PhaseBase
 from app.models.region import RegionCreate, RegionLevel
 from app.models.scoring import RoundCreate, ScoreBatch, ScoreCreate
 from app.models.unit import UnitCreate
 from app.models.user import Role, UserCreate
-from app.services import campaigns, demo, regions, scoring, units, users
+from app.services import demo, regions, scoring, units, users
 from app.services.access import principal_for
+from tests.world import launched_campaign
 
 OVERVIEW = """
 query Overview($first: Int) {
@@ -70,20 +69,7 @@ def add_scored_county(session: Session, *, city_id: int, name: str, framework_id
     county = regions.create(session, data=RegionCreate(name=name, level=RegionLevel.county, parent_id=city_id))
     for unit in unit_names:
         units.create_unit(session, county_id=county.id, data=UnitCreate(name=unit, kind="department"), principal=None)  # type: ignore[arg-type]
-    campaign = campaigns.create(
-        session,
-        data=CampaignCreate(
-            name=f"{name}示范创建",
-            framework_id=framework_id,
-            county_id=county.id,
-            materials_deadline=date(2023, 2, 28),
-            phases=[
-                PhaseBase(name="县级初审", starts_on=date(2023, 2, 1), ends_on=date(2023, 2, 28), is_submission=True)
-            ],
-        ),
-        principal=None,
-    )
-    campaigns.launch(session, campaign_id=campaign.id, principal=None)  # type: ignore[arg-type]
+    campaign = launched_campaign(session, county_id=county.id, framework_id=framework_id, name=f"{name}示范创建")  # type: ignore[arg-type]
     admin = principal_for(session, session.exec(select(User).where(User.username == "admin")).one())
     row = scoring.create_round(session, campaign_id=campaign.id, data=RoundCreate(name="初审"), principal=admin)  # type: ignore[arg-type]
     items = session.exec(select(Item).where(Item.framework_id == framework_id).order_by(Item.position)).all()

@@ -393,3 +393,72 @@ def test_a_mutation_that_fails_after_writing_leaves_nothing(client, world, monke
         f"{API}/audit", params={"action": "score.record", "object_id": str(round_id)}, headers=world.auth("gp-office")
     )
     assert audit.json()["total"] == 0
+
+
+def test_campaign_fields_agree_with_rest(client, app, world) -> None:
+    """The rest of a campaign's graph — deadlines, rounds with scores and summary, the framework tree, units and
+    groups, evidence and rectification connections, viewer, regionId — each equal to what REST says."""
+    pin_today(app, date(2023, 3, 1))
+    office = world.auth("lc-office")
+    cid = world.ids["lc_campaign"]
+    report = _score_and_release(client, world, "lc_campaign", "lc-office")
+    query = """query($id: Int!, $county: Int!) {
+      viewer { username role countyId }
+      campaign(id: $id) {
+        deadlines(within: 3) { totals { overdue dueSoon returned } byUnit { key overdue } }
+        rounds { id released: releasedAt summary { total vetoed } scores(itemId: null) { itemKey points current } }
+        framework { code sections { code kind } headings { level title } items(first: 5) { totalCount nodes { key } } }
+        county { name units { name } unitGroups { name memberIds } }
+        evidence(first: 3, status: approved) { totalCount nodes { id status } }
+        rectifications(first: 3) { totalCount }
+        assignments(first: 2, status: overdue) { totalCount }
+      }
+      counties(regionId: $county) { totalCount nodes { id } }
+    }"""
+    body = gql(client, office, query, {"id": cid, "county": world.ids["lc_county"]})
+    assert "errors" not in body, body
+    data, c = body["data"], body["data"]["campaign"]
+    assert data["viewer"] == {"username": "lc-office", "role": "office", "countyId": world.ids["lc_county"]}
+    board = client.get(f"{API}/campaigns/{cid}/deadlines", params={"within": 3}, headers=office).json()
+    assert c["deadlines"]["totals"] == {
+        "overdue": board["totals"]["overdue"],
+        "dueSoon": board["totals"]["due_soon"],
+        "returned": board["totals"]["returned"],
+    }
+    assert [(r["key"], r["overdue"]) for r in c["deadlines"]["byUnit"]] == [
+        (r["key"], r["overdue"]) for r in board["by_unit"]
+    ]
+    released = next(r for r in c["rounds"] if r["id"] == report["round_id"])
+    assert released["summary"]["total"] == report["total"] and released["summary"]["vetoed"] is False
+    rest_scores = client.get(f"{API}/rounds/{report['round_id']}/scores", headers=office).json()
+    assert sorted((s["itemKey"], s["points"]) for s in released["scores"]) == sorted(
+        (s["item_key"], s["points"]) for s in rest_scores
+    )
+    fw = client.get(f"{API}/campaigns/{cid}", headers=office).json()["framework_id"]
+    assert c["framework"]["code"] == "lingchuan-2021"
+    assert [s["code"] for s in c["framework"]["sections"]] == [
+        s["code"] for s in client.get(f"{API}/frameworks/{fw}/sections", headers=office).json()
+    ]
+    assert len(c["framework"]["headings"]) == len(client.get(f"{API}/frameworks/{fw}/headings", headers=office).json())
+    assert (
+        c["framework"]["items"]["totalCount"]
+        == client.get(f"{API}/frameworks/{fw}/items", params={"limit": 1}, headers=office).json()["total"]
+    )
+    units = client.get(f"{API}/counties/{world.ids['lc_county']}/units", headers=office).json()
+    assert sorted(u["name"] for u in c["county"]["units"]) == sorted(u["name"] for u in units)
+    groups = client.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()
+    assert sorted((g["name"], sorted(g["memberIds"])) for g in c["county"]["unitGroups"]) == sorted(
+        (g["name"], sorted(g["member_ids"])) for g in groups
+    )
+    approved = client.get(
+        f"{API}/campaigns/{cid}/evidence", params={"status": "approved", "limit": 1}, headers=office
+    ).json()["total"]
+    assert c["evidence"]["totalCount"] == approved and all(e["status"] == "approved" for e in c["evidence"]["nodes"])
+    assert c["rectifications"]["totalCount"] == len(
+        client.get(f"{API}/campaigns/{cid}/rectifications", headers=office).json()
+    )
+    overdue = client.get(
+        f"{API}/campaigns/{cid}/assignments", params={"status": "overdue", "limit": 1}, headers=office
+    ).json()["total"]
+    assert c["assignments"]["totalCount"] == overdue
+    assert [n["id"] for n in data["counties"]["nodes"]] == [world.ids["lc_county"]]

@@ -14,6 +14,17 @@ from app.models.user import Role, UserCreate
 from app.services import campaigns, demo, regions, units, users
 
 
+def launched_campaign(s: Session, *, county_id: int, framework_id: int, name: str) -> campaigns.Campaign:
+    """A campaign with one submission phase (February 2023), launched: its assignments made."""
+    phase = PhaseBase(name="县级初审", starts_on=date(2023, 2, 1), ends_on=date(2023, 2, 28), is_submission=True)
+    data = CampaignCreate(
+        name=name, framework_id=framework_id, county_id=county_id, materials_deadline=date(2023, 2, 28), phases=[phase]
+    )
+    campaign = campaigns.create(s, data=data, principal=None)
+    campaigns.launch(s, campaign_id=campaign.id, principal=None)  # type: ignore[arg-type]
+    return campaign
+
+
 def build(s: Session) -> dict[str, int]:
     """陵川 (demo) and 高平 in 山西/晋城, 罗平 in 云南/曲靖; users of every role."""
     loaded = demo.load(s)
@@ -33,20 +44,7 @@ def build(s: Session) -> dict[str, int]:
     ids["gp_sfj"] = gp_sfj.id  # type: ignore[assignment]
     ids["gp_gov"] = gp_gov.id  # type: ignore[assignment]
     fw = s.exec(select(campaigns.Campaign.framework_id).where(campaigns.Campaign.id == ids["lc_campaign"])).one()
-    gp_campaign = campaigns.create(
-        s,
-        data=CampaignCreate(
-            name="高平市示范创建",
-            framework_id=fw,
-            county_id=gp.id,
-            materials_deadline=date(2023, 2, 28),
-            phases=[
-                PhaseBase(name="县级初审", starts_on=date(2023, 2, 1), ends_on=date(2023, 2, 28), is_submission=True)
-            ],
-        ),
-        principal=None,
-    )
-    campaigns.launch(s, campaign_id=gp_campaign.id, principal=None)  # type: ignore[arg-type]
+    gp_campaign = launched_campaign(s, county_id=gp.id, framework_id=fw, name="高平市示范创建")  # type: ignore[arg-type]
     ids["gp_campaign"] = gp_campaign.id  # type: ignore[assignment]
     yn = regions.create(s, data=RegionCreate(name="云南省", level=RegionLevel.province))
     ids["yn_province"] = yn.id  # type: ignore[assignment]
