@@ -74,7 +74,7 @@ def demo(args: argparse.Namespace) -> None:
 
 def import_framework(args: argparse.Namespace) -> None:
     """Validate a framework file whole and import it as a new version, or list what is wrong."""
-    from app.services import frameworks
+    from app.services.indicators import frameworks
 
     def work(session: Session) -> object:
         doc = frameworks.parse(Path(args.file).read_bytes())
@@ -88,7 +88,7 @@ def import_framework(args: argparse.Namespace) -> None:
 def create_user(args: argparse.Namespace) -> None:
     """Create an account."""
     from app.models.user import UserCreate
-    from app.services import users
+    from app.services.accounts import users
 
     data = UserCreate(
         username=args.username,
@@ -105,7 +105,7 @@ def create_user(args: argparse.Namespace) -> None:
 
 def token(args: argparse.Namespace) -> None:
     """Mint a long-lived, revocable token for an integration script."""
-    from app.services import users
+    from app.services.accounts import users
 
     tok, row = _session_do(  # type: ignore[misc]
         lambda s: users.mint_script_token(s, username=args.username, name=args.name, days=args.days)
@@ -116,7 +116,7 @@ def token(args: argparse.Namespace) -> None:
 
 def revoke_token(args: argparse.Namespace) -> None:
     """Revoke a script token by id."""
-    from app.services import users
+    from app.services.accounts import users
 
     _session_do(lambda s: users.revoke_script_token(s, token_id=args.token_id))
     print(f"revoked token {args.token_id}")
@@ -126,8 +126,10 @@ def sweep(args: argparse.Namespace) -> None:
     """Remove expired direct uploads, objects no evidence row refers to, and day-old idempotency records."""
     from datetime import UTC, datetime, timedelta
 
-    from app.services import idempotency, login_throttle, uploads
+    from app.services.accounts import login_throttle
+    from app.services.platform import idempotency
     from app.services.storage import get_store
+    from app.services.submission import uploads
     from app.settings import get_settings
 
     grace = timedelta(minutes=args.grace_minutes or get_settings().orphan_grace_minutes)
@@ -143,7 +145,7 @@ def worker(args: argparse.Namespace) -> None:
 
     import httpx
 
-    from app.services import delivery, events
+    from app.services.notifications import delivery, events
     from app.settings import get_settings
 
     settings = get_settings()

@@ -70,7 +70,10 @@ def _acting(session: Session, username: str) -> Principal:
 
 def export(args: argparse.Namespace) -> None:
     """Write the asked-for file."""
-    from app.services import evidence_package, framework_sheet, frameworks, ledger, regions, unit_sheet, units
+    from app.services.accounts import regions
+    from app.services.campaign import unit_sheet, units
+    from app.services.exports import evidence_package, ledger
+    from app.services.indicators import framework_sheet, frameworks
     from app.services.storage import get_store
 
     out = Path(args.out)

@@ -41,8 +41,8 @@ from app.api.routes import (
     webhooks,
 )
 from app.observability import REGISTRY
-from app.services import health
 from app.services.errors import Unauthorized, Unavailable
+from app.services.platform import health
 from app.services.storage import get_store
 from app.settings import get_settings
 

@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import Scope
 
-from app.services.audit import request_id
+from app.services.platform.audit import request_id
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(

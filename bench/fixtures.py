@@ -20,8 +20,10 @@ from app.models.campaign import CampaignCreate, PhaseBase
 from app.models.region import RegionCreate, RegionLevel
 from app.models.scoring import RoundCreate
 from app.models.user import Role, UserCreate
-from app.services import campaigns, regions, scoring, users
 from app.services.access import principal_for
+from app.services.accounts import regions, users
+from app.services.assessment import scoring
+from app.services.campaign import campaigns
 
 PASSWORD = "bench-password"
 PG = os.environ.get("SHIFAN_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.services.framework_sheet import split_units  # noqa: E402 - one splitter for the seeds and Excel imports
+from app.services.indicators.framework_sheet import split_units  # noqa: E402 - one splitter for the seeds and Excel imports
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 OUT = Path(__file__).resolve().parents[1] / "data" / "frameworks"

@@ -11,8 +11,11 @@ from app.models.region import RegionCreate, RegionLevel
 from app.models.scoring import RoundCreate, ScoreBatch, ScoreCreate
 from app.models.unit import UnitCreate
 from app.models.user import Role, UserCreate
-from app.services import demo, regions, scoring, units, users
+from app.services import demo
 from app.services.access import principal_for
+from app.services.accounts import regions, users
+from app.services.assessment import scoring
+from app.services.campaign import units
 from tests.world import launched_campaign
 
 OVERVIEW = """

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 from jose import jwt
 
-from app.services import auth, users
+from app.services import auth
+from app.services.accounts import users
 from app.settings import get_settings
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import select
 
 from app.models import Assignment, Item
-from app.services.units import Resolver
+from app.services.campaign.units import Resolver
 from tests.conftest import pin_today
 
 

@@ -41,7 +41,7 @@ def test_stale_if_match_is_412_and_fresh_or_star_goes_through(client, world) -> 
 
 
 def test_two_instances_cannot_lose_each_others_update(app, world, monkeypatch) -> None:
-    from app.services import concurrency
+    from app.services.platform import concurrency
 
     checked = concurrency.check
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 from app.models import AuditEntry, Evidence
-from app.services import audit
+from app.services.platform import audit
 from app.services.storage import LocalStore
 from tests.conftest import pin_today, serving, use_store
 from tests.evidence_kit import API, PICKER, pdf

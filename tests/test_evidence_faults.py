@@ -16,9 +16,9 @@ from sqlmodel import func, select
 
 from app import settings as app_settings
 from app.models import Evidence, EvidenceVersion
-from app.services import evidence as evidence_service
-from app.services import uploads
 from app.services.storage import S3Store
+from app.services.submission import evidence as evidence_service
+from app.services.submission import uploads
 from tests.conftest import pin_today, use_store
 from tests.evidence_kit import API, PICKER, pdf, png, upload
 from tests.s3servers import free_port

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from app.services.errors import Invalid
-from app.services.filetypes import content_disposition, safe_filename, sniff
+from app.services.submission.filetypes import content_disposition, safe_filename, sniff
 from tests.test_storage import PDF
 
 

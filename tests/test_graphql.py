@@ -201,7 +201,7 @@ def test_introspection_is_open_but_data_needs_a_token(client, world) -> None:
 
 
 def test_unexpected_errors_are_masked(client, world, monkeypatch) -> None:
-    from app.services import regions
+    from app.services.accounts import regions
 
     def broken(*args, **kwargs):
         raise RuntimeError("password=hunter2 at 10.0.0.5")
@@ -365,7 +365,7 @@ def test_evidence_download_link_is_short_lived_and_scoped(client, app, world, se
 
 
 def test_a_mutation_that_fails_after_writing_leaves_nothing(client, world, monkeypatch) -> None:
-    from app.services import scoring
+    from app.services.assessment import scoring
     from app.services.errors import Conflict
 
     r = client.post(

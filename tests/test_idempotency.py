@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from app.services import scoring
+from app.services.assessment import scoring
 from tests.evidence_kit import API, pdf
 
 

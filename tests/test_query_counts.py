@@ -41,7 +41,7 @@ def test_campaign_list_statements_do_not_grow_with_rows(client, world) -> None:
 def test_framework_list_statements_do_not_grow_with_rows(client, world, session) -> None:
     from pathlib import Path
 
-    from app.services import frameworks
+    from app.services.indicators import frameworks
 
     before = _statements(client, world, "admin", "/api/v1/frameworks")
     raw = (Path(__file__).resolve().parents[1] / "data" / "frameworks" / "lingchuan-2021.json").read_bytes()

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from jose import jwt
 
 from app.models._base import utcnow
-from app.services import login_throttle
+from app.services.accounts import login_throttle
 from app.settings import get_settings
 from tests.evidence_kit import API
 
@@ -181,7 +181,8 @@ def test_only_hs256_with_our_secret_is_accepted(client, world) -> None:
 
 def test_logins_are_throttled_alike_for_real_and_unknown_names(app, session) -> None:
     from app.models.user import Role, UserCreate
-    from app.services import demo, users
+    from app.services import demo
+    from app.services.accounts import users
 
     users.create(
         session,

@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import func, select
 
 from app.models import Framework, Item
-from app.services import frameworks
 from app.services.errors import Invalid
+from app.services.indicators import frameworks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "frameworks"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from app.services import framework_sheet, frameworks
+from app.services.indicators import framework_sheet, frameworks
 from tests.office_kit import libreoffice_rows
 
 API = "/api/v1"

@@ -18,7 +18,7 @@ from sqlmodel import select
 from app.db import session_scope
 from app.models._base import utcnow
 from app.models.outbox import Delivery, OutboxEvent
-from app.services import delivery, events
+from app.services.notifications import delivery, events
 from tests.conftest import pin_today
 
 API = "/api/v1"

@@ -11,7 +11,9 @@ from app.models.campaign import CampaignCreate, PhaseBase
 from app.models.region import RegionCreate, RegionLevel
 from app.models.unit import UnitCreate, UnitGroupCreate
 from app.models.user import Role, UserCreate
-from app.services import campaigns, demo, regions, units, users
+from app.services import demo
+from app.services.accounts import regions, users
+from app.services.campaign import campaigns, units
 
 
 def launched_campaign(s: Session, *, county_id: int, framework_id: int, name: str) -> campaigns.Campaign:

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem
-from app.services import idempotency
 from app.services.errors import DomainError
+from app.services.platform import idempotency
 
 HEADER = b"idempotency-key"
 MAX_BODY = 1024 * 1024

@@ -10,7 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability import access_log, observe, route_template
-from app.services.audit import request_id
+from app.services.platform.audit import request_id
 
 HEADER = "x-request-id"
 _SANE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

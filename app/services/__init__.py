@@ -1,1 +1,26 @@
-"""Business rules. Services flush but never commit and never raise HTTP errors."""
+"""Business rules, one package per domain. Services flush but never commit and never raise HTTP errors.
+
+The foundation modules stand alone at this level: errors (domain errors with stable codes), auth
+(passwords and JWT), access (the caller and what it may see), storage (the object store seam). demo
+loads the demo county and is the only module that calls across all domains.
+
+Calls only go down this list; a domain never imports one after it (tests/test_layout.py checks it).
+"""
+
+LAYERS = [
+    "errors",
+    "auth",
+    "access",
+    "storage",
+    "platform",
+    "accounts",
+    "calendar",
+    "indicators",
+    "campaign",
+    "notifications",
+    "review",
+    "submission",
+    "assessment",
+    "exports",
+    "demo",
+]

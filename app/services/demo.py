@@ -13,7 +13,9 @@ from app.models.campaign import Campaign, CampaignCreate, PhaseBase
 from app.models.region import Region, RegionCreate, RegionLevel
 from app.models.unit import UnitCreate, UnitGroupCreate
 from app.models.user import Role, UserCreate
-from app.services import campaigns, frameworks, regions, units, users
+from app.services.accounts import regions, users
+from app.services.campaign import campaigns, units
+from app.services.indicators import frameworks
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_PASSWORD = "shifan-demo"

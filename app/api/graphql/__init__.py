@@ -4,16 +4,31 @@ from the app's own static files."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from strawberry.fastapi import GraphQLRouter
 
-from app.api.graphql.context import Context, get_context
+from app.api.deps import StorageDep, Today, bearer_token
+from app.api.graphql.context import Context, Transaction, transaction
+from app.api.graphql.loaders import Loaders
 from app.api.graphql.schema import schema
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 PATH = "/graphql"
+
+
+def get_context(
+    tx: Annotated[Transaction, Depends(transaction, scope="function")],
+    token: Annotated[str | None, Depends(bearer_token)],
+    today: Today,
+    store: StorageDep,
+) -> Context:
+    """FastAPI dependency building the context (the transaction commits when the operation returns)."""
+    ctx = Context(tx=tx, token=token, today=today, store=store)
+    ctx.loaders = Loaders(ctx)
+    return ctx
 
 
 class _Router(GraphQLRouter[Context, None]):

@@ -8,14 +8,12 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
-from app.api.deps import StorageDep, Today, bearer_token
 from app.db import get_engine
 from app.services.access import Principal, authenticate
 from app.services.errors import Unauthorized
@@ -32,7 +30,7 @@ class Transaction:
     failed: bool = False
 
 
-def _transaction() -> Iterator[Transaction]:
+def transaction() -> Iterator[Transaction]:
     with Session(get_engine(), expire_on_commit=False) as session:
         tx = Transaction(session)
         try:
@@ -57,13 +55,10 @@ class Context(BaseContext):
     _principal: Principal | None = None
     _db: asyncio.Lock = field(default_factory=asyncio.Lock)
     _auth: asyncio.Lock = field(default_factory=asyncio.Lock)
-    loaders: Any = None  # Loaders, set right after construction (they need the context)
+    loaders: Any = None  # the request's Loaders, set by get_context (loaders sit above the types, which need Context)
 
     def __post_init__(self) -> None:
         super().__init__()
-        from app.api.graphql.loaders import Loaders
-
-        self.loaders = Loaders(self)
 
     async def principal(self) -> Principal:
         """The caller, authenticated once per request with the same rules as REST."""
@@ -95,13 +90,3 @@ class Context(BaseContext):
     async def _run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         async with self._db:
             return await run_in_threadpool(fn, self.tx.session, **kwargs)
-
-
-def get_context(
-    tx: Annotated[Transaction, Depends(_transaction, scope="function")],
-    token: Annotated[str | None, Depends(bearer_token)],
-    today: Today,
-    store: StorageDep,
-) -> Context:
-    """FastAPI dependency building the context (the transaction commits when the operation returns)."""
-    return Context(tx=tx, token=token, today=today, store=store)

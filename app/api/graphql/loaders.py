@@ -16,8 +16,12 @@ from app.api.graphql.types.regions import RegionType
 from app.api.graphql.types.scoring import ScoreSummaryType
 from app.models.evidence import EvidenceDetail
 from app.models.progress import ProgressRow
-from app.services import assignments, campaigns, evidence, frameworks, progress, regions, score_report
+from app.services.accounts import regions
+from app.services.assessment import score_report
+from app.services.campaign import assignments, campaigns, progress
 from app.services.errors import DomainError
+from app.services.indicators import frameworks
+from app.services.submission import evidence
 
 if TYPE_CHECKING:
     from app.api.graphql.context import Context

@@ -25,8 +25,14 @@ from app.api.graphql.types.scoring import ScoreType
 from app.models.campaign import AssignmentStatus
 from app.models.evidence import ReviewCreate, ReviewDecision
 from app.models.scoring import ScoreBatch
-from app.services import assignments, audit, campaigns, evidence, frameworks, regions, reviews, scoring
+from app.services.accounts import regions
+from app.services.assessment import scoring
+from app.services.campaign import assignments, campaigns
 from app.services.errors import NotFound, invalid_from
+from app.services.indicators import frameworks
+from app.services.platform import audit
+from app.services.review import reviews
+from app.services.submission import evidence
 
 _auth = [IsAuthenticated]
 

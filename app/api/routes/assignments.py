@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep, Today
 from app.models.campaign import AssignmentPublic, AssignmentUpdate
-from app.services import assignments
+from app.services.campaign import assignments
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep
 from app.models.audit import AuditPublic
 from app.models.common import Page
-from app.services import audit
-from app.services.audit import AuditFilter
+from app.services.platform import audit
+from app.services.platform.audit import AuditFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from app.api.deps import SessionDep
-from app.services import users
+from app.services.accounts import users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.api.deps import CurrentPrincipal, SessionDep, Today
 from app.models.campaign import DayUnit, DueIn
-from app.services import ics, workdays
+from app.services.calendar import ics, workdays
 
 router = APIRouter(prefix="/calendar", tags=["calendar"])
 

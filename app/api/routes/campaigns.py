@@ -17,8 +17,8 @@ from app.models.campaign import (
     CampaignPublic,
 )
 from app.models.common import Page
-from app.services import assignments, campaigns
-from app.services.assignments import AssignmentFilter
+from app.services.campaign import assignments, campaigns
+from app.services.campaign.assignments import AssignmentFilter
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 

@@ -14,8 +14,9 @@ from app.models.evidence import (
     LinkOrStatement,
     ReviewCreate,
 )
-from app.services import evidence, reviews
-from app.services.evidence import Content, Where
+from app.services.review import reviews
+from app.services.submission import evidence
+from app.services.submission.evidence import Content, Where
 
 router = APIRouter(tags=["evidence"])
 

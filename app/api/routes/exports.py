@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, Today
-from app.services import evidence_package, ledger, sheets
-from app.services.filetypes import content_disposition
+from app.services.exports import evidence_package, ledger
+from app.services.platform import sheets
+from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(tags=["exports"])
 

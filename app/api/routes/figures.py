@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentPrincipal, SessionDep, Today
 from app.models.scoring import FigureCreate, FigurePublic
-from app.services import figures
+from app.services.assessment import figures
 
 router = APIRouter(prefix="/assignments", tags=["scoring"])
 

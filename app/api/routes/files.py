@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.multipart import OPENAPI_BODY, stream_file
 from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
-from app.services import uploads
 from app.services.access import Principal
-from app.services.evidence import Where
-from app.services.filetypes import content_disposition
 from app.services.storage import ObjectStore
+from app.services.submission import uploads
+from app.services.submission.evidence import Where
+from app.services.submission.filetypes import content_disposition
 from app.settings import get_settings
 
 router = APIRouter(tags=["evidence files"])

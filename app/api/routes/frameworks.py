@@ -17,8 +17,9 @@ from app.models.framework import (
     MaterialPublic,
     SectionPublic,
 )
-from app.services import framework_sheet, frameworks, sheets
-from app.services.filetypes import content_disposition
+from app.services.indicators import framework_sheet, frameworks
+from app.services.platform import sheets
+from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(prefix="/frameworks", tags=["frameworks"])
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentPrincipal, SessionDep, Today
 from app.models.campaign import CampaignPublic, LateWindow, LateWindowCreate, LateWindowPublic
-from app.services import campaigns, locks
+from app.services.campaign import campaigns
+from app.services.review import locks
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 

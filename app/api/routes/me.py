@@ -12,8 +12,8 @@ from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
 from app.models.campaign import AssignmentPublic, AssignmentStatus
 from app.models.common import Page
 from app.models.user import Role
-from app.services import assignments
-from app.services.assignments import AssignmentFilter
+from app.services.campaign import assignments
+from app.services.campaign.assignments import AssignmentFilter
 
 router = APIRouter(prefix="/me", tags=["me"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import CurrentPrincipal, SessionDep, Today
 from app.models.progress import DeadlineBoard, Grouping, ProgressReport
-from app.services import progress
+from app.services.campaign import progress
 
 router = APIRouter(prefix="/campaigns", tags=["progress"])
 

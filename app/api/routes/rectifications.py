@@ -12,7 +12,7 @@ from app.models.rectification import (
     RectificationStatus,
     RectificationVerify,
 )
-from app.services import rectification
+from app.services.review import rectification
 
 router = APIRouter(tags=["rectification"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.models.region import Region, RegionCreate, RegionPublic
-from app.services import regions
+from app.services.accounts import regions
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 

@@ -10,8 +10,9 @@ from app.api.deps import CurrentPrincipal, IfMatch, SessionDep
 from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
-from app.services import score_report, score_sheet, scoring, scoring_config, sheets
-from app.services.filetypes import content_disposition
+from app.services.assessment import score_report, score_sheet, scoring, scoring_config
+from app.services.platform import sheets
+from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(tags=["scoring"])
 

@@ -16,8 +16,10 @@ from app.models.unit import (
     UnitGroupUpdate,
     UnitPublic,
 )
-from app.services import regions, sheets, unit_sheet, units
-from app.services.filetypes import content_disposition
+from app.services.accounts import regions
+from app.services.campaign import unit_sheet, units
+from app.services.platform import sheets
+from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(tags=["units"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.models.user import User, UserCreate, UserPublic
-from app.services import users
+from app.services.accounts import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep
 from app.models.common import Page
 from app.models.outbox import DeliveryPublic, WebhookCreate, WebhookCreated, WebhookPublic
-from app.services import webhooks
+from app.services.notifications import webhooks
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 

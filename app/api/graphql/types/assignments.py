@@ -9,7 +9,7 @@ import strawberry
 
 from app.api.graphql.types._base import Info
 from app.models.campaign import AssignmentRole, AssignmentStatus
-from app.services import evidence
+from app.services.submission import evidence
 
 if TYPE_CHECKING:
     from app.api.graphql.types.evidence import EvidenceType

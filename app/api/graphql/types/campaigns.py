@@ -13,7 +13,11 @@ from app.models.campaign import AssignmentStatus, CampaignPublic, CampaignStatus
 from app.models.evidence import EvidenceStatus
 from app.models.progress import DeadlineBoard, ProgressRow
 from app.models.rectification import RectificationStatus
-from app.services import assignments, campaigns, evidence, frameworks, progress, rectification, scoring
+from app.services.assessment import scoring
+from app.services.campaign import assignments, campaigns, progress
+from app.services.indicators import frameworks
+from app.services.review import rectification
+from app.services.submission import evidence
 
 if TYPE_CHECKING:
     from app.api.graphql.types.assignments import AssignmentType

@@ -8,7 +8,7 @@ import strawberry
 
 from app.api.graphql.types._base import Info, from_obj
 from app.models.evidence import EvidenceKind, EvidencePublic, EvidenceStatus, ReviewDecision, VersionState
-from app.services import uploads
+from app.services.submission import uploads
 
 
 @strawberry.type(name="EvidenceVersion", description="资料的一个版本")

@@ -10,7 +10,7 @@ import strawberry
 from app.api.graphql.pagination import Connection, connection, page
 from app.api.graphql.types._base import Info, from_obj
 from app.models.framework import FrameworkPublic, ItemPublic, LeadRule, SectionKind
-from app.services import frameworks
+from app.services.indicators import frameworks
 
 if TYPE_CHECKING:
     from app.api.graphql.types.assignments import AssignmentType

@@ -9,7 +9,7 @@ import strawberry
 from app.api.graphql.types._base import Info, from_obj
 from app.models.region import RegionLevel
 from app.models.unit import UnitKind
-from app.services import units
+from app.services.campaign import units
 
 if TYPE_CHECKING:
     from app.api.graphql.types.campaigns import CampaignType

@@ -9,7 +9,7 @@ import strawberry
 from app.api.graphql.types._base import Info, from_obj
 from app.models.score_report import ScoreReport
 from app.models.scoring import ScorerKind
-from app.services import score_report, scoring
+from app.services.assessment import score_report, scoring
 
 
 @strawberry.type(name="Score", description="一项指标的一次评分（更正追加新记录，不覆盖）")

@@ -1,0 +1,296 @@
+"""Assignments: filtered lists (the office's ledger, a liaison's to-do list), due dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, not_
+from sqlmodel import Session, col, select
+
+from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
+from app.models.campaign import (
+    AssignmentCreate,
+    AssignmentPublic,
+    AssignmentRole,
+    AssignmentStatus,
+    AssignmentUpdate,
+    DayUnit,
+)
+from app.models.user import Role
+from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.calendar import workdays
+from app.services.campaign import campaigns, units
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.platform import audit, concurrency
+
+# Statuses that still wait on the unit; past the due date they count as overdue.
+OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)
+
+
+@dataclass(frozen=True)
+class AssignmentFilter:
+    """The filters an assignment list accepts; None means no filter."""
+
+    campaign_id: int | None = None
+    unit_id: int | None = None
+    level1_id: int | None = None
+    section: str | None = None
+    status: AssignmentStatus | None = None
+    due_before: date | None = None
+    due_within_workdays: int | None = None  # open, not yet overdue, due within N working days
+    sort: str = "due_on"  # one of SORTS, "-" in front for descending
+
+
+# The names `sort` takes on assignment lists; ties are broken by item order, unit and id.
+SORTS = {
+    "due_on": lambda: col(Assignment.due_on),
+    "item": lambda: col(Item.position),
+    "unit": lambda: col(Unit.name),
+    "status": lambda: col(Assignment.status),
+}
+
+
+def due_soon_condition(today: date, until: date) -> ColumnElement[bool]:
+    """SQL: the assignment still waits on its unit and falls due between today and until."""
+    return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) >= today, col(Assignment.due_on) <= until)
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """SQL: the assignment still waits on its unit and its due date has passed."""
+    return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) < today)
+
+
+def status_condition(status: AssignmentStatus, today: date) -> ColumnElement[bool]:
+    """SQL: the assignment shows this status today (overdue computed, never stored)."""
+    if status == AssignmentStatus.overdue:
+        return overdue_condition(today)
+    if status in OPEN:
+        return and_(col(Assignment.status) == status, not_(overdue_condition(today)))
+    return col(Assignment.status) == status
+
+
+# What a list shows of an assignment, as plain columns: no ORM objects and no unread JSON per row (the
+# to-do list is the busiest read there is).
+_COLUMNS = {
+    "id": Assignment.id,
+    "campaign_id": Assignment.campaign_id,
+    "item_id": Item.id,
+    "item_key": Item.key,
+    "item_number": Item.number,
+    "item_text": Item.text,
+    "section": FrameworkSection.code,
+    "level1_id": Item.level1_id,
+    "unit_id": Assignment.unit_id,
+    "unit_name": Unit.name,
+    "role": Assignment.role,
+    "due_on": Assignment.due_on,
+    "due_overridden": Assignment.due_overridden,
+    "status": Assignment.status,
+}
+assert set(_COLUMNS) == set(AssignmentPublic.model_fields), "AssignmentPublic and its columns drifted apart"
+
+
+def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
+    return (
+        select(*_COLUMNS.values())
+        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
+        .join(Item, col(Item.id) == Assignment.item_id)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(campaign_scope(principal), unit_scope(principal, col(Assignment.unit_id)))
+    )
+
+
+def _public(row: Any, today: date) -> AssignmentPublic:
+    """The row as the API shows it; overdue computed from today. Built without re-validating what the
+    database just gave (the columns are typed)."""
+    values = dict(zip(_COLUMNS, row, strict=False))  # (a list query adds its window count at the end)
+    status = AssignmentStatus(values["status"])
+    values["status"] = AssignmentStatus.overdue if status in OPEN and values["due_on"] < today else status
+    values["role"] = AssignmentRole(values["role"])
+    return AssignmentPublic.model_construct(**values)
+
+
+def list_visible(
+    session: Session,
+    *,
+    principal: Principal,
+    filters: AssignmentFilter,
+    today: date,
+    limit: int,
+    offset: int,
+) -> tuple[list[AssignmentPublic], int]:
+    """A page of the assignments the caller may see, filtered, in due-date then item order."""
+    query = _query(principal)
+    if filters.campaign_id is not None:
+        campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
+        query = query.where(Assignment.campaign_id == filters.campaign_id)
+    conditions = {
+        "unit_id": lambda v: col(Assignment.unit_id) == v,
+        "level1_id": lambda v: col(Item.level1_id) == v,
+        "section": lambda v: col(FrameworkSection.code) == v,
+        "status": lambda v: status_condition(v, today),
+        "due_before": lambda v: col(Assignment.due_on) < v,
+        "due_within_workdays": lambda v: due_soon_condition(today, workdays.add(today, v, DayUnit.workdays)),
+    }
+    for name, make in conditions.items():
+        value = getattr(filters, name)
+        if value is not None:
+            query = query.where(make(value))
+    name = filters.sort.removeprefix("-")
+    if name not in SORTS:
+        raise Invalid(f"sort 只能是 {'、'.join(SORTS)}（前加 - 表示倒序）", code="sort_invalid")
+    first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
+    order = (first, Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
+    # the page and the total in one round trip (a window count); a page past the end counts on its own
+    rows = session.execute(query.add_columns(func.count().over()).order_by(*order).limit(limit).offset(offset)).all()
+    total = rows[0][-1] if rows else session.exec(select(func.count()).select_from(query.subquery())).one()
+    return [_public(r, today) for r in rows], total
+
+
+def for_items(
+    session: Session, *, principal: Principal, keys: list[tuple[int, int]], today: date
+) -> dict[tuple[int, int], list[AssignmentPublic]]:
+    """The visible assignments of several (campaign id, item id) pairs, in one statement."""
+    rows = session.execute(
+        _query(principal)
+        .where(
+            col(Assignment.campaign_id).in_({c for c, _ in keys}),
+            col(Assignment.item_id).in_({i for _, i in keys}),
+        )
+        .order_by(col(Assignment.role).desc(), Unit.name)
+    ).all()
+    found: dict[tuple[int, int], list[AssignmentPublic]] = {k: [] for k in keys}
+    for row in rows:
+        public = _public(row, today)
+        if (public.campaign_id, public.item_id) in found:
+            found[(public.campaign_id, public.item_id)].append(public)
+    return found
+
+
+def get_row(session: Session, *, assignment_id: int, principal: Principal) -> Assignment:
+    """The assignment row, if the caller may see it (another unit's or county's is not found)."""
+    query = (
+        select(Assignment)
+        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
+        .where(
+            Assignment.id == assignment_id, campaign_scope(principal), unit_scope(principal, col(Assignment.unit_id))
+        )
+    )
+    assignment = session.exec(query).first()
+    if assignment is None:
+        raise NotFound("未找到该任务分工", code="assignment_not_found")
+    return assignment
+
+
+def get_visible(session: Session, *, assignment_id: int, principal: Principal, today: date) -> AssignmentPublic:
+    """One assignment, if the caller may see it (another unit's or county's is not found)."""
+    row = session.execute(_query(principal).where(Assignment.id == assignment_id)).first()
+    if row is None:
+        raise NotFound("未找到该任务分工", code="assignment_not_found")
+    return _public(row, today)
+
+
+def etag_of(assignment: Assignment) -> str:
+    """The ETag of an assignment row (what it stores, not what today makes of it)."""
+    return concurrency.etag(assignment.model_dump(mode="json"))
+
+
+def etag(session: Session, *, assignment_id: int, principal: Principal) -> str:
+    """The current ETag of an assignment the caller may see."""
+    return etag_of(get_row(session, assignment_id=assignment_id, principal=principal))
+
+
+def set_due(
+    session: Session,
+    *,
+    assignment_id: int,
+    data: AssignmentUpdate,
+    principal: Principal,
+    today: date,
+    if_match: str | None = None,
+) -> AssignmentPublic:
+    """Override an assignment's due date (a date, or N calendar/working days), or return to its phase's end;
+    with if_match, only if the row is still the one the caller read (412 otherwise)."""
+    due_on = workdays.resolve(data.due_in, today) if data.due_in is not None else data.due_on
+    current = get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
+    campaigns.get_managed(session, campaign_id=current.campaign_id, principal=principal)
+    assignment = session.exec(
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    concurrency.check(if_match, etag_of(assignment))
+    before = audit.snapshot(assignment, "due_on", "due_overridden")
+    if due_on is None:
+        campaign = session.get(Campaign, assignment.campaign_id)
+        assert campaign is not None
+        due_on = campaigns.submission_phase(session, campaign=campaign).ends_on
+        assignment.due_overridden = False
+    else:
+        assignment.due_overridden = True
+    assignment.due_on = due_on
+    session.add(assignment)
+    session.flush()
+    _audit(session, principal, "assignment.due", assignment, before=before)
+    return get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
+
+
+def create(
+    session: Session, *, campaign_id: int, data: AssignmentCreate, principal: Principal, today: date
+) -> AssignmentPublic:
+    """Assign an item to a unit by hand (for names the launch could not resolve)."""
+    campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+    item = session.get(Item, data.item_id)
+    if item is None or item.framework_id != campaign.framework_id:
+        raise Invalid("该指标不属于本次创建活动的指标体系", code="item_not_in_framework")
+    units.get_unit_or_raise(session, unit_id=data.unit_id, county_id=campaign.county_id)
+    duplicate = session.exec(
+        select(Assignment.id).where(
+            Assignment.campaign_id == campaign.id,
+            Assignment.item_id == data.item_id,
+            Assignment.unit_id == data.unit_id,
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict("该单位已分配此指标", code="assignment_exists")
+    phase = campaigns.submission_phase(session, campaign=campaign)
+    assignment = Assignment(
+        campaign_id=campaign.id,  # type: ignore[arg-type]
+        item_id=data.item_id,
+        unit_id=data.unit_id,
+        role=data.role,
+        phase_id=phase.id,
+        due_on=data.due_on or phase.ends_on,
+        due_overridden=data.due_on is not None,
+    )
+    session.add(assignment)
+    session.flush()
+    assert assignment.id is not None
+    _audit(session, principal, "assignment.create", assignment, before=None)
+    return get_visible(session, assignment_id=assignment.id, principal=principal, today=today)
+
+
+def _audit(session: Session, principal: Principal, action: str, assignment: Assignment, *, before: dict | None) -> None:
+    campaign = session.get(Campaign, assignment.campaign_id)
+    audit.record(
+        session,
+        principal=principal,
+        action=action,
+        object_type="assignment",
+        object_id=assignment.id,  # type: ignore[arg-type]
+        county_id=campaign.county_id if campaign else None,
+        campaign_id=assignment.campaign_id,
+        before=before,
+        after=audit.snapshot(assignment, "item_id", "unit_id", "role", "due_on", "due_overridden"),
+    )
+
+
+def my_todo_filter(principal: Principal, filters: AssignmentFilter) -> AssignmentFilter:
+    """A liaison's own to-do list: the filters pinned to its unit."""
+    if principal.role != Role.liaison:
+        raise Forbidden("只有单位联络员有本单位待办事项", code="not_a_liaison")
+    return AssignmentFilter(**{**filters.__dict__, "unit_id": principal.unit_id})

@@ -1,0 +1,150 @@
+"""Progress and the deadline board: counts grouped in the database, one query per grouping."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from app.models import Assignment, Campaign, FrameworkSection, Heading, Item, Unit
+from app.models.campaign import AssignmentStatus, DayUnit
+from app.models.progress import DeadlineBoard, DeadlineRow, Grouping, ProgressReport, ProgressRow
+from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.calendar import workdays
+from app.services.campaign import campaigns
+from app.services.campaign.assignments import due_soon_condition, overdue_condition, status_condition
+
+_NO_HEADING = "（未归入一级/二级指标）"
+_ALL = "全部"
+_STATUSES = list(AssignmentStatus)
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _grouped(session: Session, *, campaign_id: int, principal: Principal, grouping: Grouping, measures: list[Any]):  # noqa: ANN202
+    """Rows of (key, label, *measures) for one grouping of the campaign's visible assignments."""
+    heading = aliased(Heading)
+    key: Any
+    label: Any
+    order: Any
+    query = select(Assignment.id).join(Item, col(Item.id) == Assignment.item_id)
+    if grouping == Grouping.campaign:
+        key = label = order = Assignment.campaign_id
+    elif grouping == Grouping.section:
+        query = query.join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        key, label, order = FrameworkSection.code, FrameworkSection.name, FrameworkSection.position
+    elif grouping == Grouping.unit:
+        query = query.join(Unit, col(Unit.id) == Assignment.unit_id)
+        key, label, order = Unit.id, Unit.name, Unit.id
+    else:
+        column = Item.level1_id if grouping == Grouping.level1 else Item.level2_id
+        query = query.outerjoin(heading, col(heading.id) == column)
+        key, label, order = column, heading.title, heading.position
+    query = (
+        query.with_only_columns(key, label, *measures)
+        .where(Assignment.campaign_id == campaign_id, unit_scope(principal, col(Assignment.unit_id)))
+        .group_by(key, label, order)
+        .order_by(order, key)
+    )
+    return session.execute(query).all()  # type: ignore[call-overload]
+
+
+def _label(grouping: Grouping, label: Any) -> str:
+    if grouping == Grouping.campaign:
+        return _ALL
+    return str(label) if label is not None else _NO_HEADING
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _row(key: Any, label: str, total: int, counts: list[Any]) -> ProgressRow:
+    by = dict(zip(_STATUSES, (int(c) for c in counts), strict=True))
+    return ProgressRow(
+        key=str(key) if key is not None else "none",
+        label=label,
+        total=total,
+        **{s.value: by[s] for s in _STATUSES},
+        submitted_pct=_pct(by[AssignmentStatus.submitted] + by[AssignmentStatus.approved], total),
+        approved_pct=_pct(by[AssignmentStatus.approved], total),
+    )
+
+
+def _measures(today: date) -> list[Any]:
+    return [func.count(), *(_count(status_condition(s, today)) for s in _STATUSES)]
+
+
+def report(
+    session: Session, *, campaign_id: int, principal: Principal, today: date, groupings: list[Grouping]
+) -> ProgressReport:
+    """Counts and percentages by status per grouping (a liaison's cover only its own unit)."""
+    campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
+    groups: dict[Grouping, list[ProgressRow]] = {}
+    for grouping in dict.fromkeys(groupings):
+        found = _grouped(
+            session, campaign_id=campaign_id, principal=principal, grouping=grouping, measures=_measures(today)
+        )
+        groups[grouping] = [_row(key, _label(grouping, label), total, counts) for key, label, total, *counts in found]
+    return ProgressReport(campaign_id=campaign_id, as_of=today, groups=groups)
+
+
+def by_campaign(
+    session: Session, *, campaign_ids: list[int], principal: Principal, today: date
+) -> dict[int, ProgressRow]:
+    """The campaign-level progress of several campaigns in one grouped statement (a region overview);
+    a campaign without assignments the caller may see has no entry."""
+    found = session.execute(
+        select(Assignment.campaign_id, *_measures(today))
+        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
+        .where(
+            col(Assignment.campaign_id).in_(campaign_ids),
+            campaign_scope(principal),
+            unit_scope(principal, col(Assignment.unit_id)),
+        )
+        .group_by(Assignment.campaign_id)
+    ).all()
+    return {key: _row(key, _ALL, total, counts) for key, total, *counts in found}
+
+
+def deadline_board(
+    session: Session, *, campaign_id: int, principal: Principal, today: date, within_workdays: int
+) -> DeadlineBoard:
+    """Overdue, due within N working days, and returned-and-waiting, by unit and by level 1."""
+    campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
+    until = workdays.add(today, within_workdays, DayUnit.workdays)
+    measures = [
+        _count(overdue_condition(today)),
+        _count(due_soon_condition(today, until)),
+        _count(col(Assignment.status) == AssignmentStatus.returned),
+    ]
+
+    def rows(grouping: Grouping) -> list[DeadlineRow]:
+        found = _grouped(session, campaign_id=campaign_id, principal=principal, grouping=grouping, measures=measures)
+        return [
+            DeadlineRow(
+                key=str(key) if key is not None else "none",
+                label=_label(grouping, label),
+                overdue=overdue,
+                due_soon=soon,
+                returned=returned,
+            )
+            for key, label, overdue, soon, returned in found
+            if overdue or soon or returned
+        ]
+
+    nothing = DeadlineRow(key=str(campaign_id), label=_ALL, overdue=0, due_soon=0, returned=0)
+    totals = rows(Grouping.campaign) or [nothing]
+    return DeadlineBoard(
+        campaign_id=campaign_id,
+        as_of=today,
+        due_soon_until=until,
+        totals=totals[0],
+        by_unit=rows(Grouping.unit),
+        by_level1=rows(Grouping.level1),
+    )

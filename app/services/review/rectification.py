@@ -1,0 +1,210 @@
+"""The rectification list: the office opens items (from findings or returns), units report measures
+and evidence, the office verifies closure or sends the item back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from app.models import Campaign, Evidence, Item, Rectification, RectificationEvidence, Review, Score
+from app.models._base import utcnow
+from app.models.rectification import (
+    RectificationCreate,
+    RectificationProgress,
+    RectificationPublic,
+    RectificationSource,
+    RectificationStatus,
+    RectificationVerify,
+)
+from app.models.user import Role
+from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.campaign import campaigns, units
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.platform import audit
+
+S = RectificationStatus
+# What the unit may move its item to, from each status (the office alone verifies or reopens "done").
+UNIT_MOVES: dict[S, set[S]] = {S.open: {S.in_progress, S.done}, S.in_progress: {S.in_progress, S.done}}
+
+
+def _source(
+    session: Session, data: RectificationCreate, campaign: Campaign
+) -> tuple[RectificationSource, int | None, str, int | None]:
+    """(source, source id, problem text, item id) from a score's finding, a review's comment, or the body."""
+    if data.from_score_id is not None and data.from_review_id is not None:
+        raise Invalid("问题来源只能选择一个", code="rectification_invalid")
+    if data.from_score_id is not None:
+        score = session.get(Score, data.from_score_id)
+        if score is None or score.campaign_id != campaign.id:
+            raise NotFound("未找到该评分记录", code="score_not_found")
+        return RectificationSource.score, score.id, data.problem or score.finding or score.comment, score.item_id
+    if data.from_review_id is not None:
+        review = session.get(Review, data.from_review_id)
+        evidence = session.get(Evidence, review.evidence_id) if review else None
+        if review is None or evidence is None or evidence.campaign_id != campaign.id:
+            raise NotFound("未找到该审核记录", code="review_not_found")
+        return RectificationSource.review, review.id, data.problem or review.comment, data.item_id
+    return RectificationSource.manual, None, data.problem, data.item_id
+
+
+def create(
+    session: Session, *, campaign_id: int, data: RectificationCreate, principal: Principal
+) -> RectificationPublic:
+    """Open a rectification item for a unit (office)."""
+    campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+    units.get_unit_or_raise(session, unit_id=data.unit_id, county_id=campaign.county_id)
+    source, source_id, problem, item_id = _source(session, data, campaign)
+    if not problem.strip():
+        raise Invalid("请填写问题描述", code="problem_required")
+    if item_id is not None:
+        item = session.get(Item, item_id)
+        if item is None or item.framework_id != campaign.framework_id:
+            raise Invalid("该指标不属于本次创建活动的指标体系", code="item_not_in_framework")
+    row = Rectification(
+        campaign_id=campaign_id,
+        unit_id=data.unit_id,
+        item_id=item_id,
+        source=source,
+        source_id=source_id,
+        problem=problem.strip(),
+        due_on=data.due_on,
+        created_by=principal.user_id,
+    )
+    session.add(row)
+    session.flush()
+    _audit(session, principal, "rectification.create", row, before=None)
+    return _public(session, [row], date.min)[0]
+
+
+def _visible(session: Session, *, rectification_id: int, principal: Principal) -> Rectification:
+    row = session.exec(
+        select(Rectification)
+        .join(Campaign, col(Campaign.id) == Rectification.campaign_id)
+        .where(
+            Rectification.id == rectification_id,
+            campaign_scope(principal),
+            unit_scope(principal, col(Rectification.unit_id)),
+        )
+    ).first()
+    if row is None:
+        raise NotFound("未找到该整改事项", code="rectification_not_found")
+    return row
+
+
+def get(session: Session, *, rectification_id: int, principal: Principal, today: date) -> RectificationPublic:
+    """One rectification item the caller may see."""
+    return _public(session, [_visible(session, rectification_id=rectification_id, principal=principal)], today)[0]
+
+
+def list_visible(
+    session: Session, *, campaign_id: int, principal: Principal, today: date, status: S | None, unit_id: int | None
+) -> list[RectificationPublic]:
+    """The campaign's rectification list as the caller may see it (a liaison: its unit's)."""
+    campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
+    query = select(Rectification).where(
+        Rectification.campaign_id == campaign_id, unit_scope(principal, col(Rectification.unit_id))
+    )
+    if status is not None:
+        query = query.where(Rectification.status == status)
+    if unit_id is not None:
+        query = query.where(Rectification.unit_id == unit_id)
+    return _public(session, list(session.exec(query.order_by(Rectification.due_on, Rectification.id)).all()), today)
+
+
+def progress(
+    session: Session, *, rectification_id: int, data: RectificationProgress, principal: Principal, today: date
+) -> RectificationPublic:
+    """The unit's liaison reports work under way or done, with measures and evidence of its own."""
+    row = _visible(session, rectification_id=rectification_id, principal=principal)
+    if principal.role != Role.liaison:
+        raise Forbidden("整改情况由责任单位的联络员填报", code="not_unit_liaison")
+    if data.status not in UNIT_MOVES.get(S(row.status), set()):
+        raise Conflict(f"当前状态“{row.status}”不能改为“{data.status}”", code="rectification_transition")
+    measures = data.measures.strip() or row.measures
+    if data.status == S.done and not measures:
+        raise Invalid("标记为已整改前请填写整改措施", code="measures_required")
+    if data.evidence_ids:
+        found = session.exec(
+            select(Evidence.id).where(
+                col(Evidence.id).in_(data.evidence_ids),
+                Evidence.unit_id == row.unit_id,
+                Evidence.campaign_id == row.campaign_id,
+            )
+        ).all()
+        if set(found) != set(data.evidence_ids):
+            raise Invalid("所附资料须是本单位在本次创建活动中提交的资料", code="evidence_not_yours")
+        linked = set(
+            session.exec(
+                select(RectificationEvidence.evidence_id).where(RectificationEvidence.rectification_id == row.id)
+            ).all()
+        )
+        session.add_all(
+            RectificationEvidence(rectification_id=row.id, evidence_id=e)  # type: ignore[arg-type]
+            for e in set(data.evidence_ids) - linked
+        )
+    before = audit.snapshot(row, "status", "measures")
+    row.status, row.measures, row.updated_at = data.status, measures, utcnow()
+    session.add(row)
+    session.flush()
+    _audit(session, principal, "rectification.progress", row, before=before)
+    return _public(session, [row], today)[0]
+
+
+def verify(
+    session: Session, *, rectification_id: int, data: RectificationVerify, principal: Principal, today: date
+) -> RectificationPublic:
+    """The office closes a done item (销号), or sends it back to the unit with a comment."""
+    row = _visible(session, rectification_id=rectification_id, principal=principal)
+    campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
+    if row.status != S.done:
+        raise Conflict("只有已整改的事项可以核验", code="rectification_transition")
+    if not data.accept and not data.comment.strip():
+        raise Invalid("退回整改时请填写意见", code="comment_required")
+    before = audit.snapshot(row, "status", "office_comment")
+    row.status = S.verified if data.accept else S.in_progress
+    row.office_comment = data.comment.strip()
+    row.updated_at = utcnow()
+    if data.accept:
+        row.verified_by, row.verified_at = principal.user_id, row.updated_at
+    session.add(row)
+    session.flush()
+    _audit(session, principal, "rectification.verify", row, before=before)
+    return _public(session, [row], today)[0]
+
+
+def _public(session: Session, rows: list[Rectification], today: date) -> list[RectificationPublic]:
+    links: dict[int, list[int]] = defaultdict(list)
+    for r_id, e_id in session.exec(
+        select(RectificationEvidence.rectification_id, RectificationEvidence.evidence_id).where(
+            col(RectificationEvidence.rectification_id).in_([r.id for r in rows])
+        )
+    ).all():
+        links[r_id].append(e_id)
+    return [
+        RectificationPublic.model_validate(
+            {
+                **r.model_dump(),
+                "overdue": r.status in (S.open, S.in_progress) and r.due_on < today,
+                "evidence_ids": sorted(links[r.id]),  # type: ignore[index]
+            }
+        )
+        for r in rows
+    ]
+
+
+def _audit(session: Session, principal: Principal, action: str, row: Rectification, *, before: dict | None) -> None:
+    campaign = session.get(Campaign, row.campaign_id)  # already in the session: no query
+    assert campaign is not None
+    audit.record(
+        session,
+        principal=principal,
+        action=action,
+        object_type="rectification",
+        object_id=row.id,  # type: ignore[arg-type]
+        county_id=campaign.county_id,
+        campaign_id=row.campaign_id,
+        before=before,
+        after=audit.snapshot(row, "unit_id", "item_id", "status", "measures", "due_on", "office_comment"),
+    )

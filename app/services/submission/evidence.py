@@ -1,0 +1,332 @@
+"""Evidence: where a submission goes, who may read or change it, versions and withdrawal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from app.models import Assignment, Campaign, Evidence, EvidenceVersion, MaterialRequest, MaterialRequestItem, Review
+from app.models.evidence import (
+    EvidenceDetail,
+    EvidenceKind,
+    EvidencePublic,
+    EvidenceStatus,
+    ReviewPublic,
+    VersionPublic,
+    VersionState,
+)
+from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.campaign import assignments, campaigns
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.platform import audit
+from app.services.review import locks, reviews
+from app.services.review.reviews import Action
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a submission names: an assignment (optionally one of the material requests covering its
+    item), or an existing piece of evidence for a new version."""
+
+    assignment_id: int | None = None
+    material_request_id: int | None = None
+    evidence_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a submission lands, once checked: the unit and campaign it belongs to."""
+
+    campaign_id: int
+    county_id: int
+    unit_id: int
+    assignment_id: int | None
+    material_request_id: int | None
+    evidence_id: int | None
+
+
+@dataclass(frozen=True)
+class Content:
+    """What one version holds: a stored file, a web address or a statement."""
+
+    kind: EvidenceKind
+    object_key: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    url: str | None = None
+    text: str | None = None
+
+    def default_title(self) -> str:
+        """A title when the unit gave none: the file name, the address, or the statement's start."""
+        return (self.filename or self.url or (self.text or "").strip().splitlines()[0][:60] or "情况说明")[:200]
+
+
+def _visible(principal: Principal):  # noqa: ANN202 - a SQLModel select
+    return (
+        select(Evidence)
+        .join(Campaign, col(Campaign.id) == Evidence.campaign_id)
+        .where(campaign_scope(principal), unit_scope(principal, col(Evidence.unit_id)))
+    )
+
+
+def get_visible(session: Session, *, evidence_id: int, principal: Principal) -> Evidence:
+    """The evidence if the caller may read it; another unit's or county's is not found."""
+    evidence = session.exec(_visible(principal).where(Evidence.id == evidence_id)).first()
+    if evidence is None:
+        raise NotFound("未找到该资料", code="evidence_not_found")
+    return evidence
+
+
+def get_version(session: Session, *, evidence_id: int, number: int, principal: Principal) -> EvidenceVersion:
+    """One version of evidence the caller may read."""
+    get_visible(session, evidence_id=evidence_id, principal=principal)
+    version = session.exec(
+        select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence_id, EvidenceVersion.number == number)
+    ).first()
+    if version is None:
+        raise NotFound("未找到该资料版本", code="version_not_found")
+    return version
+
+
+def _material_for(session: Session, *, material_request_id: int, assignment: Assignment, campaign: Campaign) -> None:
+    request = session.get(MaterialRequest, material_request_id)
+    covers = session.exec(
+        select(MaterialRequestItem).where(
+            MaterialRequestItem.material_request_id == material_request_id,
+            MaterialRequestItem.item_id == assignment.item_id,
+        )
+    ).first()
+    if request is None or request.framework_id != campaign.framework_id or covers is None:
+        raise Invalid("所选资料报送要求不涵盖该指标", code="material_not_for_item")
+
+
+def resolve(session: Session, *, where: Where, principal: Principal, today: date) -> Target:
+    """Check that the caller may submit to where now (role, unit, lock, state) and say where it lands."""
+    if where.evidence_id is not None:
+        evidence = get_visible(session, evidence_id=where.evidence_id, principal=principal)
+        reviews.require_actor(principal, Action.submit)
+        reviews.check(evidence.status, Action.submit)
+        campaign = session.get(Campaign, evidence.campaign_id)
+        assert campaign is not None
+        locks.check_open(session, campaign=campaign, unit_id=evidence.unit_id, today=today)
+        return Target(
+            campaign_id=campaign.id,  # type: ignore[arg-type]
+            county_id=campaign.county_id,
+            unit_id=evidence.unit_id,
+            assignment_id=evidence.assignment_id,
+            material_request_id=evidence.material_request_id,
+            evidence_id=evidence.id,
+        )
+    assert where.assignment_id is not None
+    assignment = assignments.get_row(session, assignment_id=where.assignment_id, principal=principal)
+    reviews.require_actor(principal, Action.submit)
+    campaign = session.get(Campaign, assignment.campaign_id)
+    assert campaign is not None
+    if where.material_request_id is not None:
+        _material_for(session, material_request_id=where.material_request_id, assignment=assignment, campaign=campaign)
+    locks.check_open(session, campaign=campaign, unit_id=assignment.unit_id, today=today)
+    material = where.material_request_id
+    return Target(
+        campaign_id=campaign.id,  # type: ignore[arg-type]
+        county_id=campaign.county_id,
+        unit_id=assignment.unit_id,
+        assignment_id=None if material else assignment.id,
+        material_request_id=material,
+        evidence_id=None,
+    )
+
+
+def submit(
+    session: Session, *, where: Where, content: Content, title: str | None, principal: Principal, today: date
+) -> Evidence:
+    """Record new evidence, or a new version of existing evidence, after checking where again."""
+    target = resolve(session, where=where, principal=principal, today=today)
+    now = datetime.now(UTC)
+    if target.evidence_id is None:
+        evidence = Evidence(
+            campaign_id=target.campaign_id,
+            unit_id=target.unit_id,
+            assignment_id=target.assignment_id,
+            material_request_id=target.material_request_id,
+            title=(title or content.default_title())[:200],
+            status=EvidenceStatus.submitted,
+            current_version=1,
+            created_by=principal.user_id,
+        )
+        session.add(evidence)
+        session.flush()
+        before = None
+    else:
+        # Row lock: two resubmissions at once must not both become version n+1.
+        evidence = session.exec(select(Evidence).where(Evidence.id == target.evidence_id).with_for_update()).one()
+        before = audit.snapshot(evidence, "status", "current_version")
+        top = session.exec(
+            select(func.max(EvidenceVersion.number)).where(EvidenceVersion.evidence_id == evidence.id)
+        ).one()
+        evidence.current_version = (top or 0) + 1
+        evidence.status = reviews.check(evidence.status, Action.submit)  # type: ignore[assignment]
+        evidence.updated_at = now
+        if title:
+            evidence.title = title[:200]
+    version = EvidenceVersion(
+        evidence_id=evidence.id,  # type: ignore[arg-type]
+        number=evidence.current_version,
+        created_by=principal.user_id,
+        **content.__dict__,
+    )
+    session.add_all([evidence, version])
+    session.flush()
+    audit.record(
+        session,
+        principal=principal,
+        action="evidence.submit",
+        object_type="evidence",
+        object_id=evidence.id,  # type: ignore[arg-type]
+        county_id=target.county_id,
+        campaign_id=target.campaign_id,
+        before=before,
+        after={
+            **audit.snapshot(evidence, "status", "current_version", "title"),  # type: ignore[dict-item]
+            "version": audit.snapshot(version, "number", "kind", "filename", "size", "sha256", "url", "object_key"),
+        },
+    )
+    reviews.refresh_for(session, evidence)
+    return evidence
+
+
+def withdraw(session: Session, *, evidence_id: int, number: int, principal: Principal, today: date) -> Evidence:
+    """Withdraw the current version before anyone reviewed it; it stays readable and in the audit trail."""
+    evidence = get_visible(session, evidence_id=evidence_id, principal=principal)
+    reviews.require_actor(principal, Action.withdraw)
+    campaign = session.get(Campaign, evidence.campaign_id)
+    assert campaign is not None
+    locks.check_open(session, campaign=campaign, unit_id=evidence.unit_id, today=today)
+    # The table allows withdrawing only while the evidence waits for review, and a review always
+    # moves it out of that state: so the current version has never been reviewed.
+    reviews.check(evidence.status, Action.withdraw)
+    if number != evidence.current_version:
+        raise Conflict("只能撤回当前最新版本", code="not_current_version")
+    versions = session.exec(
+        select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence_id).order_by(EvidenceVersion.number)
+    ).all()
+    current = versions[-1]
+    before = audit.snapshot(evidence, "status", "current_version")
+    current.state = VersionState.withdrawn
+    current.withdrawn_at = datetime.now(UTC)
+    below = [v for v in versions[:-1] if v.state == VersionState.active]
+    if below:
+        evidence.current_version = below[-1].number
+        evidence.status = _status_of(session, below[-1])
+    else:
+        evidence.status = EvidenceStatus.withdrawn
+    evidence.updated_at = current.withdrawn_at
+    session.add_all([current, evidence])
+    session.flush()
+    audit.record(
+        session,
+        principal=principal,
+        action="evidence.withdraw",
+        object_type="evidence",
+        object_id=evidence_id,
+        county_id=campaign.county_id,
+        campaign_id=campaign.id,
+        before=before,
+        after={**audit.snapshot(evidence, "status", "current_version"), "withdrawn_version": number},  # type: ignore[dict-item]
+    )
+    reviews.refresh_for(session, evidence)
+    return evidence
+
+
+def _status_of(session: Session, version: EvidenceVersion) -> EvidenceStatus:
+    """The state a version was left in: its last review's outcome, or waiting if never reviewed."""
+    last = session.exec(
+        select(Review.status_after).where(Review.version_id == version.id).order_by(col(Review.id).desc())
+    ).first()
+    return EvidenceStatus(last) if last else EvidenceStatus.submitted
+
+
+def _version_public(v: EvidenceVersion) -> VersionPublic:
+    return VersionPublic.model_validate(v)
+
+
+def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
+    """Evidence with its current version, in two statements whatever the number of rows."""
+    if not rows:
+        return []
+    pairs = [and_(EvidenceVersion.evidence_id == e.id, EvidenceVersion.number == e.current_version) for e in rows]
+    current = {v.evidence_id: v for v in session.exec(select(EvidenceVersion).where(or_(*pairs))).all()}
+    return [
+        EvidencePublic.model_validate(
+            e, update={"current": _version_public(current[e.id]) if e.id in current else None}
+        )
+        for e in rows
+    ]
+
+
+def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
+    """Evidence with every version and every review."""
+    versions = session.exec(
+        select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
+    ).all()
+    number_of = {v.id: v.number for v in versions}
+    decisions = session.exec(select(Review).where(Review.evidence_id == evidence.id).order_by(Review.id)).all()
+    base = public_list(session, [evidence])[0]
+    return EvidenceDetail(
+        **base.model_dump(exclude={"current"}),
+        current=base.current,
+        versions=[_version_public(v) for v in versions],
+        reviews=[ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]}) for r in decisions],
+    )
+
+
+def get_detail(session: Session, *, evidence_id: int, principal: Principal) -> EvidenceDetail:
+    """Evidence the caller may read, with every version and review."""
+    return detail(session, get_visible(session, evidence_id=evidence_id, principal=principal))
+
+
+def list_for_assignment(session: Session, *, assignment_id: int, principal: Principal) -> list[EvidencePublic]:
+    """Every piece of evidence that counts for the assignment, its own and its material requests'."""
+    assignment = assignments.get_row(session, assignment_id=assignment_id, principal=principal)
+    covering = select(MaterialRequestItem.material_request_id).where(MaterialRequestItem.item_id == assignment.item_id)
+    rows = session.exec(
+        select(Evidence)
+        .where(
+            or_(
+                Evidence.assignment_id == assignment.id,
+                and_(
+                    Evidence.campaign_id == assignment.campaign_id,
+                    Evidence.unit_id == assignment.unit_id,
+                    col(Evidence.material_request_id).in_(covering),
+                ),
+            )
+        )
+        .order_by(Evidence.id)
+    ).all()
+    return public_list(session, list(rows))
+
+
+def list_for_campaign(
+    session: Session,
+    *,
+    campaign_id: int,
+    principal: Principal,
+    status: EvidenceStatus | None,
+    unit_id: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[EvidencePublic], int]:
+    """A page of a campaign's evidence (the office's review queue when status=submitted)."""
+    campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
+    query = _visible(principal).where(Evidence.campaign_id == campaign_id)
+    if status is not None:
+        query = query.where(Evidence.status == status)
+    if unit_id is not None:
+        query = query.where(Evidence.unit_id == unit_id)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Evidence.updated_at, Evidence.id).limit(limit).offset(offset)).all()
+    return public_list(session, list(rows)), total

@@ -1,0 +1,307 @@
+"""Evidence files: uploads streamed through the API, presigned direct uploads, downloads, sweepers.
+
+A file upload is three steps so that no database transaction stays open while bytes travel:
+prepare (check role, unit, lock, state), receive (sniff, hash, size limit, stream to the store) and
+record (check again and write the rows). If recording fails the bytes are removed at once; the
+orphan sweeper is the backstop for a process that dies in between.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+from typing import BinaryIO
+
+from sqlmodel import Session, col, select
+
+from app.db import session_scope
+from app.models import Campaign, EvidenceVersion, UploadIntent
+from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceKind, UploadIntentCreate, UploadIntentPublic
+from app.observability import UPLOAD_BYTES
+from app.services.access import Principal
+from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
+from app.services.platform import audit
+from app.services.storage import ObjectStore
+from app.services.submission import evidence
+from app.services.submission.evidence import Content, Target, Where
+from app.services.submission.filetypes import HEAD_BYTES, FileType, content_disposition, safe_filename, sniff
+from app.settings import get_settings
+
+log = logging.getLogger("shifan.uploads")
+KEY_ROOT = "ev/"
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file now in the store, with what was measured on the way in."""
+
+    key: str
+    filename: str
+    filetype: FileType
+    size: int
+    sha256: str
+
+    def content(self) -> Content:
+        return Content(
+            kind=EvidenceKind.file,
+            object_key=self.key,
+            filename=self.filename,
+            content_type=self.filetype.content_type,
+            size=self.size,
+            sha256=self.sha256,
+        )
+
+
+class _Prefixed:
+    """A reader that gives back the bytes already read for sniffing, then the rest of source."""
+
+    def __init__(self, head: bytes, source: BinaryIO) -> None:
+        self._head = head
+        self._source = source
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            data, self._head = (self._head, b"") if n < 0 or n >= len(self._head) else (self._head[:n], self._head[n:])
+            return data
+        return self._source.read(n)
+
+
+def _read_head(source: BinaryIO) -> bytes:
+    parts: list[bytes] = []
+    have = 0
+    while have < HEAD_BYTES:
+        chunk = source.read(HEAD_BYTES - have)
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    return b"".join(parts)
+
+
+def new_key(target: Target) -> str:
+    """A fresh object key under the target's prefix; never derived from anything the user sent."""
+    return f"{KEY_ROOT}{target.campaign_id}/{target.unit_id}/{uuid.uuid4().hex}"
+
+
+def _discard(store: ObjectStore, key: str) -> None:
+    try:
+        store.delete(key)
+    except DomainError:
+        log.warning("could not remove %s after a failed upload; the orphan sweeper will", key)
+
+
+def prepare(*, where: Where, principal: Principal, today: date) -> Target:
+    """Check that the caller may submit there now, before any byte is read (own short transaction)."""
+    with session_scope() as session:
+        return evidence.resolve(session, where=where, principal=principal, today=today)
+
+
+def receive(store: ObjectStore, *, target: Target, source: BinaryIO, filename: str, max_bytes: int) -> Received:
+    """Stream source into the store: type from the first bytes, SHA-256 and size limit on the way."""
+    head = _read_head(source)
+    filetype = sniff(head, filename)
+    key = new_key(target)
+    stored = store.put_stream(key, _Prefixed(head, source), content_type=filetype.content_type, max_bytes=max_bytes)
+    return Received(key, safe_filename(filename), filetype, stored.size, stored.sha256)
+
+
+def record(
+    store: ObjectStore, *, where: Where, received: Received, title: str | None, principal: Principal, today: date
+) -> EvidenceDetail:
+    """Write the rows for a received file (own transaction); on any failure the bytes are removed."""
+    try:
+        with session_scope() as session:
+            row = evidence.submit(
+                session, where=where, content=received.content(), title=title, principal=principal, today=today
+            )
+            result = evidence.detail(session, row)
+    except BaseException:
+        _discard(store, received.key)
+        raise
+    UPLOAD_BYTES.labels("api").inc(received.size)
+    return result
+
+
+def create_intent(
+    session: Session,
+    store: ObjectStore,
+    *,
+    where: Where,
+    data: UploadIntentCreate,
+    principal: Principal,
+    today: date,
+) -> UploadIntentPublic:
+    """A presigned PUT URL for a file the client will send straight to the store."""
+    settings = get_settings()
+    target = evidence.resolve(session, where=where, principal=principal, today=today)
+    if data.size > settings.max_upload_bytes:
+        raise file_too_large(settings.max_upload_bytes)
+    key = new_key(target)
+    lifetime = timedelta(minutes=settings.upload_intent_minutes)
+    url = store.presigned_put(key, expires=lifetime)
+    intent = UploadIntent(
+        id=uuid.uuid4().hex,
+        object_key=key,
+        campaign_id=target.campaign_id,
+        unit_id=target.unit_id,
+        assignment_id=where.assignment_id,
+        material_request_id=where.material_request_id,
+        evidence_id=where.evidence_id,
+        title=data.title,
+        filename=safe_filename(data.filename),
+        size=data.size,
+        sha256=data.sha256,
+        created_by=principal.user_id,
+        expires_at=datetime.now(UTC) + lifetime,
+    )
+    session.add(intent)
+    session.flush()
+    audit.record(
+        session,
+        principal=principal,
+        action="upload.intent",
+        object_type="upload_intent",
+        object_id=intent.id,
+        county_id=target.county_id,
+        campaign_id=target.campaign_id,
+        after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at"),
+    )
+    return UploadIntentPublic(id=intent.id, upload_url=url, expires_at=intent.expires_at, max_bytes=data.size)
+
+
+def _verify(store: ObjectStore, intent: UploadIntent) -> Received:
+    """Check the object a client put: it arrived, has the declared size and checksum, and an accepted type."""
+    size = store.size_of(intent.object_key)
+    if size is None:
+        raise Conflict("尚未收到文件，请先用上传地址上传后再确认", code="upload_missing")
+    if size != intent.size:
+        raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
+    # One pass over the object: its first bytes for the type, all of them for the checksum.
+    digest = hashlib.sha256()
+    head = bytearray()
+    for chunk in store.iter_bytes(intent.object_key):
+        digest.update(chunk)
+        if len(head) < HEAD_BYTES:
+            head.extend(chunk[: HEAD_BYTES - len(head)])
+    filetype = sniff(bytes(head), intent.filename)
+    if intent.sha256 and digest.hexdigest() != intent.sha256:
+        raise Invalid("文件校验值（SHA-256）与申报的不一致，文件可能损坏，请重新上传", code="checksum_mismatch")
+    return Received(intent.object_key, intent.filename, filetype, size, digest.hexdigest())
+
+
+def complete_intent(
+    session: Session, store: ObjectStore, *, intent_id: str, principal: Principal, today: date
+) -> EvidenceDetail:
+    """Record the evidence of a direct upload once its object is verified."""
+    intent = session.get(UploadIntent, intent_id)
+    if intent is None or intent.created_by != principal.user_id:
+        raise NotFound("未找到该上传任务", code="upload_not_found")
+    if intent.completed_at is not None:
+        raise Conflict("该上传已确认，无需重复确认", code="upload_already_completed")
+    if intent.expires_at < datetime.now(UTC):
+        raise Conflict("上传地址已过期，请重新申请上传", code="upload_expired")
+    received = _verify(store, intent)
+    # Lock the intent only now (not while hashing) and check again: two completions record once.
+    locked = session.exec(
+        select(UploadIntent)
+        .where(UploadIntent.id == intent_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.completed_at is not None:
+        raise Conflict("该上传已确认，无需重复确认", code="upload_already_completed")
+    where = Where(intent.assignment_id, intent.material_request_id, intent.evidence_id)
+    row = evidence.submit(
+        session, where=where, content=received.content(), title=intent.title, principal=principal, today=today
+    )
+    locked.completed_at = datetime.now(UTC)
+    session.add(locked)
+    session.flush()
+    UPLOAD_BYTES.labels("direct").inc(received.size)
+    return evidence.detail(session, row)
+
+
+def _file_version(session: Session, *, evidence_id: int, number: int, principal: Principal) -> EvidenceVersion:
+    version = evidence.get_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    if version.object_key is None:
+        raise Conflict("该版本是网址或情况说明，没有可下载的文件", code="not_a_file")
+    return version
+
+
+def open_download(
+    session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal
+) -> tuple[EvidenceVersion, Iterator[bytes]]:
+    """A file version and its bytes, already requested from the store so a failure is an error, not a cut stream."""
+    version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
+    first = next(chunks, b"")
+    return version, chain([first], chunks)
+
+
+def download_link(
+    session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal
+) -> DownloadLink:
+    """A short-lived presigned GET URL that serves the file under its original name."""
+    version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    lifetime = timedelta(minutes=get_settings().download_link_minutes)
+    url = store.presigned_get(
+        version.object_key,  # type: ignore[arg-type]
+        expires=lifetime,
+        headers={
+            "response-content-disposition": content_disposition(version.filename or "file"),
+            "response-content-type": version.content_type or "application/octet-stream",
+        },
+    )
+    return DownloadLink(url=url, expires_at=datetime.now(UTC) + lifetime)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep removed."""
+
+    expired_intents: int
+    orphans: int
+
+
+def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedelta) -> SweepReport:
+    """Remove objects of intents that expired more than grace ago, and objects no row refers to."""
+    expired = session.exec(
+        select(UploadIntent).where(col(UploadIntent.completed_at).is_(None), UploadIntent.expires_at < now - grace)
+    ).all()
+    county_of = dict(
+        session.exec(
+            select(Campaign.id, Campaign.county_id).where(col(Campaign.id).in_({i.campaign_id for i in expired}))
+        ).all()
+    )
+    for intent in expired:
+        store.delete(intent.object_key)
+        audit.record(
+            session,
+            principal=None,
+            action="upload.expire",
+            object_type="upload_intent",
+            object_id=intent.id,
+            county_id=county_of.get(intent.campaign_id),
+            campaign_id=intent.campaign_id,
+            before=audit.snapshot(intent, "object_key", "filename", "size"),
+        )
+        session.delete(intent)
+    session.flush()
+    orphans = 0
+    candidates = list(store.keys(KEY_ROOT, before=now - grace))
+    for start in range(0, len(candidates), 500):
+        batch = candidates[start : start + 500]
+        known = set(session.exec(select(EvidenceVersion.object_key).where(col(EvidenceVersion.object_key).in_(batch))))
+        known |= set(session.exec(select(UploadIntent.object_key).where(col(UploadIntent.object_key).in_(batch))))
+        for key in batch:
+            if key not in known:
+                store.delete(key)
+                orphans += 1
+    if orphans:
+        log.info("sweeper removed %d orphaned objects", orphans)
+    return SweepReport(expired_intents=len(expired), orphans=orphans)
