@@ -149,10 +149,10 @@ def worker(args: argparse.Namespace) -> None:
     from app.settings import get_settings
 
     settings = get_settings()
-    last_scan = 0.0
+    last_scan: float | None = None  # scan at once: monotonic time starts near 0 on a freshly booted machine
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         while True:
-            if time.monotonic() - last_scan >= args.scan_seconds:
+            if last_scan is None or time.monotonic() - last_scan >= args.scan_seconds:
                 found = _session_do(
                     lambda s: events.scan_deadlines(
                         s, today=args.today or date.today(), within_workdays=settings.remind_within_workdays
