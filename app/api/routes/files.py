@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.multipart import OPENAPI_BODY, stream_file
+from app.api.openapi import binary, header
 from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
 from app.services.access import Principal
 from app.services.storage import ObjectStore
@@ -113,7 +114,7 @@ def complete_direct_upload(
 @router.get(
     "/evidence/{evidence_id}/versions/{number}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容"}},
+    responses=binary("application/octet-stream", "文件内容（按上传时的文件类型）", headers={"ETag": header("ETag")}),
 )
 def download_version(
     evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep

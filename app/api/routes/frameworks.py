@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep
 from app.api.documents import read_limited
+from app.api.openapi import binary
 from app.models.common import Page
 from app.models.framework import (
     FrameworkPublic,
@@ -45,7 +46,7 @@ async def upload_framework(
 @router.get(
     "/template.xlsx",
     response_class=Response,
-    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "指标体系 Excel 导入模板"}},
+    responses=binary(sheets.MEDIA_TYPE, "指标体系 Excel 导入模板"),
 )
 def framework_template(who: CurrentPrincipal) -> Response:
     """The .xlsx import template: sheets 说明, 清单, 指标, 资料 with one example row each."""
@@ -56,7 +57,7 @@ def framework_template(who: CurrentPrincipal) -> Response:
 @router.get(
     "/{framework_id}/export.xlsx",
     response_class=Response,
-    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "指标体系（.xlsx，可修改后导入）"}},
+    responses=binary(sheets.MEDIA_TYPE, "指标体系（.xlsx，可修改后导入）"),
 )
 def export_framework(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
     """A framework as the .xlsx workbook the import takes (edit it and import it as a new version)."""

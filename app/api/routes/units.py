@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
 from app.api.documents import read_limited
+from app.api.openapi import ETAG, binary
 from app.models.unit import (
     Unit,
     UnitCreate,
@@ -39,7 +40,7 @@ def create_unit(county_id: int, data: UnitCreate, session: SessionDep, who: Curr
 @router.get(
     "/counties/{county_id}/units.xlsx",
     response_class=Response,
-    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "单位名单（.xlsx，可修改后导入）"}},
+    responses=binary(sheets.MEDIA_TYPE, "单位名单（.xlsx，可修改后导入）"),
 )
 def export_units(county_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
     """The county's units as a spreadsheet (单位名称, 类别, 别名) that imports back."""
@@ -82,7 +83,7 @@ def _group_public(session: SessionDep, group: UnitGroup) -> UnitGroupPublic:
     return UnitGroupPublic.model_validate(group, update={"member_ids": members.get(group.id, [])})  # type: ignore[arg-type]
 
 
-@router.get("/unit-groups/{group_id}", response_model=UnitGroupPublic)
+@router.get("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=ETAG)
 def read_group(group_id: int, session: SessionDep, who: CurrentPrincipal, response: Response) -> UnitGroupPublic:
     """One unit group with its members, and its ETag for a later change."""
     group = units.get_group(session, group_id=group_id, principal=who)
@@ -90,7 +91,7 @@ def read_group(group_id: int, session: SessionDep, who: CurrentPrincipal, respon
     return _group_public(session, group)
 
 
-@router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=STALE)
+@router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=STALE | ETAG)
 def update_group(
     group_id: int,
     data: UnitGroupUpdate,
