@@ -182,3 +182,31 @@ def test_typed_bodies_and_plain_shapes(spec, client, world) -> None:
         headers=world.auth("lc-office"),
     )
     assert bad.status_code == 422 and bad.json()["code"] == "scoring_invalid"
+
+
+def test_creates_answer_with_the_location_they_declare(spec, client, world, session) -> None:
+    """A 201 that declares Location sends the path of the new resource's own GET, and that GET finds it."""
+    location = {"$ref": "#/components/headers/Location"}
+    declared = {
+        (m, p)
+        for m, p, op in operations(spec)
+        if op["responses"].get("201", {}).get("headers", {}).get("Location") == location
+    }
+    assert {("POST", f"{API}/campaigns"), ("POST", f"{API}/assignments/{{assignment_id}}/evidence")} <= declared
+    assert len(declared) == 8 and all(m == "POST" for m, _ in declared)
+    office = world.auth("gp-office")
+    r = client.post(
+        f"{API}/counties/{world.ids['gp_county']}/unit-groups", json={"name": "Location 测试组"}, headers=office
+    )
+    assert r.status_code == 201 and r.headers["Location"] == f"{API}/unit-groups/{r.json()['id']}"
+    again = client.get(r.headers["Location"], headers=office)
+    assert again.status_code == 200 and again.json() == r.json()
+    pin_today(client.app, date(2023, 2, 10))
+    from tests.evidence_kit import PICKER
+
+    assignment = PICKER.assignment(session, world.ids["lc_sfj"]).id
+    body = {"kind": "statement", "text": "本单位已建立制度（Location 测试）"}
+    r = client.post(f"{API}/assignments/{assignment}/evidence", json=body, headers=world.auth("lc-sfj"))
+    assert r.status_code == 201, r.text
+    assert r.headers["Location"] == f"{API}/evidence/{r.json()['id']}"
+    assert client.get(r.headers["Location"], headers=world.auth("lc-sfj")).json()["id"] == r.json()["id"]

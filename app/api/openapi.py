@@ -18,6 +18,10 @@ _HEADERS: dict[str, dict[str, Any]] = {
     },
     "ETag": {"description": "资源当前版本；修改时放入 If-Match，已被他人修改则返回 412", "schema": {"type": "string"}},
     "Retry-After": {"description": "建议等待的秒数", "schema": {"type": "integer"}},
+    "Location": {
+        "description": "新建资源的地址（其 GET 路径）",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
     "Idempotent-Replayed": {
         "description": "true：这是同一 Idempotency-Key 首次请求的应答重放",
         "schema": {"type": "string", "enum": ["true"]},

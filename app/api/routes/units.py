@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
 from app.api.documents import read_limited
+from app.api.location import CREATED, created_at
 from app.api.openapi import ETAG, binary
 from app.models.unit import (
     Unit,
@@ -71,10 +72,23 @@ def list_groups(county_id: int, session: SessionDep, who: CurrentPrincipal) -> l
     ]
 
 
-@router.post("/counties/{county_id}/unit-groups", response_model=UnitGroupPublic, status_code=status.HTTP_201_CREATED)
-def create_group(county_id: int, data: UnitGroupCreate, session: SessionDep, who: CurrentPrincipal) -> UnitGroupPublic:
+@router.post(
+    "/counties/{county_id}/unit-groups",
+    response_model=UnitGroupPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
+)
+def create_group(
+    county_id: int,
+    data: UnitGroupCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    request: Request,
+    response: Response,
+) -> UnitGroupPublic:
     """Add a unit group (e.g. 各乡镇) to the county."""
     group = units.create_group(session, county_id=county_id, data=data, principal=who)
+    created_at(request, response, "read_group", group_id=group.id)
     return UnitGroupPublic.model_validate(group, update={"member_ids": sorted(set(data.member_ids))})
 
 
