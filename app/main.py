@@ -185,7 +185,7 @@ def create_app() -> FastAPI:
         """Prometheus metrics: requests and latency by route, evidence bytes stored, outbox backlog."""
         expected = get_settings().metrics_token
         given = credentials.credentials if credentials else ""
-        if expected and not hmac.compare_digest(given, expected):
+        if expected and not hmac.compare_digest(given.encode(), expected.encode()):
             raise Unauthorized("需要指标令牌（SHIFAN_METRICS_TOKEN）", code="metrics_token_required")
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
