@@ -210,3 +210,19 @@ def test_creates_answer_with_the_location_they_declare(spec, client, world, sess
     assert r.status_code == 201, r.text
     assert r.headers["Location"] == f"{API}/evidence/{r.json()['id']}"
     assert client.get(r.headers["Location"], headers=world.auth("lc-sfj")).json()["id"] == r.json()["id"]
+
+
+def test_metrics_token_is_an_optional_bearer(client, monkeypatch) -> None:
+    """/metrics declares its token as an HTTP bearer; a wrong or non-ASCII one is 401 (was a 500), the right one 200."""
+    from app.settings import get_settings
+
+    monkeypatch.setenv("SHIFAN_METRICS_TOKEN", "m-secret")
+    get_settings.cache_clear()
+    try:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer 令牌".encode()}).status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer m-secret"}).status_code == 200
+    finally:
+        monkeypatch.delenv("SHIFAN_METRICS_TOKEN")
+        get_settings.cache_clear()
