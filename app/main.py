@@ -6,16 +6,19 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.api import errors, graphql
+from app.api import errors, graphql, openapi
 from app.api.deps import StorageDep
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
@@ -47,6 +50,29 @@ from app.services.storage import get_store
 from app.settings import get_settings
 
 API_PREFIX = "/api/v1"
+SERVERS = [{"url": "/", "description": "本服务（与本文档同一地址）"}]
+# What a browser page on another origin may send and read (CORS); the methods are the API's own.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", openapi.REQUEST_ID]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    openapi.REQUEST_ID,
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Location",
+    "Content-Disposition",
+]
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class Readiness(BaseModel):
+    """Whether the database and the object store answer ("ok" or "unavailable" each, and overall)."""
+
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    storage: Literal["ok", "unavailable"]
+
+
+_metrics_bearer = HTTPBearer(auto_error=False, scheme_name="MetricsToken", description="SHIFAN_METRICS_TOKEN（设置时）")
 
 
 log = logging.getLogger("shifan")
@@ -75,6 +101,7 @@ def create_app() -> FastAPI:
         title="Shifan 示范",
         version="0.1.0",
         description="法治政府建设示范创建：指标体系、任务分工、印证资料、审核与评分。",
+        generate_unique_id_function=openapi.operation_id,
     )
     api = APIRouter(prefix=API_PREFIX)
     for module in (
@@ -103,28 +130,62 @@ def create_app() -> FastAPI:
     app.include_router(graphql.router(), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=graphql.STATIC), name="static")
     errors.install(app)
-    openapi = app.openapi
-    app.openapi = lambda: app.openapi_schema or _set_schema(app, errors.document(openapi()))  # type: ignore[method-assign]
+    build = app.openapi
+
+    def document() -> dict[str, Any]:
+        return app.openapi_schema or _set_schema(app, openapi.document(errors.document(build()), servers=SERVERS))
+
+    app.openapi = document  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(RequestMiddleware)  # outermost: the request id covers replays and refusals too
+    app.add_middleware(RequestMiddleware)  # the request id covers replays and refusals too
+    origins = get_settings().cors_origin_list()
+    if origins:  # outermost: a preflight is answered before anything else runs
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"], responses={503: {"description": "数据库或文件存储不可用"}})
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        response_class=JSONResponse,
+        responses={200: {"model": Readiness}, 503: {"description": "数据库或文件存储不可用"}},
+    )
     def readyz(store: StorageDep) -> JSONResponse:
         """Readiness: the database and the object store both answer."""
         checks = health.readiness(store)
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["ops"], response_class=Response, responses={401: {"description": "需要指标令牌"}})
-    def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus 文本格式",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            401: {"description": "需要指标令牌"},
+        },
+        openapi_extra={"security": [{}]},  # the token only when SHIFAN_METRICS_TOKEN is set
+    )
+    def metrics(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_metrics_bearer)] = None,
+    ) -> Response:
         """Prometheus metrics: requests and latency by route, evidence bytes stored, outbox backlog."""
         expected = get_settings().metrics_token
-        if expected and not hmac.compare_digest(authorization or "", f"Bearer {expected}"):
+        given = credentials.credentials if credentials else ""
+        if expected and not hmac.compare_digest(given.encode(), expected.encode()):
             raise Unauthorized("需要指标令牌（SHIFAN_METRICS_TOKEN）", code="metrics_token_required")
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

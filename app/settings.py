@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     login_failures_per_client: int = 20
     login_window_minutes: int = 15
     metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
+    # Origins whose browser pages may call the API (CORS), comma-separated, e.g.
+    # "https://shifan.example.gov.cn,http://127.0.0.1:5173"; none by default (same-origin pages only).
+    cors_origins: str = ""
+
+    def cors_origin_list(self) -> list[str]:
+        """SHIFAN_CORS_ORIGINS as a list, without blanks and trailing slashes (a browser sends none)."""
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

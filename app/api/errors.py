@@ -45,6 +45,12 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     (FastAPI would describe 422 as its own validation body, which this service never sends)."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    # `errors` is left out of an answer that has none (never null): no default, so generators keep it optional
+    components["Problem"]["properties"]["errors"] = {
+        "type": "array",
+        "items": {"type": "object", "additionalProperties": True},
+        "description": "逐项列出的问题（仅部分错误带有，例如字段校验）",
+    }
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for item in schema.get("paths", {}).values():

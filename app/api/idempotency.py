@@ -21,6 +21,13 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _SKIP = ("/api/v1/auth/",)  # logins: a token is never stored
 
 
+def honours_key(method: str, path: str, content_types: set[str]) -> bool:
+    """Whether a request with this method, path and body type is replayed under its Idempotency-Key
+    (POSTs other than logins; file uploads are refused with the key: their direct-upload intents are idempotent)."""
+    multipart = any(t.startswith("multipart/") for t in content_types)
+    return method == "POST" and not path.startswith(_SKIP) and not multipart
+
+
 class IdempotencyMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -28,7 +35,7 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", [])) if scope["type"] == "http" else {}
         key = headers.get(HEADER, b"").decode("latin-1")
-        if scope["type"] != "http" or scope["method"] != "POST" or not key or scope["path"].startswith(_SKIP):
+        if scope["type"] != "http" or not key or not honours_key(scope["method"], scope["path"], set()):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -37,7 +44,8 @@ class IdempotencyMiddleware:
                 scope, receive, send
             )
             return
-        if headers.get(b"content-type", b"").startswith(b"multipart/"):
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        if not honours_key(scope["method"], scope["path"], {content_type}):
             detail = "文件上传不支持 Idempotency-Key：请使用直传接口（…/evidence/uploads），按上传编号确认即可安全重试"
             await problem(422, "idempotency_not_supported", detail, request)(scope, receive, send)
             return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -19,3 +19,8 @@ class Page(BaseModel, Generic[T]):
     offset: int
     next_cursor: str | None = None
     next: str | None = None
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        """`Page[AssignmentPublic]` is called `AssignmentPage` (in OpenAPI and generated clients)."""
+        return params[0].__name__.removesuffix("Public") + "Page"

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Depends
 from strawberry.fastapi import GraphQLRouter
 
 from app.api.deps import StorageDep, Today, bearer_token
 from app.api.graphql.context import Context, Transaction, transaction
+from app.api.graphql.http import GraphQLOverHTTPRouter
 from app.api.graphql.loaders import Loaders
 from app.api.graphql.schema import schema
 
@@ -31,14 +31,16 @@ def get_context(
     return ctx
 
 
-class _Router(GraphQLRouter[Context, None]):
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse((STATIC / "graphiql" / "index.html").read_text(encoding="utf-8"))
-
-
 def router() -> GraphQLRouter[Context, None]:
-    """The GraphQL endpoint: POST (and GET for queries) with a bearer token; GraphiQL for browsers."""
-    return _Router(schema, path=PATH, context_getter=get_context, multipart_uploads_enabled=False)
+    """The GraphQL endpoint: POST (and GET for queries) with a bearer token, GraphQL over HTTP's media types and
+    status codes (see http.py); GraphiQL for browsers."""
+    return GraphQLOverHTTPRouter(
+        schema,
+        path=PATH,
+        context_getter=get_context,
+        multipart_uploads_enabled=False,
+        ide_page=STATIC / "graphiql" / "index.html",
+    )
 
 
 def sdl() -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep, Today
+from app.api.openapi import ETAG
 from app.models.campaign import AssignmentPublic, AssignmentUpdate
 from app.services.campaign import assignments
 
 router = APIRouter(prefix="/assignments", tags=["assignments"])
 
 
-@router.get("/{assignment_id}", response_model=AssignmentPublic)
+@router.get("/{assignment_id}", response_model=AssignmentPublic, responses=ETAG)
 def read_assignment(
     assignment_id: int, session: SessionDep, who: CurrentPrincipal, today: Today, response: Response
 ) -> AssignmentPublic:
@@ -23,7 +24,7 @@ def read_assignment(
     return found
 
 
-@router.patch("/{assignment_id}", response_model=AssignmentPublic, responses=STALE)
+@router.patch("/{assignment_id}", response_model=AssignmentPublic, responses=STALE | ETAG)
 def update_assignment(
     assignment_id: int,
     data: AssignmentUpdate,

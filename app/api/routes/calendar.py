@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.api.openapi import binary
 from app.models.campaign import DayUnit, DueIn
 from app.services.calendar import ics, workdays
 
@@ -22,7 +23,7 @@ class DueAnswer(BaseModel):
     days: int
     unit: DayUnit
     due_on: date
-    calendar_covers: tuple[int, int]
+    calendar_covers: list[int] = Field(min_length=2, max_length=2, description="日历覆盖的首年与末年")
 
 
 @router.get("/due", response_model=DueAnswer)
@@ -40,7 +41,7 @@ def compute_due(
         days=days,
         unit=unit,
         due_on=workdays.resolve(DueIn(days=days, unit=unit, from_date=start), today),
-        calendar_covers=(workdays.FIRST_YEAR, workdays.LAST_YEAR),
+        calendar_covers=[workdays.FIRST_YEAR, workdays.LAST_YEAR],
     )
 
 
@@ -63,7 +64,7 @@ def read_feed_link(unit_id: int, request: Request, session: SessionDep, who: Cur
     "/units/{unit_id}/deadlines.ics",
     name="unit_deadline_feed",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}, "description": "iCalendar 订阅"}},
+    responses=binary("text/calendar", "iCalendar 订阅"),
 )
 def unit_deadline_feed(unit_id: int, session: SessionDep, token: Annotated[str, Query(max_length=2000)]) -> Response:
     """The unit's unfinished assignments as all-day iCalendar events (token from /calendar/units/{id}/link)."""

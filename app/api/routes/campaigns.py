@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
+from app.api.location import CREATED, created_at
 from app.models.campaign import (
     AssignmentCreate,
     AssignmentPublic,
@@ -45,10 +46,14 @@ def list_campaigns(session: SessionDep, who: CurrentPrincipal) -> list[CampaignP
     return campaigns.public_list(session, campaigns.list_visible(session, principal=who))
 
 
-@router.post("", response_model=CampaignPublic, status_code=status.HTTP_201_CREATED)
-def create_campaign(data: CampaignCreate, session: SessionDep, who: CurrentPrincipal) -> CampaignPublic:
+@router.post("", response_model=CampaignPublic, status_code=status.HTTP_201_CREATED, responses=CREATED)
+def create_campaign(
+    data: CampaignCreate, session: SessionDep, who: CurrentPrincipal, request: Request, response: Response
+) -> CampaignPublic:
     """Create a draft campaign of the office's county on a framework, with its phases."""
-    return campaigns.to_public(session, campaigns.create(session, data=data, principal=who))
+    found = campaigns.to_public(session, campaigns.create(session, data=data, principal=who))
+    created_at(request, response, "read_campaign", campaign_id=found.id)
+    return found
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic)
@@ -109,9 +114,22 @@ def list_assignments(
     return page.of(items, total)
 
 
-@router.post("/{campaign_id}/assignments", response_model=AssignmentPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{campaign_id}/assignments",
+    response_model=AssignmentPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
+)
 def create_assignment(
-    campaign_id: int, data: AssignmentCreate, session: SessionDep, who: CurrentPrincipal, today: Today
+    campaign_id: int,
+    data: AssignmentCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    request: Request,
+    response: Response,
 ) -> AssignmentPublic:
     """Assign an item to a unit by hand (e.g. for a name the launch could not resolve)."""
-    return assignments.create(session, campaign_id=campaign_id, data=data, principal=who, today=today)
+    found = assignments.create(session, campaign_id=campaign_id, data=data, principal=who, today=today)
+    created_at(request, response, "read_assignment", assignment_id=found.id)
+    return found

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.api.location import CREATED, created_at
 from app.models.common import Page
 from app.models.evidence import (
     EvidenceCreate,
@@ -26,14 +27,24 @@ def _content(data: LinkOrStatement) -> Content:
 
 
 @router.post(
-    "/assignments/{assignment_id}/evidence", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED
+    "/assignments/{assignment_id}/evidence",
+    response_model=EvidenceDetail,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
 )
 def submit_link_or_statement(
-    assignment_id: int, data: EvidenceCreate, session: SessionDep, who: CurrentPrincipal, today: Today
+    assignment_id: int,
+    data: EvidenceCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    request: Request,
+    response: Response,
 ) -> EvidenceDetail:
     """Submit a web address or a written statement for the assignment (or a material request covering it)."""
     where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
     row = evidence.submit(session, where=where, content=_content(data), title=data.title, principal=who, today=today)
+    created_at(request, response, "read_evidence", evidence_id=row.id)
     return evidence.detail(session, row)
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, Today
+from app.api.openapi import binary
 from app.services.exports import evidence_package, ledger
 from app.services.platform import sheets
 from app.services.submission.filetypes import content_disposition
@@ -24,7 +25,7 @@ XLSX = sheets.MEDIA_TYPE
 @router.get(
     "/campaigns/{campaign_id}/evidence-package.zip",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "印证资料包（ZIP）"}},
+    responses=binary("application/zip", "印证资料包（ZIP）"),
 )
 def evidence_package_zip(
     campaign_id: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
@@ -41,7 +42,7 @@ def evidence_package_zip(
 @router.get(
     "/campaigns/{campaign_id}/ledger.xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}, "description": "任务分工台账（.xlsx）"}},
+    responses=binary(XLSX, "任务分工台账（.xlsx）"),
 )
 def ledger_xlsx(
     campaign_id: int,

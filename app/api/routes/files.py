@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
+from app.api.location import CREATED, created_at
 from app.api.multipart import OPENAPI_BODY, stream_file
+from app.api.openapi import binary, header
 from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
 from app.services.access import Principal
 from app.services.storage import ObjectStore
@@ -42,10 +44,12 @@ async def _upload(
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=OPENAPI_BODY,
+    responses=CREATED,
 )
 async def upload_file(
     assignment_id: int,
     request: Request,
+    response: Response,
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
@@ -54,7 +58,9 @@ async def upload_file(
 ) -> EvidenceDetail:
     """Upload a file as new evidence (multipart field "file"); its type is decided by its content."""
     where = Where(assignment_id=assignment_id, material_request_id=material_request_id)
-    return await _upload(request, store, where=where, title=title, who=who, today=today)
+    found = await _upload(request, store, where=where, title=title, who=who, today=today)
+    created_at(request, response, "read_evidence", evidence_id=found.id)
+    return found
 
 
 @router.post(
@@ -102,18 +108,31 @@ def start_direct_version_upload(
     return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
 
 
-@router.post("/uploads/{intent_id}/complete", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/uploads/{intent_id}/complete",
+    response_model=EvidenceDetail,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
+)
 def complete_direct_upload(
-    intent_id: str, session: SessionDep, who: CurrentPrincipal, today: Today, store: StorageDep
+    intent_id: str,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    store: StorageDep,
+    request: Request,
+    response: Response,
 ) -> EvidenceDetail:
     """Check the directly uploaded object (size, checksum, type) and record it as evidence."""
-    return uploads.complete_intent(session, store, intent_id=intent_id, principal=who, today=today)
+    found = uploads.complete_intent(session, store, intent_id=intent_id, principal=who, today=today)
+    created_at(request, response, "read_evidence", evidence_id=found.id)
+    return found
 
 
 @router.get(
     "/evidence/{evidence_id}/versions/{number}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容"}},
+    responses=binary("application/octet-stream", "文件内容（按上传时的文件类型）", headers={"ETag": header("ETag")}),
 )
 def download_version(
     evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep

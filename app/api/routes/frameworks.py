@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep
 from app.api.documents import read_limited
+from app.api.location import CREATED, created_at
+from app.api.openapi import binary
 from app.models.common import Page
 from app.models.framework import (
     FrameworkPublic,
@@ -30,22 +32,26 @@ def list_frameworks(session: SessionDep, who: CurrentPrincipal) -> list[Framewor
     return frameworks.public_list(session, frameworks.list_all(session))
 
 
-@router.post("", response_model=FrameworkPublic, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=FrameworkPublic, status_code=status.HTTP_201_CREATED, responses=CREATED)
 async def upload_framework(
     session: SessionDep,
     who: CurrentPrincipal,
+    request: Request,
+    response: Response,
     file: UploadFile = File(description="指标体系 JSON 或 Excel（.xlsx）文件"),
 ) -> FrameworkPublic:
     """Import a framework file (JSON or .xlsx) whole, as a new version of its code, or reject it with every problem."""
     raw = await read_limited(file, what="指标体系文件", code="framework_too_large")
     # parsing and storing are synchronous work: off the event loop, like every sync route
-    return await run_in_threadpool(frameworks.import_file, session, raw=raw, principal=who)
+    found = await run_in_threadpool(frameworks.import_file, session, raw=raw, principal=who)
+    created_at(request, response, "read_framework", framework_id=found.id)
+    return found
 
 
 @router.get(
     "/template.xlsx",
     response_class=Response,
-    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "指标体系 Excel 导入模板"}},
+    responses=binary(sheets.MEDIA_TYPE, "指标体系 Excel 导入模板"),
 )
 def framework_template(who: CurrentPrincipal) -> Response:
     """The .xlsx import template: sheets 说明, 清单, 指标, 资料 with one example row each."""
@@ -56,7 +62,7 @@ def framework_template(who: CurrentPrincipal) -> Response:
 @router.get(
     "/{framework_id}/export.xlsx",
     response_class=Response,
-    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "指标体系（.xlsx，可修改后导入）"}},
+    responses=binary(sheets.MEDIA_TYPE, "指标体系（.xlsx，可修改后导入）"),
 )
 def export_framework(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
     """A framework as the .xlsx workbook the import takes (edit it and import it as a new version)."""

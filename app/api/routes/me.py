@@ -43,7 +43,7 @@ def read_me(who: CurrentPrincipal) -> MePublic:
 
 
 @router.get("/assignments", response_model=Page[AssignmentPublic])
-def read_my_assignments(
+def list_my_assignments(
     session: SessionDep,
     who: CurrentPrincipal,
     page: PageDep,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.api.location import CREATED, created_at
 from app.models.rectification import (
     RectificationCreate,
     RectificationProgress,
@@ -18,13 +19,23 @@ router = APIRouter(tags=["rectification"])
 
 
 @router.post(
-    "/campaigns/{campaign_id}/rectifications", response_model=RectificationPublic, status_code=status.HTTP_201_CREATED
+    "/campaigns/{campaign_id}/rectifications",
+    response_model=RectificationPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
 )
 def create_rectification(
-    campaign_id: int, data: RectificationCreate, session: SessionDep, who: CurrentPrincipal
+    campaign_id: int,
+    data: RectificationCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    request: Request,
+    response: Response,
 ) -> RectificationPublic:
     """Open a rectification item for a unit (office), from a score's finding, a review, or typed in."""
-    return rectification.create(session, campaign_id=campaign_id, data=data, principal=who)
+    found = rectification.create(session, campaign_id=campaign_id, data=data, principal=who)
+    created_at(request, response, "read_rectification", rectification_id=found.id)
+    return found
 
 
 @router.get("/campaigns/{campaign_id}/rectifications", response_model=list[RectificationPublic])

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import WithJsonSchema
 
-from app.api.deps import CurrentPrincipal, IfMatch, SessionDep
+from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
+from app.api.openapi import ETAG, binary
 from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
@@ -14,6 +16,13 @@ from app.services.assessment import score_report, score_sheet, scoring, scoring_
 from app.services.platform import sheets
 from app.services.submission.filetypes import content_disposition
 
+# Read as plain JSON so the service can explain a wrong configuration in its own words (scoring_invalid),
+# described as the ScoringConfig it must be.
+ScoringConfigBody = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"$ref": "#/components/schemas/ScoringConfig"}),
+    Body(openapi_examples={"default": {"value": ScoringConfig().model_dump()}}),
+]
 router = APIRouter(tags=["scoring"])
 
 XLSX = sheets.MEDIA_TYPE
@@ -22,7 +31,7 @@ SourceQuery = Annotated[
 ]
 
 
-@router.get("/campaigns/{campaign_id}/scoring", response_model=ScoringConfigPublic)
+@router.get("/campaigns/{campaign_id}/scoring", response_model=ScoringConfigPublic, responses=ETAG)
 def read_scoring(
     campaign_id: int, session: SessionDep, who: CurrentPrincipal, response: Response
 ) -> ScoringConfigPublic:
@@ -35,13 +44,13 @@ def read_scoring(
 @router.put(
     "/campaigns/{campaign_id}/scoring",
     response_model=ScoringConfigPublic,
-    responses={412: {"description": "已被他人修改"}},
+    responses=STALE | ETAG,
 )
 def replace_scoring(
     campaign_id: int,
     session: SessionDep,
     who: CurrentPrincipal,
-    data: Annotated[dict[str, Any], Body(openapi_examples={"default": {"value": ScoringConfig().model_dump()}})],
+    data: ScoringConfigBody,
     response: Response,
     if_match: IfMatch = None,
 ) -> ScoringConfigPublic:
@@ -100,7 +109,7 @@ def read_report(round_id: int, session: SessionDep, who: CurrentPrincipal, sourc
 @router.get(
     "/rounds/{round_id}/report.xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}, "description": "评分表（.xlsx）"}},
+    responses=binary(XLSX, "评分表（.xlsx）"),
 )
 def download_score_sheet(
     round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = "office"

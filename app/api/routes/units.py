@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
 from app.api.documents import read_limited
+from app.api.location import CREATED, created_at
+from app.api.openapi import ETAG, binary
 from app.models.unit import (
     Unit,
     UnitCreate,
@@ -39,7 +41,7 @@ def create_unit(county_id: int, data: UnitCreate, session: SessionDep, who: Curr
 @router.get(
     "/counties/{county_id}/units.xlsx",
     response_class=Response,
-    responses={200: {"content": {sheets.MEDIA_TYPE: {}}, "description": "单位名单（.xlsx，可修改后导入）"}},
+    responses=binary(sheets.MEDIA_TYPE, "单位名单（.xlsx，可修改后导入）"),
 )
 def export_units(county_id: int, session: SessionDep, who: CurrentPrincipal) -> Response:
     """The county's units as a spreadsheet (单位名称, 类别, 别名) that imports back."""
@@ -70,10 +72,23 @@ def list_groups(county_id: int, session: SessionDep, who: CurrentPrincipal) -> l
     ]
 
 
-@router.post("/counties/{county_id}/unit-groups", response_model=UnitGroupPublic, status_code=status.HTTP_201_CREATED)
-def create_group(county_id: int, data: UnitGroupCreate, session: SessionDep, who: CurrentPrincipal) -> UnitGroupPublic:
+@router.post(
+    "/counties/{county_id}/unit-groups",
+    response_model=UnitGroupPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=CREATED,
+)
+def create_group(
+    county_id: int,
+    data: UnitGroupCreate,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    request: Request,
+    response: Response,
+) -> UnitGroupPublic:
     """Add a unit group (e.g. 各乡镇) to the county."""
     group = units.create_group(session, county_id=county_id, data=data, principal=who)
+    created_at(request, response, "read_group", group_id=group.id)
     return UnitGroupPublic.model_validate(group, update={"member_ids": sorted(set(data.member_ids))})
 
 
@@ -82,7 +97,7 @@ def _group_public(session: SessionDep, group: UnitGroup) -> UnitGroupPublic:
     return UnitGroupPublic.model_validate(group, update={"member_ids": members.get(group.id, [])})  # type: ignore[arg-type]
 
 
-@router.get("/unit-groups/{group_id}", response_model=UnitGroupPublic)
+@router.get("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=ETAG)
 def read_group(group_id: int, session: SessionDep, who: CurrentPrincipal, response: Response) -> UnitGroupPublic:
     """One unit group with its members, and its ETag for a later change."""
     group = units.get_group(session, group_id=group_id, principal=who)
@@ -90,7 +105,7 @@ def read_group(group_id: int, session: SessionDep, who: CurrentPrincipal, respon
     return _group_public(session, group)
 
 
-@router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=STALE)
+@router.patch("/unit-groups/{group_id}", response_model=UnitGroupPublic, responses=STALE | ETAG)
 def update_group(
     group_id: int,
     data: UnitGroupUpdate,
