@@ -1,5 +1,5 @@
 """audit hash chain: seq, prev_hash, entry_hash on audit_entry, the one-row audit_chain_head; existing
-entries are chained in id order
+entries are chained in id order. Framework owners: framework.owner_county_id (existing ones: global)
 
 Revision ID: 0007d
 Revises: 0006
@@ -106,9 +106,17 @@ def upgrade() -> None:
         batch_op.alter_column('entry_hash', existing_type=sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_audit_entry_seq'), ['seq'])
     _append_only(True)
+    with op.batch_alter_table('framework', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('owner_county_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_framework_owner_county_id'), ['owner_county_id'], unique=False)
+        batch_op.create_foreign_key('fk_framework_owner_county_id_region', 'region', ['owner_county_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('framework', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_framework_owner_county_id_region', type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_framework_owner_county_id'))
+        batch_op.drop_column('owner_county_id')
     _append_only(False)
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_audit_entry_seq'), type_='unique')
