@@ -407,3 +407,14 @@ def test_no_write_route_lets_an_outsider_change_a_countys_object(client, app, wo
                 sent = {"json": body} if body is not None else {}
             r = client.request(method, url, headers=world.auth(who), **sent)
             assert r.status_code in (403, 404), (route, who, r.status_code, r.text[:200])
+    # writes that name no object in the path but change one county's or everyone's: a new version of 陵川's
+    # own framework (its code), and a new region
+    for who in ["gp-office", "gp-sfj", "yn-province", "idle-evaluator", "lc-gaj"]:
+        version = own_framework("lc-own")
+        r = client.post(
+            f"{API}/frameworks", files={"file": ("v.json", version, "application/json")}, headers=world.auth(who)
+        )
+        assert r.status_code == 403, ("POST /api/v1/frameworks", who, r.status_code)
+        county = {"name": "越权县", "level": "county", "parent_id": None}
+        r = client.post(f"{API}/regions", json=county, headers=world.auth(who))
+        assert r.status_code == 403, ("POST /api/v1/regions", who, r.status_code)
