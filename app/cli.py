@@ -1,4 +1,5 @@
-"""The one command-line entry point: serve, migrate, demo, import-framework, export, create-user, token, worker."""
+"""The one command-line entry point: serve, migrate, demo, import-framework, export, create-user, token, worker,
+audit verify."""
 
 from __future__ import annotations
 
@@ -169,6 +170,24 @@ def worker(args: argparse.Namespace) -> None:
                 time.sleep(args.poll_seconds)
 
 
+def audit_verify(_: argparse.Namespace) -> None:
+    """Recompute the audit hash chain; name the first entry that no longer matches (exit code 1)."""
+    from app.services.platform import audit_chain
+
+    verdict = _session_do(audit_chain.verify)
+    assert isinstance(verdict, audit_chain.AuditVerdict)
+    if verdict.ok:
+        print(f"审计记录链完整：共 {verdict.checked} 条，链头第 {verdict.head_seq} 条。")
+        return
+    bad = verdict.first_break
+    assert bad is not None
+    print(f"审计记录链在第 {bad.seq} 条（id {bad.entry_id}）处不符：{bad.reason}", file=sys.stderr)
+    print(
+        f"audit chain broken at seq {bad.seq} (entry id {bad.entry_id}); {verdict.checked} entries verified before it"
+    )
+    sys.exit(1)
+
+
 def export_openapi(args: argparse.Namespace) -> None:
     """Write openapi/openapi.json and openapi/schema.graphql from the code."""
     from app.api.graphql import sdl
@@ -220,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
     cli_export.add_parser(sub)
+    audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
+    audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)
+    audit_cmds.add_parser("verify", help=audit_verify.__doc__, description=audit_verify.__doc__).set_defaults(
+        func=audit_verify
+    )
     p = add("openapi", export_openapi, "Write openapi/openapi.json and openapi/schema.graphql from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
     p.add_argument("--graphql-out", default=str(ROOT / "openapi" / "schema.graphql"))

@@ -237,7 +237,8 @@ def test_review_mutation_goes_through_the_review_rules(client, app, world, sessi
     stale = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 2, "d": "approve", "c": ""})
     assert codes(stale) == ["review_stale"]
     other_county = gql(client, world.auth("gp-office"), review, {"id": evidence_id, "v": 1, "d": "approve", "c": ""})
-    assert codes(other_county) == ["campaign_not_found"]
+    never = gql(client, world.auth("gp-office"), review, {"id": 987654321, "v": 1, "d": "approve", "c": ""})
+    assert codes(other_county) == codes(never) == ["evidence_not_found"]  # another county's answers as missing
     done = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 1, "d": "return", "c": "请补充签字页"})
     assert "errors" not in done, done
     assert done["data"]["reviewEvidence"]["status"] == "returned"

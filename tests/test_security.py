@@ -300,12 +300,23 @@ def lingchuan_objects(app, world) -> dict[str, int]:
             "id"
         ]
         group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()[0]["id"]
+        framework = c.post(f"{API}/frameworks", files={"file": ("陵川自编.json", own_framework("lc-own"), "application/json")},
+                           headers=office).json()["id"]  # fmt: skip
         app.dependency_overrides.pop(deps._today, None)
     return {
         "assignment_id": a.id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
         "evidence_id": evidence, "number": 1, "rectification_id": rect, "round_id": rnd, "unit_id": world.ids["lc_sfj"],
-        "group_id": group, "webhook_id": hook,
+        "group_id": group, "webhook_id": hook, "framework_id": framework, "region_id": world.ids["lc_county"],
     }  # fmt: skip
+
+
+def own_framework(code: str) -> bytes:
+    """The 陵川 seed framework as a data file under another code (a county's own framework)."""
+    import json
+    from pathlib import Path
+
+    doc = json.loads((Path(__file__).resolve().parents[1] / "data/frameworks/lingchuan-2021.json").read_text("utf-8"))
+    return json.dumps({**doc, "code": code}, ensure_ascii=False).encode()
 
 
 def test_no_get_route_lets_an_outsider_read_a_countys_object(client, app, world, lingchuan_objects) -> None:
@@ -363,9 +374,11 @@ WRITE_BODIES: dict[str, dict | None] = {
     "POST /api/v1/rounds/{round_id}/scores": {"scores": [{"item_id": 1, "points": 1}]},
     "PATCH /api/v1/unit-groups/{group_id}": {"aliases": []},
     "DELETE /api/v1/webhooks/{webhook_id}": None,
+    "DELETE /api/v1/frameworks/{framework_id}": None,  # 陵川's own framework: its office or admin only
+    "PATCH /api/v1/regions/{region_id}": {"name": "越权"},
 }
-# Writes on objects that are no county's, or that only their own creator can name.
-WRITES_LEFT_OUT = {"DELETE /api/v1/frameworks/{framework_id}", "POST /api/v1/uploads/{intent_id}/complete"}
+# Writes on objects that only their own creator can name.
+WRITES_LEFT_OUT = {"POST /api/v1/uploads/{intent_id}/complete"}
 
 
 def test_no_write_route_lets_an_outsider_change_a_countys_object(client, app, world, lingchuan_objects) -> None:
@@ -394,3 +407,14 @@ def test_no_write_route_lets_an_outsider_change_a_countys_object(client, app, wo
                 sent = {"json": body} if body is not None else {}
             r = client.request(method, url, headers=world.auth(who), **sent)
             assert r.status_code in (403, 404), (route, who, r.status_code, r.text[:200])
+    # writes that name no object in the path but change one county's or everyone's: a new version of 陵川's
+    # own framework (its code), and a new region
+    for who in ["gp-office", "gp-sfj", "yn-province", "idle-evaluator", "lc-gaj"]:
+        version = own_framework("lc-own")
+        r = client.post(
+            f"{API}/frameworks", files={"file": ("v.json", version, "application/json")}, headers=world.auth(who)
+        )
+        assert r.status_code == 403, ("POST /api/v1/frameworks", who, r.status_code)
+        county = {"name": "越权县", "level": "county", "parent_id": None}
+        r = client.post(f"{API}/regions", json=county, headers=world.auth(who))
+        assert r.status_code == 403, ("POST /api/v1/regions", who, r.status_code)

@@ -68,14 +68,19 @@ def test_stored_framework_exports_and_imports_as_an_identical_new_version(client
         "具体资料报送",
     ]
     assert items.freeze_panes == "A3"
-    imported = client.post(
+    # a global (admin-imported) framework: an office may not version it (issue 13.5), admin may
+    refused = client.post(
         f"{API}/frameworks", files={"file": ("框架.xlsx", r.content, XLSX)}, headers=world.auth("lc-office")
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "framework_not_owner"
+    imported = client.post(
+        f"{API}/frameworks", files={"file": ("框架.xlsx", r.content, XLSX)}, headers=world.auth("admin")
     )
     assert imported.status_code == 201, imported.text
     again = imported.json()
     assert again["code"] == code and again["version"] > original["version"] and again["counts"] == original["counts"]
     assert _tree(client, h, again["id"]) == _tree(client, h, original["id"])
-    assert client.delete(f"{API}/frameworks/{again['id']}", headers=h).status_code == 204
+    assert client.delete(f"{API}/frameworks/{again['id']}", headers=world.auth("admin")).status_code == 204
 
 
 def test_an_offices_own_workbook_fills_in_keys_names_and_materials(client, world) -> None:

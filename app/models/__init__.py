@@ -1,6 +1,6 @@
 """All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
 
-from app.models.audit import AuditEntry
+from app.models.audit import AuditChainHead, AuditEntry
 from app.models.campaign import Assignment, Campaign, Engagement, LateWindow, Phase
 from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
 from app.models.framework import (
@@ -22,6 +22,7 @@ from app.models.user import ScriptToken, User
 
 __all__ = [
     "Assignment",
+    "AuditChainHead",
     "AuditEntry",
     "Campaign",
     "Delivery",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -28,6 +28,48 @@ class AuditEntry(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     request_id: str = Field(default="", max_length=64)
+    # the hash chain (app/services/platform/audit_chain.py): position, the previous entry's hash, this one's
+    seq: int = Field(unique=True)
+    prev_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The one row naming the chain's last entry; every writer locks it, so appends form one chain."""
+
+    __tablename__ = "audit_chain_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    entry_hash: str = Field(max_length=64)
+
+
+class AuditRoot(SQLModel):
+    """A county's daily root digest (county_id None: entries without a county, admin's only)."""
+
+    county_id: int | None
+    day: date
+    entries: int
+    first_seq: int
+    last_seq: int
+    last_entry_hash: str
+    root: str
+
+
+class AuditBreak(SQLModel):
+    """The first place where the recomputed chain no longer matches what is stored."""
+
+    seq: int
+    entry_id: int | None
+    reason: str
+
+
+class AuditVerdict(SQLModel):
+    """The result of recomputing the whole chain."""
+
+    ok: bool
+    checked: int
+    head_seq: int
+    first_break: AuditBreak | None
 
 
 class AuditPublic(SQLModel):
@@ -46,3 +88,5 @@ class AuditPublic(SQLModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     request_id: str
+    seq: int
+    entry_hash: str

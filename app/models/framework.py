@@ -38,6 +38,8 @@ class Framework(SQLModel, table=True):
     # The default scoring configuration (ScoringConfig as JSON), from the data file's "scoring" block.
     scoring: dict[str, Any] | None = json_doc_field()
     created_at: datetime = created_at_field()
+    # The county whose office imported it, which alone (with admin) versions or deletes it; None: global.
+    owner_county_id: int | None = Field(default=None, foreign_key="region.id", index=True)
 
 
 class FrameworkSection(SQLModel, table=True):
@@ -111,6 +113,7 @@ class FrameworkPublic(SQLModel):
     lead_rule: LeadRule
     notes: list[str]
     created_at: datetime
+    owner_county_id: int | None = None
     in_use: bool = False
     counts: dict[str, int] = {}
 

@@ -33,6 +33,12 @@ class RegionCreate(RegionBase):
     """Body of POST /regions."""
 
 
+class RegionUpdate(SQLModel):
+    """Body of PATCH /regions/{id}: a rename (level and place in the tree never change)."""
+
+    name: str = Field(min_length=1, max_length=100)
+
+
 class RegionPublic(RegionBase):
     """A region as the API shows it."""
 

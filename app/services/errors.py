@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,6 +39,17 @@ class NotFound(DomainError):
     status = 404
     code = "not_found"
     message = "未找到该对象，或无权查看"
+
+
+@contextmanager
+def hidden_as(missing: NotFound) -> Iterator[None]:
+    """For loading an object through its parent: a parent the caller may not see (whatever NotFound its
+    check raises) answers exactly as the object itself missing would, so another county's object and an id
+    that never existed give the same status, code and message. A wrong role on a visible parent (403) stays."""
+    try:
+        yield
+    except NotFound:
+        raise missing from None
 
 
 class Conflict(DomainError):

@@ -1,15 +1,19 @@
 """The per-request GraphQL context: one session, the caller, fresh DataLoaders, and the way resolvers
 call services. Services are synchronous; they run in a worker thread one at a time (a lock), so
-resolvers that await in parallel never share the session across threads at once."""
+resolvers that await in parallel never share the session across threads at once, and the request ends
+(commit or roll back, connection returned) only after every piece of work it started."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
+import anyio
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
@@ -22,26 +26,52 @@ from app.services.storage import ObjectStore
 T = TypeVar("T")
 
 
+class RequestClosed(RuntimeError):
+    """Work of a request reached its session after the request had ended (an orphaned resolver)."""
+
+
 @dataclass
 class Transaction:
-    """The request's session; rolled back instead of committed once a mutation has failed."""
+    """The request's session and its lifecycle. Every use of the session and its final commit or roll back
+    take the same thread lock, in the worker thread that does the work: a resolver whose awaiting coroutine
+    was cancelled (or left running by a failed sibling) still holds the session until its thread is done, the
+    end of the request waits for it, and nothing touches the session once the request has ended."""
 
     session: Session
     failed: bool = False
+    closed: bool = False
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """fn(session, **kwargs), alone on the session; refused once the request has ended."""
+        with self._guard:
+            if self.closed:
+                raise RequestClosed("the request has ended")
+            return fn(self.session, **kwargs)
+
+    def finish(self, *, ok: bool) -> None:
+        """Commit (ok and no mutation failed) or roll back, then close: after any work still running."""
+        with self._guard:
+            self.closed = True
+            try:
+                if ok and not self.failed:
+                    self.session.commit()
+                else:
+                    self.session.rollback()
+            finally:
+                self.session.close()  # the connection goes back to the pool, never idle in transaction
 
 
-def transaction() -> Iterator[Transaction]:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        tx = Transaction(session)
-        try:
-            yield tx
-        except BaseException:
-            session.rollback()
-            raise
-        if tx.failed:
-            session.rollback()
-        else:
-            session.commit()
+async def transaction() -> AsyncIterator[Transaction]:
+    """The request's transaction; ends (shielded from cancellation) only after all work it started."""
+    tx = Transaction(Session(get_engine(), expire_on_commit=False))
+    ok = False
+    try:
+        yield tx
+        ok = True
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(functools.partial(tx.finish, ok=ok))
 
 
 @dataclass
@@ -88,5 +118,7 @@ class Context(BaseContext):
             raise
 
     async def _run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        # the asyncio lock keeps one worker thread per request; the transaction's own lock is what holds
+        # when a coroutine is cancelled and its thread runs on
         async with self._db:
-            return await run_in_threadpool(fn, self.tx.session, **kwargs)
+            return await run_in_threadpool(self.tx.run, fn, **kwargs)

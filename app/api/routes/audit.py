@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep
-from app.models.audit import AuditPublic
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.models.audit import AuditPublic, AuditRoot, AuditVerdict
 from app.models.common import Page
 from app.services.platform import audit
 from app.services.platform.audit import AuditFilter
@@ -40,3 +40,18 @@ def list_audit(
     )
     items, total = audit.list_entries(session, principal=who, filters=filters, limit=page.limit, offset=page.offset)
     return page.of(items, total)
+
+
+@router.get("/roots", response_model=list[AuditRoot])
+def audit_roots(
+    session: SessionDep, who: CurrentPrincipal, today: Today, since: date | None = None, until: date | None = None
+) -> list[AuditRoot]:
+    """Daily root digests of the audit chain per county (UTC days; default the last 30), for keeping copies."""
+    last = until or today
+    return audit.roots(session, principal=who, since=since or last - timedelta(days=29), until=last)
+
+
+@router.get("/verify", response_model=AuditVerdict)
+def audit_verify(session: SessionDep, who: CurrentPrincipal) -> AuditVerdict:
+    """Recompute the whole audit chain (admin): ok, or the first entry that no longer matches."""
+    return audit.verify(session, principal=who)

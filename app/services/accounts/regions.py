@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.models.region import Region, RegionCreate, RegionLevel
+from app.models.region import Region, RegionCreate, RegionLevel, RegionUpdate
 from app.models.user import Role
 from app.services.access import Principal, county_scope
 from app.services.errors import Invalid, NotFound
+from app.services.platform import audit
 
 _PARENT_LEVEL = {
     RegionLevel.province: None,
@@ -32,7 +35,26 @@ def create(session: Session, *, data: RegionCreate, principal: Principal | None 
     session.flush()
     region.path = f"{parent.path if parent else '/'}{region.id}/"
     session.flush()
+    _audit(session, principal, "region.create", region, after=audit.snapshot(region))
     return region
+
+
+def update(session: Session, *, region_id: int, data: RegionUpdate, principal: Principal) -> Region:
+    """Rename a region (admin)."""
+    principal.require(Role.admin)
+    region = get_or_raise(session, region_id=region_id)
+    before = audit.snapshot(region)
+    region.name = data.name
+    session.add(region)
+    session.flush()
+    _audit(session, principal, "region.update", region, before=before, after=audit.snapshot(region))
+    return region
+
+
+def _audit(session: Session, principal: Principal | None, action: str, region: Region, **change: Any) -> None:
+    county = region.id if region.level == RegionLevel.county else None
+    audit.record(session, principal=principal, action=action, object_type="region", object_id=region.id or 0,
+                 county_id=county, **change)  # fmt: skip
 
 
 def get_or_raise(session: Session, *, region_id: int) -> Region:

@@ -14,7 +14,7 @@ from app.models.unit import Unit, UnitCreate, UnitGroup, UnitGroupCreate, UnitGr
 from app.models.user import Role
 from app.services.access import Principal, county_scope
 from app.services.accounts import regions
-from app.services.errors import Conflict, NotFound
+from app.services.errors import Conflict, NotFound, hidden_as
 from app.services.platform import audit, concurrency
 
 _SPACES = re.compile(r"\s+")
@@ -152,9 +152,11 @@ def get_group(session: Session, *, group_id: int, principal: Principal, lock: bo
     """A unit group of a county the caller may see (locked for update when asked)."""
     query = select(UnitGroup).where(UnitGroup.id == group_id)
     group = session.exec(query.with_for_update().execution_options(populate_existing=True) if lock else query).first()
+    missing = NotFound("未找到该单位组", code="unit_group_not_found")
     if group is None:
-        raise NotFound("未找到该单位组", code="unit_group_not_found")
-    _visible_county(session, county_id=group.county_id, principal=principal)
+        raise missing
+    with hidden_as(missing):
+        _visible_county(session, county_id=group.county_id, principal=principal)
     return group
 
 

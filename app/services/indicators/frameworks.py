@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, insert
@@ -22,9 +23,10 @@ from app.models.framework import FrameworkPublic, ItemPublic, LeadRule, Material
 from app.models.framework_file import FrameworkFile, ItemFile, MaterialFile, SectionFile
 from app.models.user import Role
 from app.services.access import Principal
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.indicators import framework_sheet
 from app.services.indicators.document import validate
+from app.services.platform import audit
 
 
 def parse(raw: bytes) -> FrameworkFile:
@@ -38,12 +40,46 @@ def parse(raw: bytes) -> FrameworkFile:
     return validate(data)
 
 
+def _owner_for(principal: Principal | None) -> int | None:
+    """The county owning what principal imports: an office's county; admin and the command line: global."""
+    return principal.county_id if principal is not None and principal.role == Role.office else None
+
+
+def require_owner(principal: Principal | None, framework: Framework) -> None:
+    """Forbidden unless the caller may version or delete framework: admin (or the command line), or the
+    office of the county that imported it. Frameworks are readable by everyone, so this is a 403."""
+    if principal is None or principal.role == Role.admin:
+        return
+    principal.require(Role.admin, Role.office)
+    if framework.owner_county_id is None or framework.owner_county_id != principal.county_id:
+        raise Forbidden(
+            "只有导入该指标体系的依法治县办或管理员可以删除它或导入其新版本；可换用新的代码导入",
+            code="framework_not_owner",
+        )
+
+
+def _audit(session: Session, principal: Principal | None, action: str, framework: Framework, **change: Any) -> None:
+    audit.record(session, principal=principal, action=action, object_type="framework", object_id=framework.id or 0,
+                 county_id=framework.owner_county_id, **change)  # fmt: skip
+
+
+AUDITED = ("code", "version", "name", "owner_county_id")
+
+
 def import_document(session: Session, *, doc: FrameworkFile, principal: Principal | None) -> Framework:
-    """Store a validated framework as a new version of its code (existing ones stay frozen)."""
+    """Store a validated framework as a new version of its code (existing ones stay frozen); a new version
+    only by the owner of the code's latest version, or admin."""
     if principal is not None:
         principal.require(Role.admin, Role.office)
-    latest = session.exec(select(func.max(Framework.version)).where(Framework.code == doc.code)).one()
+    previous = session.exec(
+        select(Framework).where(Framework.code == doc.code).order_by(col(Framework.version).desc()).limit(1)
+    ).first()
+    if previous is not None:
+        require_owner(principal, previous)
+    latest = previous.version if previous is not None else None
+    owner = previous.owner_county_id if previous is not None else _owner_for(principal)
     framework = Framework(
+        owner_county_id=owner,
         code=doc.code,
         version=(latest or 0) + 1,
         name=doc.name,
@@ -105,6 +141,7 @@ def import_document(session: Session, *, doc: FrameworkFile, principal: Principa
         session.flush()
         links = [{"material_request_id": req.id, "item_id": item_ids[k]} for k in dict.fromkeys(mat.items)]
         session.execute(insert(MaterialRequestItem), links)
+    _audit(session, principal, "framework.import", framework, after=audit.snapshot(framework, *AUDITED))
     return framework
 
 
@@ -161,6 +198,7 @@ def delete(session: Session, *, framework_id: int, principal: Principal) -> None
     """Remove a framework that no campaign uses; one in use is frozen."""
     principal.require(Role.admin, Role.office)
     framework = get_or_raise(session, framework_id=framework_id)
+    require_owner(principal, framework)
     if in_use(session, framework_id=framework_id):
         raise Conflict("该指标体系已被创建活动使用，不能修改或删除；请导入新版本", code="framework_in_use")
     item_ids = select(Item.id).where(Item.framework_id == framework_id)
@@ -173,6 +211,7 @@ def delete(session: Session, *, framework_id: int, principal: Principal) -> None
         sql_delete(FrameworkSection).where(col(FrameworkSection.framework_id) == framework_id),
     ):
         session.execute(stmt)
+    _audit(session, principal, "framework.delete", framework, before=audit.snapshot(framework, *AUDITED))
     session.delete(framework)
     session.flush()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,9 +12,12 @@ from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
 from app.models import AuditEntry
-from app.models.audit import AuditPublic
+from app.models._base import utcnow
+from app.models.audit import AuditPublic, AuditRoot, AuditVerdict
 from app.models.user import Role
 from app.services.access import Principal, county_scope
+from app.services.errors import Invalid
+from app.services.platform import audit_chain
 
 # Set per request by the API's middleware (and returned to the client as X-Request-ID).
 request_id: ContextVar[str] = ContextVar("shifan_request_id", default="")
@@ -40,8 +43,10 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add an entry for a change made in this session's transaction (principal None: the system)."""
-    session.add(
+    """Add an entry for a change made in this session's transaction (principal None: the system), linked
+    to the end of the hash chain."""
+    audit_chain.append(
+        session,
         AuditEntry(
             user_id=principal.user_id if principal else None,
             username=principal.username if principal else "system",
@@ -54,7 +59,8 @@ def record(
             before=before,
             after=after,
             request_id=request_id.get(),
-        )
+            at=utcnow(),
+        ),
     )
 
 
@@ -103,3 +109,27 @@ def changes(
         query = query.where(county_scope(principal, col(AuditEntry.county_id)))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     return list(session.exec(query.order_by(AuditEntry.id).limit(limit).offset(offset)).all()), total
+
+
+MAX_ROOT_DAYS = 366
+
+
+def roots(session: Session, *, principal: Principal, since: date, until: date) -> list[AuditRoot]:
+    """Daily root digests of the audit chain for the caller's counties (admin: also entries without a
+    county), UTC days from since to until inclusive."""
+    principal.require(Role.admin, Role.office, Role.province)
+    if until < since or (until - since).days >= MAX_ROOT_DAYS:
+        raise Invalid(f"日期范围须在 1 至 {MAX_ROOT_DAYS} 天之间", code="invalid_date_range")
+    start, end = audit_chain.day_bounds(since, until)
+    query = select(AuditEntry.county_id, AuditEntry.at, AuditEntry.seq, AuditEntry.entry_hash).where(
+        col(AuditEntry.at) >= start, col(AuditEntry.at) < end
+    )
+    if principal.role != Role.admin:
+        query = query.where(county_scope(principal, col(AuditEntry.county_id)))
+    return audit_chain.roots_of(session.exec(query).all())
+
+
+def verify(session: Session, *, principal: Principal) -> AuditVerdict:
+    """Recompute the whole chain (admin): the first entry that no longer matches, if any."""
+    principal.require(Role.admin)
+    return audit_chain.verify(session)

@@ -15,7 +15,7 @@ from app.models.evidence import EvidenceStatus, ReviewCreate, ReviewDecision
 from app.models.user import Role
 from app.services.access import Principal
 from app.services.campaign import campaigns
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, hidden_as
 from app.services.notifications import events
 from app.services.platform import audit
 
@@ -129,9 +129,11 @@ def refresh_assignments(session: Session, *, campaign_id: int, unit_id: int, ite
 def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal: Principal) -> Evidence:
     """The office's decision on the current version of one piece of evidence."""
     evidence = session.get(Evidence, evidence_id)
+    missing = NotFound("未找到该资料", code="evidence_not_found")
     if evidence is None:
-        raise NotFound("未找到该资料", code="evidence_not_found")
-    campaign = campaigns.get_managed(session, campaign_id=evidence.campaign_id, principal=principal)
+        raise missing
+    with hidden_as(missing):
+        campaign = campaigns.get_managed(session, campaign_id=evidence.campaign_id, principal=principal)
     action = Action(data.decision)
     require_actor(principal, action)
     new_status = check(evidence.status, action)
