@@ -10,6 +10,7 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -281,6 +282,7 @@ def lingchuan_objects(app, world) -> dict[str, int]:
     from app.api import deps
     from app.db import get_engine
     from app.models import Assignment
+    from app.services.notifications import addresses
     from tests.conftest import pin_today
     from tests.evidence_kit import pdf, upload
 
@@ -296,9 +298,9 @@ def lingchuan_objects(app, world) -> dict[str, int]:
         ).json()["id"]
         rect = c.post(f"{API}/campaigns/{world.ids['lc_campaign']}/rectifications",
                       json={"unit_id": world.ids["lc_sfj"], "due_on": "2023-06-30", "problem": "越权检查"}, headers=office).json()["id"]  # fmt: skip
-        hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office).json()[
-            "id"
-        ]
+        with patch.object(addresses, "system_resolver", lambda host, port: ["93.184.216.34"]):
+            hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office)
+        hook = hook.json()["id"]
         group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()[0]["id"]
         app.dependency_overrides.pop(deps._today, None)
     return {
