@@ -40,6 +40,7 @@ from app.api.routes import (
     users,
     webhooks,
 )
+from app.api.security_headers import SecurityHeadersMiddleware
 from app.observability import REGISTRY
 from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
@@ -106,7 +107,8 @@ def create_app() -> FastAPI:
     openapi = app.openapi
     app.openapi = lambda: app.openapi_schema or _set_schema(app, errors.document(openapi()))  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(RequestMiddleware)  # outermost: the request id covers replays and refusals too
+    app.add_middleware(RequestMiddleware)  # the request id covers replays and refusals too
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, whoever wrote it
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
