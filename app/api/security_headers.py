@@ -19,6 +19,7 @@ PAGE_POLICY = (
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+MAX_HELD = 1024 * 1024  # a page larger than this is not the app's own: sent on with no inline script allowed
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 _FIXED = [
     (b"x-content-type-options", b"nosniff"),
@@ -70,15 +71,14 @@ class SecurityHeadersMiddleware:
                 await send(message)
             elif message["type"] == "http.response.body" and start is not None:
                 held.append(message.get("body", b""))
-                if message.get("more_body", False):
-                    return
+                more = message.get("more_body", False)
                 body = b"".join(held)
-                start["headers"] = [
-                    (k, str(len(body)).encode()) if k.lower() == b"content-length" else (k, v)
-                    for k, v in headers_for(start, page_policy(body))
-                ]
+                if more and len(body) <= MAX_HELD:
+                    return
+                start["headers"] = headers_for(start, page_policy(body) if not more else page_policy(b""))
                 await send(start)
-                await send({"type": "http.response.body", "body": body, "more_body": False})
+                start = None
+                await send({"type": "http.response.body", "body": body, "more_body": more})
             else:
                 await send(message)
 
