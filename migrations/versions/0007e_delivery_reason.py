@@ -5,13 +5,12 @@ Revises: 0006
 Create Date: 2026-11-29 20:40:00
 
 Earlier versions stored up to 200 characters of a failed receiver's response body as the error. Those
-texts are replaced by the status line alone ("HTTP 500"), and the columns are limited to 200 characters.
+texts are replaced by the status line alone ("HTTP 500"). Data only: the columns keep their type (a
+table rebuild on SQLite would trip over the attempts' foreign keys), the code writes short reasons.
 """
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 
@@ -30,22 +29,7 @@ def upgrade() -> None:
             f"UPDATE {table} SET {column} = 'HTTP ' || CAST({code} AS VARCHAR(10)) "
             f"WHERE {code} IS NOT NULL AND {column} <> ''"
         )
-        op.execute(f"UPDATE {table} SET {column} = SUBSTR({column}, 1, 200)")
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column(
-                column,
-                existing_type=sqlmodel.sql.sqltypes.AutoString(),
-                type_=sqlmodel.sql.sqltypes.AutoString(length=200),
-                existing_nullable=False,
-            )
 
 
 def downgrade() -> None:
-    for table, column, _ in _TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.alter_column(
-                column,
-                existing_type=sqlmodel.sql.sqltypes.AutoString(length=200),
-                type_=sqlmodel.sql.sqltypes.AutoString(),
-                existing_nullable=False,
-            )
+    pass  # the bodies are gone on purpose

@@ -200,7 +200,7 @@ def settle(session: Session, *, work: Work, outcome: Outcome, now: datetime, max
             delivery_id=work.delivery_id,
             number=work.attempt,
             status_code=outcome.status_code,
-            error=outcome.error,
+            error=outcome.error[:200],
             duration_ms=outcome.duration_ms,
         )
     )
@@ -214,7 +214,11 @@ def settle(session: Session, *, work: Work, outcome: Outcome, now: datetime, max
         update(Delivery)
         .where(col(Delivery.id) == work.delivery_id, col(Delivery.lease_token) == work.lease_token)
         .values(
-            lease_token=None, lease_until=None, last_status_code=outcome.status_code, last_error=outcome.error, **values
+            lease_token=None,
+            lease_until=None,
+            last_status_code=outcome.status_code,
+            last_error=outcome.error[:200],
+            **values,
         )
     )
     return result.rowcount == 1
