@@ -34,14 +34,26 @@ def migrate(_: argparse.Namespace | None = None) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    """Run the API with uvicorn, logging JSON lines (with the request id) to stdout."""
+    """Run the API with uvicorn, logging JSON lines (with the request id) to stdout.
+
+    X-Forwarded-For is believed only from the addresses in FORWARDED_ALLOW_IPS (the proxy's own; default
+    127.0.0.1): from any other peer the header is ignored and the peer's address is the client's."""
+    import os
+
     import uvicorn
 
     from app.observability import LOGGING, configure_logging
 
     configure_logging()
     uvicorn.run(
-        "app.main:app", host=args.host, port=args.port, workers=args.workers, log_config=LOGGING, access_log=False
+        "app.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=LOGGING,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
     )
 
 

@@ -43,6 +43,7 @@ from app.api.routes import (
     users,
     webhooks,
 )
+from app.api.security_headers import SecurityHeadersMiddleware
 from app.observability import REGISTRY
 from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
@@ -139,7 +140,7 @@ def create_app() -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestMiddleware)  # the request id covers replays and refusals too
     origins = get_settings().cors_origin_list()
-    if origins:  # outermost: a preflight is answered before anything else runs
+    if origins:  # a preflight is answered before anything else runs
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
@@ -148,6 +149,7 @@ def create_app() -> FastAPI:
             expose_headers=CORS_EXPOSED_HEADERS,
             max_age=600,
         )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, whoever wrote it
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

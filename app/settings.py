@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8  # then the delivery is marked dead (backoff 30 s doubling, at most 1 h)
     webhook_lease_seconds: int = 60  # a claimed delivery another worker may take over after this
+    # Intranet ranges webhooks may reach (comma-separated CIDRs, e.g. "10.20.0.0/16,192.168.8.0/24"); without
+    # them only public addresses are allowed (never loopback, private, link-local, multicast or reserved).
+    webhook_allow_networks: str = ""
     # Password guessing: this many failed logins per account name, or per client address, within the window
     # make further attempts wait (429 with Retry-After), whether or not the account exists.
     login_failures_per_name: int = 5
@@ -54,6 +59,14 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """SHIFAN_CORS_ORIGINS as a list, without blanks and trailing slashes (a browser sends none)."""
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError: refused at start, not per request
+        return value
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

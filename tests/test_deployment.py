@@ -4,6 +4,7 @@ actually reads; the Dockerfile is multi-stage, non-root, health-checked and migr
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -33,17 +34,24 @@ def test_compose_wires_the_services_and_only_real_settings() -> None:
         assert services[name]["healthcheck"]["test"], name
     assert "/readyz" in " ".join(api["healthcheck"]["test"])
     env = dict(api["environment"])
-    # behind nginx the client address comes from X-Forwarded-For (login throttling keys on it)
-    assert env.pop("FORWARDED_ALLOW_IPS") == "*" and "ports" not in api
+    # behind nginx the client address comes from X-Forwarded-For (login throttling keys on it), believed
+    # from nginx's own fixed address only, never from anyone ("*")
+    lb_address = services["lb"]["networks"]["default"]["ipv4_address"]
+    assert env.pop("FORWARDED_ALLOW_IPS") == lb_address and "ports" not in api
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(lb_address) in ipaddress.ip_network(subnet)
     assert env == services["worker"]["environment"] == services["migrate"]["environment"]  # one anchor
     fields = {f"SHIFAN_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields, set(env) - fields
     assert env["SHIFAN_STORAGE_BACKEND"] == "s3" and env["SHIFAN_S3_ENDPOINT"] == "minio:9000"
     assert ":?" in env["SHIFAN_JWT_SECRET"]  # required, never a default secret
+    assert ":?" in env["SHIFAN_METRICS_TOKEN"]  # /metrics is behind nginx too: required, like the JWT secret
     assert "@db:5432/" in env["SHIFAN_DATABASE_URL"]
     mounts = services["lb"]["volumes"][0].split(":")
     conf = (ROOT / mounts[0]).read_text(encoding="utf-8")
     assert "server api:8000" in conf and "proxy_request_buffering off" in conf and "proxy_buffering off" in conf
+    # nginx sets the header to the address it saw; appending would pass a client's own X-Forwarded-For on
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf and "$proxy_add_x_forwarded_for" not in conf
     assert set(compose["volumes"]) == {"pgdata", "objects"}
 
 

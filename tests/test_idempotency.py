@@ -89,3 +89,84 @@ def test_keys_that_cannot_be_honoured_are_refused_plainly(client, world) -> None
     bad = client.post(f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", json={"name": "x"},
                       headers={**world.auth("gp-office"), "Idempotency-Key": "has space"})  # fmt: skip
     assert bad.status_code == 400 and bad.json()["code"] == "idempotency_key_invalid"
+
+
+def _login(client, username: str) -> dict[str, str]:
+    r = client.post(f"{API}/auth/token", data={"username": username, "password": "shifan-demo"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_keys_belong_to_the_account_not_the_token(client, world) -> None:
+    # A script logs in, posts, loses the answer, logs in again and retries with the same key: one round.
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    before = len(_rounds(client, world))
+    first = client.post(
+        url, json={"name": "重新登录"}, headers={**_login(client, "gp-office"), "Idempotency-Key": "k-relog"}
+    )
+    again = client.post(
+        url, json={"name": "重新登录"}, headers={**_login(client, "gp-office"), "Idempotency-Key": "k-relog"}
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("idempotent-replayed") == "true" and again.json()["id"] == first.json()["id"]
+    assert len(_rounds(client, world)) == before + 1
+
+
+def test_a_token_that_no_longer_authenticates_gets_401_not_a_replay(client, world, session) -> None:
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from app.models import IdempotencyRecord
+    from app.services import auth
+    from app.services.accounts import users
+
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    token, row = users.mint_script_token(session, username="gp-office", name="幂等脚本", days=30)
+    session.commit()
+    script = {"Authorization": f"Bearer {token}", "Idempotency-Key": "k-revoked"}
+    assert client.post(url, json={"name": "吊销前"}, headers=script).status_code == 201
+    users.revoke_script_token(session, token_id=row.id)
+    session.commit()
+    revoked = client.post(url, json={"name": "吊销前"}, headers=script)
+    assert revoked.status_code == 401 and revoked.json()["code"] == "token_revoked"
+    assert "idempotent-replayed" not in revoked.headers
+
+    user_id = world_user_id(session, "gp-office")
+    expired, _ = auth.issue_token(user_id=user_id, role="office", ttl=timedelta(seconds=-5))
+    late = client.post(
+        url, json={"name": "吊销前"}, headers={"Authorization": f"Bearer {expired}", "Idempotency-Key": "k-revoked"}
+    )
+    assert late.status_code == 401 and "idempotent-replayed" not in late.headers
+
+    # Nothing is stored for a request that does not authenticate.
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": f"Bearer {expired}"}):
+        r = client.post(url, json={"name": "匿名"}, headers={**headers, "Idempotency-Key": "k-anonymous"})
+        assert r.status_code == 401
+    session.expire_all()
+    assert session.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-anonymous")).all() == []
+
+
+def world_user_id(session, username: str) -> int:
+    from sqlmodel import select
+
+    from app.models import User
+
+    return session.exec(select(User.id).where(User.username == username)).one()
+
+
+def test_a_kept_answer_holding_a_secret_is_not_in_the_clear(client, world, session) -> None:
+    from sqlmodel import select
+
+    from app.models import IdempotencyRecord
+
+    h = {**world.auth("gp-office"), "Idempotency-Key": "k-webhook-secret"}
+    first = client.post(f"{API}/webhooks", json={"url": "https://93.184.216.34/hook"}, headers=h)
+    assert first.status_code == 201, first.text
+    secret = first.json()["secret"]
+    stored = session.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == "k-webhook-secret")).one()
+    assert stored.owner == f"user:{world_user_id(session, 'gp-office')}"
+    assert secret.encode() not in stored.body and b"secret" not in stored.body
+    again = client.post(f"{API}/webhooks", json={"url": "https://93.184.216.34/hook"}, headers=h)
+    assert again.headers["idempotent-replayed"] == "true" and again.json()["secret"] == secret
+    client.delete(f"{API}/webhooks/{first.json()['id']}", headers=world.auth("gp-office"))

@@ -76,3 +76,14 @@ def test_the_network_cut_is_real() -> None:
     with serving(stock) as base:
         dom = render(f"{base}/docs")
     assert 'id="swagger-ui"' in dom and "opblock" not in dom
+
+
+def test_the_pages_policy_is_enforced(app, monkeypatch) -> None:
+    """Control: the same browser refuses Swagger UI's inline start-up script when the policy does not list its
+    hash, so the rendering above proves the policy fits the pages (and that it is in force)."""
+    from app.api import security_headers
+
+    monkeypatch.setattr(security_headers, "page_policy", lambda html: security_headers.PAGE_POLICY.format(hashes=""))
+    with serving(app) as base:
+        dom = render(f"{base}/docs")
+    assert 'id="swagger-ui"' in dom and "opblock" not in dom

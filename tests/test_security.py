@@ -10,6 +10,7 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -216,6 +217,32 @@ def test_one_client_guessing_many_names_is_throttled(app) -> None:
         assert other.post(f"{API}/auth/token", data={"username": "admin", "password": "shifan-demo"}).status_code == 200
 
 
+def test_an_own_login_now_and_then_does_not_clear_a_spraying_client(app, world) -> None:
+    # Password spraying: one wrong guess per account, with a login of the sprayer's own account every few
+    # guesses. The per-address count must keep growing through those successes.
+    limit = get_settings().login_failures_per_client
+    with TestClient(app, client=("198.51.100.21", 40000)) as c:
+        for n in range(limit):
+            assert c.post(f"{API}/auth/token", data={"username": f"spray-{n}", "password": "x"}).status_code == 401
+            if n % 4 == 3 and n < limit - 1:
+                own = c.post(f"{API}/auth/token", data={"username": "gp-sfj", "password": "shifan-demo"})
+                assert own.status_code == 200
+        r = c.post(f"{API}/auth/token", data={"username": f"spray-{limit}", "password": "x"})
+        assert r.status_code == 429 and r.json()["code"] == "login_throttled"
+    # The account's own name is cleared by its success: its owner is not locked out by earlier typos.
+    with TestClient(app, client=("198.51.100.22", 40000)) as c:
+        for _ in range(get_settings().login_failures_per_name - 1):
+            assert c.post(f"{API}/auth/token", data={"username": "evaluator-b", "password": "x"}).status_code == 401
+        assert (
+            c.post(f"{API}/auth/token", data={"username": "evaluator-b", "password": "shifan-demo"}).status_code == 200
+        )
+        for _ in range(get_settings().login_failures_per_name - 1):
+            assert c.post(f"{API}/auth/token", data={"username": "evaluator-b", "password": "x"}).status_code == 401
+        assert (
+            c.post(f"{API}/auth/token", data={"username": "evaluator-b", "password": "shifan-demo"}).status_code == 200
+        )
+
+
 def test_mass_assignment_changes_nothing_it_should_not(client, app, world, session) -> None:
     from datetime import date
 
@@ -281,6 +308,7 @@ def lingchuan_objects(app, world) -> dict[str, int]:
     from app.api import deps
     from app.db import get_engine
     from app.models import Assignment
+    from app.services.notifications import addresses
     from tests.conftest import pin_today
     from tests.evidence_kit import pdf, upload
 
@@ -296,9 +324,9 @@ def lingchuan_objects(app, world) -> dict[str, int]:
         ).json()["id"]
         rect = c.post(f"{API}/campaigns/{world.ids['lc_campaign']}/rectifications",
                       json={"unit_id": world.ids["lc_sfj"], "due_on": "2023-06-30", "problem": "越权检查"}, headers=office).json()["id"]  # fmt: skip
-        hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office).json()[
-            "id"
-        ]
+        with patch.object(addresses, "system_resolver", lambda host, port: ["93.184.216.34"]):
+            hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office)
+        hook = hook.json()["id"]
         group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()[0]["id"]
         framework = c.post(f"{API}/frameworks", files={"file": ("陵川自编.json", own_framework("lc-own"), "application/json")},
                            headers=office).json()["id"]  # fmt: skip

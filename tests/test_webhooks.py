@@ -32,6 +32,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.processed: dict[str, dict] = {}  # idempotency key → body, once
         self.fail_next = 0
+        self.answer: tuple[int, dict[str, str], bytes] | None = None  # a fixed answer instead of 204/500
         self.lock = threading.Lock()
         receiver = self
 
@@ -44,8 +45,15 @@ class Receiver:
                     receiver.fail_next -= failing
                     if not failing and receiver.verify(self.headers["X-Shifan-Signature"], body):
                         receiver.processed.setdefault(self.headers["Idempotency-Key"], json.loads(body))
-                self.send_response(500 if failing else 204)
+                status, headers, text = receiver.answer or (
+                    (500, {}, "数据库连接失败：password=hunter2".encode()) if failing else (204, {}, b"")
+                )
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
+                self.wfile.write(text)
 
             def log_message(self, *args) -> None:
                 pass
@@ -64,7 +72,19 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(client, world):
+def allow_loopback(monkeypatch):
+    """The operator allows 127.0.0.0/8 (SHIFAN_WEBHOOK_ALLOW_NETWORKS): the test receivers listen there."""
+    from app.settings import get_settings
+
+    monkeypatch.setenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver(client, world, allow_loopback):
     r = Receiver()
     created = client.post(f"{API}/webhooks", json={"url": r.url}, headers=world.auth("gp-office"))
     assert created.status_code == 201, created.text
@@ -102,7 +122,7 @@ def _drain() -> None:
 def test_registration_rules(client, world) -> None:
     r = client.post(
         f"{API}/webhooks",
-        json={"url": "http://127.0.0.1:9/x", "kinds": ["evidence.returned"]},
+        json={"url": "http://93.184.216.34:9/x", "kinds": ["evidence.returned"]},
         headers=world.auth("gp-office"),
     )
     assert r.status_code == 201 and len(r.json()["secret"]) == 64
@@ -146,6 +166,8 @@ def test_review_event_is_signed_delivered_and_logged(client, app, world, receive
     log = client.get(f"{API}/webhooks/{receiver.hook_id}/deliveries", headers=world.auth("gp-office")).json()
     entry = log["items"][0]
     assert entry["status"] == "delivered" and [a["status_code"] for a in entry["log"]] == [500, 204]
+    # The log keeps the status and a short reason, never what the receiver answered.
+    assert entry["log"][0]["error"] == "HTTP 500 Internal Server Error" and "hunter2" not in json.dumps(log)
     # A tampered body fails the receiver's check.
     assert not receiver.verify(first["headers"]["X-Shifan-Signature"], first["body"] + b" ")
 

@@ -1,6 +1,8 @@
 """The Idempotency-Key header on POSTs (integration scripts retry): runs the first request, replays its
 response to a retry with the same key, refuses the key on a different request. Bodies up to 1 MiB
-(JSON and forms); file uploads take the direct-upload intents instead, which are idempotent by id."""
+(JSON and forms); file uploads take the direct-upload intents instead, which are idempotent by id.
+The caller is authenticated first: keys belong to the account, and a request without a valid token is
+passed on untouched (it gets its 401), never recorded or replayed."""
 
 from __future__ import annotations
 
@@ -60,7 +62,11 @@ class IdempotencyMiddleware:
                     scope, receive, send
                 )
                 return
-        owner = hashlib.sha256(headers.get(b"authorization", b"")).hexdigest()
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        owner = await run_in_threadpool(idempotency.owner_of, token.strip()) if scheme.lower() == "bearer" else None
+        if owner is None:
+            await self.app(scope, _replay_body(body), send)
+            return
         query = scope.get("query_string", b"")
         fingerprint = hashlib.sha256(b"\n".join([b"POST", scope["path"].encode(), query, body])).hexdigest()
         try:
@@ -78,15 +84,7 @@ class IdempotencyMiddleware:
         await self._run(scope, body, send, started)
 
     async def _run(self, scope: Scope, body: bytes, send: Send, record_id: int) -> None:
-        sent_body = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent_body
-            if not sent_body:
-                sent_body = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
-
+        replay_receive = _replay_body(body)
         status, content_type, chunks, size = 500, None, [], 0
 
         async def capture(message: Message) -> None:
@@ -109,3 +107,17 @@ class IdempotencyMiddleware:
                 )
             else:
                 await run_in_threadpool(idempotency.abandon, record_id)
+
+
+def _replay_body(body: bytes) -> Receive:
+    """A receive() that hands the already-read body to the app once."""
+    sent_body = False
+
+    async def receive() -> Message:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

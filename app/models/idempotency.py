@@ -18,7 +18,7 @@ class IdempotencyRecord(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("owner", "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    owner: str = Field(max_length=64)  # SHA-256 of the Authorization header: keys are per caller
+    owner: str = Field(max_length=64)  # "user:<id>", the account the request authenticated as
     key: str = Field(max_length=200)
     fingerprint: str = Field(max_length=64)  # SHA-256 of method, path, query and body
     state: str = Field(default="in_progress", sa_type=String(16))

@@ -71,7 +71,7 @@ class Delivery(SQLModel, table=True):
     lease_token: str | None = Field(default=None, max_length=36)
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     last_status_code: int | None = None
-    last_error: str = ""
+    last_error: str = ""  # a status and a short reason (delivery.reason), never the receiver's body
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
@@ -83,7 +83,7 @@ class DeliveryAttempt(SQLModel, table=True):
     number: int
     started_at: datetime = created_at_field()
     status_code: int | None = None
-    error: str = ""
+    error: str = ""  # a status and a short reason (delivery.reason), never the receiver's body
     duration_ms: int = 0
 
 

@@ -1,6 +1,7 @@
 """Guardrails checked before anything runs: query depth, estimated cost, page size, one mutation per
-request. Cost: every field counts 1, times the page sizes (first) of the connections above it; a
-variable counts at its default, or at the maximum page size when it has none (worst case)."""
+request. Cost: every field counts 1, times the sizes of the lists above it: a connection's page size
+(first; a variable counts at its default, or at the maximum page size when it has none), and a plain
+list (no first) its upper bound from LIST_BOUNDS (an unlisted one at the maximum page size)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -27,13 +29,49 @@ from graphql import (
     ValidationContext,
     VariableNode,
     get_named_type,
+    get_nullable_type,
 )
 from strawberry.extensions import SchemaExtension
 
 from app.api.graphql.pagination import DEFAULT_PAGE, MAX_PAGE
 
 MAX_DEPTH = 10
-MAX_COST = 20_000
+# A province overview of 100 counties with their campaigns, progress and score subtotals is ~32 000 fields.
+MAX_COST = 40_000
+
+# Plain lists (no `first`) by the most they hold for one parent: the sizes the office works with, with a
+# wide margin (a county has some dozens of units; a framework a few hundred items, a handful of sections).
+# Every such list in the schema must be named here (tests/test_graphql_limits.py checks).
+LIST_BOUNDS: dict[str, int] = {
+    "Assignment.evidence": 50,  # materials a unit submits for one item
+    "Campaign.phases": 10,
+    "Campaign.rounds": 20,  # scoring rounds: the office's, the evaluators', re-scorings
+    "CampaignItem.assignments": 50,  # the lead and co-operating units of one item (各乡镇 expands to ~20)
+    "DeadlineBoard.byUnit": 200,
+    "DeadlineBoard.byLevel1": 20,
+    "Evidence.versions": 20,
+    "Evidence.reviews": 40,  # each version approved, returned or reopened
+    "Framework.sections": 10,
+    "Framework.headings": 200,
+    "Region.campaigns": 5,  # one per 示范创建 cycle (every two to three years)
+    "Region.units": 200,
+    "Region.unitGroups": 50,
+    "ScoreSummary.vetoHits": 20,
+    "ScoreSummary.level1": 10,  # 一级指标: six to eight in the national and provincial frameworks
+    "ScoreSummary.level2": 100,
+    "ScoringRound.scores": 500,  # one per item of the framework (the history more, but rarely asked)
+    "Mutation.recordScores": 500,
+}
+
+
+def list_bound(parent: GraphQLNamedType | None, name: str, definition: GraphQLField) -> int:
+    """How many items a field without `first` may return for one parent (1 when it is not a list).
+    A connection's edges and nodes are its page, already counted by its first."""
+    if not isinstance(get_nullable_type(definition.type), GraphQLList) or parent is None:
+        return 1
+    if parent.name.endswith("Connection"):
+        return 1
+    return LIST_BOUNDS.get(f"{parent.name}.{name}", MAX_PAGE)
 
 
 def _first(field: FieldNode, variables: dict[str, Any], defaults: dict[str, Any]) -> int:
@@ -108,8 +146,10 @@ class _Measure:
             definition = self._definition(f, p)
             if f.selection_set is None or definition is None:
                 continue
-            paged = "first" in definition.args
-            size = max(_first(f, self.variables, self.defaults), 1) if paged else 1
+            if "first" in definition.args:
+                size = max(_first(f, self.variables, self.defaults), 1)
+            else:
+                size = list_bound(p, f.name.value, definition)
             total += self.cost(f.selection_set, get_named_type(definition.type), times * size)
         return total
 

@@ -1,6 +1,9 @@
 """Throttling password logins across every instance (the attempts live in the database): too many
 failures for one account name, or from one client address, within the window make the next attempts
-wait. Names that do not exist count the same as names that do, so the answer never tells them apart."""
+wait. Names that do not exist count the same as names that do, so the answer never tells them apart.
+A successful login clears the failures of its account name only, never those of its client address:
+otherwise one guesser spraying passwords across many accounts could log into an account of its own
+every few tries and never be throttled."""
 
 from __future__ import annotations
 
@@ -20,11 +23,15 @@ def _name(username: str) -> str:
     return username.strip().lower()[:64]
 
 
-def _failures_since(session: Session, column: object, value: str, since: datetime) -> tuple[int, datetime | None]:
-    """(failures since `since` and since the last success for the same name/client, the oldest of them)."""
-    last_ok = session.exec(
-        select(func.max(LoginAttempt.at)).where(column == value, col(LoginAttempt.succeeded).is_(True))  # type: ignore[arg-type]
-    ).one()
+def _failures_since(
+    session: Session, column: object, value: str, since: datetime, *, reset_on_success: bool
+) -> tuple[int, datetime | None]:
+    """(failures since `since` (and, with reset_on_success, since the last success), the oldest of them)."""
+    last_ok = None
+    if reset_on_success:
+        last_ok = session.exec(
+            select(func.max(LoginAttempt.at)).where(column == value, col(LoginAttempt.succeeded).is_(True))  # type: ignore[arg-type]
+        ).one()
     start = max(since, last_ok) if last_ok is not None else since
     count, oldest = session.exec(
         select(func.count(), func.min(LoginAttempt.at)).where(
@@ -41,11 +48,11 @@ def check(session: Session, *, username: str, client: str, now: datetime | None 
     settings = get_settings()
     now = now or utcnow()
     window = timedelta(minutes=settings.login_window_minutes)
-    for column, value, limit in (
-        (LoginAttempt.username, _name(username), settings.login_failures_per_name),
-        (LoginAttempt.client, client[:64], settings.login_failures_per_client),
+    for column, value, limit, reset in (
+        (LoginAttempt.username, _name(username), settings.login_failures_per_name, True),
+        (LoginAttempt.client, client[:64], settings.login_failures_per_client, False),
     ):
-        count, oldest = _failures_since(session, column, value, now - window)
+        count, oldest = _failures_since(session, column, value, now - window, reset_on_success=reset)
         if count >= limit and oldest is not None:
             wait = max(1, int((oldest + window - now).total_seconds()) + 1)
             minutes = max(1, round(wait / 60))

@@ -6,8 +6,6 @@ bonus cap), which a SUM in a cell would not; every program (Excel, WPS, LibreOff
 
 from __future__ import annotations
 
-from openpyxl import Workbook
-
 from app.models.framework import SectionKind
 from app.models.score_report import ItemResult, ScoreReport
 from app.services.platform import sheets
@@ -51,10 +49,8 @@ def _metric_text(it: ItemResult) -> tuple[str, str]:
 
 def render(report: ScoreReport) -> bytes:
     """The workbook's bytes: 评分表 (items with level-1 subtotals, bonus, veto, total) and 按单位."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "评分表"
+    wb = sheets.workbook()
+    ws = sheets.sheet(wb, "评分表")
     label = SOURCE_LABEL.get(report.source, report.source)
     sheets.header(ws, f"{report.county_name}法治政府建设示范创建评分表（{report.round_name}·{label}）", ITEM_COLUMNS)
     subtotals = {s.key: s for s in report.level1}
@@ -67,7 +63,8 @@ def render(report: ScoreReport) -> bytes:
     for key, items in groups.items():
         for it in items:
             metric, verdict = _metric_text(it)
-            ws.append(
+            sheets.row(
+                ws,
                 [
                     subtotals[key].title,
                     titles.get(f"h{it.level2_id}", ""),
@@ -80,37 +77,32 @@ def render(report: ScoreReport) -> bytes:
                     metric,
                     verdict,
                     it.comment,
-                ]
+                ],
             )
-            sheets.style_row(ws)
         s = subtotals[key]
-        ws.append([f"{s.title} 小计", "", "", f"{s.items} 项，已评 {s.scored} 项", s.max, s.weight, s.points])
-        sheets.style_row(ws, sheets.SUBTOTAL, bold=True)
+        subtotal = [f"{s.title} 小计", "", "", f"{s.items} 项，已评 {s.scored} 项", s.max, s.weight, s.points]
+        sheets.row(ws, subtotal, fill=sheets.SUBTOTAL, bold=True)
     for it in report.items:
         if it.kind == SectionKind.bonus:
-            ws.append(["加分项", "", it.number, it.text, it.max, it.weight, it.points, "", "", "", it.comment])
-            sheets.style_row(ws)
+            sheets.row(ws, ["加分项", "", it.number, it.text, it.max, it.weight, it.points, "", "", "", it.comment])
     for it in report.items:
         if it.kind == SectionKind.veto:
-            ws.append(
-                ["否决项", "", it.number, it.text, "", "", "", "", "", "发生" if it.vetoed else "未发生", it.comment]
+            sheets.row(
+                ws,
+                ["否决项", "", it.number, it.text, "", "", "", "", "", "发生" if it.vetoed else "未发生", it.comment],
             )
-            sheets.style_row(ws)
     rows = [
         ("基本分合计", report.base_max, report.base_points),
         (f"加分（上限 {report.bonus.cap:g}）", report.bonus.cap, report.bonus.points),
         ("总分", report.base_max + report.bonus.cap, report.total),
     ]
     for name, top, points in rows:
-        ws.append([name, "", "", "", top, "", points])
-        sheets.style_row(ws, sheets.SUBTOTAL, bold=True)
+        sheets.row(ws, [name, "", "", "", top, "", points], fill=sheets.SUBTOTAL, bold=True)
     verdict = "否决：" + "；".join(h.text for h in report.veto.hits) if report.veto.failed else "未触发否决项"
-    ws.append(["结论", "", "", verdict])
-    sheets.style_row(ws, sheets.SUBTOTAL, bold=True)
+    sheets.row(ws, ["结论", "", "", verdict], fill=sheets.SUBTOTAL, bold=True)
 
-    units = wb.create_sheet("按单位")
+    units = sheets.sheet(wb, "按单位")
     sheets.header(units, f"{report.county_name}责任单位得分（{report.round_name}·{label}）", UNIT_COLUMNS)
     for u in report.units:
-        units.append([u.unit_name, u.items, u.scored, u.points, u.max, u.percent, u.metrics_failed])
-        sheets.style_row(units)
+        sheets.row(units, [u.unit_name, u.items, u.scored, u.points, u.max, u.percent, u.metrics_failed])
     return sheets.to_bytes(wb)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from openpyxl import Workbook
 from pydantic import ValidationError
 
 from app.models.unit import Unit, UnitCreate, UnitKind
@@ -17,14 +16,11 @@ _SEP = "、"
 
 def write(county_name: str, units: list[Unit]) -> bytes:
     """The county's units as a workbook that imports back."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "单位"
+    wb = sheets.workbook()
+    ws = sheets.sheet(wb, "单位")
     sheets.header(ws, f"{county_name}责任单位名单", COLUMNS)
     for u in units:
-        ws.append([u.name, KIND_LABEL[UnitKind(u.kind)], _SEP.join(u.aliases)])
-        sheets.style_row(ws)
+        sheets.row(ws, [u.name, KIND_LABEL[UnitKind(u.kind)], _SEP.join(u.aliases)])
     return sheets.to_bytes(wb)
 
 

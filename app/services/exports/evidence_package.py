@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 
-from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -278,15 +277,13 @@ def _open(store: ObjectStore, entry: Entry) -> Iterator[bytes] | None:
 
 def index_workbook(package: Package) -> bytes:
     """index.xlsx: one row per file of the package."""
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "资料清单"
+    wb = sheets.workbook()
+    ws = sheets.sheet(wb, "资料清单")
     sheets.header(ws, f"{package.campaign_name} 印证资料清单", INDEX_COLUMNS)
     for e in package.entries:
-        ws.append(
+        sheets.row(
+            ws,
             [e.level1, e.number, e.item_text, e.unit, e.title, _KIND_LABEL[e.kind], e.path, e.filename, e.size,
-             e.sha256, e.version, "、".join(e.covers), _CHECK[e.verified] if not e.missing else "缺失"]
+             e.sha256, e.version, "、".join(e.covers), _CHECK[e.verified] if not e.missing else "缺失"],
         )  # fmt: skip
-        sheets.style_row(ws)
     return sheets.to_bytes(wb)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from openpyxl import Workbook
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -68,10 +67,8 @@ def render(
     covered = _covered(session, campaign_id)
     last = _last_reviews(session, campaign_id, covered)
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "任务分工台账"
+    wb = sheets.workbook()
+    ws = sheets.sheet(wb, "任务分工台账")
     unit_label = rows[0][3] if unit_id is not None and rows else "全部单位"
     sheets.header(ws, f"{campaign.name} 任务分工台账（{unit_label}，截至 {today.isoformat()}）", COLUMNS)
     for assignment, item, section, unit_name in rows:
@@ -79,7 +76,8 @@ def render(
         if status in OPEN and assignment.due_on < today:
             status = AssignmentStatus.overdue
         review = last.get((assignment.unit_id, item.id))
-        ws.append(
+        sheets.row(
+            ws,
             [
                 headings.get(item.level1_id, section) if item.level1_id else section,  # type: ignore[arg-type]
                 item.number,
@@ -92,11 +90,8 @@ def render(
                 DECISION_LABEL[ReviewDecision(review.decision)] if review else "",
                 review.created_at.date() if review else None,
                 review.comment if review else "",
-            ]
+            ],
         )
-        ws.cell(row=ws.max_row, column=6).number_format = "yyyy-mm-dd"
-        ws.cell(row=ws.max_row, column=10).number_format = "yyyy-mm-dd"
-        sheets.style_row(ws)
     name = f"{campaign.name}-任务分工台账{'-' + unit_label if unit_id is not None else ''}.xlsx"
     return name, sheets.to_bytes(wb)
 

@@ -13,8 +13,6 @@ import json
 import re
 from typing import Any
 
-from openpyxl import Workbook
-
 from app.models.framework_file import FrameworkFile
 from app.services.errors import Invalid
 from app.services.indicators.document import validate
@@ -58,18 +56,16 @@ def _names(listed: str, printed: str) -> list[str]:
     return listed.split(_SEP) if listed else split_units(printed)
 
 
-def _sheet(wb: Workbook, title: str, heading: str, columns: sheets.Columns, rows: list[list[Any]]) -> None:
-    ws = wb.create_sheet(title)
+def _sheet(wb: sheets.Workbook, title: str, heading: str, columns: sheets.Columns, rows: list[list[Any]]) -> None:
+    ws = sheets.sheet(wb, title)
     sheets.header(ws, heading, columns)
     for row in rows:
-        ws.append(row)
-        sheets.style_row(ws)
+        sheets.row(ws, row)
 
 
 def write(doc: FrameworkFile) -> bytes:
     """The workbook of a framework document."""
-    wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb = sheets.workbook()
     meta: list[list[Any]] = [["格式", FORMAT], ["代码", doc.code], ["名称", doc.name], ["来源", doc.source],
                              ["牵头单位规则", doc.lead_rule.value]]  # fmt: skip
     meta += [["备注", note] for note in doc.notes]

@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 
 import httpx
 from sqlalchemy import or_, update
@@ -24,6 +25,7 @@ from sqlmodel import Session, col, select
 from app.db import session_scope
 from app.models._base import utcnow
 from app.models.outbox import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Webhook
+from app.services.notifications import addresses
 from app.settings import get_settings
 
 SIGNATURE_HEADER = "X-Shifan-Signature"
@@ -135,9 +137,20 @@ class Outcome:
 
 
 def send(work: Work, client: httpx.Client) -> Outcome:
-    """POST the event, signed, with its Idempotency-Key; never raises."""
+    """POST the event, signed, with its Idempotency-Key, to the address just checked; never raises.
+
+    The host is resolved and checked now (it may point elsewhere than at registration) and the request
+    connects to that checked address (Host header and TLS name stay the receiver's), so no second DNS
+    lookup can slip in between. Redirects are not followed; the log keeps a status and a short reason,
+    never what the receiver answered."""
     started = time.monotonic()
+    try:
+        target = addresses.check_url(work.url)
+    except addresses.AddressRefused as exc:
+        return Outcome(status_code=None, error=f"地址被拒绝（{exc.code}），未发送", duration_ms=0)
+    url = httpx.URL(work.url)
     headers = {
+        "Host": url.netloc.decode("ascii"),
         "Content-Type": "application/json; charset=utf-8",
         "Idempotency-Key": work.event_id,
         "X-Shifan-Event": work.kind,
@@ -145,12 +158,39 @@ def send(work: Work, client: httpx.Client) -> Outcome:
         "X-Shifan-Attempt": str(work.attempt),
         SIGNATURE_HEADER: sign(work.secret, int(time.time()), work.body),
     }
+    extensions = {"sni_hostname": target.host} if url.scheme == "https" else {}
     try:
-        response = client.post(work.url, content=work.body, headers=headers)
-        code, error = response.status_code, "" if response.is_success else response.text[:200]
+        response = client.post(
+            url.copy_with(host=target.addresses[0]),
+            content=work.body,
+            headers=headers,
+            extensions=extensions,
+            follow_redirects=False,
+        )
+        code, error = response.status_code, "" if response.is_success else reason(response.status_code)
     except httpx.HTTPError as exc:
-        code, error = None, f"{type(exc).__name__}: {exc}"[:500]
+        code, error = None, _FAILURE.get(type(exc), type(exc).__name__)
     return Outcome(status_code=code, error=error, duration_ms=int((time.monotonic() - started) * 1000))
+
+
+_FAILURE: dict[type[Exception], str] = {
+    httpx.ConnectError: "无法连接接收方",
+    httpx.ConnectTimeout: "连接接收方超时",
+    httpx.ReadTimeout: "等待接收方应答超时",
+    httpx.WriteTimeout: "发送超时",
+    httpx.RemoteProtocolError: "接收方应答不符合 HTTP 协议",
+}
+
+
+def reason(status_code: int) -> str:
+    """A short reason for a non-2xx answer, from the status code alone (the receiver's text is not kept)."""
+    try:
+        phrase = HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = "Unknown"
+    if 300 <= status_code < 400:
+        return f"HTTP {status_code} {phrase}（不跟随重定向）"
+    return f"HTTP {status_code} {phrase}"
 
 
 def settle(session: Session, *, work: Work, outcome: Outcome, now: datetime, max_attempts: int) -> bool:
@@ -160,7 +200,7 @@ def settle(session: Session, *, work: Work, outcome: Outcome, now: datetime, max
             delivery_id=work.delivery_id,
             number=work.attempt,
             status_code=outcome.status_code,
-            error=outcome.error,
+            error=outcome.error[:200],
             duration_ms=outcome.duration_ms,
         )
     )
@@ -174,7 +214,11 @@ def settle(session: Session, *, work: Work, outcome: Outcome, now: datetime, max
         update(Delivery)
         .where(col(Delivery.id) == work.delivery_id, col(Delivery.lease_token) == work.lease_token)
         .values(
-            lease_token=None, lease_until=None, last_status_code=outcome.status_code, last_error=outcome.error, **values
+            lease_token=None,
+            lease_until=None,
+            last_status_code=outcome.status_code,
+            last_error=outcome.error[:200],
+            **values,
         )
     )
     return result.rowcount == 1

@@ -22,6 +22,7 @@ from app.models.outbox import (
 from app.models.user import Role
 from app.services.access import Principal, county_scope
 from app.services.errors import Invalid, NotFound
+from app.services.notifications import addresses
 from app.services.platform import audit
 
 
@@ -31,6 +32,7 @@ def register(session: Session, *, data: WebhookCreate, principal: Principal) -> 
     county_id = principal.county_id if principal.role == Role.office else data.county_id
     if county_id is None or session.get(Region, county_id) is None:
         raise Invalid("请指定接收事件的县（区）", code="county_required")
+    addresses.check_url(str(data.url))  # checked again before every delivery: DNS can change
     hook = Webhook(
         county_id=county_id,
         url=str(data.url),

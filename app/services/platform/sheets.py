@@ -3,11 +3,16 @@ widths, thin borders and wrapped text, so files look the same in Excel, WPS and 
 
 from __future__ import annotations
 
+import re
 import zipfile
+import zlib
+from collections.abc import Sequence
+from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -25,29 +30,75 @@ MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Columns = tuple[tuple[str, int], ...]  # (header, width in characters)
 
+# Text a spreadsheet program (or a CSV made from the file) could take for a formula or a command.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Imports (frameworks, unit lists) are a few hundred rows: these limits leave a wide margin and keep a
+# hostile file from costing more than a fraction of a second.
+MAX_MEMBERS = 200
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_RATIO = 100  # uncompressed / compressed, for members above RATIO_FLOOR_BYTES
+RATIO_FLOOR_BYTES = 1024 * 1024
+MAX_ROWS = 10_000
+MAX_CELLS = 200_000
+_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def workbook() -> Workbook:
+    """A new, empty workbook (sheets are added with sheet())."""
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    return wb
+
+
+def sheet(wb: Workbook, title: str) -> Worksheet:
+    """A new sheet named title (sheet names are ours, never a user's)."""
+    return wb.create_sheet(title)
+
+
+def put(cell: Any, value: Any) -> None:
+    """Write one value into one cell: the only way any .xlsx of the service gets a value.
+
+    Text is always stored as text, never as a formula or an error value: a title a unit or an office typed
+    ("=HYPERLINK(...)", "+1", "-2", "@SUM(...)", a leading tab or CR) stays exactly what was typed, marked
+    with a quote prefix so Excel and WPS keep it as text even after the cell is edited. Characters XML
+    cannot hold (C0 controls) are dropped rather than breaking the file. Dates get a date format."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.value = value
+        cell.data_type = "s"
+        if value.startswith(FORMULA_START):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+        if isinstance(value, date | datetime):
+            cell.number_format = "yyyy-mm-dd"
+
 
 def header(ws: Worksheet, title: str, columns: Columns) -> None:
     """Row 1: the title across all columns; row 2: the column headers, frozen with the title above."""
-    ws.append([title])
+    put(ws.cell(row=1, column=1), title)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([name for name, _ in columns])
-    for i, (_, width) in enumerate(columns, start=1):
+    for i, (name, width) in enumerate(columns, start=1):
         cell = ws.cell(row=2, column=i)
+        put(cell, name)
         cell.font, cell.fill, cell.border = Font(bold=True), _HEAD, _BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A3"
 
 
-def style_row(ws: Worksheet, fill: PatternFill | None = None, bold: bool = False) -> None:
-    """Borders and wrapping on the last row appended (a fill and bold for subtotal rows). Text that starts
-    with "=" stays text: a title a unit typed must never become a formula in the office's spreadsheet."""
-    for cell in ws[ws.max_row]:
+def row(ws: Worksheet, values: Sequence[Any], *, fill: PatternFill | None = None, bold: bool = False) -> None:
+    """Append one data row (through put), with borders and wrapping (a fill and bold for subtotal rows)."""
+    number = ws.max_row + 1
+    for column, value in enumerate(values, start=1):
+        cell = ws.cell(row=number, column=column)
+        put(cell, value)
         cell.border, cell.alignment = _BORDER, _WRAP
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
         if fill is not None:
             cell.fill = fill
         if bold:
@@ -62,11 +113,51 @@ def to_bytes(wb: Workbook) -> bytes:
 
 
 def open_workbook(raw: bytes, *, code: str) -> Any:
-    """The workbook in raw .xlsx bytes (formulas read as their cached values), or Invalid with code."""
+    """The workbook in raw .xlsx bytes (formulas read as their cached values), or Invalid with code.
+
+    What the file would inflate to is checked from the ZIP's central directory first, and its rows and
+    cells counted in a stream, before openpyxl parses anything: a small file that expands to hundreds of
+    megabytes of XML (a "zip bomb") is refused in milliseconds instead of taking minutes and gigabytes."""
     try:
+        with zipfile.ZipFile(BytesIO(raw)) as archive:
+            _check_archive(archive, code=code)
         return load_workbook(BytesIO(raw), data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, EOFError, zlib.error) as exc:
         raise Invalid("无法读取该 Excel 文件，请另存为 .xlsx 后重试", code=code) from exc
+
+
+def _too_big(code: str, what: str) -> Invalid:
+    return Invalid(
+        f"该 Excel 文件{what}，超出导入上限，疑似异常文件，未读取；请删去多余内容后重试", code=f"{code}_too_big"
+    )
+
+
+def _check_archive(archive: zipfile.ZipFile, *, code: str) -> None:
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise _too_big(code, f"包含 {len(members)} 个部件")
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise _too_big(code, f"解压后超过 {MAX_UNPACKED_BYTES // (1024 * 1024)} MB")
+    for m in members:
+        if m.file_size > RATIO_FLOOR_BYTES and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise _too_big(code, f"的部件 {m.filename} 压缩比异常（{m.file_size // max(m.compress_size, 1)} 倍）")
+    rows = cells = 0
+    for m in members:
+        if not _WORKSHEET.match(m.filename):
+            continue
+        tail = b""
+        # zipfile never yields more than the size the directory declares (and checks the CRC at the end).
+        with archive.open(m) as stream:
+            while chunk := stream.read(1 << 20):
+                text = tail + chunk
+                # A tag wholly inside the carried-over tail was counted with the previous chunk.
+                rows += sum(1 for t in _ROW_TAG.finditer(text) if t.end() > len(tail))
+                cells += sum(1 for t in _CELL_TAG.finditer(text) if t.end() > len(tail))
+                tail = text[-16:]
+                if rows > MAX_ROWS:
+                    raise _too_big(code, f"的工作表行数超过 {MAX_ROWS} 行")
+                if cells > MAX_CELLS:
+                    raise _too_big(code, f"的单元格超过 {MAX_CELLS} 个")
 
 
 class SheetReader:

@@ -1,0 +1,33 @@
+"""The GraphQL cost estimate counts plain lists (no `first`) by their upper bound, not as one item."""
+
+from __future__ import annotations
+
+from graphql import GraphQLList, GraphQLObjectType, get_named_type, get_nullable_type
+
+from app.api.graphql.limits import LIST_BOUNDS, MAX_COST
+from app.api.graphql.schema import schema
+from tests.graphql_kit import codes, gql
+
+
+def test_every_plain_object_list_has_a_bound() -> None:
+    unbounded = set()
+    for name, t in schema._schema.type_map.items():
+        if name.startswith("__") or not isinstance(t, GraphQLObjectType) or name.endswith("Connection"):
+            continue
+        for field_name, field in t.fields.items():
+            listed = isinstance(get_nullable_type(field.type), GraphQLList)
+            if listed and "first" not in field.args and isinstance(get_named_type(field.type), GraphQLObjectType):
+                unbounded.add(f"{name}.{field_name}")
+    assert unbounded == set(LIST_BOUNDS)
+
+
+def test_nested_plain_lists_count_by_their_bounds(client, world) -> None:
+    auth = world.auth("sx-province")
+    # 10 counties × 5 campaigns × 20 rounds × 500 scores: far over the limit, though no `first` but one
+    nested = "{ counties(first: 10) { nodes { campaigns { rounds { scores { id points comment } } } } } }"
+    refused = gql(client, auth, nested)
+    assert refused.get("data") is None and codes(refused) == ["query_too_costly"]
+    assert str(MAX_COST) in refused["errors"][0]["message"]
+    # an ordinary page of a county's units still runs
+    fine = gql(client, auth, "{ counties(first: 5) { nodes { name units { id name } campaigns { id name } } } }")
+    assert "errors" not in fine, fine
