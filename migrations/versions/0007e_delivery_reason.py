@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0007e'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
