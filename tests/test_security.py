@@ -246,7 +246,9 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
     assert (
         own.status_code == 200 and own.json()["status"] != "approved" and own.json()["unit_id"] == world.ids["lc_sfj"]
     )
-    rounds = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("lc-office")).json()
+    rounds = client.get(
+        f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", params={"limit": 500}, headers=world.auth("lc-office")
+    ).json()["items"]
     if not rounds:
         rounds = [
             client.post(
@@ -299,7 +301,7 @@ def lingchuan_objects(app, world) -> dict[str, int]:
         hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office).json()[
             "id"
         ]
-        group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()[0]["id"]
+        group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()["items"][0]["id"]
         app.dependency_overrides.pop(deps._today, None)
     return {
         "assignment_id": a.id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
