@@ -405,7 +405,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
     query = """query($id: Int!, $county: Int!) {
       viewer { username role countyId }
       campaign(id: $id) {
-        deadlines(within: 3) { totals { overdue dueSoon returned } byUnit { key overdue } }
+        deadlines(within: 3) { totals { overdue dueSoon returned } byUnit { id key overdue } }
         rounds { id released: releasedAt summary { total vetoed } scores(itemId: null) { itemKey points current } }
         framework { code sections { code kind } headings { level title } items(first: 5) { totalCount nodes { key } } }
         county { name units { name } unitGroups { name memberIds } }
@@ -425,8 +425,8 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
         "dueSoon": board["totals"]["due_soon"],
         "returned": board["totals"]["returned"],
     }
-    assert [(r["key"], r["overdue"]) for r in c["deadlines"]["byUnit"]] == [
-        (r["key"], r["overdue"]) for r in board["by_unit"]
+    assert [(r["id"], r["key"], r["overdue"]) for r in c["deadlines"]["byUnit"]] == [
+        (r["id"], str(r["id"]), r["overdue"]) for r in board["by_unit"]
     ]
     released = next(r for r in c["rounds"] if r["id"] == report["round_id"])
     assert released["summary"]["total"] == report["total"] and released["summary"]["vetoed"] is False
