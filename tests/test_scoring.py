@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.conftest import pin_today
+from tests.graphql_kit import gql
 from tests.office_kit import libreoffice_rows
 
 API = "/api/v1"
@@ -72,10 +73,20 @@ def test_office_scores_a_round_and_a_veto_fails_the_county(client, world) -> Non
     assert got == expected
     assert report["base_max"] == 100.0 and report["base_points"] == round(sum(expected.values()), 2)
     assert report["bonus"] == {"raw": 1.0, "cap": 2.0, "points": 1.0}
-    assert report["total"] == round(report["base_points"] + 1.0, 2) > 75
-    # High points, yet one 否决项 occurred: the county fails.
+    # High points, yet one 否决项 occurred: the county fails, and the total that counts says so.
+    assert report["computed_total"] == round(report["base_points"] + 1.0, 2) > 75
+    assert report["total"] == 0 and report["vetoed"] is True
     assert report["veto"]["failed"] and report["verdict"] == "vetoed"
-    assert [h["key"] for h in report["veto"]["hits"]] == ["veto-2"]
+    assert [h["key"] for h in report["veto"]["hits"]] == ["veto-2"] and report["veto"]["hits"][0]["text"]
+    # GraphQL's summary follows the same rule.
+    query = """query($id: Int!) {
+      campaign(id: $id) { rounds { id summary { total computedTotal vetoed vetoHits { key } } } }
+    }"""
+    body = gql(client, h, query, {"id": world.ids["lc_campaign"]})
+    summary = next(r["summary"] for r in body["data"]["campaign"]["rounds"] if r["id"] == rnd["id"])
+    assert summary == {
+        "total": 0.0, "computedTotal": report["computed_total"], "vetoed": True, "vetoHits": [{"key": "veto-2"}]
+    }  # fmt: skip
     assert report["unscored"] == 0 and report["source"] == "office" and report["config_source"] == "framework"
     na = next(i for i in report["items"] if i["key"] == "indicator-3")
     assert na["not_applicable"] and na["points"] is None
@@ -288,6 +299,7 @@ def test_scoring_configuration_changes_the_rollup(client, world) -> None:
     assert l1["points"] == 6 + (2 if same_group else 0) and l1["weight"] == 0.5
     assert report["bonus"] == {"raw": 2.0, "cap": 1.5, "points": 1.5}
     assert report["veto"]["failed"] is False and report["verdict"] == "scored"
+    assert report["vetoed"] is False and report["total"] == report["computed_total"] > 0
     client.post(f"{API}/rounds/{rnd['id']}/release", headers=h)
     locked = client.put(url, json={"default_max": 3}, headers=h)
     assert locked.status_code == 409 and locked.json()["code"] == "scoring_locked"
@@ -306,7 +318,8 @@ def test_score_sheet_opens_with_the_right_totals(client, world, tmp_path) -> Non
     sheet = book["评分表"]
     assert sheet.freeze_panes == "A3" and sheet["A2"].value == "一级指标" and sheet["D2"].value == "指标内容"
     rows = {row[0]: row for row in sheet.iter_rows(min_row=3, values_only=True) if row[0]}
-    assert rows["总分"][6] == report["total"] and rows["基本分合计"][6] == report["base_points"]
+    assert rows["总分"][6] == report["total"] == 0 and rows["基本分合计"][6] == report["base_points"]
+    assert "一票否决" in rows["总分"][3] and rows["计算得分"][6] == report["computed_total"] > 75
     assert "否决" in rows["结论"][3]
     for s in report["level1"]:
         assert rows[f"{s['title']} 小计"][6] == s["points"]
