@@ -30,9 +30,9 @@ _BUFFERED_CHUNKS = 2  # at most this many hand-overs wait for the worker thread:
 FIELD_BYTES = 16 * 1024  # every text field of one upload together (a title, an id)
 
 
-def openapi_body(**fields: str) -> dict[str, Any]:
-    """The OpenAPI requestBody of a streamed upload: the "file" part and the text fields (name=description)."""
-    properties: dict[str, Any] = {name: {"type": "string", "description": text} for name, text in fields.items()}
+def openapi_body(**fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI requestBody of a streamed upload: the "file" part and the text fields (name=JSON schema)."""
+    properties: dict[str, Any] = dict(fields)
     properties[FIELD] = {
         "type": "string",
         "format": "binary",

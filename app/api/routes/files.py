@@ -79,7 +79,10 @@ async def _upload(
     "/assignments/{assignment_id}/evidence/file",
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=openapi_body(title=_TITLE, material_request_id=_MATERIAL),
+    openapi_extra=openapi_body(
+        title={"type": "string", "maxLength": 200, "description": _TITLE},
+        material_request_id={"type": "integer", "description": _MATERIAL},
+    ),
 )
 async def upload_file(
     assignment_id: int,
@@ -87,7 +90,7 @@ async def upload_file(
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
-    title: Annotated[str | None, Query(description=_TITLE)] = None,
+    title: Annotated[str | None, Query(max_length=200, description=_TITLE)] = None,
     material_request_id: Annotated[int | None, Query(description=_MATERIAL)] = None,
 ) -> EvidenceDetail:
     """Upload a file as new evidence (multipart field "file", optional fields title and material_request_id)."""
@@ -99,7 +102,9 @@ async def upload_file(
     "/evidence/{evidence_id}/versions/file",
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=openapi_body(title="新的资料标题（可选，不填则不变）；也可作为查询参数"),
+    openapi_extra=openapi_body(
+        title={"type": "string", "maxLength": 200, "description": "新的资料标题（可选，不填则不变）；也可作为查询参数"}
+    ),
 )
 async def upload_version(
     evidence_id: int,
@@ -107,7 +112,7 @@ async def upload_version(
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
-    title: Annotated[str | None, Query(description="新的资料标题（可选，不填则不变）")] = None,
+    title: Annotated[str | None, Query(max_length=200, description="新的资料标题（可选，不填则不变）")] = None,
 ) -> EvidenceDetail:
     """Upload a file as a new version of existing evidence (multipart field "file", optional field title)."""
     query = {"title": title}
