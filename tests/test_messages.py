@@ -221,3 +221,29 @@ def test_every_domain_error_and_title_is_in_chinese() -> None:
             assert not english(cls.message), cls
     for status in [*TITLES, 418, 499, 507]:
         assert not english(title_of(status))
+
+
+def test_graphql_query_mistakes_are_said_in_chinese(client, world) -> None:
+    """graphql-core's English about a wrong query becomes Chinese; its words stay in extensions.detail."""
+    h = world.auth("lc-office")
+    aliases = "{ " + " ".join(f"a{i}: viewer {{ username }}" for i in range(40)) + " }"
+    cases = [
+        ("{ nope }", {}, "没有字段 nope"),
+        ("{ viewer }", {}, "子字段"),
+        ("{ campaign { id } }", {}, "缺少必填参数"),
+        ("query($id: Int!) { campaign(id: $id) { id } }", {"id": "abc"}, "变量 $id 的值无效"),
+        ("query($id: Int!) { campaign(id: $id) { id } }", {}, "缺少必填变量 $id"),
+        ('{ campaign(id: "x") { id } }', {}, "不是有效的 Int"),
+        ("{ campaign(id: 1, foo: 2) { id } }", {}, "没有参数 foo"),
+        ("{ campaign(id: 1) { id ", {}, "语法错误"),
+        ("{ campaign(id: 99999999999) { id } }", {}, "超出范围"),
+        (aliases, {}, "最多 30 个"),
+    ]
+    for query, variables, words in cases:
+        r = client.post("/graphql", json={"query": query, "variables": variables}, headers=h)
+        errors = r.json()["errors"]
+        assert errors, query
+        for error in errors:
+            assert not english(error["message"]), (query, error)
+            assert error["extensions"]["code"] == "graphql_invalid" and error["extensions"]["detail"]
+        assert any(words in e["message"] for e in errors), (query, errors)
