@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
 import pytest
 from sqlmodel import func, select
 
 from app.api import deps
 from app.models import Evidence
 from app.services.storage import LocalStore
-from tests.conftest import pin_today, use_store
+from tests.conftest import pin_today, serving, use_store
 from tests.evidence_kit import API, PICKER, pdf
 
 BOUNDARY = "----shifanFormBoundary7MA4YWxkTrZu0gW"
@@ -95,7 +96,7 @@ def test_broken_fields_are_refused_in_chinese_and_leave_nothing(client, world, s
         ([("material_request_id", "abc", None), ("file", pdf(), "a.pdf")], "body.material_request_id", "整数"),
         ([("file", pdf(), "a.pdf"), ("material_request_id", "1.5", None)], "body.material_request_id", "整数"),
         ([("file", pdf(), "a.pdf"), ("title", "长" * 201, None)], "body.title", "200"),
-        ([("title", "甲", None), ("title", "乙", None), ("file", pdf(), "a.pdf")], None, "重复"),
+        ([("title", "甲", None), ("title", "乙", None), ("file", pdf(), "a.pdf")], None, "不止一次"),
         ([("file", pdf(), "a.pdf"), ("title", "x" * 20_000, None)], None, "KB"),
     ]
     for parts, loc, words in cases:
@@ -124,3 +125,17 @@ def test_fields_do_not_open_other_doors(client, world, session, store) -> None:
     other_county = client.post(url, data={"title": "跨县"}, files=files, headers=world.auth("gp-sfj"))
     assert other_county.status_code in (403, 404)
     assert list(store.keys("ev/")) == []
+
+
+def test_a_field_after_a_large_file_sent_in_pieces(app, world, session, store) -> None:
+    """Over a real socket the body arrives in many reads: the title after 3 MiB of file still counts."""
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    big = pdf("large") + b"%" * (3 * 1024 * 1024)  # a PDF with a long trailing comment: several hand-overs
+    body, ctype = form_body([("file", big, "扫描件.pdf"), ("title", "扫描件（全本）", None)])
+    pieces = (body[i : i + 64 * 1024] for i in range(0, len(body), 64 * 1024))
+    pin_today(app, date(2023, 2, 10))
+    with serving(app) as base:
+        url = f"{base}{API}/assignments/{a.id}/evidence/file"
+        r = httpx.post(url, content=pieces, headers={**world.auth("lc-sfj"), **ctype}, timeout=60)
+    assert r.status_code == 201, r.text
+    assert r.json()["title"] == "扫描件（全本）" and r.json()["current"]["size"] == len(big)

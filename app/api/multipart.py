@@ -140,9 +140,9 @@ class StreamingForm:
         state["in_file"] = name == FIELD and filename is not None and state["filename"] is None
         if state["in_file"]:
             state["filename"] = filename
-        elif filename is None and name:  # a text field; a second file part is ignored
-            if name in self.fields or name == FIELD:
-                raise _FormError(f"表单字段 {name} 重复或不是文本", "form_field_invalid")
+        elif filename is None and name and name != FIELD:  # a text field; a second file part is ignored
+            if name in self.fields:
+                raise _FormError(f"表单字段 {name} 出现了不止一次", "form_field_invalid")
             state["name"], self._field = name, bytearray()
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
