@@ -74,8 +74,10 @@ def run() -> list[dict]:
 
             def rest_loop() -> int:
                 calls = 1
-                for c in client.get("/api/v1/campaigns", headers=h).json():
-                    rounds = client.get(f"/api/v1/campaigns/{c['id']}/rounds", headers=h).json()
+                for c in client.get("/api/v1/campaigns", params={"limit": 500}, headers=h).json()["items"]:
+                    rounds = client.get(f"/api/v1/campaigns/{c['id']}/rounds", params={"limit": 500}, headers=h).json()[
+                        "items"
+                    ]
                     client.get(f"/api/v1/rounds/{rounds[-1]['id']}/report", headers=h).raise_for_status()
                     client.get(f"/api/v1/campaigns/{c['id']}/progress", params={"by": "campaign"}, headers=h)
                     calls += 3

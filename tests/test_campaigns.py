@@ -64,7 +64,9 @@ def test_filters(client, world) -> None:
     h = world.auth("lc-office")
     bonus = client.get(url, params={"section": "bonus", "limit": 500}, headers=h).json()
     assert bonus["total"] == 2 * (12 + 24)
-    headings = client.get(f"/api/v1/frameworks/{_framework_id(client, world)}/headings", headers=h).json()
+    headings = client.get(
+        f"/api/v1/frameworks/{_framework_id(client, world)}/headings", params={"limit": 500}, headers=h
+    ).json()["items"]
     first_l1 = next(x for x in headings if x["level"] == 1)
     by_l1 = client.get(url, params={"level1_id": first_l1["id"], "limit": 500}, headers=h).json()
     assert by_l1["total"] > 0 and all(r["level1_id"] == first_l1["id"] for r in by_l1["items"])
@@ -124,7 +126,7 @@ def test_relaunch_after_fixing_a_group_adds_only_missing(client, world) -> None:
     town = client.post(
         f"/api/v1/counties/{world.ids['gp_county']}/units", json={"name": "米山镇", "kind": "township"}, headers=h
     ).json()
-    groups = client.get(f"/api/v1/counties/{world.ids['gp_county']}/unit-groups", headers=h).json()
+    groups = client.get(f"/api/v1/counties/{world.ids['gp_county']}/unit-groups", headers=h).json()["items"]
     group = next(g for g in groups if g["name"] == "各乡镇")
     r = client.patch(f"/api/v1/unit-groups/{group['id']}", json={"member_ids": [town["id"]]}, headers=h)
     assert r.status_code == 200 and r.json()["member_ids"] == [town["id"]]

@@ -97,7 +97,7 @@ def test_two_instances_cannot_lose_each_others_update(app, world, monkeypatch) -
 
 def test_unit_groups_and_scoring_configuration_carry_etags(client, world) -> None:
     h = world.auth("gp-office")
-    group = client.get(f"{API}/counties/{world.ids['gp_county']}/unit-groups", headers=h).json()[0]
+    group = client.get(f"{API}/counties/{world.ids['gp_county']}/unit-groups", headers=h).json()["items"][0]
     read = client.get(f"{API}/unit-groups/{group['id']}", headers=h)
     etag = read.headers["etag"]
     ok = client.patch(

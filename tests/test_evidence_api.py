@@ -40,7 +40,7 @@ def test_upload_list_download_on_every_backend(client, world, session, api_store
     assert len([k for k in keys if k.startswith(f"ev/{a.campaign_id}/{a.unit_id}/")]) >= 1
     assert all("报告" not in k and ".pdf" not in k for k in keys)
 
-    listed = client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json()
+    listed = client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json()["items"]
     assert [e["id"] for e in listed] == [ev["id"]]
     assert _status(client, world, a.id) == "submitted"
 
@@ -235,7 +235,7 @@ def test_material_request_evidence_counts_for_every_item_it_covers(client, world
     )
     assert r.status_code == 201 and r.json()["material_request_id"] == material_id and r.json()["assignment_id"] is None
     for a in covered:
-        ids = [e["id"] for e in client.get(f"{API}/assignments/{a.id}/evidence", headers=h).json()]
+        ids = [e["id"] for e in client.get(f"{API}/assignments/{a.id}/evidence", headers=h).json()["items"]]
         assert r.json()["id"] in ids
         assert _status(client, world, a.id) == "submitted"
     client.post(
@@ -256,7 +256,9 @@ def test_material_request_evidence_counts_for_every_item_it_covers(client, world
     for other in others:
         assert r.json()["id"] not in [
             e["id"]
-            for e in client.get(f"{API}/assignments/{other.id}/evidence", headers=world.auth("lc-office")).json()
+            for e in client.get(f"{API}/assignments/{other.id}/evidence", headers=world.auth("lc-office")).json()[
+                "items"
+            ]
         ]
     unrelated = PICKER.assignment(session, world.ids["lc_sfj"], exclude_items={c.item_id for c in covered})
     wrong = client.post(

@@ -208,7 +208,7 @@ def test_deadline_late_window_and_freeze(client, app, world, session, moto_api_s
     assert client.post(f"{API}/campaigns/{campaign}/late-windows", json=window, headers=liaison).status_code == 403
     granted = client.post(f"{API}/campaigns/{campaign}/late-windows", json=window, headers=office)
     assert granted.status_code == 201
-    listed = client.get(f"{API}/campaigns/{campaign}/late-windows", headers=office).json()
+    listed = client.get(f"{API}/campaigns/{campaign}/late-windows", headers=office).json()["items"]
     assert granted.json()["id"] in [w["id"] for w in listed]
     assert client.get(f"{API}/campaigns/{campaign}/late-windows", headers=liaison).status_code == 403
     assert client.post(f"{API}/assignments/{a.id}/evidence", json=statement, headers=liaison).status_code == 201

@@ -24,7 +24,7 @@ def _counties(body: dict) -> dict[str, dict]:
 
 
 def _released_round(client, world, campaign_id: int, who: str = "lc-office") -> dict | None:
-    rounds = client.get(f"{API}/campaigns/{campaign_id}/rounds", headers=world.auth(who)).json()
+    rounds = client.get(f"{API}/campaigns/{campaign_id}/rounds", headers=world.auth(who)).json()["items"]
     released = [r for r in rounds if r["released_at"]]
     return max(released, key=lambda r: r["number"]) if released else None
 
@@ -59,7 +59,7 @@ def test_province_overview_has_every_county_of_its_region_with_rest_totals(clien
     assert "errors" not in body, body
     counties = _counties(body)
     # every county of 山西 that has a campaign the province can see over REST, and nothing else
-    rest = client.get(f"{API}/campaigns", headers=world.auth("sx-province")).json()
+    rest = client.get(f"{API}/campaigns", headers=world.auth("sx-province")).json()["items"]
     assert {c["county_id"] for c in rest} == {n["id"] for n in counties.values()}
     assert {"陵川县", "阳城县", "高平市"} <= set(counties)
     assert body["data"]["counties"]["totalCount"] == len(counties)
@@ -138,7 +138,7 @@ def test_overdue_assignments_across_the_region_match_rest(client, app, world) ->
         client.get(
             f"{API}/campaigns/{c['id']}/assignments", params={"status": "overdue", "limit": 1}, headers=auth
         ).json()["total"]
-        for c in client.get(f"{API}/campaigns", headers=auth).json()
+        for c in client.get(f"{API}/campaigns", headers=auth).json()["items"]
     )
     assert first["totalCount"] == expected > 100
     assert {n["status"] for n in first["nodes"]} == {"overdue"}
@@ -265,7 +265,7 @@ def test_record_scores_is_all_or_nothing(client, world) -> None:
     refused = gql(client, world.auth("gp-office"), record, {"r": round_id, "s": broken})
     assert codes(refused) == ["score_invalid"]
     assert any("不能超过分值" in e["msg"] for e in refused["errors"][0]["extensions"]["errors"])
-    assert client.get(f"{API}/rounds/{round_id}/scores", headers=world.auth("gp-office")).json() == []
+    assert client.get(f"{API}/rounds/{round_id}/scores", headers=world.auth("gp-office")).json()["items"] == []
     negative = gql(
         client, world.auth("gp-office"), record, {"r": round_id, "s": [{"itemId": items[0]["id"], "points": -1}]}
     )
@@ -389,7 +389,7 @@ def test_a_mutation_that_fails_after_writing_leaves_nothing(client, world, monke
     record = "mutation($r: Int!, $s: [ScoreInput!]!) { recordScores(roundId: $r, scores: $s) { id } }"
     body = gql(client, world.auth("gp-office"), record, {"r": round_id, "s": [{"itemId": item_id, "points": 1.0}]})
     assert codes(body) == ["simulated_failure"]
-    assert client.get(f"{API}/rounds/{round_id}/scores", headers=world.auth("gp-office")).json() == []
+    assert client.get(f"{API}/rounds/{round_id}/scores", headers=world.auth("gp-office")).json()["items"] == []
     audit = client.get(
         f"{API}/audit", params={"action": "score.record", "object_id": str(round_id)}, headers=world.auth("gp-office")
     )
@@ -406,7 +406,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
     query = """query($id: Int!, $county: Int!) {
       viewer { username role countyId }
       campaign(id: $id) {
-        deadlines(within: 3) { totals { overdue dueSoon returned } byUnit { key overdue } }
+        deadlines(within: 3) { totals { overdue dueSoon returned } byUnit { id key overdue } }
         rounds { id released: releasedAt summary { total vetoed } scores(itemId: null) { itemKey points current } }
         framework { code sections { code kind } headings { level title } items(first: 5) { totalCount nodes { key } } }
         county { name units { name } unitGroups { name memberIds } }
@@ -426,28 +426,36 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
         "dueSoon": board["totals"]["due_soon"],
         "returned": board["totals"]["returned"],
     }
-    assert [(r["key"], r["overdue"]) for r in c["deadlines"]["byUnit"]] == [
-        (r["key"], r["overdue"]) for r in board["by_unit"]
+    assert [(r["id"], r["key"], r["overdue"]) for r in c["deadlines"]["byUnit"]] == [
+        (r["id"], str(r["id"]), r["overdue"]) for r in board["by_unit"]
     ]
     released = next(r for r in c["rounds"] if r["id"] == report["round_id"])
     assert released["summary"]["total"] == report["total"] and released["summary"]["vetoed"] is False
-    rest_scores = client.get(f"{API}/rounds/{report['round_id']}/scores", headers=office).json()
+    rest_scores = client.get(f"{API}/rounds/{report['round_id']}/scores", params={"limit": 500}, headers=office).json()[
+        "items"
+    ]
     assert sorted((s["itemKey"], s["points"]) for s in released["scores"]) == sorted(
         (s["item_key"], s["points"]) for s in rest_scores
     )
     fw = client.get(f"{API}/campaigns/{cid}", headers=office).json()["framework_id"]
     assert c["framework"]["code"] == "lingchuan-2021"
     assert [s["code"] for s in c["framework"]["sections"]] == [
-        s["code"] for s in client.get(f"{API}/frameworks/{fw}/sections", headers=office).json()
+        s["code"] for s in client.get(f"{API}/frameworks/{fw}/sections", headers=office).json()["items"]
     ]
-    assert len(c["framework"]["headings"]) == len(client.get(f"{API}/frameworks/{fw}/headings", headers=office).json())
+    assert (
+        len(c["framework"]["headings"]) == client.get(f"{API}/frameworks/{fw}/headings", headers=office).json()["total"]
+    )
     assert (
         c["framework"]["items"]["totalCount"]
         == client.get(f"{API}/frameworks/{fw}/items", params={"limit": 1}, headers=office).json()["total"]
     )
-    units = client.get(f"{API}/counties/{world.ids['lc_county']}/units", headers=office).json()
+    units = client.get(f"{API}/counties/{world.ids['lc_county']}/units", params={"limit": 500}, headers=office).json()[
+        "items"
+    ]
     assert sorted(u["name"] for u in c["county"]["units"]) == sorted(u["name"] for u in units)
-    groups = client.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()
+    groups = client.get(
+        f"{API}/counties/{world.ids['lc_county']}/unit-groups", params={"limit": 500}, headers=office
+    ).json()["items"]
     assert sorted((g["name"], sorted(g["memberIds"])) for g in c["county"]["unitGroups"]) == sorted(
         (g["name"], sorted(g["member_ids"])) for g in groups
     )
@@ -455,8 +463,9 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
         f"{API}/campaigns/{cid}/evidence", params={"status": "approved", "limit": 1}, headers=office
     ).json()["total"]
     assert c["evidence"]["totalCount"] == approved and all(e["status"] == "approved" for e in c["evidence"]["nodes"])
-    assert c["rectifications"]["totalCount"] == len(
-        client.get(f"{API}/campaigns/{cid}/rectifications", headers=office).json()
+    assert (
+        c["rectifications"]["totalCount"]
+        == client.get(f"{API}/campaigns/{cid}/rectifications", headers=office).json()["total"]
     )
     overdue = client.get(
         f"{API}/campaigns/{cid}/assignments", params={"status": "overdue", "limit": 1}, headers=office

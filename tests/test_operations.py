@@ -112,7 +112,7 @@ def test_two_instances_on_one_database_serve_the_same_data(app, world) -> None:
         h = {"Authorization": f"Bearer {token}"}
         made = httpx.post(f"{b}{API}/campaigns/{world.ids['gp_campaign']}/rounds", json={"name": "双实例"}, headers=h)
         assert made.status_code == 201, made.text
-        rounds = httpx.get(f"{a}{API}/campaigns/{world.ids['gp_campaign']}/rounds", headers=h).json()
+        rounds = httpx.get(f"{a}{API}/campaigns/{world.ids['gp_campaign']}/rounds", headers=h).json()["items"]
         assert made.json()["id"] in [r["id"] for r in rounds]
         assert httpx.get(f"{a}/readyz").json() == httpx.get(f"{b}/readyz").json()
     with TestClient(other) as c:

@@ -84,7 +84,7 @@ def test_office_lists_overdue_by_unit_on_1_march(client, app, world) -> None:
     # Returned work counts as waiting whether or not it is also overdue (the list shows it as overdue).
     assert board["totals"]["returned"] >= sum(1 for r in rows if r["status"] == "returned")
     # The rows behind one unit's count, from the list.
-    gaj = next(r for r in board["by_unit"] if r["key"] == str(world.ids["lc_gaj"]))
+    gaj = next(r for r in board["by_unit"] if r["id"] == world.ids["lc_gaj"])
     listed = client.get(
         f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments",
         params={"unit_id": world.ids["lc_gaj"], "status": "overdue", "limit": 1},
@@ -115,7 +115,8 @@ def test_due_soon_counts_working_days(client, app, world) -> None:
 def test_liaison_board_is_its_own_unit(client, app, world) -> None:
     pin_today(app, date(2023, 3, 1))
     board = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}/deadlines", headers=world.auth("lc-gaj")).json()
-    assert [r["key"] for r in board["by_unit"]] == [str(world.ids["lc_gaj"])]
+    assert [r["id"] for r in board["by_unit"]] == [world.ids["lc_gaj"]]
+    assert board["totals"]["id"] == world.ids["lc_campaign"]
     other = client.get(f"/api/v1/campaigns/{world.ids['gp_campaign']}/deadlines", headers=world.auth("lc-gaj"))
     assert other.status_code == 404
     assert (
@@ -141,8 +142,13 @@ def test_progress_counts_match_the_list(client, app, world) -> None:
         assert sum(g["total"] for g in report["groups"][grouping]) == len(rows), grouping
     by_unit = Counter(r["unit_name"] for r in rows)
     assert {g["label"]: g["total"] for g in report["groups"]["unit"]} == dict(by_unit)
-    sections = [g["key"] for g in report["groups"]["section"]]
+    sections = [g["code"] for g in report["groups"]["section"]]
     assert sections == ["indicator", "bonus"]  # 否决项 name no unit: nothing to assign
+    # every group carries its id as an integer (a section's too), never as a string
+    for grouping, groups in report["groups"].items():
+        assert all(isinstance(g["id"], int) or (g["id"] is None and grouping.startswith("level")) for g in groups)
+        assert all((g["code"] is not None) == (grouping == "section") for g in groups)
+    assert [g["id"] for g in report["groups"]["campaign"]] == [world.ids["lc_campaign"]]
     only = client.get(
         f"/api/v1/campaigns/{world.ids['lc_campaign']}/progress", params={"by": "level1"}, headers=h
     ).json()
@@ -153,7 +159,7 @@ def test_progress_for_liaison_and_province(client, app, world) -> None:
     pin_today(app, date(2023, 3, 1))
     url = f"/api/v1/campaigns/{world.ids['lc_campaign']}/progress"
     mine = client.get(url, params={"by": "unit"}, headers=world.auth("lc-sfj")).json()
-    assert [g["key"] for g in mine["groups"]["unit"]] == [str(world.ids["lc_sfj"])]
+    assert [g["id"] for g in mine["groups"]["unit"]] == [world.ids["lc_sfj"]]
     province = client.get(url, params={"by": "campaign"}, headers=world.auth("sx-province"))
     assert province.status_code == 200 and province.json()["groups"]["campaign"][0]["total"] > 1000
     assert client.get(url, headers=world.auth("yn-province")).status_code == 404

@@ -30,8 +30,8 @@ def test_finding_becomes_a_rectification_verified_by_the_office(client, app, wor
     assert item["status"] == "open" and item["source"] == "score"
     rid = item["id"]
     # The unit sees only its own items; the office cannot report the unit's work.
-    assert rid in [r["id"] for r in client.get(url, headers=liaison).json()]
-    assert rid not in [r["id"] for r in client.get(url, headers=world.auth("lc-gaj")).json()]
+    assert rid in [r["id"] for r in client.get(url, headers=liaison).json()["items"]]
+    assert rid not in [r["id"] for r in client.get(url, headers=world.auth("lc-gaj")).json()["items"]]
     assert client.get(f"{API}/rectifications/{rid}", headers=world.auth("lc-gaj")).status_code == 404
     progress = f"{API}/rectifications/{rid}/progress"
     assert client.post(progress, json={"status": "done"}, headers=office).status_code == 403
@@ -77,6 +77,6 @@ def test_rectification_overdue_and_input_errors(client, app, world) -> None:
     assert client.post(url, json={**body, "unit_id": world.ids["gp_sfj"]}, headers=office).status_code == 404
     assert client.post(url, json={**body, "from_score_id": 10_000_000}, headers=office).status_code == 404
     assert client.post(url, json=body, headers=world.auth("gp-office")).status_code == 404
-    listed = client.get(url, params={"status": "open", "unit_id": world.ids["lc_gaj"]}, headers=office).json()
+    listed = client.get(url, params={"status": "open", "unit_id": world.ids["lc_gaj"]}, headers=office).json()["items"]
     assert rid in [r["id"] for r in listed]
     assert client.get(url, headers=world.auth("sx-province")).status_code == 200

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from tests.conftest import pin_today
+from tests.graphql_kit import gql
 from tests.office_kit import libreoffice_rows
 
 API = "/api/v1"
@@ -72,10 +73,20 @@ def test_office_scores_a_round_and_a_veto_fails_the_county(client, world) -> Non
     assert got == expected
     assert report["base_max"] == 100.0 and report["base_points"] == round(sum(expected.values()), 2)
     assert report["bonus"] == {"raw": 1.0, "cap": 2.0, "points": 1.0}
-    assert report["total"] == round(report["base_points"] + 1.0, 2) > 75
-    # High points, yet one 否决项 occurred: the county fails.
+    # High points, yet one 否决项 occurred: the county fails, and the total that counts says so.
+    assert report["computed_total"] == round(report["base_points"] + 1.0, 2) > 75
+    assert report["total"] == 0 and report["vetoed"] is True
     assert report["veto"]["failed"] and report["verdict"] == "vetoed"
-    assert [h["key"] for h in report["veto"]["hits"]] == ["veto-2"]
+    assert [h["key"] for h in report["veto"]["hits"]] == ["veto-2"] and report["veto"]["hits"][0]["text"]
+    # GraphQL's summary follows the same rule.
+    query = """query($id: Int!) {
+      campaign(id: $id) { rounds { id summary { total computedTotal vetoed vetoHits { key } } } }
+    }"""
+    body = gql(client, h, query, {"id": world.ids["lc_campaign"]})
+    summary = next(r["summary"] for r in body["data"]["campaign"]["rounds"] if r["id"] == rnd["id"])
+    assert summary == {
+        "total": 0.0, "computedTotal": report["computed_total"], "vetoed": True, "vetoHits": [{"key": "veto-2"}]
+    }  # fmt: skip
     assert report["unscored"] == 0 and report["source"] == "office" and report["config_source"] == "framework"
     na = next(i for i in report["items"] if i["key"] == "indicator-3")
     assert na["not_applicable"] and na["points"] is None
@@ -112,9 +123,11 @@ def test_evaluators_score_blind_until_the_office_releases(client, world) -> None
     )
     assert a.status_code == b.status_code == 201
     # Before release each evaluator sees only its own; liaisons and the province see nothing.
-    seen_a = client.get(f"{url}/scores", headers=world.auth("evaluator")).json()
+    seen_a = client.get(f"{url}/scores", headers=world.auth("evaluator")).json()["items"]
     assert [s["points"] for s in seen_a] == [0.8] and seen_a[0]["scorer_kind"] == "evaluator"
-    assert [s["points"] for s in client.get(f"{url}/scores", headers=world.auth("evaluator-b")).json()] == [0.6]
+    assert [s["points"] for s in client.get(f"{url}/scores", headers=world.auth("evaluator-b")).json()["items"]] == [
+        0.6
+    ]
     for who in ("lc-sfj", "sx-province"):
         r = client.get(f"{url}/scores", headers=world.auth(who))
         assert r.status_code == 403 and r.json()["code"] == "scores_not_released", who
@@ -123,16 +136,18 @@ def test_evaluators_score_blind_until_the_office_releases(client, world) -> None
     own_key = seen_a[0]["scorer_key"]
     own = client.get(f"{url}/report", params={"source": own_key}, headers=world.auth("evaluator"))
     assert own.status_code == 200 and own.json()["items"][0]["points"] == 0.8
-    assert len(client.get(f"{url}/scores", headers=world.auth("lc-office")).json()) == 3
+    assert client.get(f"{url}/scores", headers=world.auth("lc-office")).json()["total"] == 3
     # An evaluator corrects its score: a new row, the old one kept as history.
     client.post(
         f"{url}/scores", json={"scores": [{"item_id": first["id"], "points": 0.9}]}, headers=world.auth("evaluator")
     )
-    history = client.get(f"{url}/scores", params={"history": True}, headers=world.auth("evaluator")).json()
+    history = client.get(f"{url}/scores", params={"history": True}, headers=world.auth("evaluator")).json()["items"]
     assert [(s["points"], s["current"]) for s in history] == [(0.9, True), (0.8, False)]
     # Only the office releases.
     assert client.post(f"{url}/release", headers=world.auth("evaluator")).status_code == 403
-    listed = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("evaluator")).json()
+    listed = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("evaluator")).json()[
+        "items"
+    ]
     assert [r["released_at"] for r in listed if r["id"] == rnd["id"]] == [None]
     assert (
         client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("yn-province")).status_code
@@ -141,7 +156,7 @@ def test_evaluators_score_blind_until_the_office_releases(client, world) -> None
     released = client.post(f"{url}/release", headers=world.auth("lc-office"))
     assert released.status_code == 200 and released.json()["released_at"]
     assert client.post(f"{url}/release", headers=world.auth("lc-office")).json()["code"] == "round_released"
-    after = client.get(f"{url}/scores", headers=world.auth("evaluator")).json()
+    after = client.get(f"{url}/scores", headers=world.auth("evaluator")).json()["items"]
     assert sorted(s["points"] for s in after) == [0.6, 0.9, 1.0]
     mean = client.get(f"{url}/report", params={"source": "evaluators"}, headers=world.auth("sx-province")).json()
     assert next(i for i in mean["items"] if i["key"] == "indicator-1")["points"] == 0.75
@@ -172,7 +187,7 @@ def test_broken_scores_are_refused_whole(client, world) -> None:
     r = client.post(url, json={"scores": bad}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "score_invalid"
     assert len(r.json()["errors"]) == 5 and "分值" in r.text
-    assert client.get(f"{API}/rounds/{rnd['id']}/scores", headers=h).json() == []  # nothing half-written
+    assert client.get(f"{API}/rounds/{rnd['id']}/scores", headers=h).json()["items"] == []  # nothing half-written
     twice = [{"item_id": items["indicator-1"]["id"], "points": 1}] * 2
     assert client.post(url, json={"scores": twice}, headers=h).status_code == 422
     both = client.post(
@@ -227,7 +242,7 @@ def test_quantified_item_passes_or_fails_from_reported_figures(client, app, worl
     assert fixed.json()["passes"] is True
     report = client.get(f"{API}/rounds/{rnd['id']}/report", headers=world.auth("lc-office")).json()
     assert next(i for i in report["items"] if i["key"] == target["item_key"])["metrics_pass"] is True
-    assert [f["value"] for f in client.get(url, headers=h).json()] == [passing, failing]  # history kept
+    assert [f["value"] for f in client.get(url, headers=h).json()["items"]] == [passing, failing]  # history kept
     # Unknown metric, wrong role, other unit, after the deadline.
     unknown = client.post(url, json={"metric_code": "nope", "value": 1}, headers=h)
     assert unknown.status_code == 422 and unknown.json()["code"] == "metric_unknown" and spec["code"] in unknown.text
@@ -249,7 +264,7 @@ def test_scoring_configuration_changes_the_rollup(client, world) -> None:
     url = f"{API}/campaigns/{world.ids['gp_campaign']}/scoring"
     items = {i["key"]: i for i in _items(client, world)}
     framework_id = client.get(f"{API}/campaigns/{world.ids['gp_campaign']}", headers=h).json()["framework_id"]
-    headings = client.get(f"{API}/frameworks/{framework_id}/headings", headers=h).json()
+    headings = client.get(f"{API}/frameworks/{framework_id}/headings", params={"limit": 500}, headers=h).json()["items"]
     first_l1 = next(x for x in headings if x["level"] == 1)
     bad = client.put(url, json={"items": {"nope-1": {"max": 2}}, "level1_weights": {"不存在": 2}}, headers=h)
     assert bad.status_code == 422 and bad.json()["code"] == "scoring_invalid" and len(bad.json()["errors"]) == 2
@@ -284,6 +299,7 @@ def test_scoring_configuration_changes_the_rollup(client, world) -> None:
     assert l1["points"] == 6 + (2 if same_group else 0) and l1["weight"] == 0.5
     assert report["bonus"] == {"raw": 2.0, "cap": 1.5, "points": 1.5}
     assert report["veto"]["failed"] is False and report["verdict"] == "scored"
+    assert report["vetoed"] is False and report["total"] == report["computed_total"] > 0
     client.post(f"{API}/rounds/{rnd['id']}/release", headers=h)
     locked = client.put(url, json={"default_max": 3}, headers=h)
     assert locked.status_code == 409 and locked.json()["code"] == "scoring_locked"
@@ -302,7 +318,8 @@ def test_score_sheet_opens_with_the_right_totals(client, world, tmp_path) -> Non
     sheet = book["评分表"]
     assert sheet.freeze_panes == "A3" and sheet["A2"].value == "一级指标" and sheet["D2"].value == "指标内容"
     rows = {row[0]: row for row in sheet.iter_rows(min_row=3, values_only=True) if row[0]}
-    assert rows["总分"][6] == report["total"] and rows["基本分合计"][6] == report["base_points"]
+    assert rows["总分"][6] == report["total"] == 0 and rows["基本分合计"][6] == report["base_points"]
+    assert "一票否决" in rows["总分"][3] and rows["计算得分"][6] == report["computed_total"] > 75
     assert "否决" in rows["结论"][3]
     for s in report["level1"]:
         assert rows[f"{s['title']} 小计"][6] == s["points"]

@@ -273,7 +273,9 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
     assert (
         own.status_code == 200 and own.json()["status"] != "approved" and own.json()["unit_id"] == world.ids["lc_sfj"]
     )
-    rounds = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", headers=world.auth("lc-office")).json()
+    rounds = client.get(
+        f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", params={"limit": 500}, headers=world.auth("lc-office")
+    ).json()["items"]
     if not rounds:
         rounds = [
             client.post(
@@ -327,7 +329,7 @@ def lingchuan_objects(app, world) -> dict[str, int]:
         with patch.object(addresses, "system_resolver", lambda host, port: ["93.184.216.34"]):
             hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office)
         hook = hook.json()["id"]
-        group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()[0]["id"]
+        group = c.get(f"{API}/counties/{world.ids['lc_county']}/unit-groups", headers=office).json()["items"][0]["id"]
         framework = c.post(f"{API}/frameworks", files={"file": ("陵川自编.json", own_framework("lc-own"), "application/json")},
                            headers=office).json()["id"]  # fmt: skip
         app.dependency_overrides.pop(deps._today, None)

@@ -115,8 +115,10 @@ def test_liaison_cannot_upload(client, world) -> None:
 def test_materials_endpoint_shows_merged_request(client, world) -> None:
     campaign = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}", headers=world.auth("lc-office")).json()
     mats = client.get(
-        f"/api/v1/frameworks/{campaign['framework_id']}/materials", headers=world.auth("lc-office")
-    ).json()
+        f"/api/v1/frameworks/{campaign['framework_id']}/materials",
+        params={"limit": 500},
+        headers=world.auth("lc-office"),
+    ).json()["items"]
     merged = [m for m in mats if m["item_keys"] == ["indicator-26", "indicator-27", "indicator-28", "indicator-29"]]
     assert len(merged) == 1 and not merged[0]["onsite_only"]
     items = client.get(

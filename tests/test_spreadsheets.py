@@ -26,18 +26,19 @@ def test_seed_framework_document_round_trips_through_xlsx(seed) -> None:
 def _tree(client, headers, framework_id: int) -> dict:
     """What a framework holds, without ids: sections, headings, items (with headings by title), materials."""
     base = f"{API}/frameworks/{framework_id}"
-    headings = client.get(f"{base}/headings", headers=headers).json()
+    headings = client.get(f"{base}/headings", params={"limit": 500}, headers=headers).json()["items"]
     title = {h["id"]: h["title"] for h in headings}
     items = client.get(f"{base}/items", params={"limit": 500}, headers=headers).json()["items"]
     for it in items:
         it["level1"], it["level2"] = title.get(it.pop("level1_id")), title.get(it.pop("level2_id"))
         it.pop("id")
-    materials = client.get(f"{base}/materials", headers=headers).json()
+    materials = client.get(f"{base}/materials", params={"limit": 500}, headers=headers).json()["items"]
     for m in materials:
         m.pop("id")
         m["item_keys"] = sorted(m["item_keys"])
     sections = [
-        {k: v for k, v in s.items() if k != "id"} for s in client.get(f"{base}/sections", headers=headers).json()
+        {k: v for k, v in s.items() if k != "id"}
+        for s in client.get(f"{base}/sections", params={"limit": 500}, headers=headers).json()["items"]
     ]
     return {
         "sections": sections,
@@ -50,7 +51,7 @@ def _tree(client, headers, framework_id: int) -> dict:
 @pytest.mark.parametrize("code", ["lingchuan-2021", "luoping-yunnan"])
 def test_stored_framework_exports_and_imports_as_an_identical_new_version(client, world, code) -> None:
     h = world.auth("admin")
-    listed = client.get(f"{API}/frameworks", headers=h).json()
+    listed = client.get(f"{API}/frameworks", params={"limit": 500}, headers=h).json()["items"]
     original = min((f for f in listed if f["code"] == code), key=lambda f: f["version"])
     r = client.get(f"{API}/frameworks/{original['id']}/export.xlsx", headers=h)
     assert r.status_code == 200 and r.headers["content-type"] == XLSX
@@ -107,7 +108,7 @@ def test_an_offices_own_workbook_fills_in_keys_names_and_materials(client, world
     assert found["indicator-2"]["lead_units"] == ["县司法局"]
     assert found["indicator-2"]["units"] == ["县司法局", "县公安局", "各乡镇"]
     assert found["indicator-2"]["material_keys"] and found["veto-1"]["material_keys"] == []
-    materials = client.get(f"{API}/frameworks/{fid}/materials", headers=h).json()
+    materials = client.get(f"{API}/frameworks/{fid}/materials", params={"limit": 500}, headers=h).json()["items"]
     assert {m["text"] for m in materials} == {"告知承诺制清单", "（示例）审批时限统计表"}  # one per filled cell
     assert client.delete(f"{API}/frameworks/{fid}", headers=world.auth("admin")).status_code == 204
 
@@ -140,7 +141,11 @@ def test_a_broken_workbook_is_refused_whole_with_every_cell_named(client, world,
 
 def test_export_opens_in_libreoffice(client, world, tmp_path) -> None:
     h = world.auth("admin")
-    fid = next(f["id"] for f in client.get(f"{API}/frameworks", headers=h).json() if f["code"] == "lingchuan-2021")
+    fid = next(
+        f["id"]
+        for f in client.get(f"{API}/frameworks", params={"limit": 500}, headers=h).json()["items"]
+        if f["code"] == "lingchuan-2021"
+    )
     r = client.get(f"{API}/frameworks/{fid}/export.xlsx", headers=h)
     rows = libreoffice_rows(r.content, tmp_path, "framework")  # the first sheet, 说明
     assert ["代码", "lingchuan-2021"] in [row[:2] for row in rows]
@@ -176,7 +181,10 @@ def test_unit_list_exports_and_imports_all_or_nothing(client, world) -> None:
         f"{API}/counties/{county}/units/import", files={"file": ("单位.xlsx", out.getvalue(), XLSX)}, headers=h
     )
     assert r.status_code == 409 and r.json()["code"] == "unit_name_taken"
-    names = {u["name"] for u in client.get(f"{API}/counties/{county}/units", headers=h).json()}
+    names = {
+        u["name"]
+        for u in client.get(f"{API}/counties/{county}/units", params={"limit": 500}, headers=h).json()["items"]
+    }
     assert "县财政局" not in names and "马村镇" not in names
     ws.delete_rows(ws.max_row - 1)  # drop 县司法局
     out = io.BytesIO()

@@ -53,7 +53,9 @@ def test_read_campaign(client, world, who, campaign, expected) -> None:
     ],
 )
 def test_list_campaigns(client, world, who, visible) -> None:
-    ids = {c["id"] for c in client.get("/api/v1/campaigns", headers=world.auth(who)).json()}
+    ids = {
+        c["id"] for c in client.get("/api/v1/campaigns", params={"limit": 500}, headers=world.auth(who)).json()["items"]
+    }
     known = {world.ids["lc_campaign"], world.ids["gp_campaign"]}
     assert ids & known == {world.ids[k] for k in visible}
 
@@ -193,7 +195,10 @@ def test_office_creates_only_own_liaisons(client, world) -> None:
     assert client.post("/api/v1/users", json=foreign, headers=world.auth("lc-office")).status_code == 404
     office = {**body, "username": "another-office", "role": "office", "county_id": world.ids["lc_county"]}
     assert client.post("/api/v1/users", json=office, headers=world.auth("lc-office")).status_code == 403
-    listed = {u["username"] for u in client.get("/api/v1/users", headers=world.auth("lc-office")).json()}
+    listed = {
+        u["username"]
+        for u in client.get("/api/v1/users", params={"limit": 500}, headers=world.auth("lc-office")).json()["items"]
+    }
     assert "lc-new-liaison" in listed and "gp-sfj" not in listed
     assert client.get("/api/v1/users", headers=world.auth("lc-sfj")).status_code == 403
 

@@ -126,10 +126,10 @@ def test_registration_rules(client, world) -> None:
         headers=world.auth("gp-office"),
     )
     assert r.status_code == 201 and len(r.json()["secret"]) == 64
-    listed = client.get(f"{API}/webhooks", headers=world.auth("gp-office")).json()
+    listed = client.get(f"{API}/webhooks", headers=world.auth("gp-office")).json()["items"]
     assert all("secret" not in w for w in listed) and r.json()["id"] in [w["id"] for w in listed]
     assert r.json()["id"] not in [
-        w["id"] for w in client.get(f"{API}/webhooks", headers=world.auth("lc-office")).json()
+        w["id"] for w in client.get(f"{API}/webhooks", headers=world.auth("lc-office")).json()["items"]
     ]
     assert client.get(f"{API}/webhooks/{r.json()['id']}/deliveries", headers=world.auth("lc-office")).status_code == 404
     assert client.post(f"{API}/webhooks", json={"url": "ftp://x"}, headers=world.auth("gp-office")).status_code == 422

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -102,6 +102,10 @@ class PageParams:
         query = [(k, v) for k, v in self._query.multi_items() if k not in ("cursor", "offset")]
         url = self._url.replace(query=urlencode([*query, ("cursor", cursor)]))
         return Page(items=items, total=total, limit=self.limit, offset=self.offset, next_cursor=cursor, next=str(url))
+
+    def of_all(self, rows: Sequence[T]) -> Page[T]:
+        """This page of a list the service loads whole (a county's units, a round's scores …)."""
+        return self.of(list(rows[self.offset : self.offset + self.limit]), len(rows))
 
 
 def _cursor_offset(cursor: str) -> int:

@@ -12,17 +12,50 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.services import messages
 from app.services.errors import DomainError, TooManyRequests
 
 log = logging.getLogger("shifan.errors")
 
+# The problem title says what kind of failure it is, per status (RFC 9457: the same for every
+# problem of that kind); detail says what happened this time.
+TITLES = {
+    400: "请求有误",
+    401: "未登录",
+    403: "无权操作",
+    404: "未找到",
+    405: "不支持的请求方法",
+    406: "无法提供所要求的格式",
+    409: "与当前数据冲突",
+    410: "已失效",
+    412: "数据已被他人修改",
+    413: "内容过大",
+    415: "不支持的内容类型",
+    422: "提交的数据不符合要求",
+    423: "已锁定",
+    428: "缺少前提条件",
+    429: "请求过于频繁",
+    500: "服务器内部错误",
+    502: "上游服务出错",
+    503: "服务暂时不可用",
+    504: "上游服务超时",
+}
+
 _HTTP_MESSAGES = {
+    400: ("bad_request", "请求内容无法解析，请检查格式"),
     401: ("unauthorized", "未登录或登录已失效，请重新登录"),
     403: ("forbidden", "当前角色无权进行此操作"),
     404: ("not_found", "请求的地址不存在"),
     405: ("method_not_allowed", "不支持该请求方法"),
+    406: ("not_acceptable", "无法按请求的格式（Accept）返回内容"),
     413: ("too_large", "请求内容过大"),
+    415: ("unsupported_media_type", "不支持该内容类型（Content-Type）"),
 }
+
+
+def title_of(status: int) -> str:
+    """The Chinese problem title for an HTTP status (by its class when the status is unusual)."""
+    return TITLES.get(status) or ("请求有误" if status < 500 else "服务器出错")
 
 
 class Problem(BaseModel):
@@ -68,7 +101,7 @@ def problem(status: int, code: str, detail: str, request: Request, **extra: Any)
     """A problem+json response."""
     body = {
         "type": f"urn:shifan:problem:{code}",
-        "title": code.replace("_", " "),
+        "title": title_of(status),
         "status": status,
         "detail": detail,
         "code": code,
@@ -92,12 +125,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": ".".join(str(p) for p in e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        errors = messages.errors_of(exc.errors())
         return problem(422, "validation_failed", "提交的数据不符合要求，请检查标出的字段", request, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
+        # Starlette's own details are English ("Method Not Allowed"): never shown as they are.
+        code, message = _HTTP_MESSAGES.get(exc.status_code, ("http_error", title_of(exc.status_code)))
         return problem(exc.status_code, code, message, request)
 
     @app.exception_handler(DataError)

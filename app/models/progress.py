@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+_ID = "该组的编号（整数）：单位、板块、一级/二级指标或创建活动的 id；未归入一级/二级指标的一组为 null"
+_CODE = "板块代码（按板块分组时，如 indicator、bonus），其他分组为 null"
 
 
 class Grouping(StrEnum):
@@ -19,7 +22,8 @@ class Grouping(StrEnum):
 class ProgressRow(BaseModel):
     """Assignment counts of one group by the status they show today; the five counts add up to total."""
 
-    key: str
+    id: int | None = Field(description=_ID)
+    code: str | None = Field(default=None, description=_CODE)
     label: str
     total: int
     not_started: int
@@ -42,7 +46,7 @@ class ProgressReport(BaseModel):
 class DeadlineRow(BaseModel):
     """What needs chasing in one unit or one level-1 indicator."""
 
-    key: str
+    id: int | None = Field(description=_ID)
     label: str
     overdue: int
     due_soon: int

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+TOTAL = "计分结果：触发否决项（一票否决）时为 0，否则等于 computed_total"
+COMPUTED = "按评分规则算出的得分（基本分 + 加分），不计否决项；否决时仅供参考"
 
 
 class UnitFigure(BaseModel):
@@ -113,7 +116,9 @@ class ScoreReport(BaseModel):
     base_max: float
     percent: float
     bonus: BonusResult
-    total: float
+    total: float = Field(description=TOTAL)
+    computed_total: float = Field(description=COMPUTED)
+    vetoed: bool = Field(description="是否触发否决项；触发时 total 为 0，触发的否决项见 veto.hits")
     veto: VetoResult
     verdict: str  # "vetoed" (否决) or "scored"
     unscored: int

@@ -1,6 +1,7 @@
 """Business rules, one package per domain. Services flush but never commit and never raise HTTP errors.
 
-The foundation modules stand alone at this level: errors (domain errors with stable codes), auth
+The foundation modules stand alone at this level: messages (validation errors said in Chinese),
+errors (domain errors with stable codes), auth
 (passwords and JWT), access (the caller and what it may see), storage (the object store seam). demo
 loads the demo county and is the only module that calls across all domains.
 
@@ -8,6 +9,7 @@ Calls only go down this list; a domain never imports one after it (tests/test_la
 """
 
 LAYERS = [
+    "messages",
     "errors",
     "auth",
     "access",

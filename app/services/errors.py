@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.services.messages import errors_of
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose; api/errors.py renders it."""
@@ -88,9 +90,8 @@ def file_too_large(max_bytes: int) -> TooLarge:
 
 
 def invalid_from(exc: ValidationError, message: str, *, code: str = "validation_failed") -> Invalid:
-    """An Invalid listing every field pydantic refused, as {loc, msg} (the REST validation shape)."""
-    errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-    return Invalid(message, code=code, errors=errors)
+    """An Invalid listing every field pydantic refused, as {loc, msg, type} (the REST validation shape)."""
+    return Invalid(message, code=code, errors=errors_of(exc.errors()))
 
 
 class PreconditionFailed(DomainError):

@@ -40,10 +40,10 @@ class EngagementCreate(BaseModel):
     user_id: int
 
 
-@router.get("", response_model=list[CampaignPublic])
-def list_campaigns(session: SessionDep, who: CurrentPrincipal) -> list[CampaignPublic]:
+@router.get("", response_model=Page[CampaignPublic])
+def list_campaigns(session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[CampaignPublic]:
     """The campaigns the caller may see."""
-    return campaigns.public_list(session, campaigns.list_visible(session, principal=who))
+    return page.of_all(campaigns.public_list(session, campaigns.list_visible(session, principal=who)))
 
 
 @router.post("", response_model=CampaignPublic, status_code=status.HTTP_201_CREATED, responses=CREATED)

@@ -48,10 +48,12 @@ def submit_link_or_statement(
     return evidence.detail(session, row)
 
 
-@router.get("/assignments/{assignment_id}/evidence", response_model=list[EvidencePublic])
-def list_assignment_evidence(assignment_id: int, session: SessionDep, who: CurrentPrincipal) -> list[EvidencePublic]:
+@router.get("/assignments/{assignment_id}/evidence", response_model=Page[EvidencePublic])
+def list_assignment_evidence(
+    assignment_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep
+) -> Page[EvidencePublic]:
     """Every piece of evidence that counts for the assignment, including its material requests'."""
-    return evidence.list_for_assignment(session, assignment_id=assignment_id, principal=who)
+    return page.of_all(evidence.list_for_assignment(session, assignment_id=assignment_id, principal=who))
 
 
 @router.get("/campaigns/{campaign_id}/evidence", response_model=Page[EvidencePublic])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.models.common import Page
 from app.models.scoring import FigureCreate, FigurePublic
 from app.services.assessment import figures
 
@@ -19,7 +20,7 @@ def report_figure(
     return figures.report(session, assignment_id=assignment_id, data=data, principal=who, today=today)
 
 
-@router.get("/{assignment_id}/figures", response_model=list[FigurePublic])
-def list_figures(assignment_id: int, session: SessionDep, who: CurrentPrincipal) -> list[FigurePublic]:
+@router.get("/{assignment_id}/figures", response_model=Page[FigurePublic])
+def list_figures(assignment_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[FigurePublic]:
     """Every figure reported for the assignment, newest first."""
-    return figures.history(session, assignment_id=assignment_id, principal=who)
+    return page.of_all(figures.history(session, assignment_id=assignment_id, principal=who))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from dataclasses import replace
+from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.location import CREATED, created_at
-from app.api.multipart import OPENAPI_BODY, stream_file
+from app.api.multipart import StreamingForm, openapi_body
 from app.api.openapi import binary, header
-from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
+from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, UploadIntentCreate, UploadIntentPublic
 from app.services.access import Principal
 from app.services.storage import ObjectStore
 from app.services.submission import uploads
@@ -23,19 +26,54 @@ from app.settings import get_settings
 router = APIRouter(tags=["evidence files"])
 
 
+_TITLE = "资料标题（可选，不填则用文件名）；也可作为查询参数"
+_MATERIAL = "对应的资料清单编号（可选）；也可作为查询参数"
+
+
+def _target(query: dict[str, Any], form: dict[str, str]) -> EvidenceTarget:
+    """title and material_request_id from the query or the form (browser FormData); the same field in
+    both with different values is refused rather than one silently winning."""
+    merged: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for name in query:  # only the fields this route takes
+        given, sent = query.get(name), form.get(name)
+        if given is not None and sent is not None and str(given) != sent:
+            conflict = {"error": f"查询参数与表单中的 {name} 不一致"}
+            errors.append({"type": "value_error", "loc": ("body", name), "ctx": conflict})
+        value = sent if sent is not None else given
+        if value is not None and value != "":
+            merged[name] = value
+    if errors:
+        raise RequestValidationError(errors)
+    try:
+        return EvidenceTarget.model_validate(merged)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+
+
 async def _upload(
-    request: Request, store: ObjectStore, *, where: Where, title: str | None, who: Principal, today: Today
+    request: Request, store: ObjectStore, *, where: Where, query: dict[str, Any], who: Principal, today: Today
 ) -> EvidenceDetail:
-    # Checked before any byte is read; no transaction is open while the file streams.
-    target = await run_in_threadpool(uploads.prepare, where=where, principal=who, today=today)
     limit = get_settings().max_upload_bytes
+    form = StreamingForm(request, max_bytes=limit)
+    # Fields sent before the file choose where it goes; checked before any file byte is stored, and
+    # no transaction is open while the file streams.
+    before = _target(query, await form.open())
+    where = replace(where, material_request_id=before.material_request_id)
+    target = await run_in_threadpool(uploads.prepare, where=where, principal=who, today=today)
 
     def receive(source: BinaryIO, filename: str) -> uploads.Received:
         return uploads.receive(store, target=target, source=source, filename=filename, max_bytes=limit)
 
-    received = await stream_file(request, receive, max_bytes=limit)
+    received = await form.stream(receive)
+    try:
+        after = _target(query, form.fields)  # with the fields sent after the file
+    except BaseException:
+        await run_in_threadpool(uploads.discard, store, received.key)
+        raise
+    where = replace(where, material_request_id=after.material_request_id)
     return await run_in_threadpool(
-        uploads.record, store, where=where, received=received, title=title, principal=who, today=today
+        uploads.record, store, where=where, received=received, title=after.title, principal=who, today=today
     )
 
 
@@ -43,7 +81,10 @@ async def _upload(
     "/assignments/{assignment_id}/evidence/file",
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=OPENAPI_BODY,
+    openapi_extra=openapi_body(
+        title={"type": "string", "maxLength": 200, "description": _TITLE},
+        material_request_id={"type": "integer", "description": _MATERIAL},
+    ),
     responses=CREATED,
 )
 async def upload_file(
@@ -53,12 +94,12 @@ async def upload_file(
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
-    title: str | None = None,
-    material_request_id: int | None = None,
+    title: Annotated[str | None, Query(max_length=200, description=_TITLE)] = None,
+    material_request_id: Annotated[int | None, Query(description=_MATERIAL)] = None,
 ) -> EvidenceDetail:
-    """Upload a file as new evidence (multipart field "file"); its type is decided by its content."""
-    where = Where(assignment_id=assignment_id, material_request_id=material_request_id)
-    found = await _upload(request, store, where=where, title=title, who=who, today=today)
+    """Upload a file as new evidence (multipart field "file", optional fields title and material_request_id)."""
+    query = {"title": title, "material_request_id": material_request_id}
+    found = await _upload(request, store, where=Where(assignment_id=assignment_id), query=query, who=who, today=today)
     created_at(request, response, "read_evidence", evidence_id=found.id)
     return found
 
@@ -67,13 +108,21 @@ async def upload_file(
     "/evidence/{evidence_id}/versions/file",
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=OPENAPI_BODY,
+    openapi_extra=openapi_body(
+        title={"type": "string", "maxLength": 200, "description": "新的资料标题（可选，不填则不变）；也可作为查询参数"}
+    ),
 )
 async def upload_version(
-    evidence_id: int, request: Request, who: StreamingPrincipal, today: Today, store: StorageDep
+    evidence_id: int,
+    request: Request,
+    who: StreamingPrincipal,
+    today: Today,
+    store: StorageDep,
+    title: Annotated[str | None, Query(max_length=200, description="新的资料标题（可选，不填则不变）")] = None,
 ) -> EvidenceDetail:
-    """Upload a file as a new version of existing evidence (multipart field "file")."""
-    return await _upload(request, store, where=Where(evidence_id=evidence_id), title=None, who=who, today=today)
+    """Upload a file as a new version of existing evidence (multipart field "file", optional field title)."""
+    query = {"title": title}
+    return await _upload(request, store, where=Where(evidence_id=evidence_id), query=query, who=who, today=today)
 
 
 @router.post(

@@ -26,10 +26,10 @@ from app.services.submission.filetypes import content_disposition
 router = APIRouter(prefix="/frameworks", tags=["frameworks"])
 
 
-@router.get("", response_model=list[FrameworkPublic])
-def list_frameworks(session: SessionDep, who: CurrentPrincipal) -> list[FrameworkPublic]:
+@router.get("", response_model=Page[FrameworkPublic])
+def list_frameworks(session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[FrameworkPublic]:
     """Every framework version with its item counts per section."""
-    return frameworks.public_list(session, frameworks.list_all(session))
+    return page.of_all(frameworks.public_list(session, frameworks.list_all(session)))
 
 
 @router.post("", response_model=FrameworkPublic, status_code=status.HTTP_201_CREATED, responses=CREATED)
@@ -84,16 +84,18 @@ def delete_framework(framework_id: int, session: SessionDep, who: CurrentPrincip
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{framework_id}/sections", response_model=list[SectionPublic])
-def list_sections(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> list[FrameworkSection]:
+@router.get("/{framework_id}/sections", response_model=Page[SectionPublic])
+def list_sections(
+    framework_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep
+) -> Page[FrameworkSection]:
     """The framework's sections (e.g. indicator, bonus, veto)."""
-    return frameworks.list_sections(session, framework_id=framework_id)
+    return page.of_all(frameworks.list_sections(session, framework_id=framework_id))
 
 
-@router.get("/{framework_id}/headings", response_model=list[HeadingPublic])
-def list_headings(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> list[Heading]:
+@router.get("/{framework_id}/headings", response_model=Page[HeadingPublic])
+def list_headings(framework_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[Heading]:
     """The framework's 一级 and 二级 headings in printed order."""
-    return frameworks.list_headings(session, framework_id=framework_id)
+    return page.of_all(frameworks.list_headings(session, framework_id=framework_id))
 
 
 @router.get("/{framework_id}/items", response_model=Page[ItemPublic])
@@ -117,7 +119,9 @@ def list_items(
     return page.of(items, total)
 
 
-@router.get("/{framework_id}/materials", response_model=list[MaterialPublic])
-def list_materials(framework_id: int, session: SessionDep, who: CurrentPrincipal) -> list[MaterialPublic]:
+@router.get("/{framework_id}/materials", response_model=Page[MaterialPublic])
+def list_materials(
+    framework_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep
+) -> Page[MaterialPublic]:
     """The framework's material requests, each with the items it covers."""
-    return frameworks.list_materials(session, framework_id=framework_id)
+    return page.of_all(frameworks.list_materials(session, framework_id=framework_id))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
 from app.models.campaign import CampaignPublic, LateWindow, LateWindowCreate, LateWindowPublic
+from app.models.common import Page
 from app.services.campaign import campaigns
 from app.services.review import locks
 
@@ -25,10 +26,10 @@ def unfreeze_campaign(campaign_id: int, session: SessionDep, who: CurrentPrincip
     return campaigns.to_public(session, campaign)
 
 
-@router.get("/{campaign_id}/late-windows", response_model=list[LateWindowPublic])
-def list_late_windows(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> list[LateWindow]:
+@router.get("/{campaign_id}/late-windows", response_model=Page[LateWindowPublic])
+def list_late_windows(campaign_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[LateWindow]:
     """Every late window granted in the campaign."""
-    return locks.list_late_windows(session, campaign_id=campaign_id, principal=who)
+    return page.of_all(locks.list_late_windows(session, campaign_id=campaign_id, principal=who))
 
 
 @router.post("/{campaign_id}/late-windows", response_model=LateWindowPublic, status_code=status.HTTP_201_CREATED)

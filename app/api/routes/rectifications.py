@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
 from app.api.location import CREATED, created_at
+from app.models.common import Page
 from app.models.rectification import (
     RectificationCreate,
     RectificationProgress,
@@ -38,18 +39,21 @@ def create_rectification(
     return found
 
 
-@router.get("/campaigns/{campaign_id}/rectifications", response_model=list[RectificationPublic])
+@router.get("/campaigns/{campaign_id}/rectifications", response_model=Page[RectificationPublic])
 def list_rectifications(
     campaign_id: int,
     session: SessionDep,
     who: CurrentPrincipal,
     today: Today,
+    page: PageDep,
     status: RectificationStatus | None = None,
     unit_id: int | None = None,
-) -> list[RectificationPublic]:
+) -> Page[RectificationPublic]:
     """The campaign's rectification list (a liaison sees its unit's items)."""
-    return rectification.list_visible(
-        session, campaign_id=campaign_id, principal=who, today=today, status=status, unit_id=unit_id
+    return page.of_all(
+        rectification.list_visible(
+            session, campaign_id=campaign_id, principal=who, today=today, status=status, unit_id=unit_id
+        )
     )
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep
+from app.models.common import Page
 from app.models.region import Region, RegionCreate, RegionPublic, RegionUpdate
 from app.services.accounts import regions
 
 router = APIRouter(prefix="/regions", tags=["regions"])
 
 
-@router.get("", response_model=list[RegionPublic])
-def list_regions(session: SessionDep, who: CurrentPrincipal) -> list[Region]:
+@router.get("", response_model=Page[RegionPublic])
+def list_regions(session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[Region]:
     """Every region (provinces, cities, counties)."""
-    return regions.list_all(session)
+    return page.of_all(regions.list_all(session))
 
 
 @router.post("", response_model=RegionPublic, status_code=status.HTTP_201_CREATED)

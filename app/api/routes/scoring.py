@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import WithJsonSchema
 
-from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
+from app.api.deps import STALE, CurrentPrincipal, IfMatch, PageDep, SessionDep
 from app.api.openapi import ETAG, binary
+from app.models.common import Page
 from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
@@ -61,10 +62,10 @@ def replace_scoring(
     return found
 
 
-@router.get("/campaigns/{campaign_id}/rounds", response_model=list[RoundPublic])
-def list_rounds(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> list[Any]:
+@router.get("/campaigns/{campaign_id}/rounds", response_model=Page[RoundPublic])
+def list_rounds(campaign_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[Any]:
     """The campaign's scoring rounds."""
-    return scoring.list_rounds(session, campaign_id=campaign_id, principal=who)
+    return page.of_all(scoring.list_rounds(session, campaign_id=campaign_id, principal=who))
 
 
 @router.post("/campaigns/{campaign_id}/rounds", response_model=RoundPublic, status_code=status.HTTP_201_CREATED)
@@ -85,18 +86,21 @@ def record_scores(round_id: int, data: ScoreBatch, session: SessionDep, who: Cur
     return scoring.record(session, round_id=round_id, batch=data, principal=who)
 
 
-@router.get("/rounds/{round_id}/scores", response_model=list[ScorePublic])
+@router.get("/rounds/{round_id}/scores", response_model=Page[ScorePublic])
 def list_scores(
     round_id: int,
     session: SessionDep,
     who: CurrentPrincipal,
+    page: PageDep,
     item_id: int | None = None,
     scorer: Annotated[str | None, Query(max_length=40)] = None,
     history: bool = False,
-) -> list[ScorePublic]:
+) -> Page[ScorePublic]:
     """Scores the caller may read (before release: the office all, an evaluator its own)."""
-    return scoring.list_scores(
-        session, round_id=round_id, principal=who, item_id=item_id, scorer_key=scorer, history=history
+    return page.of_all(
+        scoring.list_scores(
+            session, round_id=round_id, principal=who, item_id=item_id, scorer_key=scorer, history=history
+        )
     )
 
 

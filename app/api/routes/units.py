@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import STALE, CurrentPrincipal, IfMatch, SessionDep
+from app.api.deps import STALE, CurrentPrincipal, IfMatch, PageDep, SessionDep
 from app.api.documents import read_limited
 from app.api.location import CREATED, created_at
 from app.api.openapi import ETAG, binary
+from app.models.common import Page
 from app.models.unit import (
     Unit,
     UnitCreate,
@@ -26,10 +27,10 @@ from app.services.submission.filetypes import content_disposition
 router = APIRouter(tags=["units"])
 
 
-@router.get("/counties/{county_id}/units", response_model=list[UnitPublic])
-def list_units(county_id: int, session: SessionDep, who: CurrentPrincipal) -> list[Unit]:
+@router.get("/counties/{county_id}/units", response_model=Page[UnitPublic])
+def list_units(county_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[Unit]:
     """The county's units."""
-    return units.list_units(session, county_id=county_id, principal=who)
+    return page.of_all(units.list_units(session, county_id=county_id, principal=who))
 
 
 @router.post("/counties/{county_id}/units", response_model=UnitPublic, status_code=status.HTTP_201_CREATED)
@@ -63,13 +64,15 @@ async def import_units(
     return await run_in_threadpool(units.import_sheet, session, county_id=county_id, raw=raw, principal=who)
 
 
-@router.get("/counties/{county_id}/unit-groups", response_model=list[UnitGroupPublic])
-def list_groups(county_id: int, session: SessionDep, who: CurrentPrincipal) -> list[UnitGroupPublic]:
+@router.get("/counties/{county_id}/unit-groups", response_model=Page[UnitGroupPublic])
+def list_groups(county_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[UnitGroupPublic]:
     """The county's unit groups with their members."""
-    return [
-        UnitGroupPublic.model_validate(g, update={"member_ids": m})
-        for g, m in units.list_groups(session, county_id=county_id, principal=who)
-    ]
+    return page.of_all(
+        [
+            UnitGroupPublic.model_validate(g, update={"member_ids": m})
+            for g, m in units.list_groups(session, county_id=county_id, principal=who)
+        ]
+    )
 
 
 @router.post(

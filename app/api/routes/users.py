@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep
+from app.models.common import Page
 from app.models.user import User, UserCreate, UserPublic
 from app.services.accounts import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("", response_model=list[UserPublic])
-def list_users(session: SessionDep, who: CurrentPrincipal) -> list[User]:
+@router.get("", response_model=Page[UserPublic])
+def list_users(session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[User]:
     """Accounts: all for an admin, the own county's for an office."""
-    return users.list_visible(session, principal=who)
+    return page.of_all(users.list_visible(session, principal=who))
 
 
 @router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)

@@ -20,10 +20,10 @@ def register_webhook(data: WebhookCreate, session: SessionDep, who: CurrentPrinc
     return webhooks.register(session, data=data, principal=who)
 
 
-@router.get("", response_model=list[WebhookPublic])
-def list_webhooks(session: SessionDep, who: CurrentPrincipal) -> list[Any]:
+@router.get("", response_model=Page[WebhookPublic])
+def list_webhooks(session: SessionDep, who: CurrentPrincipal, page: PageDep) -> Page[Any]:
     """The county's webhooks."""
-    return webhooks.list_visible(session, principal=who)
+    return page.of_all(webhooks.list_visible(session, principal=who))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -266,7 +266,9 @@ def _rollup(basis: _Basis, source: str, metrics: dict[int, list[MetricResult]]) 
         base_max=_r(base_max),
         percent=_r(100 * base / base_max) if base_max else 0.0,
         bonus=BonusResult(raw=_r(raw_bonus), cap=_r(cap), points=_r(bonus)),
-        total=_r(base + bonus),
+        total=0.0 if hits else _r(base + bonus),  # 一票否决: the sum must not read as the result
+        computed_total=_r(base + bonus),
+        vetoed=bool(hits),
         veto=VetoResult(failed=bool(hits), hits=hits),
         verdict="vetoed" if hits else "scored",
         unscored=sum(

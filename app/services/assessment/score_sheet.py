@@ -91,13 +91,16 @@ def render(report: ScoreReport) -> bytes:
                 ws,
                 ["否决项", "", it.number, it.text, "", "", "", "", "", "发生" if it.vetoed else "未发生", it.comment],
             )
+    top = report.base_max + report.bonus.cap
     rows = [
-        ("基本分合计", report.base_max, report.base_points),
-        (f"加分（上限 {report.bonus.cap:g}）", report.bonus.cap, report.bonus.points),
-        ("总分", report.base_max + report.bonus.cap, report.total),
+        ("基本分合计", report.base_max, report.base_points, ""),
+        (f"加分（上限 {report.bonus.cap:g}）", report.bonus.cap, report.bonus.points, ""),
     ]
-    for name, top, points in rows:
-        sheets.row(ws, [name, "", "", "", top, "", points], fill=sheets.SUBTOTAL, bold=True)
+    if report.vetoed:  # the sum stays visible, but never where the result is read
+        rows.append(("计算得分", top, report.computed_total, "未计否决项，仅供参考"))
+    rows.append(("总分", top, report.total, "触发否决项，一票否决，计 0 分" if report.vetoed else ""))
+    for name, most, points, note in rows:
+        sheets.row(ws, [name, "", "", note, most, "", points], fill=sheets.SUBTOTAL, bold=True)
     verdict = "否决：" + "；".join(h.text for h in report.veto.hits) if report.veto.failed else "未触发否决项"
     sheets.row(ws, ["结论", "", "", verdict], fill=sheets.SUBTOTAL, bold=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, case, func, null
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -27,17 +27,23 @@ def _count(condition: ColumnElement[bool]) -> Any:
 
 
 def _grouped(session: Session, *, campaign_id: int, principal: Principal, grouping: Grouping, measures: list[Any]):  # noqa: ANN202
-    """Rows of (key, label, *measures) for one grouping of the campaign's visible assignments."""
+    """Rows of (id, code, label, *measures) for one grouping of the campaign's visible assignments."""
     heading = aliased(Heading)
     key: Any
     label: Any
     order: Any
+    code: Any = null()
     query = select(Assignment.id).join(Item, col(Item.id) == Assignment.item_id)
     if grouping == Grouping.campaign:
         key = label = order = Assignment.campaign_id
     elif grouping == Grouping.section:
         query = query.join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
-        key, label, order = FrameworkSection.code, FrameworkSection.name, FrameworkSection.position
+        key, code, label, order = (
+            FrameworkSection.id,
+            FrameworkSection.code,
+            FrameworkSection.name,
+            FrameworkSection.position,
+        )
     elif grouping == Grouping.unit:
         query = query.join(Unit, col(Unit.id) == Assignment.unit_id)
         key, label, order = Unit.id, Unit.name, Unit.id
@@ -45,10 +51,11 @@ def _grouped(session: Session, *, campaign_id: int, principal: Principal, groupi
         column = Item.level1_id if grouping == Grouping.level1 else Item.level2_id
         query = query.outerjoin(heading, col(heading.id) == column)
         key, label, order = column, heading.title, heading.position
+    grouped = [key, code, label, order] if grouping == Grouping.section else [key, label, order]
     query = (
-        query.with_only_columns(key, label, *measures)
+        query.with_only_columns(key, code, label, *measures)
         .where(Assignment.campaign_id == campaign_id, unit_scope(principal, col(Assignment.unit_id)))
-        .group_by(key, label, order)
+        .group_by(*grouped)
         .order_by(order, key)
     )
     return session.execute(query).all()  # type: ignore[call-overload]
@@ -64,10 +71,11 @@ def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
-def _row(key: Any, label: str, total: int, counts: list[Any]) -> ProgressRow:
+def _row(key: int | None, label: str, total: int, counts: list[Any], code: str | None = None) -> ProgressRow:
     by = dict(zip(_STATUSES, (int(c) for c in counts), strict=True))
     return ProgressRow(
-        key=str(key) if key is not None else "none",
+        id=key,
+        code=code,
         label=label,
         total=total,
         **{s.value: by[s] for s in _STATUSES},
@@ -90,7 +98,9 @@ def report(
         found = _grouped(
             session, campaign_id=campaign_id, principal=principal, grouping=grouping, measures=_measures(today)
         )
-        groups[grouping] = [_row(key, _label(grouping, label), total, counts) for key, label, total, *counts in found]
+        groups[grouping] = [
+            _row(key, _label(grouping, label), total, counts, code) for key, code, label, total, *counts in found
+        ]
     return ProgressReport(campaign_id=campaign_id, as_of=today, groups=groups)
 
 
@@ -127,18 +137,12 @@ def deadline_board(
     def rows(grouping: Grouping) -> list[DeadlineRow]:
         found = _grouped(session, campaign_id=campaign_id, principal=principal, grouping=grouping, measures=measures)
         return [
-            DeadlineRow(
-                key=str(key) if key is not None else "none",
-                label=_label(grouping, label),
-                overdue=overdue,
-                due_soon=soon,
-                returned=returned,
-            )
-            for key, label, overdue, soon, returned in found
+            DeadlineRow(id=key, label=_label(grouping, label), overdue=overdue, due_soon=soon, returned=returned)
+            for key, _code, label, overdue, soon, returned in found
             if overdue or soon or returned
         ]
 
-    nothing = DeadlineRow(key=str(campaign_id), label=_ALL, overdue=0, due_soon=0, returned=0)
+    nothing = DeadlineRow(id=campaign_id, label=_ALL, overdue=0, due_soon=0, returned=0)
     totals = rows(Grouping.campaign) or [nothing]
     return DeadlineBoard(
         campaign_id=campaign_id,

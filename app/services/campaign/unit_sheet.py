@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from app.models.unit import Unit, UnitCreate, UnitKind
+from app.services import messages
 from app.services.errors import Invalid
 from app.services.platform import sheets
 
@@ -37,7 +38,7 @@ def read(raw: bytes) -> list[UnitCreate]:
         try:
             found.append(UnitCreate(name=row["单位名称"], kind=kind, aliases=aliases))
         except ValidationError as exc:
-            reader.problem(f"单位!A{n}", "；".join(e["msg"] for e in exc.errors()))
+            reader.problem(f"单位!A{n}", "；".join(messages.describe(e) for e in exc.errors()))
     if reader.errors:
         raise Invalid("单位名单有误，未导入任何单位", code="units_invalid", errors=reader.errors)
     return found

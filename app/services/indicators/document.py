@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from app.models.framework import SectionKind
 from app.models.framework_file import FrameworkFile
 from app.models.scoring_config import ScoringConfig
-from app.services.errors import Invalid
+from app.services.errors import Invalid, invalid_from
 
 
 def scoring_problems(
@@ -40,8 +40,7 @@ def validate(data: Any) -> FrameworkFile:
     try:
         doc = FrameworkFile.model_validate(data)
     except ValidationError as exc:
-        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise Invalid("指标体系文件格式不正确", code="framework_invalid", errors=errors) from exc
+        raise invalid_from(exc, "指标体系文件格式不正确", code="framework_invalid") from exc
     errors: list[dict[str, str]] = []
 
     def problem(loc: str, msg: str) -> None:

@@ -88,7 +88,8 @@ def new_key(target: Target) -> str:
     return f"{KEY_ROOT}{target.campaign_id}/{target.unit_id}/{uuid.uuid4().hex}"
 
 
-def _discard(store: ObjectStore, key: str) -> None:
+def discard(store: ObjectStore, key: str) -> None:
+    """Remove a received file that will not be recorded (best effort; the orphan sweeper is the backstop)."""
     try:
         store.delete(key)
     except DomainError:
@@ -121,7 +122,7 @@ def record(
             )
             result = evidence.detail(session, row)
     except BaseException:
-        _discard(store, received.key)
+        discard(store, received.key)
         raise
     UPLOAD_BYTES.labels("api").inc(received.size)
     return result

@@ -62,11 +62,15 @@ class ProgressType:
 
 @strawberry.type(name="DeadlineRow", description="一个单位或一级指标的催办数字")
 class DeadlineRowType:
-    key: str
+    id: int | None = strawberry.field(description="单位、一级指标或创建活动的编号；未归入一级指标的一组为 null")
     label: str
     overdue: int
     due_soon: int
     returned: int
+
+    @strawberry.field(deprecation_reason="请改用 id（整数）", description="id 的文字形式；无 id 时为 none")
+    def key(self) -> str:
+        return "none" if self.id is None else str(self.id)
 
 
 @strawberry.type(name="DeadlineBoard", description="逾期、临期（N 个工作日内到期）与退回待补充")

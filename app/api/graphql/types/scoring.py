@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from app.api.graphql.types._base import Info, from_obj
-from app.models.score_report import ScoreReport
+from app.models.score_report import COMPUTED, TOTAL, ScoreReport
 from app.models.scoring import ScorerKind
 from app.services.assessment import score_report, scoring
 
@@ -62,8 +62,9 @@ class ScoreSummaryType:
     base_max: float
     percent: float
     bonus_points: float = strawberry.field(description="计入的加分（封顶后）")
-    total: float
-    vetoed: bool = strawberry.field(description="是否触发否决项（一票否决）")
+    total: float = strawberry.field(description=TOTAL)
+    computed_total: float = strawberry.field(description=COMPUTED)
+    vetoed: bool = strawberry.field(description="是否触发否决项（一票否决）；触发时 total 为 0")
     veto_hits: list[VetoHitType]
     verdict: str = strawberry.field(description="vetoed 否决 / scored 已评分")
     unscored: int
@@ -76,7 +77,6 @@ class ScoreSummaryType:
             ScoreSummaryType,
             r,
             bonus_points=r.bonus.points,
-            vetoed=r.veto.failed,
             veto_hits=[from_obj(VetoHitType, h) for h in r.veto.hits],
             level1=[from_obj(SubtotalType, s) for s in r.level1],
             level2=[from_obj(SubtotalType, s) for s in r.level2],
