@@ -99,9 +99,10 @@ def test_daily_roots_per_county_scoped_and_recomputable(client, world) -> None:
     window = {"since": (today - timedelta(days=30)).isoformat(), "until": today.isoformat()}
 
     def roots(who: str, **extra: str) -> list[dict]:
-        r = client.get(f"{API}/audit/roots", params={**window, **extra}, headers=world.auth(who))
+        r = client.get(f"{API}/audit/roots", params={**window, "limit": 500, **extra}, headers=world.auth(who))
         assert r.status_code == 200, r.text
-        return r.json()
+        assert r.json()["next"] is None
+        return r.json()["items"]
 
     mine = roots("gp-office")
     assert mine and {r["county_id"] for r in mine} == {world.ids["gp_county"]}

@@ -34,7 +34,8 @@ def test_an_offices_framework_is_its_countys(client, world) -> None:
     assert taken.status_code == 403 and taken.json()["code"] == "framework_not_owner"
     gone = client.delete(f"{API}/frameworks/{fw['id']}", headers=world.auth("gp-office"))
     assert gone.status_code == 403 and gone.json()["code"] == "framework_not_owner"
-    versions = [f for f in client.get(f"{API}/frameworks", headers=world.auth("admin")).json() if f["code"] == code]
+    listed = client.get(f"{API}/frameworks?limit=500", headers=world.auth("admin")).json()["items"]
+    versions = [f for f in listed if f["code"] == code]
     assert [f["version"] for f in versions] == [1]
 
     # the owner versions it (the county keeps it), admin too; the owner deletes its own version
@@ -79,7 +80,8 @@ def test_region_changes_are_admins_and_audited(client, world) -> None:
     admin = world.auth("admin")
     made = client.post(f"{API}/regions", json={"name": "测试县", "level": "county", "parent_id": None}, headers=admin)
     assert made.status_code == 422  # a county needs its city
-    city = next(r for r in client.get(f"{API}/regions", headers=admin).json() if r["level"] == "city")
+    regions = client.get(f"{API}/regions?limit=500", headers=admin).json()["items"]
+    city = next(r for r in regions if r["level"] == "city")
     made = client.post(
         f"{API}/regions", json={"name": "测试县", "level": "county", "parent_id": city["id"]}, headers=admin
     )

@@ -86,7 +86,7 @@ def _broken_bodies(spec: dict[str, Any], operation: dict[str, Any]) -> list[dict
 def _bad_path(spec: dict[str, Any], path: str, operation: dict[str, Any]) -> str:
     values = {}
     for p in operation.get("parameters", []):
-        if p["in"] == "path":
+        if p.get("in") == "path":
             values[p["name"]] = "abc" if _resolve(spec, p["schema"]).get("type") == "integer" else "no-such-id"
     return path.format(**values)
 
@@ -94,7 +94,7 @@ def _bad_path(spec: dict[str, Any], path: str, operation: dict[str, Any]) -> str
 def _bad_query(spec: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
     query = {}
     for p in operation.get("parameters", []):
-        if p["in"] == "query":
+        if p.get("in") == "query":
             wrong = _wrong(spec, p["schema"])
             query[p["name"]] = wrong if not isinstance(wrong, list) else "x" * 3000
     return query

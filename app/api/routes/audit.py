@@ -42,13 +42,18 @@ def list_audit(
     return page.of(items, total)
 
 
-@router.get("/roots", response_model=list[AuditRoot])
+@router.get("/roots", response_model=Page[AuditRoot])
 def audit_roots(
-    session: SessionDep, who: CurrentPrincipal, today: Today, since: date | None = None, until: date | None = None
-) -> list[AuditRoot]:
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    page: PageDep,
+    since: date | None = None,
+    until: date | None = None,
+) -> Page[AuditRoot]:
     """Daily root digests of the audit chain per county (UTC days; default the last 30), for keeping copies."""
     last = until or today
-    return audit.roots(session, principal=who, since=since or last - timedelta(days=29), until=last)
+    return page.of_all(audit.roots(session, principal=who, since=since or last - timedelta(days=29), until=last))
 
 
 @router.get("/verify", response_model=AuditVerdict)
