@@ -139,13 +139,29 @@ def sweep(args: argparse.Namespace) -> None:
     print(f"login attempts older than a day removed: {login_throttle.purge()}")
 
 
+def _scan_reminders(today: date, within_workdays: int) -> None:
+    """One deadline scan, with the calendar's warnings; an error is logged, never raised (the worker goes on)."""
+    from app.services.calendar import workdays
+    from app.services.notifications import events
+
+    for warning in workdays.readiness_warnings(today=today):
+        print(f"警告 calendar: {warning}", flush=True)
+    try:
+        found = _session_do(lambda s: events.scan_deadlines(s, today=today, within_workdays=within_workdays))
+    except Exception as exc:  # noqa: BLE001 - a data error must not stop reminders and webhooks for good
+        print(f"reminders: scan failed, retried next round: {type(exc).__name__}: {exc}", flush=True)
+        return
+    print(f"reminders: {found} new", flush=True)
+
+
 def worker(args: argparse.Namespace) -> None:
-    """Scan deadlines for reminders and deliver pending webhook events; run as many as you like."""
+    """Scan deadlines for reminders and deliver pending webhook events; run as many as you like. It never
+    exits on an error in the data: it logs it, skips what it concerns, and goes on."""
     import time
 
     import httpx
 
-    from app.services.notifications import delivery, events
+    from app.services.notifications import delivery
     from app.settings import get_settings
 
     settings = get_settings()
@@ -153,20 +169,40 @@ def worker(args: argparse.Namespace) -> None:
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         while True:
             if time.monotonic() - last_scan >= args.scan_seconds:
-                found = _session_do(
-                    lambda s: events.scan_deadlines(
-                        s, today=args.today or date.today(), within_workdays=settings.remind_within_workdays
-                    )
-                )
+                _scan_reminders(args.today or date.today(), settings.remind_within_workdays)
                 last_scan = time.monotonic()
-                print(f"reminders: {found} new", flush=True)
-            counts = delivery.run_once(client=client)
+            try:
+                counts = delivery.run_once(client=client)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
+                print(f"deliveries: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
+                counts = {"claimed": 0}
             if counts["claimed"]:
                 print(f"deliveries: {counts}", flush=True)
             if args.once:
                 return
             if not counts["claimed"]:
                 time.sleep(args.poll_seconds)
+
+
+def calendar_load(args: argparse.Namespace) -> None:
+    """Load a year's holiday notice from a data file (data/calendar/2026.json); it wins over the built-in calendar."""
+    from app.services.calendar import holidays
+
+    with session_scope() as session:
+        public = holidays.load_file(session, path=Path(args.file))
+    days = f"放假 {public.holidays} 天，调休上班 {public.make_up_workdays} 天"
+    print(f"{public.year} 年节假日安排已载入：{public.title}，{days}")
+
+
+def calendar_list(_: argparse.Namespace) -> None:
+    """The loaded years, and which years the built-in calendar covers."""
+    from app.services.calendar import holidays, workdays
+
+    with session_scope() as session:
+        years = holidays.list_years(session)
+    print(f"内置日历覆盖 {workdays.LIBRARY_FIRST_YEAR}—{workdays.LIBRARY_LAST_YEAR} 年；已载入的年份优先：")
+    for y in years:
+        print(f"  {y.year}  {y.title}  放假 {y.holidays} 天，调休上班 {y.make_up_workdays} 天")
 
 
 def export_openapi(args: argparse.Namespace) -> None:
@@ -219,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
+    cal = sub.add_parser("calendar", help="Holiday notices (放假调休安排) by year", description="节假日安排")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    p = cal_sub.add_parser("load", help="Load a year's notice from a data file (data/calendar/*.json)")
+    p.add_argument("file")
+    p.set_defaults(func=calendar_load)
+    cal_sub.add_parser("list", help="The loaded years").set_defaults(func=calendar_list)
     cli_export.add_parser(sub)
     p = add("openapi", export_openapi, "Write openapi/openapi.json and openapi/schema.graphql from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))

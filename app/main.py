@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql
-from app.api.deps import StorageDep
+from app.api.deps import StorageDep, Today
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
 from app.api.routes import (
@@ -41,6 +41,7 @@ from app.api.routes import (
     webhooks,
 )
 from app.observability import REGISTRY
+from app.services.calendar import workdays
 from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
 from app.services.storage import get_store
@@ -114,11 +115,18 @@ def create_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], responses={503: {"description": "数据库或文件存储不可用"}})
-    def readyz(store: StorageDep) -> JSONResponse:
-        """Readiness: the database and the object store both answer."""
+    def readyz(store: StorageDep, today: Today) -> JSONResponse:
+        """Readiness: the database and the object store both answer; `calendar` warns (never fails) when a
+        year ahead has no holiday calendar."""
         checks = health.readiness(store)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable", **checks}
+        if checks["database"] == "ok":
+            found = workdays.readiness_warnings(today=today)
+            body["calendar"] = "provisional" if found else "ok"
+            if found:
+                body["warnings"] = found
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"], response_class=Response, responses={401: {"description": "需要指标令牌"}})
     def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:

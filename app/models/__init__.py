@@ -1,6 +1,7 @@
 """All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
 
 from app.models.audit import AuditEntry
+from app.models.calendar import CalendarDay, CalendarYear
 from app.models.campaign import Assignment, Campaign, Engagement, LateWindow, Phase
 from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
 from app.models.framework import (
@@ -23,6 +24,8 @@ from app.models.user import ScriptToken, User
 __all__ = [
     "Assignment",
     "AuditEntry",
+    "CalendarDay",
+    "CalendarYear",
     "Campaign",
     "Delivery",
     "DeliveryAttempt",

@@ -17,7 +17,8 @@ class Grouping(StrEnum):
 
 
 class ProgressRow(BaseModel):
-    """Assignment counts of one group by the status they show today; the five counts add up to total."""
+    """Assignment counts of one group: the four workflow statuses add up to total; overdue counts, among the
+    not started and returned ones, those past their due date."""
 
     key: str
     label: str
@@ -26,7 +27,7 @@ class ProgressRow(BaseModel):
     submitted: int
     returned: int
     approved: int
-    overdue: int
+    overdue: int  # not started or returned, past the due date (already counted in its status)
     submitted_pct: float  # submitted or approved, of total (报送率)
     approved_pct: float  # approved, of total (完成率)
 
@@ -55,6 +56,7 @@ class DeadlineBoard(BaseModel):
     campaign_id: int
     as_of: date
     due_soon_until: date
+    provisional: bool = False  # the horizon crossed a year whose holidays nobody has loaded: weekends only
     totals: DeadlineRow
     by_unit: list[DeadlineRow]
     by_level1: list[DeadlineRow]
