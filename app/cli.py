@@ -45,31 +45,50 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    """Migrate, load the 陵川 demo county (once), print the accounts, optionally serve."""
+    """Migrate, load the 陵川 demo county (once, dated from today and brought to life), say what to try
+    first, optionally serve."""
     from app.services import demo as demo_service
+    from app.services.storage import get_store
 
     migrate()
-    result = _session_do(demo_service.load)
+    store = get_store()
+    store.ensure_ready()
+    result = _session_do(lambda s: demo_service.load(s, today=date.today(), store=store))
     assert isinstance(result, dict)
     if result.get("already_loaded"):
         print("演示数据已存在（demo data already loaded）。")
-        print(
-            f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, "
-            "evaluator-b, sx-province, yc-office（阳城县）"
-        )
     else:
         launch = result["launch"]
+        print(f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，材料报送截止于三周后。")
+        names = launch["unresolved_names"]
         print(
-            f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，"
-            f"{len(launch['unresolved_names'])} 个单位名称未能解析"
-            f"（见 /api/v1/campaigns/{result['campaign_id']}/launch-report）"
+            f"启动报告列出 {len(names)} 个未能解析的单位名称"
+            f"（/api/v1/campaigns/{result['campaign_id']}/launch-report）："
+            "这是有意的：指标体系里写的“各相关单位”“相关审批部门”“重大行政决策承办单位”等，"
+            "需由县依法治县办按实际确定具体单位，演示中未设成员；请用 POST /api/v1/campaigns/"
+            f"{result['campaign_id']}/assignments 手工分配。"
         )
-        print("演示账号 (username / password / role):")
-        for acc in result["accounts"]:
-            print(f"  {acc['username']:12} {acc['password']:12} {acc['role']}")
+    print(WHAT_TO_TRY.format(password=demo_service.DEMO_PASSWORD, base=f"http://{args.host}:{args.port}"))
     if args.serve:
-        print(f"API docs: http://{args.host}:{args.port}/docs")
         serve(args)
+
+
+WHAT_TO_TRY = """
+演示账号（密码均为 {password}）：
+  admin        系统管理员          lc-office    陵川县委依法治县办（审核、评分）
+  lc-sfj       县司法局联络员      lc-gaj       县公安局联络员（有逾期事项）
+  evaluator    第三方评估机构      evaluator-b  第三方评估机构（第二组）
+  sx-province  山西省委依法治省办  yc-office    阳城县委依法治县办
+先试试：
+  1. 打开接口文档 {base}/docs
+  2. 以县司法局联络员登录（表单字段 username / password）：
+     TOKEN=$(curl -s -X POST {base}/api/v1/auth/token -d username=lc-sfj -d password={password} \\
+       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  3. 本人信息和待办：curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me
+     curl -H "Authorization: Bearer $TOKEN" "{base}/api/v1/me/assignments?status=returned"
+  4. 上传一份资料（替换 ID 为待办中的任务编号）：
+     curl -H "Authorization: Bearer $TOKEN" -F file=@some.pdf {base}/api/v1/assignments/ID/evidence/file
+"""
 
 
 def import_framework(args: argparse.Namespace) -> None:
