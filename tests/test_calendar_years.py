@@ -199,3 +199,22 @@ def test_shipped_notices_parse(name: str) -> None:
 
     doc = holidays.parse_file(DATA / name)
     assert doc.year == int(name[:4]) and doc.source_url
+
+
+def test_working_days_cost_one_statement_whatever_the_horizon(client, app, world) -> None:
+    """The calendar is read once per request (one statement for every loaded year), never once per day."""
+    from tests.test_query_counts import counting
+
+    pin_today(app, date(2026, 12, 1))
+    office = world.auth("lc-office")
+    url = f"{API}/campaigns/{world.ids['lc_campaign']}/deadlines"
+    seen = {}
+    for within in (1, 60):
+        with counting() as statements:
+            assert client.get(url, params={"within": within}, headers=office).status_code == 200
+        seen[within] = len(statements)
+        assert sum("calendar_day" in s for s in statements) == 1
+    assert seen[1] == seen[60]
+    with counting() as statements:
+        r = client.get(f"{API}/me/assignments", params={"due_within_workdays": 60}, headers=world.auth("lc-sfj"))
+    assert r.status_code == 200 and sum("calendar_day" in s for s in statements) == 1

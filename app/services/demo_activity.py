@@ -88,15 +88,15 @@ def _review(session: Session, evidence_id: int, decision: ReviewDecision, office
     reviews.review(session, evidence_id=evidence_id, data=data, principal=office)
 
 
-def _open_assignments(session: Session, campaign_id: int, unit_id: int | None) -> list[Assignment]:
-    return list(
-        session.exec(
-            select(Assignment)
-            .join(Item, col(Item.id) == Assignment.item_id)
-            .where(Assignment.campaign_id == campaign_id, Assignment.unit_id == unit_id)
-            .order_by(Item.position)
-        ).all()
-    )
+def _assignments(session: Session, campaign_id: int, unit_id: int | None) -> list[tuple[int, Item]]:
+    """(assignment id, item) of a unit's assignments, in the framework's order."""
+    rows = session.exec(
+        select(Assignment.id, Item)
+        .join(Item, col(Item.id) == Assignment.item_id)
+        .where(Assignment.campaign_id == campaign_id, Assignment.unit_id == unit_id)
+        .order_by(Item.position)
+    ).all()
+    return [(assignment_id, item) for assignment_id, item in rows if assignment_id is not None]
 
 
 def bring_to_life(
@@ -104,68 +104,53 @@ def bring_to_life(
 ) -> dict[str, Any]:
     """Work done in the campaign as of today by 县司法局 (lc-sfj), 县公安局 (lc-gaj) and the office."""
     office, sfj, gaj = principals["lc-office"], principals["lc-sfj"], principals["lc-gaj"]
-    mine = _open_assignments(session, campaign_id, sfj.unit_id)
-    theirs = _open_assignments(session, campaign_id, gaj.unit_id)
-    ids = [a.id for a in mine[:6]]
-    submitted = _file(
-        session,
-        store,
-        assignment_id=ids[0],
-        data=tiny_pdf("Lingchuan justice bureau: work plan"),
-        filename="工作方案.pdf",
-        who=sfj,
-        today=today,
-    )
-    photo = _file(
-        session, store, assignment_id=ids[1], data=tiny_png(), filename="公示栏照片.png", who=sfj, today=today
-    )
+    mine = _assignments(session, campaign_id, sfj.unit_id)
+    theirs = _assignments(session, campaign_id, gaj.unit_id)
+    (plan, _), (board, board_item), (rules, rules_item), (meeting, meeting_item), (slow, _) = mine[:5]
+
+    def upload(assignment_id: int, data: bytes, filename: str) -> int:
+        return _file(session, store, assignment_id=assignment_id, data=data, filename=filename, who=sfj, today=today)
+
+    submitted = upload(plan, tiny_pdf("Lingchuan justice bureau: work plan"), "工作方案.pdf")
+    photo = upload(board, tiny_png(), "公示栏照片.png")
     statement = _statement(
-        session, assignment_id=ids[2], text="本单位已按要求落实，相关制度已印发执行。", who=sfj, today=today
+        session, assignment_id=rules, text="本单位已按要求落实，相关制度已印发执行。", who=sfj, today=today
     )
-    minutes = _file(
-        session,
-        store,
-        assignment_id=ids[3],
-        data=tiny_pdf("Meeting minutes (draft)"),
-        filename="会议纪要.pdf",
-        who=sfj,
-        today=today,
-    )
-    late = _statement(session, assignment_id=ids[4], text="材料正在整理中，先行说明。", who=sfj, today=today)
+    minutes = upload(meeting, tiny_pdf("Meeting minutes (draft)"), "会议纪要.pdf")
+    late = _statement(session, assignment_id=slow, text="材料正在整理中，先行说明。", who=sfj, today=today)
     _review(session, photo, ReviewDecision.approve, office)
     _review(session, statement, ReviewDecision.approve, office)
     _review(session, minutes, ReviewDecision.return_, office, RETURN_COMMENT)
     _review(session, late, ReviewDecision.return_, office, "说明过于简略，请附上具体材料。")
     # A few items were due earlier (the office set their dates): they show as overdue.
-    overdue = [ids[4], *(a.id for a in theirs[:3])]
+    overdue = [slow, *(assignment_id for assignment_id, _ in theirs[:3])]
     for assignment_id in overdue:
         data = AssignmentUpdate(due_on=today - timedelta(days=3))
-        assignments.set_due(session, assignment_id=assignment_id, data=data, principal=office, today=today)  # type: ignore[arg-type]
-    _statement(session, assignment_id=theirs[3].id, text="执法公示信息已在县政府网站公开。", who=gaj, today=today)  # type: ignore[arg-type]
-    # The office's first scoring round on what has been approved or returned so far.
+        assignments.set_due(session, assignment_id=assignment_id, data=data, principal=office, today=today)
+    _statement(session, assignment_id=theirs[3][0], text="执法公示信息已在县政府网站公开。", who=gaj, today=today)
+    # The office's first scoring round on what has been approved or returned so far, with one finding.
     round_ = scoring.create_round(
         session, campaign_id=campaign_id, data=RoundCreate(name="县级初审（第一轮）"), principal=office
     )
     campaign = session.get(Campaign, campaign_id)
-    assert campaign is not None
+    assert campaign is not None and round_.id is not None and sfj.unit_id is not None
     scheme = scoring_config.scheme(session, campaign=campaign)
-    items: dict[int, Item] = {a.id: session.get(Item, a.item_id) for a in mine[:4]}  # type: ignore[misc]
     entries = [
-        ScoreCreate(item_id=items[ids[1]].id, points=scheme.max_of(items[ids[1]]), comment="材料齐全"),  # type: ignore[union-attr, arg-type]
-        ScoreCreate(item_id=items[ids[2]].id, points=scheme.max_of(items[ids[2]]), comment="已落实"),  # type: ignore[union-attr, arg-type]
+        ScoreCreate(item_id=board_item.id, points=scheme.max_of(board_item), comment="材料齐全"),  # type: ignore[arg-type]
+        ScoreCreate(item_id=rules_item.id, points=scheme.max_of(rules_item), comment="已落实"),  # type: ignore[arg-type]
         ScoreCreate(
-            item_id=items[ids[3]].id,  # type: ignore[union-attr, arg-type]
-            points=round(scheme.max_of(items[ids[3]]) / 2, 1),  # type: ignore[arg-type]
+            item_id=meeting_item.id,  # type: ignore[arg-type]
+            points=round(scheme.max_of(meeting_item) / 2, 1),
             comment="会议纪要缺盖章件",
             finding="会议纪要未加盖公章，无法证明会议已召开",
         ),
     ]
-    scores = scoring.record(session, round_id=round_.id, batch=ScoreBatch(scores=entries), principal=office)  # type: ignore[arg-type]
-    finding = next(s for s in scores if s.item_id == items[ids[3]].id)  # type: ignore[union-attr]
+    scores = scoring.record(session, round_id=round_.id, batch=ScoreBatch(scores=entries), principal=office)
+    finding = next(s for s in scores if s.item_id == meeting_item.id)
     fix = rectification.create(
         session,
         campaign_id=campaign_id,
-        data=RectificationCreate(unit_id=sfj.unit_id, due_on=today + timedelta(days=14), from_score_id=finding.id),  # type: ignore[arg-type]
+        data=RectificationCreate(unit_id=sfj.unit_id, due_on=today + timedelta(days=14), from_score_id=finding.id),
         principal=office,
     )
     return {
