@@ -218,3 +218,13 @@ def test_working_days_cost_one_statement_whatever_the_horizon(client, app, world
     with counting() as statements:
         r = client.get(f"{API}/me/assignments", params={"due_within_workdays": 60}, headers=world.auth("lc-sfj"))
     assert r.status_code == 200 and sum("calendar_day" in s for s in statements) == 1
+
+
+def test_a_date_past_the_end_of_time_is_refused_not_a_crash(client, world) -> None:
+    for unit in ("workdays", "calendar"):
+        r = client.get(
+            f"{API}/calendar/due",
+            params={"from_date": "9999-12-20", "days": 30, "unit": unit},
+            headers=world.auth("lc-office"),
+        )
+        assert r.status_code == 422 and r.json()["code"] == "date_out_of_range", unit

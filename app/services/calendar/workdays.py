@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from app.db import session_scope
 from app.models.calendar import CalendarDay, CalendarYear, DayKind
 from app.models.campaign import DayUnit, DueIn
+from app.services.errors import Invalid
 
 log = logging.getLogger("shifan.calendar")
 LIBRARY_FIRST_YEAR = min(d.year for d in (*_holidays, *_workdays))
@@ -63,6 +64,12 @@ class WorkCalendar:
 
     def add(self, start: date, days: int, unit: DayUnit) -> date:
         """The date `days` calendar days or working days after start (start itself not counted)."""
+        try:
+            return self._add(start, days, unit)
+        except OverflowError:
+            raise Invalid("计算出的日期超出可表示的范围，请检查起始日期", code="date_out_of_range") from None
+
+    def _add(self, start: date, days: int, unit: DayUnit) -> date:
         if unit == DayUnit.calendar or days == 0:
             return start + timedelta(days=days)
         step = 1 if days > 0 else -1
