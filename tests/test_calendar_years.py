@@ -52,8 +52,16 @@ def test_an_admin_loads_a_year_and_it_wins(client, world) -> None:
         {"name": "元旦", "holiday_from": "2031-01-01", "holiday_to": "2031-01-03", "make_up_workdays": ["2031-01-05"]}
     ]
     assert mine["document_number"] == "测试〔2030〕1号" and mine["loaded_by"] is not None
+    # Loading the year again replaces it whole (a corrected notice), and the trail keeps both.
+    corrected = {**NOTICE_2031, "title": "更正", "festivals": [{**NOTICE_2031["festivals"][0], "make_up_workdays": []}]}
+    again = client.put(f"{API}/calendar/years/2031", json=corrected, headers=admin)
+    assert again.status_code == 200 and again.json()["make_up_workdays"] == 0
+    assert _due(client, office, "2031-01-01", 1)["due_on"] == "2031-01-06"  # Sunday 5 January no longer worked
+    listed = client.get(f"{API}/calendar/years", headers=office).json()["items"]
+    assert [y["title"] for y in listed if y["year"] == 2031] == ["更正"]
     trail = client.get(f"{API}/audit", params={"action": "calendar.year.load"}, headers=admin).json()
-    assert any(e["object_id"] == "2031" for e in trail["items"])
+    mine = [e for e in trail["items"] if e["object_id"] == "2031"]
+    assert len(mine) == 2 and any(e["before"] and e["before"]["make_up_workdays"] == 1 for e in mine)
 
 
 def test_a_loaded_year_wins_over_the_library(client, world) -> None:
