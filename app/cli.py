@@ -58,31 +58,54 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    """Migrate, load the 陵川 demo county (once), print the accounts, optionally serve."""
+    """Migrate, load the 陵川 demo county (once, dated from today and brought to life), say what to try
+    first, optionally serve."""
     from app.services import demo as demo_service
+    from app.services.storage import ObjectStore, get_store
 
     migrate()
-    result = _session_do(demo_service.load)
+    store: ObjectStore | None = get_store()
+    try:
+        store.ensure_ready()  # type: ignore[union-attr]
+    except Exception as exc:  # noqa: BLE001 - the demo still loads, only without its sample files and activity
+        print(f"文件存储不可用，演示活动（上传、审核、评分）未生成：{type(exc).__name__}: {exc}", file=sys.stderr)
+        store = None
+    result = _session_do(lambda s: demo_service.load(s, today=date.today(), store=store))
     assert isinstance(result, dict)
     if result.get("already_loaded"):
         print("演示数据已存在（demo data already loaded）。")
-        print(
-            f"演示账号密码均为 {demo_service.DEMO_PASSWORD}：admin, lc-office, lc-sfj, lc-gaj, evaluator, "
-            "evaluator-b, sx-province, yc-office（阳城县）"
-        )
     else:
         launch = result["launch"]
+        print(f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，材料报送截止于三周后。")
+        names = launch["unresolved_names"]
         print(
-            f"陵川县演示活动已启动：{launch['total_assignments']} 条任务分工，"
-            f"{len(launch['unresolved_names'])} 个单位名称未能解析"
-            f"（见 /api/v1/campaigns/{result['campaign_id']}/launch-report）"
+            f"启动报告列出 {len(names)} 个未能解析的单位名称"
+            f"（/api/v1/campaigns/{result['campaign_id']}/launch-report）："
+            "这是有意的：指标体系里写的“各相关单位”“相关审批部门”“重大行政决策承办单位”等，"
+            "需由县依法治县办按实际确定具体单位，演示中未设成员（另有个别指标未写责任单位）；"
+            f"请用 POST /api/v1/campaigns/{result['campaign_id']}/assignments 手工分配。"
         )
-        print("演示账号 (username / password / role):")
-        for acc in result["accounts"]:
-            print(f"  {acc['username']:12} {acc['password']:12} {acc['role']}")
+    print(WHAT_TO_TRY.format(password=demo_service.DEMO_PASSWORD, base=f"http://{args.host}:{args.port}"))
     if args.serve:
-        print(f"API docs: http://{args.host}:{args.port}/docs")
         serve(args)
+
+
+WHAT_TO_TRY = """
+演示账号（密码均为 {password}）：
+  admin        系统管理员          lc-office    陵川县委依法治县办（审核、评分）
+  lc-sfj       县司法局联络员      lc-gaj       县公安局联络员（有逾期事项）
+  evaluator    第三方评估机构      evaluator-b  第三方评估机构（第二组）
+  sx-province  山西省委依法治省办  yc-office    阳城县委依法治县办
+先试试：
+  1. 打开接口文档 {base}/docs
+  2. 以县司法局联络员登录（表单字段 username / password）：
+     TOKEN=$(curl -s -X POST {base}/api/v1/auth/token -d username=lc-sfj -d password={password} \\
+       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  3. 本人信息和待办：curl -H "Authorization: Bearer $TOKEN" {base}/api/v1/me
+     curl -H "Authorization: Bearer $TOKEN" "{base}/api/v1/me/assignments?status=returned"
+  4. 上传一份资料（替换 ID 为待办中的任务编号）：
+     curl -H "Authorization: Bearer $TOKEN" -F file=@some.pdf {base}/api/v1/assignments/ID/evidence/file
+"""
 
 
 def import_framework(args: argparse.Namespace) -> None:
@@ -152,13 +175,29 @@ def sweep(args: argparse.Namespace) -> None:
     print(f"login attempts older than a day removed: {login_throttle.purge()}")
 
 
+def _scan_reminders(today: date, within_workdays: int) -> None:
+    """One deadline scan, with the calendar's warnings; an error is logged, never raised (the worker goes on)."""
+    from app.services.calendar import workdays
+    from app.services.notifications import events
+
+    for warning in workdays.readiness_warnings(today=today):
+        print(f"警告 calendar: {warning}", flush=True)
+    try:
+        found = _session_do(lambda s: events.scan_deadlines(s, today=today, within_workdays=within_workdays))
+    except Exception as exc:  # noqa: BLE001 - a data error must not stop reminders and webhooks for good
+        print(f"reminders: scan failed, retried next round: {type(exc).__name__}: {exc}", flush=True)
+        return
+    print(f"reminders: {found} new", flush=True)
+
+
 def worker(args: argparse.Namespace) -> None:
-    """Scan deadlines for reminders and deliver pending webhook events; run as many as you like."""
+    """Scan deadlines for reminders and deliver pending webhook events; run as many as you like. It never
+    exits on an error in the data: it logs it, skips what it concerns, and goes on."""
     import time
 
     import httpx
 
-    from app.services.notifications import delivery, events
+    from app.services.notifications import delivery
     from app.settings import get_settings
 
     settings = get_settings()
@@ -166,14 +205,13 @@ def worker(args: argparse.Namespace) -> None:
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         while True:
             if last_scan is None or time.monotonic() - last_scan >= args.scan_seconds:
-                found = _session_do(
-                    lambda s: events.scan_deadlines(
-                        s, today=args.today or date.today(), within_workdays=settings.remind_within_workdays
-                    )
-                )
+                _scan_reminders(args.today or date.today(), settings.remind_within_workdays)
                 last_scan = time.monotonic()
-                print(f"reminders: {found} new", flush=True)
-            counts = delivery.run_once(client=client)
+            try:
+                counts = delivery.run_once(client=client)
+            except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
+                print(f"deliveries: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
+                counts = {"claimed": 0}
             if counts["claimed"]:
                 print(f"deliveries: {counts}", flush=True)
             if args.once:
@@ -198,6 +236,27 @@ def audit_verify(_: argparse.Namespace) -> None:
         f"audit chain broken at seq {bad.seq} (entry id {bad.entry_id}); {verdict.checked} entries verified before it"
     )
     sys.exit(1)
+
+
+def calendar_load(args: argparse.Namespace) -> None:
+    """Load a year's holiday notice from a data file (data/calendar/2026.json); it wins over the built-in calendar."""
+    from app.services.calendar import holidays
+
+    with session_scope() as session:
+        public = holidays.load_file(session, path=Path(args.file))
+    days = f"放假 {public.holidays} 天，调休上班 {public.make_up_workdays} 天"
+    print(f"{public.year} 年节假日安排已载入：{public.title}，{days}")
+
+
+def calendar_list(_: argparse.Namespace) -> None:
+    """The loaded years, and which years the built-in calendar covers."""
+    from app.services.calendar import holidays, workdays
+
+    with session_scope() as session:
+        years = holidays.list_years(session)
+    print(f"内置日历覆盖 {workdays.LIBRARY_FIRST_YEAR}—{workdays.LIBRARY_LAST_YEAR} 年；已载入的年份优先：")
+    for y in years:
+        print(f"  {y.year}  {y.title}  放假 {y.holidays} 天，调休上班 {y.make_up_workdays} 天")
 
 
 def export_openapi(args: argparse.Namespace) -> None:
@@ -250,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
+    cal = sub.add_parser("calendar", help="Holiday notices (放假调休安排) by year", description="节假日安排")
+    cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
+    p = cal_sub.add_parser("load", help="Load a year's notice from a data file (data/calendar/*.json)")
+    p.add_argument("file")
+    p.set_defaults(func=calendar_load)
+    cal_sub.add_parser("list", help="The loaded years").set_defaults(func=calendar_list)
     cli_export.add_parser(sub)
     audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
     audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)

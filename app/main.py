@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql, openapi
-from app.api.deps import StorageDep
+from app.api.deps import StorageDep, Today
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
 from app.api.routes import (
@@ -45,6 +45,7 @@ from app.api.routes import (
 )
 from app.api.security_headers import SecurityHeadersMiddleware
 from app.observability import REGISTRY
+from app.services.calendar import workdays
 from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
 from app.services.storage import get_store
@@ -71,6 +72,8 @@ class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "unavailable"]
     storage: Literal["ok", "unavailable"]
+    calendar: Literal["ok", "provisional"] | None = None  # while the database answers
+    warnings: list[str] | None = None  # e.g. a year ahead without a holiday calendar (weekends only)
 
 
 _metrics_bearer = HTTPBearer(auto_error=False, scheme_name="MetricsToken", description="SHIFAN_METRICS_TOKEN（设置时）")
@@ -162,11 +165,18 @@ def create_app() -> FastAPI:
         response_class=JSONResponse,
         responses={200: {"model": Readiness}, 503: {"description": "数据库或文件存储不可用"}},
     )
-    def readyz(store: StorageDep) -> JSONResponse:
-        """Readiness: the database and the object store both answer."""
+    def readyz(store: StorageDep, today: Today) -> JSONResponse:
+        """Readiness: the database and the object store both answer; `calendar` warns (never fails) when a
+        year ahead has no holiday calendar."""
         checks = health.readiness(store)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable", **checks}
+        if checks["database"] == "ok":
+            found = workdays.readiness_warnings(today=today)
+            body["calendar"] = "provisional" if found else "ok"
+            if found:
+                body["warnings"] = found
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get(
         "/metrics",

@@ -81,14 +81,18 @@ def test_overdue_is_computed_from_today(client, app, world) -> None:
     url = f"/api/v1/campaigns/{world.ids['lc_campaign']}/assignments"
     h = world.auth("lc-office")
     pin_today(app, date(2023, 2, 27))
-    assert client.get(url, params={"status": "overdue"}, headers=h).json()["total"] == 0
+    assert client.get(url, params={"overdue": "true"}, headers=h).json()["total"] == 0
     # Open work (not started, or returned to the unit) becomes overdue the day after its due date.
     still_open = sum(
         client.get(url, params={"status": s}, headers=h).json()["total"] for s in ("not_started", "returned")
     )
     pin_today(app, date(2023, 3, 1))
-    assert client.get(url, params={"status": "overdue"}, headers=h).json()["total"] == still_open
-    assert client.get(url, params={"status": "not_started"}, headers=h).json()["total"] == 0
+    assert client.get(url, params={"overdue": "true"}, headers=h).json()["total"] == still_open
+    # The workflow status stays what it is; overdue is a flag beside it.
+    assert client.get(url, params={"overdue": "false", "status": "not_started"}, headers=h).json()["total"] == 0
+    late = client.get(url, params={"status": "not_started", "limit": 5}, headers=h).json()
+    assert late["total"] > 0 and all(r["status"] == "not_started" and r["overdue"] for r in late["items"])
+    assert client.get(url, params={"status": "overdue"}, headers=h).status_code == 422  # not a status any more
     everything = client.get(url, params={"limit": 1}, headers=h).json()["total"]
     assert client.get(url, params={"due_before": "2023-03-01", "limit": 1}, headers=h).json()["total"] == everything
 
@@ -106,7 +110,12 @@ def test_due_override_and_reset(client, app, world) -> None:
     pin_today(app, date(2023, 3, 1))
     assert client.get(f"/api/v1/assignments/{row['id']}", headers=h).json()["status"] == "not_started"
     reset = client.patch(f"/api/v1/assignments/{row['id']}", json={"due_on": None}, headers=h).json()
-    assert reset["due_on"] == "2023-02-28" and not reset["due_overridden"] and reset["status"] == "overdue"
+    assert (
+        reset["due_on"] == "2023-02-28"
+        and not reset["due_overridden"]
+        and reset["status"] == "not_started"
+        and reset["overdue"]
+    )
 
 
 def test_my_assignments(client, app, world) -> None:

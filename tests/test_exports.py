@@ -148,14 +148,22 @@ def test_ledger_lists_every_visible_assignment_and_opens_in_libreoffice(client, 
     assert ws.max_row - 2 == total
     overdue = client.get(
         f"{API}/campaigns/{campaign}/assignments",
-        params={"limit": 1, "status": "overdue"},
+        params={"limit": 1, "overdue": "true"},
         headers=world.auth("lc-office"),
     ).json()["total"]
     rows = libreoffice_rows(r.content, tmp_path, "ledger")
     header = rows[1]
     body = [dict(zip(header, row, strict=False)) for row in rows[2:] if row and row[0]]
     assert len(body) == total  # LibreOffice reads every row
-    assert sum(1 for row in body if row["状态"] == "已逾期") == overdue
+    assert sum(1 for row in body if row["状态"].endswith("（已逾期）")) == overdue
+    assert {row["状态"] for row in body} <= {
+        "未报送",
+        "已报送",
+        "退回补充",
+        "已通过",
+        "未报送（已逾期）",
+        "退回补充（已逾期）",
+    }
     assert all(row["截止日期"] for row in body)
     # the approved statement shows in its row: status, count and the last review
     row = next(

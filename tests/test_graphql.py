@@ -131,17 +131,18 @@ def test_liaison_sees_its_unit_only_and_no_county_score(client, world) -> None:
 
 def test_overdue_assignments_across_the_region_match_rest(client, app, world) -> None:
     pin_today(app, date(2023, 3, 1))
-    query = "query($after: String) { overdueAssignments(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id status } } }"
+    query = "query($after: String) { overdueAssignments(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id status overdue } } }"
     first = gql(client, world.auth("sx-province"), query)["data"]["overdueAssignments"]
     auth = world.auth("sx-province")
     expected = sum(
         client.get(
-            f"{API}/campaigns/{c['id']}/assignments", params={"status": "overdue", "limit": 1}, headers=auth
+            f"{API}/campaigns/{c['id']}/assignments", params={"overdue": "true", "limit": 1}, headers=auth
         ).json()["total"]
         for c in client.get(f"{API}/campaigns", headers=auth).json()["items"]
     )
     assert first["totalCount"] == expected > 100
-    assert {n["status"] for n in first["nodes"]} == {"overdue"}
+    assert {n["overdue"] for n in first["nodes"]} == {True}
+    assert {n["status"] for n in first["nodes"]} <= {"not_started", "returned"}
     second = gql(client, world.auth("sx-province"), query, {"after": first["pageInfo"]["endCursor"]})
     page2 = second["data"]["overdueAssignments"]
     assert not {n["id"] for n in first["nodes"]} & {n["id"] for n in page2["nodes"]}
@@ -412,7 +413,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
         county { name units { name } unitGroups { name memberIds } }
         evidence(first: 3, status: approved) { totalCount nodes { id status } }
         rectifications(first: 3) { totalCount }
-        assignments(first: 2, status: overdue) { totalCount }
+        assignments(first: 2, overdue: true) { totalCount }
       }
       counties(regionId: $county) { totalCount nodes { id } }
     }"""
@@ -468,7 +469,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
         == client.get(f"{API}/campaigns/{cid}/rectifications", headers=office).json()["total"]
     )
     overdue = client.get(
-        f"{API}/campaigns/{cid}/assignments", params={"status": "overdue", "limit": 1}, headers=office
+        f"{API}/campaigns/{cid}/assignments", params={"overdue": "true", "limit": 1}, headers=office
     ).json()["total"]
     assert c["assignments"]["totalCount"] == overdue
     assert [n["id"] for n in data["counties"]["nodes"]] == [world.ids["lc_county"]]

@@ -407,8 +407,13 @@ WRITE_BODIES: dict[str, dict | None] = {
     "DELETE /api/v1/frameworks/{framework_id}": None,  # 陵川's own framework: its office or admin only
     "PATCH /api/v1/regions/{region_id}": {"name": "越权"},
 }
-# Writes on objects that only their own creator can name.
-WRITES_LEFT_OUT = {"POST /api/v1/uploads/{intent_id}/complete"}
+# Writes on objects that are no county's, or that only their own creator can name.
+# (A holiday year is the whole country's: admin only, its refusals are in tests/test_calendar_years.py.)
+WRITES_LEFT_OUT = {
+    "DELETE /api/v1/frameworks/{framework_id}",
+    "POST /api/v1/uploads/{intent_id}/complete",
+    "PUT /api/v1/calendar/years/{year}",
+}
 
 
 def test_no_write_route_lets_an_outsider_change_a_countys_object(client, app, world, lingchuan_objects) -> None:

@@ -1,6 +1,7 @@
 """All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
 
 from app.models.audit import AuditChainHead, AuditEntry
+from app.models.calendar import CalendarDay, CalendarYear
 from app.models.campaign import Assignment, Campaign, Engagement, LateWindow, Phase
 from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
 from app.models.framework import (
@@ -24,6 +25,8 @@ __all__ = [
     "Assignment",
     "AuditChainHead",
     "AuditEntry",
+    "CalendarDay",
+    "CalendarYear",
     "Campaign",
     "Delivery",
     "DeliveryAttempt",

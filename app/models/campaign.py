@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field, json_doc_field
+from app.models.common import Page
 
 
 class CampaignStatus(StrEnum):
@@ -24,11 +25,28 @@ class AssignmentRole(StrEnum):
 
 
 class AssignmentStatus(StrEnum):
+    """Where the work stands (the workflow); whether it is late is the separate `overdue` flag."""
+
     not_started = "not_started"
     submitted = "submitted"
     returned = "returned"
     approved = "approved"
-    overdue = "overdue"  # never stored: not approved/submitted and past its due date
+
+
+# What a county office worker reads, in the ledger, the .ics feed and every export.
+STATUS_LABEL = {
+    AssignmentStatus.not_started: "未报送",
+    AssignmentStatus.submitted: "已报送",
+    AssignmentStatus.returned: "退回补充",
+    AssignmentStatus.approved: "已通过",
+}
+OVERDUE_LABEL = "已逾期"
+
+
+def status_label(status: str, *, overdue: bool) -> str:
+    """The status in Chinese, with 已逾期 after it when the work is late: 退回补充（已逾期）."""
+    label = STATUS_LABEL[AssignmentStatus(status)]
+    return f"{label}（{OVERDUE_LABEL}）" if overdue else label
 
 
 class PhaseBase(SQLModel):
@@ -202,4 +220,12 @@ class AssignmentPublic(SQLModel):
     role: AssignmentRole
     due_on: date
     due_overridden: bool
-    status: AssignmentStatus
+    status: AssignmentStatus  # the workflow status, whatever the date
+    overdue: bool  # still waiting on the unit (not started, or returned) and past its due date
+
+
+class AssignmentPage(Page[AssignmentPublic]):
+    """A page of assignments; provisional when its due_within_workdays horizon crossed a year whose
+    holidays nobody has loaded (weekends only were counted)."""
+
+    provisional: bool = False

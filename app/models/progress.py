@@ -20,7 +20,8 @@ class Grouping(StrEnum):
 
 
 class ProgressRow(BaseModel):
-    """Assignment counts of one group by the status they show today; the five counts add up to total."""
+    """Assignment counts of one group: the four workflow statuses add up to total; overdue counts, among the
+    not started and returned ones, those past their due date."""
 
     id: int | None = Field(description=_ID)
     code: str | None = Field(default=None, description=_CODE)
@@ -30,7 +31,7 @@ class ProgressRow(BaseModel):
     submitted: int
     returned: int
     approved: int
-    overdue: int
+    overdue: int  # not started or returned, past the due date (already counted in its status)
     submitted_pct: float  # submitted or approved, of total (报送率)
     approved_pct: float  # approved, of total (完成率)
 
@@ -59,6 +60,7 @@ class DeadlineBoard(BaseModel):
     campaign_id: int
     as_of: date
     due_soon_until: date
+    provisional: bool = False  # the horizon crossed a year whose holidays nobody has loaded: weekends only
     totals: DeadlineRow
     by_unit: list[DeadlineRow]
     by_level1: list[DeadlineRow]

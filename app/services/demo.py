@@ -1,9 +1,16 @@
-"""The demo county: 陵川 with its units (附件2), the seed frameworks, a launched campaign, users."""
+"""The demo county: 陵川 with its units (附件2), the seed frameworks, a launched campaign, users.
+
+Loaded by `shifan demo` it lives today: the campaign is dated relative to the day it is loaded (materials
+due three weeks ahead) and brought to life through the services, so the audit trail has it all: evidence
+submitted (small real PDF and PNG files in the store), returned with a comment, approved, a few items
+overdue, a scoring round with office scores, a rectification. The test world loads it as the data file
+dates it (2022–23) and without activity."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+import re
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +20,13 @@ from app.models.campaign import Campaign, CampaignCreate, PhaseBase
 from app.models.region import Region, RegionCreate, RegionLevel
 from app.models.unit import UnitCreate, UnitGroupCreate
 from app.models.user import Role, UserCreate
+from app.services import demo_activity
+from app.services.access import Principal, principal_for
 from app.services.accounts import regions, users
+from app.services.calendar import holidays
 from app.services.campaign import campaigns, units
 from app.services.indicators import frameworks
+from app.services.storage import ObjectStore
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_PASSWORD = "shifan-demo"
@@ -74,11 +85,37 @@ def _county(
     return county, campaign, unit_ids, report
 
 
-def load(session: Session) -> dict[str, Any]:
-    """Create the demo world; returns the launch report and the demo accounts."""
+# The materials deadline of a demo loaded today: a few weeks ahead, so a liaison can upload at once.
+DEADLINE_AHEAD = timedelta(days=21)
+_YEARS = re.compile(r"（\d{4}—\d{4}）")
+
+
+def dated(spec: dict[str, Any], today: date) -> dict[str, Any]:
+    """The demo spec with every campaign date moved so that materials are due DEADLINE_AHEAD after today
+    (the phases keep their lengths and order), and the years in the campaign names to match."""
+    c = spec["campaign"]
+    shift = today + DEADLINE_AHEAD - date.fromisoformat(c["materials_deadline"])
+
+    def moved(day: str) -> str:
+        return (date.fromisoformat(day) + shift).isoformat()
+
+    phases = [{**p, "starts_on": moved(p["starts_on"]), "ends_on": moved(p["ends_on"])} for p in c["phases"]]
+    years = f"（{phases[0]['starts_on'][:4]}—{phases[-1]['ends_on'][:4]}）"
+    campaign = {**c, "name": _YEARS.sub(years, c["name"]), "materials_deadline": moved(c["materials_deadline"])}
+    neighbours = [{**n, "campaign_name": _YEARS.sub(years, n["campaign_name"])} for n in spec.get("neighbours", [])]
+    return {**spec, "campaign": {**campaign, "phases": phases}, "neighbours": neighbours}
+
+
+def load(session: Session, *, today: date | None = None, store: ObjectStore | None = None) -> dict[str, Any]:
+    """Create the demo world; returns the launch report and the demo accounts. With today, the campaign is
+    dated from it, and with a store too it is brought to life (see the module docstring)."""
     if session.exec(select(Region).where(Region.name == "陵川县")).first():
         return {"already_loaded": True}
     spec = json.loads((DATA / "demo" / "lingchuan.json").read_text(encoding="utf-8"))
+    if today is not None:
+        spec = dated(spec, today)
+        for path in sorted((DATA / "calendar").glob("*.json")):
+            holidays.load_file(session, path=path)
     fw_ids = load_seed_frameworks(session)
     province = _region(session, spec["province"], RegionLevel.province, None)
     city = _region(session, spec["city"], RegionLevel.city, province)
@@ -107,6 +144,7 @@ def load(session: Session) -> dict[str, Any]:
         office = n["office"]
         accounts.append((office["username"], office["display_name"], Role.office, {"county_id": other.id}))
     created = []
+    principals: dict[str, Principal] = {}
     for username, display, role, binding in accounts:
         user = users.create(
             session,
@@ -115,5 +153,12 @@ def load(session: Session) -> dict[str, Any]:
         created.append({"username": username, "password": DEMO_PASSWORD, "role": role.value})
         if role == Role.evaluator:
             session.add(campaigns.Engagement(campaign_id=campaign.id, user_id=user.id))  # type: ignore[arg-type]
-    session.flush()
-    return {"county_id": county.id, "campaign_id": campaign.id, "launch": report, "accounts": created}
+        session.flush()
+        principals[username] = principal_for(session, user)
+    result = {"county_id": county.id, "campaign_id": campaign.id, "launch": report, "accounts": created}
+    if today is not None and store is not None:
+        assert campaign.id is not None
+        result["activity"] = demo_activity.bring_to_life(
+            session, store=store, today=today, campaign_id=campaign.id, principals=principals
+        )
+    return result

@@ -22,7 +22,6 @@ from app.api.graphql.types.evidence import EvidenceType
 from app.api.graphql.types.frameworks import FrameworkType
 from app.api.graphql.types.regions import RegionType
 from app.api.graphql.types.scoring import ScoreType
-from app.models.campaign import AssignmentStatus
 from app.models.evidence import ReviewCreate, ReviewDecision
 from app.models.scoring import ScoreBatch
 from app.services.accounts import regions
@@ -84,7 +83,7 @@ class Query:
         at = page(first, after)
         rows, total = await info.context.call(
             assignments.list_visible,
-            filters=assignments.AssignmentFilter(campaign_id=campaign_id, status=AssignmentStatus.overdue),
+            filters=assignments.AssignmentFilter(campaign_id=campaign_id, overdue=True),
             today=info.context.today,
             limit=at.limit,
             offset=at.offset,

@@ -12,6 +12,7 @@ from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
 from app.api.location import CREATED, created_at
 from app.models.campaign import (
     AssignmentCreate,
+    AssignmentPage,
     AssignmentPublic,
     AssignmentStatus,
     CampaignCreate,
@@ -82,7 +83,7 @@ def engage_evaluator(campaign_id: int, data: EngagementCreate, session: SessionD
     campaigns.engage(session, campaign_id=campaign_id, user_id=data.user_id, principal=who)
 
 
-@router.get("/{campaign_id}/assignments", response_model=Page[AssignmentPublic])
+@router.get("/{campaign_id}/assignments", response_model=AssignmentPage)
 def list_assignments(
     campaign_id: int,
     session: SessionDep,
@@ -92,11 +93,12 @@ def list_assignments(
     unit_id: int | None = None,
     level1_id: int | None = None,
     section: str | None = None,
-    status: AssignmentStatus | None = None,
+    status: Annotated[AssignmentStatus | None, Query(description="流程状态（逾期与否都算）")] = None,
+    overdue: Annotated[bool | None, Query(description="true：已逾期（未报送或退回补充且已过截止日期）")] = None,
     due_before: date | None = None,
     due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
     sort: SortDep = "due_on",
-) -> Page[AssignmentPublic]:
+) -> AssignmentPage:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
     filters = AssignmentFilter(
         campaign_id=campaign_id,
@@ -104,6 +106,7 @@ def list_assignments(
         level1_id=level1_id,
         section=section,
         status=status,
+        overdue=overdue,
         due_before=due_before,
         due_within_workdays=due_within_workdays,
         sort=sort,
@@ -111,7 +114,8 @@ def list_assignments(
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
     )
-    return page.of(items, total)
+    provisional = assignments.horizon_provisional(session, filters=filters, today=today)
+    return AssignmentPage(**dict(page.of(items, total)), provisional=provisional)
 
 
 @router.post(

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
-from app.models.campaign import AssignmentPublic, AssignmentStatus
-from app.models.common import Page
+from app.models.campaign import AssignmentPage, AssignmentStatus
 from app.models.user import Role
 from app.services.campaign import assignments
 from app.services.campaign.assignments import AssignmentFilter
@@ -42,24 +41,26 @@ def read_me(who: CurrentPrincipal) -> MePublic:
     )
 
 
-@router.get("/assignments", response_model=Page[AssignmentPublic])
+@router.get("/assignments", response_model=AssignmentPage)
 def list_my_assignments(
     session: SessionDep,
     who: CurrentPrincipal,
     page: PageDep,
     today: Today,
     campaign_id: int | None = None,
-    status: AssignmentStatus | None = None,
+    status: Annotated[AssignmentStatus | None, Query(description="流程状态（逾期与否都算）")] = None,
+    overdue: Annotated[bool | None, Query(description="true：已逾期（未报送或退回补充且已过截止日期）")] = None,
     due_before: date | None = None,
     due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
     sort: SortDep = "due_on",
-) -> Page[AssignmentPublic]:
+) -> AssignmentPage:
     """A liaison's to-do list: its unit's assignments, soonest due first."""
     filters = assignments.my_todo_filter(
         who,
         AssignmentFilter(
             campaign_id=campaign_id,
             status=status,
+            overdue=overdue,
             due_before=due_before,
             due_within_workdays=due_within_workdays,
             sort=sort,
@@ -68,4 +69,5 @@ def list_my_assignments(
     items, total = assignments.list_visible(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
     )
-    return page.of(items, total)
+    provisional = assignments.horizon_provisional(session, filters=filters, today=today)
+    return AssignmentPage(**dict(page.of(items, total)), provisional=provisional)

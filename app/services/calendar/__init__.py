@@ -1,4 +1,5 @@
-"""Time as the campaign counts it: working days with China's holidays and 调休 (workdays), each unit's
-deadlines as an iCalendar feed (ics).
+"""Time as the campaign counts it: working days with China's holidays and 调休 (workdays), the State
+Council's holiday notices loaded as data year by year (holidays), each unit's deadlines as an
+iCalendar feed (ics).
 
-May call: the foundation modules (errors, auth, access) and app.models."""
+May call: the foundation modules (errors, auth, access), platform (audit) and app.models."""

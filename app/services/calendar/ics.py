@@ -13,13 +13,14 @@ from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Item, Unit, User
 from app.models._base import utcnow
-from app.models.campaign import AssignmentStatus
+from app.models.campaign import AssignmentStatus, status_label
 from app.models.user import Role
 from app.services import auth
 from app.services.access import Principal, campaign_scope, county_scope, principal_for, unit_scope
 from app.services.errors import Forbidden, NotFound, Unauthorized
 
 FEED_DAYS = 365
+_OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)  # still waiting on the unit
 
 
 FEED_ROLES = (Role.liaison, Role.office, Role.admin)
@@ -45,7 +46,7 @@ def feed_link(session: Session, *, unit_id: int, principal: Principal) -> tuple[
     return auth.issue_feed_token(user_id=principal.user_id, unit_id=unit_id, ttl=timedelta(days=FEED_DAYS))
 
 
-def feed(session: Session, *, token: str, unit_id: int) -> str:
+def feed(session: Session, *, token: str, unit_id: int, today: date) -> str:
     """The unit's feed for a feed token: its account must still be active and still allowed to read the unit."""
     user_id, token_unit = auth.decode_feed_token(token)
     if token_unit != unit_id:
@@ -54,7 +55,7 @@ def feed(session: Session, *, token: str, unit_id: int) -> str:
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
     principal = principal_for(session, user)
-    return _render(session, unit=_unit_for(session, principal, unit_id), principal=principal)
+    return _render(session, unit=_unit_for(session, principal, unit_id), principal=principal, today=today)
 
 
 def _escape(text: str) -> str:
@@ -77,7 +78,7 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
-def _render(session: Session, *, unit: Unit, principal: Principal) -> str:
+def _render(session: Session, *, unit: Unit, principal: Principal, today: date) -> str:
     """VCALENDAR text: one all-day event per unfinished assignment of the unit, with a reminder the day before."""
     rows = session.exec(
         select(Assignment, Item.key, Item.text, Campaign.name)
@@ -103,7 +104,8 @@ def _render(session: Session, *, unit: Unit, principal: Principal) -> str:
     for assignment, key, text, campaign_name in rows:
         due: date = assignment.due_on
         summary = f"【截止】{key} {text[:40]}"
-        description = f"{campaign_name}\n{key}：{text}\n当前状态：{assignment.status}"
+        overdue = assignment.status in _OPEN and assignment.due_on < today
+        description = f"{campaign_name}\n{key}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}"
         lines += [
             "BEGIN:VEVENT",
             f"UID:assignment-{assignment.id}@shifan",

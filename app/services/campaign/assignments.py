@@ -37,7 +37,8 @@ class AssignmentFilter:
     unit_id: int | None = None
     level1_id: int | None = None
     section: str | None = None
-    status: AssignmentStatus | None = None
+    status: AssignmentStatus | None = None  # the workflow status, overdue or not
+    overdue: bool | None = None  # True: waiting on the unit past its due date; False: not
     due_before: date | None = None
     due_within_workdays: int | None = None  # open, not yet overdue, due within N working days
     sort: str = "due_on"  # one of SORTS, "-" in front for descending
@@ -62,13 +63,14 @@ def overdue_condition(today: date) -> ColumnElement[bool]:
     return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) < today)
 
 
-def status_condition(status: AssignmentStatus, today: date) -> ColumnElement[bool]:
-    """SQL: the assignment shows this status today (overdue computed, never stored)."""
-    if status == AssignmentStatus.overdue:
-        return overdue_condition(today)
-    if status in OPEN:
-        return and_(col(Assignment.status) == status, not_(overdue_condition(today)))
+def status_condition(status: AssignmentStatus) -> ColumnElement[bool]:
+    """SQL: the assignment is at this step of the workflow (late or not)."""
     return col(Assignment.status) == status
+
+
+def overdue_flag_condition(overdue: bool, today: date) -> ColumnElement[bool]:
+    """SQL: the assignment is (True) or is not (False) overdue today."""
+    return overdue_condition(today) if overdue else not_(overdue_condition(today))
 
 
 # What a list shows of an assignment, as plain columns: no ORM objects and no unread JSON per row (the
@@ -89,7 +91,7 @@ _COLUMNS = {
     "due_overridden": Assignment.due_overridden,
     "status": Assignment.status,
 }
-assert set(_COLUMNS) == set(AssignmentPublic.model_fields), "AssignmentPublic and its columns drifted apart"
+assert set(_COLUMNS) | {"overdue"} == set(AssignmentPublic.model_fields), "AssignmentPublic and its columns drifted"
 
 
 def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
@@ -103,12 +105,25 @@ def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
     )
 
 
+def _horizon(session: Session, today: date, within_workdays: int) -> date:
+    return workdays.read(session).add(today, within_workdays, DayUnit.workdays)
+
+
+def horizon_provisional(session: Session, *, filters: AssignmentFilter, today: date) -> bool:
+    """True when the list's due_within_workdays horizon crossed a year with no holiday calendar (weekends only)."""
+    if filters.due_within_workdays is None:
+        return False
+    calendar = workdays.read(session)
+    return calendar.provisional(today, calendar.add(today, filters.due_within_workdays, DayUnit.workdays))
+
+
 def _public(row: Any, today: date) -> AssignmentPublic:
-    """The row as the API shows it; overdue computed from today. Built without re-validating what the
-    database just gave (the columns are typed)."""
+    """The row as the API shows it; the overdue flag computed from today. Built without re-validating what
+    the database just gave (the columns are typed)."""
     values = dict(zip(_COLUMNS, row, strict=False))  # (a list query adds its window count at the end)
     status = AssignmentStatus(values["status"])
-    values["status"] = AssignmentStatus.overdue if status in OPEN and values["due_on"] < today else status
+    values["status"] = status
+    values["overdue"] = status in OPEN and values["due_on"] < today
     values["role"] = AssignmentRole(values["role"])
     return AssignmentPublic.model_construct(**values)
 
@@ -131,9 +146,10 @@ def list_visible(
         "unit_id": lambda v: col(Assignment.unit_id) == v,
         "level1_id": lambda v: col(Item.level1_id) == v,
         "section": lambda v: col(FrameworkSection.code) == v,
-        "status": lambda v: status_condition(v, today),
+        "status": status_condition,
+        "overdue": lambda v: overdue_flag_condition(v, today),
         "due_before": lambda v: col(Assignment.due_on) < v,
-        "due_within_workdays": lambda v: due_soon_condition(today, workdays.add(today, v, DayUnit.workdays)),
+        "due_within_workdays": lambda v: due_soon_condition(today, _horizon(session, today, v)),
     }
     for name, make in conditions.items():
         value = getattr(filters, name)
@@ -214,7 +230,7 @@ def set_due(
 ) -> AssignmentPublic:
     """Override an assignment's due date (a date, or N calendar/working days), or return to its phase's end;
     with if_match, only if the row is still the one the caller read (412 otherwise)."""
-    due_on = workdays.resolve(data.due_in, today) if data.due_in is not None else data.due_on
+    due_on = workdays.read(session).resolve(data.due_in, today) if data.due_in is not None else data.due_on
     current = get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
     campaigns.get_managed(session, campaign_id=current.campaign_id, principal=principal)
     assignment = session.exec(

@@ -72,20 +72,22 @@ def _pct(part: int, whole: int) -> float:
 
 
 def _row(key: int | None, label: str, total: int, counts: list[Any], code: str | None = None) -> ProgressRow:
-    by = dict(zip(_STATUSES, (int(c) for c in counts), strict=True))
+    *by_status, overdue = (int(c) for c in counts)
+    by = dict(zip(_STATUSES, by_status, strict=True))
     return ProgressRow(
         id=key,
         code=code,
         label=label,
         total=total,
         **{s.value: by[s] for s in _STATUSES},
+        overdue=overdue,
         submitted_pct=_pct(by[AssignmentStatus.submitted] + by[AssignmentStatus.approved], total),
         approved_pct=_pct(by[AssignmentStatus.approved], total),
     )
 
 
 def _measures(today: date) -> list[Any]:
-    return [func.count(), *(_count(status_condition(s, today)) for s in _STATUSES)]
+    return [func.count(), *(_count(status_condition(s)) for s in _STATUSES), _count(overdue_condition(today))]
 
 
 def report(
@@ -127,7 +129,8 @@ def deadline_board(
 ) -> DeadlineBoard:
     """Overdue, due within N working days, and returned-and-waiting, by unit and by level 1."""
     campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
-    until = workdays.add(today, within_workdays, DayUnit.workdays)
+    calendar = workdays.read(session)
+    until = calendar.add(today, within_workdays, DayUnit.workdays)
     measures = [
         _count(overdue_condition(today)),
         _count(due_soon_condition(today, until)),
@@ -148,6 +151,7 @@ def deadline_board(
         campaign_id=campaign_id,
         as_of=today,
         due_soon_until=until,
+        provisional=calendar.provisional(today, until),
         totals=totals[0],
         by_unit=rows(Grouping.unit),
         by_level1=rows(Grouping.level1),

@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Evidence, FrameworkSection, Heading, Item, MaterialRequestItem, Review, Unit
-from app.models.campaign import AssignmentRole, AssignmentStatus
+from app.models.campaign import AssignmentRole, AssignmentStatus, status_label
 from app.models.evidence import EvidenceStatus, ReviewDecision
 from app.services.access import Principal, unit_scope
 from app.services.campaign import campaigns
@@ -30,13 +30,6 @@ COLUMNS: sheets.Columns = (
     ("审核日期", 12),
     ("审核意见", 30),
 )
-STATUS_LABEL = {
-    AssignmentStatus.not_started: "未报送",
-    AssignmentStatus.submitted: "待审核",
-    AssignmentStatus.returned: "退回补充",
-    AssignmentStatus.approved: "已通过",
-    AssignmentStatus.overdue: "已逾期",
-}
 ROLE_LABEL = {AssignmentRole.lead: "牵头", AssignmentRole.co: "配合"}
 DECISION_LABEL = {ReviewDecision.approve: "通过", ReviewDecision.return_: "退回补充", ReviewDecision.reopen: "撤回通过"}
 _LIVE = (EvidenceStatus.submitted, EvidenceStatus.returned, EvidenceStatus.approved)
@@ -72,9 +65,7 @@ def render(
     unit_label = rows[0][3] if unit_id is not None and rows else "全部单位"
     sheets.header(ws, f"{campaign.name} 任务分工台账（{unit_label}，截至 {today.isoformat()}）", COLUMNS)
     for assignment, item, section, unit_name in rows:
-        status = AssignmentStatus(assignment.status)
-        if status in OPEN and assignment.due_on < today:
-            status = AssignmentStatus.overdue
+        overdue = AssignmentStatus(assignment.status) in OPEN and assignment.due_on < today
         review = last.get((assignment.unit_id, item.id))
         sheets.row(
             ws,
@@ -85,7 +76,7 @@ def render(
                 unit_name,
                 ROLE_LABEL[AssignmentRole(assignment.role)],
                 assignment.due_on,
-                STATUS_LABEL[status],
+                status_label(assignment.status, overdue=overdue),
                 len(covered.get((assignment.unit_id, item.id), [])),
                 DECISION_LABEL[ReviewDecision(review.decision)] if review else "",
                 review.created_at.date() if review else None,

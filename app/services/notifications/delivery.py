@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from app.services.notifications import addresses
 from app.settings import get_settings
 
 SIGNATURE_HEADER = "X-Shifan-Signature"
+log = logging.getLogger("shifan.worker")
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,10 @@ def run_once(*, client: httpx.Client, limit: int = 50, now: datetime | None = No
     counts = {"claimed": len(work), "delivered": 0, "failed": 0}
     for item in work:
         outcome = send(item, client)
-        with session_scope() as session:
-            settle(session, work=item, outcome=outcome, now=utcnow(), max_attempts=settings.webhook_max_attempts)
+        try:
+            with session_scope() as session:
+                settle(session, work=item, outcome=outcome, now=utcnow(), max_attempts=settings.webhook_max_attempts)
+        except Exception:  # noqa: BLE001 - its lease runs out and it is retried; the others go on
+            log.exception("delivery %s could not be recorded", item.delivery_id)
         counts["delivered" if outcome.ok else "failed"] += 1
     return counts

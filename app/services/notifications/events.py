@@ -8,6 +8,7 @@ key that already exists instead of failing.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from datetime import date
@@ -23,6 +24,8 @@ from app.models.evidence import EvidenceStatus
 from app.models.outbox import Delivery, EventKind, OutboxEvent, Webhook
 from app.services.calendar import workdays
 from app.services.campaign.assignments import OPEN
+
+log = logging.getLogger("shifan.worker")
 
 
 def emit(
@@ -65,8 +68,10 @@ def emit(
 
 
 def scan_deadlines(session: Session, *, today: date, within_workdays: int) -> int:
-    """Emit due-soon and overdue reminders, one per (campaign, unit, due date); returns how many were new."""
-    until = workdays.add(today, within_workdays, DayUnit.workdays)
+    """Emit due-soon and overdue reminders, one per (campaign, unit, due date); returns how many were new.
+    One reminder that cannot be written is logged and skipped (in a savepoint), never the whole scan."""
+    calendar = workdays.read(session)
+    until = calendar.add(today, within_workdays, DayUnit.workdays)
     rows = session.exec(
         select(Assignment.id, Assignment.campaign_id, Assignment.unit_id, Assignment.due_on, Campaign.county_id)
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
@@ -84,17 +89,26 @@ def scan_deadlines(session: Session, *, today: date, within_workdays: int) -> in
     created = 0
     for (county_id, campaign_id, unit_id, due_on), ids in sorted(groups.items()):
         kind = EventKind.overdue if due_on < today else EventKind.due_soon
-        data = {
-            "unit_id": unit_id,
-            "unit_name": names.get(unit_id, ""),
-            "due_on": due_on.isoformat(),
-            "count": len(ids),
-            "assignment_ids": sorted(ids),
-        }
-        if kind == EventKind.due_soon:
-            data["workdays_left"] = workdays.between(today, due_on)
         key = f"{kind.value}:{campaign_id}:{unit_id}:{due_on.isoformat()}"
-        event = emit(session, kind=kind, county_id=county_id, campaign_id=campaign_id, data=data, dedupe_key=key)
+        try:
+            with session.begin_nested():
+                data: dict[str, Any] = {
+                    "unit_id": unit_id,
+                    "unit_name": names.get(unit_id, ""),
+                    "due_on": due_on.isoformat(),
+                    "count": len(ids),
+                    "assignment_ids": sorted(ids),
+                }
+                if kind == EventKind.due_soon:
+                    data["workdays_left"] = calendar.between(today, due_on)
+                    if calendar.provisional(today, due_on):
+                        data["provisional"] = True
+                event = emit(
+                    session, kind=kind, county_id=county_id, campaign_id=campaign_id, data=data, dedupe_key=key
+                )
+        except Exception:  # noqa: BLE001 - one bad reminder must not stop the others (or the worker)
+            log.exception("reminder %s skipped", key)
+            continue
         created += event is not None
     return created
 

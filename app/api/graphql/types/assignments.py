@@ -31,6 +31,7 @@ class AssignmentType:
     due_on: date
     due_overridden: bool
     status: AssignmentStatus
+    overdue: bool = strawberry.field(description="已逾期：未报送或退回补充，且已过截止日期")
 
     @strawberry.field(description="为该任务提交的印证资料（含所属资料清单项下的）")
     async def evidence(

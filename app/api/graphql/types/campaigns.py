@@ -40,7 +40,9 @@ class PhaseType:
     is_submission: bool
 
 
-@strawberry.type(name="Progress", description="任务进度：各状态数量合计等于 total")
+@strawberry.type(
+    name="Progress", description="任务进度：四个流程状态之和等于 total；overdue 另计（未报送或退回补充且已过期）"
+)
 class ProgressType:
     total: int
     not_started: int
@@ -77,6 +79,7 @@ class DeadlineRowType:
 class DeadlineBoardType:
     as_of: date
     due_soon_until: date
+    provisional: bool = strawberry.field(description="到期范围跨入尚未载入节假日安排的年份：按周末计算，仅供参考")
     totals: DeadlineRowType
     by_unit: list[DeadlineRowType]
     by_level1: list[DeadlineRowType]
@@ -86,6 +89,7 @@ class DeadlineBoardType:
         return DeadlineBoardType(
             as_of=board.as_of,
             due_soon_until=board.due_soon_until,
+            provisional=board.provisional,
             totals=from_obj(DeadlineRowType, board.totals),
             by_unit=[from_obj(DeadlineRowType, r) for r in board.by_unit],
             by_level1=[from_obj(DeadlineRowType, r) for r in board.by_level1],
@@ -172,13 +176,14 @@ class CampaignType:
         after: str | None = None,
         status: AssignmentStatus | None = None,
         unit_id: int | None = None,
+        overdue: bool | None = None,
     ) -> Connection[Annotated[AssignmentType, strawberry.lazy(_TYPES + "assignments")]]:
         from app.api.graphql.types.assignments import AssignmentType
 
         at = page(first, after)
         rows, total = await info.context.call(
             assignments.list_visible,
-            filters=assignments.AssignmentFilter(campaign_id=self.id, status=status, unit_id=unit_id),
+            filters=assignments.AssignmentFilter(campaign_id=self.id, status=status, unit_id=unit_id, overdue=overdue),
             today=info.context.today,
             limit=at.limit,
             offset=at.offset,

@@ -18,7 +18,7 @@ for enum, description in (
     (UnitKind, "单位类别"),
     (Role, "角色"),
     (CampaignStatus, "创建活动状态"),
-    (AssignmentStatus, "任务状态（overdue 为计算所得，不存储）"),
+    (AssignmentStatus, "任务的流程状态：未报送、已报送、退回补充、已通过（是否逾期另见 overdue）"),
     (AssignmentRole, "lead 牵头单位 / co 责任单位"),
     (SectionKind, "清单类别：标准指标、加分项、否决项等"),
     (LeadRule, "牵头单位规则"),
