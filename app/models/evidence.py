@@ -69,9 +69,13 @@ class EvidenceVersion(SQLModel, table=True):
     filename: str | None = Field(default=None, max_length=255)
     content_type: str | None = Field(default=None, max_length=120)
     size: int | None = Field(default=None, sa_type=BigInteger)
-    sha256: str | None = Field(default=None, max_length=64)
+    sha256: str | None = Field(default=None, max_length=64, index=True)  # index: reused files are found by it
+    extension: str | None = Field(default=None, max_length=10)  # of the detected type; downloads carry it
+    page_count: int | None = None  # a PDF's pages, counted when it was accepted
     url: str | None = Field(default=None, max_length=2000)
     text: str | None = None
+    # the same bytes (or address, or statement) as a version of this evidence that was returned
+    resubmitted_unchanged: bool = False
     state: str = Field(default=VersionState.active, sa_type=String(16))
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = created_at_field()
@@ -157,6 +161,10 @@ class UploadIntentPublic(SQLModel):
     id: str
     upload_url: str
     method: str = "PUT"
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="随 PUT 一并发送的请求头（已签入地址；Content-Length 须等于申报的大小）",
+    )
     expires_at: datetime
     max_bytes: int
 
@@ -174,10 +182,13 @@ class VersionPublic(SQLModel):
 
     number: int
     kind: EvidenceKind
-    filename: str | None
+    filename: str | None = Field(description="上传时的原文件名（仅作记录）")
+    download_name: str | None = Field(default=None, description="下载时的文件名：扩展名按检测到的类型")
     content_type: str | None
     size: int | None
     sha256: str | None
+    page_count: int | None = Field(default=None, description="PDF 页数")
+    resubmitted_unchanged: bool = Field(default=False, description="与此前被退回的版本内容完全相同")
     url: str | None
     text: str | None
     state: VersionState

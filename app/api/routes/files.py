@@ -15,7 +15,7 @@ from app.services.access import Principal
 from app.services.storage import ObjectStore
 from app.services.submission import uploads
 from app.services.submission.evidence import Where
-from app.services.submission.filetypes import content_disposition
+from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
 
 router = APIRouter(tags=["evidence files"])
@@ -118,10 +118,10 @@ def complete_direct_upload(
 def download_version(
     evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
 ) -> StreamingResponse:
-    """The file of one version, streamed, under its original name."""
+    """The file of one version, streamed and checked against its record; named with its detected type's extension."""
     version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
     headers = {
-        "Content-Disposition": content_disposition(version.filename or "file"),
+        "Content-Disposition": content_disposition(download_name(version.filename, version.extension)),
         "Content-Length": str(version.size),
         "ETag": f'"{version.sha256}"',
         "X-Content-Type-Options": "nosniff",
