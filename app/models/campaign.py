@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field, json_doc_field
+from app.models.text import Line, Text
 
 
 class CampaignStatus(StrEnum):
@@ -34,7 +35,7 @@ class AssignmentStatus(StrEnum):
 class PhaseBase(SQLModel):
     """A named phase with its dates; the submission phase gives assignments their due date."""
 
-    name: str = Field(min_length=1, max_length=50)
+    name: Line = Field(min_length=1, max_length=50)
     starts_on: date
     ends_on: date
     is_submission: bool = False
@@ -76,7 +77,7 @@ class Campaign(SQLModel, table=True):
 class CampaignCreate(SQLModel):
     """Body of POST /campaigns; county_id is the office's own unless an admin names one."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     framework_id: int
     county_id: int | None = None
     materials_deadline: date
@@ -122,7 +123,7 @@ class LateWindowCreate(SQLModel):
 
     unit_id: int
     until: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class LateWindowPublic(LateWindowCreate):

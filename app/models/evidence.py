@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, String, UniqueConstr
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field
+from app.models.text import Line, Text
 
 
 class EvidenceKind(StrEnum):
@@ -121,7 +122,7 @@ HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000, allowed_schemes=
 class EvidenceTarget(SQLModel):
     """Where new evidence goes: the assignment itself, or one of the material requests covering its item."""
 
-    title: str | None = Field(default=None, max_length=200)
+    title: Line | None = Field(default=None, max_length=200)
     material_request_id: int | None = None
 
 
@@ -130,7 +131,7 @@ class LinkOrStatement(SQLModel):
 
     kind: EvidenceKind = Field(description="url 或 statement（文件请用 /file 或直传接口）")
     url: HttpUrl | None = None
-    text: str | None = Field(default=None, min_length=1, max_length=20000)
+    text: Text | None = Field(default=None, min_length=1, max_length=20000)
 
     @model_validator(mode="after")
     def _one_of(self) -> LinkOrStatement:
@@ -150,7 +151,7 @@ class EvidenceCreate(EvidenceTarget, LinkOrStatement):
 class UploadIntentCreate(EvidenceTarget):
     """Body of a request for a presigned direct upload."""
 
-    filename: str = Field(min_length=1, max_length=1000)
+    filename: Line = Field(min_length=1, max_length=1000)
     size: int = Field(gt=0)
     sha256: str | None = Field(default=None, regex=r"^[0-9a-f]{64}$")
 
@@ -174,7 +175,7 @@ class ReviewCreate(SQLModel):
 
     decision: ReviewDecision
     version: int = Field(ge=1, description="所审核的版本号（必须是当前版本）")
-    comment: str = Field(default="", max_length=2000)
+    comment: Text = Field(default="", max_length=2000)
 
 
 class VersionPublic(SQLModel):
@@ -225,11 +226,40 @@ class EvidencePublic(SQLModel):
     current: VersionPublic | None = None
 
 
+class ReuseRef(SQLModel):
+    """A version of another piece of evidence holding the same bytes (SHA-256): where else they were handed in."""
+
+    evidence_id: int
+    title: str
+    version: int
+    sha256: str
+    campaign_id: int
+    campaign_name: str
+    unit_id: int
+    unit_name: str
+    assignment_id: int | None
+    item_id: int | None = Field(description="指标（按资料报送要求提交的资料为空）")
+    item_key: str | None
+    material_request_id: int | None
+
+
+class ReusedFile(SQLModel):
+    """Bytes (one SHA-256) handed in as more than one piece of evidence in the county's campaigns."""
+
+    sha256: str
+    size: int | None
+    uses: list[ReuseRef]
+
+
 class EvidenceDetail(EvidencePublic):
     """A piece of evidence with every version and review."""
 
     versions: list[VersionPublic] = []
     reviews: list[ReviewPublic] = []
+    reused_in: list[ReuseRef] | None = Field(
+        default=None,
+        description="同一文件（SHA-256 相同）在本县其他资料中的使用（其他单位、指标或创建活动）；联络员不可见，为 null",
+    )
 
 
 class DownloadLink(SQLModel):

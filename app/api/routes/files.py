@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.multipart import OPENAPI_BODY, stream_file
 from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
+from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
 from app.services.submission import uploads
@@ -49,7 +50,7 @@ async def upload_file(
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
-    title: str | None = None,
+    title: Line | None = None,
     material_request_id: int | None = None,
 ) -> EvidenceDetail:
     """Upload a file as new evidence (multipart field "file"); its type is decided by its content."""

@@ -25,6 +25,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.platform import audit
 from app.services.review import locks, reviews
 from app.services.review.reviews import Action
+from app.services.submission import reuse
 from app.services.submission.filetypes import download_name
 
 
@@ -292,8 +293,8 @@ def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
     ]
 
 
-def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
-    """Evidence with every version and every review."""
+def detail(session: Session, evidence: Evidence, *, principal: Principal | None = None) -> EvidenceDetail:
+    """Evidence with every version and every review, and (for those shown it) where its files were reused."""
     versions = session.exec(
         select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
     ).all()
@@ -305,12 +306,13 @@ def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
         current=base.current,
         versions=[_version_public(v) for v in versions],
         reviews=[ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]}) for r in decisions],
+        reused_in=reuse.reused_in(session, evidence=evidence, versions=list(versions), principal=principal),
     )
 
 
 def get_detail(session: Session, *, evidence_id: int, principal: Principal) -> EvidenceDetail:
     """Evidence the caller may read, with every version and review."""
-    return detail(session, get_visible(session, evidence_id=evidence_id, principal=principal))
+    return detail(session, get_visible(session, evidence_id=evidence_id, principal=principal), principal=principal)
 
 
 def list_for_assignment(session: Session, *, assignment_id: int, principal: Principal) -> list[EvidencePublic]:
