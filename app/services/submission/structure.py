@@ -13,7 +13,7 @@ import logging
 import struct
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
@@ -178,7 +178,7 @@ def count_pdf_pages(file: io.RawIOBase) -> int:
         raise
     except FileNotDecryptedError as exc:
         raise Invalid("PDF 文件设置了打开密码，评审时无法打开，请上传未加密的版本", code="pdf_encrypted") from exc
-    except (Exception, RecursionError) as exc:  # noqa: BLE001 - pypdf raises many kinds on a broken file
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on a broken file
         log.info("refused PDF: %r", exc)
         raise Invalid("PDF 文件已损坏，无法打开，请重新导出后上传", code="pdf_corrupt") from exc
     if pages == 0:
@@ -195,4 +195,4 @@ def inspect(store: ObjectStore, *, key: str, size: int, filetype: FileType) -> I
         return Inspected(check_zip(file))
     elif filetype.kind == "pdf":
         return Inspected(filetype, page_count=count_pdf_pages(file))
-    return Inspected(replace(filetype))
+    return Inspected(filetype)
