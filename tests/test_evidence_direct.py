@@ -217,3 +217,28 @@ def test_audit_trail_cannot_be_edited(session) -> None:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             session.execute(statement)
         session.rollback()
+
+
+def test_what_a_client_writes_after_completion_is_swept(client, world, session, moto_api_store) -> None:
+    """The staging key of a completed upload is no longer kept: bytes sent there later are an orphan."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import EvidenceVersion, UploadIntent
+    from app.services.submission import uploads
+
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("swept")
+    intent = _intent(client, world, a.id, body).json()
+    assert httpx.put(intent["upload_url"], content=body, headers=intent["headers"]).status_code == 200
+    done = client.post(f"{API}/uploads/{intent['id']}/complete", headers=world.auth("lc-sfj"))
+    assert done.status_code == 201, done.text
+    assert httpx.put(intent["upload_url"], content=body, headers=intent["headers"]).status_code == 200  # again
+    session.expire_all()
+    staging = session.get(UploadIntent, intent["id"]).object_key
+    recorded = session.exec(
+        select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == done.json()["id"])
+    ).one()
+    assert moto_api_store.size_of(staging) == len(body)
+    uploads.sweep(session, moto_api_store, now=datetime.now(UTC) + timedelta(days=1), grace=timedelta(hours=2))
+    session.commit()
+    assert moto_api_store.size_of(staging) is None and moto_api_store.size_of(recorded) == len(body)
