@@ -24,6 +24,17 @@ def _during_submission(app, client) -> None:
     pin_today(app, date(2023, 2, 10))
 
 
+@pytest.fixture(scope="module")
+def assignment_id(world, database_url) -> int:
+    """One assignment for the many uploads of this module (the picker's supply is shared by the suite)."""
+    from sqlmodel import Session
+
+    from app import db
+
+    with Session(db.get_engine()) as s:
+        return PICKER.assignment(s, world.ids["lc_sfj"]).id
+
+
 def _zip(*names: str, filler: int = 0) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -86,10 +97,9 @@ def test_a_file_downloads_under_its_detected_type(client, world, session) -> Non
         (pdf_pages(0), "空白.pdf", "pdf_no_pages"),
     ],
 )
-def test_structure_decides_not_a_magic_string(client, world, session, body, name, code) -> None:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+def test_structure_decides_not_a_magic_string(client, world, session, assignment_id, body, name, code) -> None:
     before = _count(session)
-    r = upload(client, world.auth("lc-sfj"), a.id, body, name)
+    r = upload(client, world.auth("lc-sfj"), assignment_id, body, name)
     assert r.status_code == 422 and r.json()["code"] == code, r.text
     assert r.json()["detail"]  # a message an office worker reads (Chinese)
     assert _count(session) == before
@@ -107,17 +117,17 @@ def test_structure_decides_not_a_magic_string(client, world, session, body, name
         (pdf_pages(2, owner_password="owner"), "仅限打印.pdf", "application/pdf", 2),  # opens without a password
     ],
 )
-def test_sound_files_are_accepted_and_typed_by_structure(client, world, session, body, name, kind_type, pages) -> None:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
-    r = upload(client, world.auth("lc-sfj"), a.id, body, name)
+def test_sound_files_are_accepted_and_typed_by_structure(
+    client, world, assignment_id, body, name, kind_type, pages
+) -> None:
+    r = upload(client, world.auth("lc-sfj"), assignment_id, body, name)
     assert r.status_code == 201, r.text
     assert kind_type in r.json()["current"]["content_type"] and r.json()["current"]["page_count"] == pages
 
 
-def test_page_count_is_shown_in_rest_and_graphql(client, world, session, api_store) -> None:
+def test_page_count_is_shown_in_rest_and_graphql(client, world, assignment_id, api_store) -> None:
     """On every store (ranged reads on S3 too): a large PDF's page count and a ZIP whose directory is far in."""
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
-    r = upload(client, world.auth("lc-sfj"), a.id, pdf_pages(40), "四十页.pdf")
+    r = upload(client, world.auth("lc-sfj"), assignment_id, pdf_pages(40), "四十页.pdf")
     assert r.status_code == 201, r.text
     evidence_id = r.json()["id"]
     detail = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-office")).json()
@@ -131,11 +141,10 @@ def test_page_count_is_shown_in_rest_and_graphql(client, world, session, api_sto
     assert body["data"]["evidence"]["current"] == {"pageCount": 40, "downloadName": "四十页.pdf"}
     assert body["data"]["evidence"]["versions"] == [{"pageCount": 40}]
     big = _zip("[Content_Types].xml", "word/document.xml", filler=1_500_000)
-    r = upload(client, world.auth("lc-sfj"), a.id, big, "大方案.docx")
+    r = upload(client, world.auth("lc-sfj"), assignment_id, big, "大方案.docx")
     assert r.status_code == 201 and r.json()["current"]["download_name"] == "大方案.docx", r.text
-    assert (
-        upload(client, world.auth("lc-sfj"), a.id, big[:-40], "大方案.docx").json()["code"] == "file_structure_invalid"
-    )
+    cut = upload(client, world.auth("lc-sfj"), assignment_id, big[:-40], "大方案.docx")
+    assert cut.json()["code"] == "file_structure_invalid"
 
 
 def test_control_and_direction_characters_are_stripped_at_input(client, world, session) -> None:
