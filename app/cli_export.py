@@ -79,9 +79,11 @@ def export(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if args.what == "package":
         with session_scope() as session:  # plan in one short transaction, then stream with no connection held
-            package = evidence_package.plan(session, campaign_id=args.id, principal=_acting(session, args.as_user))
+            who = _acting(session, args.as_user)
+            package = evidence_package.plan(session, campaign_id=args.id, principal=who)
         bar = Progress("导出资料包", sum(e.size for e in package.entries))
-        chunks = evidence_package.stream(get_store(), package, now=datetime.now(ZoneInfo("Asia/Shanghai")))
+        now = datetime.now(ZoneInfo("Asia/Shanghai"))
+        chunks = evidence_package.stream(get_store(), package, now=now, principal=who)
         with out.open("wb") as f:
             for chunk in bar.track(chunks):
                 f.write(chunk)

@@ -94,3 +94,30 @@ def upload(client, headers, assignment_id: int, data: bytes, filename: str, **pa
 
 def item_number(session: Session, item_id: int) -> int:
     return session.get(Item, item_id).number  # type: ignore[union-attr]
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    """One ISO-BMFF box."""
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def mp4(brand: bytes = b"isom", *, moov: bool = True) -> bytes:
+    """A structurally valid MP4: ftyp with a brand, moov, mdat."""
+    ftyp = box(b"ftyp", brand + b"\x00\x00\x02\x00" + brand)
+    return ftyp + (box(b"moov", box(b"mvhd", bytes(100))) if moov else b"") + box(b"mdat", bytes(2000))
+
+
+def pdf_pages(pages: int, *, user_password: str | None = None, owner_password: str | None = None) -> bytes:
+    """A PDF of blank pages written by pypdf, encrypted when a password is given."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    if user_password is not None or owner_password is not None:
+        writer.encrypt(user_password=user_password or "", owner_password=owner_password, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

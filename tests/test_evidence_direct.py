@@ -42,11 +42,12 @@ def test_direct_upload_is_verified_before_it_counts(client, world, session, rgw_
     early = client.post(complete, headers=world.auth("lc-sfj"))
     assert early.status_code == 409 and early.json()["code"] == "upload_missing"
 
-    url = intent.json()["upload_url"]
+    url, signed = intent.json()["upload_url"], intent.json()["headers"]
     parts = urllib.parse.urlsplit(url)
     forged = url.replace(parts.path, parts.path[:-4] + "ffff")  # another key under the same signature
-    assert httpx.put(forged, content=body).status_code == 403
-    assert httpx.put(url, content=body).status_code == 200
+    assert httpx.put(forged, content=body, headers=signed).status_code == 403
+    assert httpx.put(url, content=body).status_code == 403  # the declared SHA-256 is signed: it must be sent
+    assert httpx.put(url, content=body, headers=signed).status_code == 200
 
     assert client.post(complete, headers=world.auth("lc-gaj")).status_code == 404  # not theirs
     done = client.post(complete, headers=world.auth("lc-sfj"))
@@ -61,7 +62,7 @@ def test_direct_upload_is_verified_before_it_counts(client, world, session, rgw_
         json={"filename": "补充.pdf", "size": len(body2)},
         headers=world.auth("lc-sfj"),
     ).json()
-    assert httpx.put(again["upload_url"], content=body2).status_code == 200
+    assert httpx.put(again["upload_url"], content=body2, headers=again["headers"]).status_code == 200
     v2 = client.post(f"{API}/uploads/{again['id']}/complete", headers=world.auth("lc-sfj")).json()
     assert v2["current_version"] == 2 and v2["current"]["filename"] == "补充.pdf"
 
@@ -76,7 +77,27 @@ def test_direct_upload_is_verified_before_it_counts(client, world, session, rgw_
     )
 
 
-def test_direct_upload_mismatches_are_refused(client, world, session, rgw_api_store) -> None:
+def test_direct_upload_mismatches_fail_at_the_s3_server(client, world, session, rgw_api_store) -> None:
+    """Content-Length and the declared SHA-256 are signed into the URL: RGW refuses another body itself."""
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("declared")
+    wrong_sum = _intent(client, world, a.id, body, sha256="0" * 64).json()
+    r = httpx.put(wrong_sum["upload_url"], content=body, headers=wrong_sum["headers"])
+    assert r.status_code == 400 and "XAmzContentSHA256Mismatch" in r.text
+    r = client.post(f"{API}/uploads/{wrong_sum['id']}/complete", headers=world.auth("lc-sfj"))
+    assert r.status_code == 409 and r.json()["code"] == "upload_missing"
+
+    wrong_size = _intent(client, world, a.id, body + b"tail").json()
+    assert httpx.put(wrong_size["upload_url"], content=body, headers=wrong_size["headers"]).status_code == 403
+    longer = _intent(client, world, a.id, body).json()
+    assert httpx.put(longer["upload_url"], content=body + b"x", headers=longer["headers"]).status_code == 403
+    r = client.post(f"{API}/uploads/{wrong_size['id']}/complete", headers=world.auth("lc-sfj"))
+    assert r.status_code == 409 and r.json()["code"] == "upload_missing"
+    assert not list(client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json())
+
+
+def test_direct_upload_mismatches_are_refused_at_complete(client, world, session, moto_api_store) -> None:
+    """Behind the S3 server's check, complete checks again (moto, which checks no signature, lets them in)."""
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     body = pdf("declared")
     wrong_sum = _intent(client, world, a.id, body, sha256="0" * 64).json()
@@ -91,9 +112,11 @@ def test_direct_upload_mismatches_are_refused(client, world, session, rgw_api_st
 
     exe = b"MZ" + bytes(500)
     wrong_type = _intent(client, world, a.id, exe).json()
-    httpx.put(wrong_type["upload_url"], content=exe)
+    httpx.put(wrong_type["upload_url"], content=exe, headers=wrong_type["headers"])
     r = client.post(f"{API}/uploads/{wrong_type['id']}/complete", headers=world.auth("lc-sfj"))
     assert r.status_code == 422 and r.json()["code"] == "file_type_not_allowed"
+    # Nothing a refused completion copied stays behind under the recorded keys.
+    assert list(moto_api_store.keys("ev/")) == []
 
     huge = client.post(
         f"{API}/assignments/{a.id}/evidence/uploads",
@@ -194,3 +217,28 @@ def test_audit_trail_cannot_be_edited(session) -> None:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             session.execute(statement)
         session.rollback()
+
+
+def test_what_a_client_writes_after_completion_is_swept(client, world, session, moto_api_store) -> None:
+    """The staging key of a completed upload is no longer kept: bytes sent there later are an orphan."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import EvidenceVersion, UploadIntent
+    from app.services.submission import uploads
+
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("swept")
+    intent = _intent(client, world, a.id, body).json()
+    assert httpx.put(intent["upload_url"], content=body, headers=intent["headers"]).status_code == 200
+    done = client.post(f"{API}/uploads/{intent['id']}/complete", headers=world.auth("lc-sfj"))
+    assert done.status_code == 201, done.text
+    assert httpx.put(intent["upload_url"], content=body, headers=intent["headers"]).status_code == 200  # again
+    session.expire_all()
+    staging = session.get(UploadIntent, intent["id"]).object_key
+    recorded = session.exec(
+        select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == done.json()["id"])
+    ).one()
+    assert moto_api_store.size_of(staging) == len(body)
+    uploads.sweep(session, moto_api_store, now=datetime.now(UTC) + timedelta(days=1), grace=timedelta(hours=2))
+    session.commit()
+    assert moto_api_store.size_of(staging) is None and moto_api_store.size_of(recorded) == len(body)

@@ -88,3 +88,29 @@ def test_content_disposition_keeps_chinese_name() -> None:
     encoded = value.split("filename*=UTF-8''", 1)[1]
     assert urllib.parse.unquote(encoded) == "第26-29项 合法性审核意见书.pdf"
     assert "\n" not in content_disposition("a\nb.pdf") and '"' not in value.split('"')[1]
+
+
+@pytest.mark.parametrize(
+    ("original", "extension", "expected"),
+    [
+        ("会议纪要.pdf", "png", "会议纪要.png"),  # a known extension is replaced by the detected one
+        ("现场.JPEG", "jpg", "现场.JPEG"),  # the same type under another spelling is left alone
+        ("扫描件", "pdf", "扫描件.pdf"),
+        ("方案.v2", "docx", "方案.v2.docx"),  # not an extension we know: kept, the real one appended
+        ("台账.xls", "et", "台账.et"),
+        ("报告\u202efdp.exe", "pdf", "报告fdp.exe.pdf"),  # the override is gone, so is the disguise
+        (None, "zip", "file.zip"),
+    ],
+)
+def test_download_name_carries_the_detected_extension(original, extension, expected) -> None:
+    from app.services.submission.filetypes import download_name
+
+    assert download_name(original, extension) == expected
+
+
+def test_clean_text_keeps_line_breaks_only_where_text_has_lines() -> None:
+    from app.models.text import clean_line, clean_text
+
+    dirty = "甲\x00乙\r\n丙\u2028丁\x85戊\u202e己\u2066庚\u2069\t辛\x1b"
+    assert clean_line(dirty) == "甲乙丙丁戊己庚辛"
+    assert clean_text(dirty) == "甲乙\n丙\n丁戊己庚\t辛"

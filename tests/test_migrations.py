@@ -29,3 +29,48 @@ def test_models_match_migrations(backend, pg_admin_engine, tmp_path, database_ur
     finally:
         use_database(database_url)
         drop()
+
+
+def test_versions_recorded_before_0007c_stay_readable(tmp_path) -> None:
+    """Old versions keep their object keys; their extension is filled in from the recorded media type."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from app.cli import ROOT
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0006")
+    engine = sa.create_engine(url)  # no foreign keys: the rows stand alone
+    old = [
+        ("ev/1/1/a", "照片.pdf", "image/png"),
+        ("ev/1/1/b", "台账.et", "application/vnd.ms-excel"),
+        ("ev/1/1/c", "台账.xls", "application/vnd.ms-excel"),
+        ("ev/1/1/d", "方案.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ]
+    with engine.begin() as conn:
+        for n, (key, name, media) in enumerate(old, 1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO evidenceversion (evidence_id, number, kind, object_key, filename, content_type, size,"
+                    " sha256, state, created_by, created_at) VALUES (1, :n, 'file', :key, :name, :media, 10, :sha,"
+                    " 'active', 1, '2023-02-01 00:00:00')"
+                ),
+                {"n": n, "key": key, "name": name, "media": media, "sha": f"{n:064d}"},
+            )
+    with engine.begin() as conn:  # the same connection, foreign keys still off
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT object_key, extension, resubmitted_unchanged FROM evidenceversion ORDER BY number")
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("ev/1/1/a", "png", 0),
+        ("ev/1/1/b", "et", 0),
+        ("ev/1/1/c", "xls", 0),
+        ("ev/1/1/d", "docx", 0),
+    ]

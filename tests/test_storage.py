@@ -127,10 +127,27 @@ def test_rgw_presigned_expiry(rgw_store) -> None:
 
 
 def test_rgw_presigned_put(rgw_store) -> None:
-    url = rgw_store.presigned_put("ev/direct", expires=timedelta(minutes=5))
-    assert httpx.put(url, content=PDF).status_code == 200
+    put = rgw_store.presigned_put("ev/direct", expires=timedelta(minutes=5), size=len(PDF))
+    assert httpx.put(put.url, content=PDF, headers=put.headers).status_code == 200
     assert rgw_store.size_of("ev/direct") == len(PDF)
-    expired = rgw_store.presigned_put("ev/late", expires=timedelta(seconds=1))
+    expired = rgw_store.presigned_put("ev/late", expires=timedelta(seconds=1), size=len(PDF))
     time.sleep(2.5)
-    assert httpx.put(expired, content=PDF).status_code == 403
+    assert httpx.put(expired.url, content=PDF, headers=expired.headers).status_code == 403
     assert rgw_store.size_of("ev/late") is None
+
+
+def test_rgw_presigned_put_signs_length_and_checksum(rgw_store) -> None:
+    """The S3 server itself refuses a body of another length, or (when declared) another SHA-256."""
+    sha = hashlib.sha256(PDF).hexdigest()
+    put = rgw_store.presigned_put("up/signed", expires=timedelta(minutes=5), size=len(PDF), sha256=sha)
+    assert put.headers == {"x-amz-content-sha256": sha}
+    assert httpx.put(put.url, content=PDF + b"x", headers=put.headers).status_code == 403  # longer
+    assert httpx.put(put.url, content=PDF[:-1], headers=put.headers).status_code == 403  # shorter
+    swapped = PDF[:-2] + b"X\n"
+    r = httpx.put(put.url, content=swapped, headers=put.headers)
+    assert r.status_code == 400 and "XAmzContentSHA256Mismatch" in r.text  # same length, other bytes
+    assert httpx.put(put.url, content=PDF, headers={}).status_code == 403  # the checksum header is signed
+    assert rgw_store.size_of("up/signed") is None
+    assert httpx.put(put.url, content=PDF, headers=put.headers).status_code == 200
+    rgw_store.copy("up/signed", "ev/copied")  # the server-side copy complete makes
+    assert b"".join(rgw_store.iter_bytes("ev/copied")) == PDF

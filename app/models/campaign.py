@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field, json_doc_field
 from app.models.common import Page
+from app.models.text import Line, Text
 
 
 class CampaignStatus(StrEnum):
@@ -52,7 +53,7 @@ def status_label(status: str, *, overdue: bool) -> str:
 class PhaseBase(SQLModel):
     """A named phase with its dates; the submission phase gives assignments their due date."""
 
-    name: str = Field(min_length=1, max_length=50)
+    name: Line = Field(min_length=1, max_length=50)
     starts_on: date
     ends_on: date
     is_submission: bool = False
@@ -94,7 +95,7 @@ class Campaign(SQLModel, table=True):
 class CampaignCreate(SQLModel):
     """Body of POST /campaigns; county_id is the office's own unless an admin names one."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     framework_id: int
     county_id: int | None = None
     materials_deadline: date
@@ -140,7 +141,7 @@ class LateWindowCreate(SQLModel):
 
     unit_id: int
     until: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class LateWindowPublic(LateWindowCreate):

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Column, String, UniqueConstr
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field
+from app.models.text import Line, Text
 
 
 class EvidenceKind(StrEnum):
@@ -69,9 +70,13 @@ class EvidenceVersion(SQLModel, table=True):
     filename: str | None = Field(default=None, max_length=255)
     content_type: str | None = Field(default=None, max_length=120)
     size: int | None = Field(default=None, sa_type=BigInteger)
-    sha256: str | None = Field(default=None, max_length=64)
+    sha256: str | None = Field(default=None, max_length=64, index=True)  # index: reused files are found by it
+    extension: str | None = Field(default=None, max_length=10)  # of the detected type; downloads carry it
+    page_count: int | None = None  # a PDF's pages, counted when it was accepted
     url: str | None = Field(default=None, max_length=2000)
     text: str | None = None
+    # the same bytes (or address, or statement) as a version of this evidence that was returned
+    resubmitted_unchanged: bool = False
     state: str = Field(default=VersionState.active, sa_type=String(16))
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = created_at_field()
@@ -117,7 +122,7 @@ HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000, allowed_schemes=
 class EvidenceTarget(SQLModel):
     """Where new evidence goes: the assignment itself, or one of the material requests covering its item."""
 
-    title: str | None = Field(default=None, max_length=200)
+    title: Line | None = Field(default=None, max_length=200)
     material_request_id: int | None = None
 
 
@@ -126,7 +131,7 @@ class LinkOrStatement(SQLModel):
 
     kind: EvidenceKind = Field(description="url 或 statement（文件请用 /file 或直传接口）")
     url: HttpUrl | None = None
-    text: str | None = Field(default=None, min_length=1, max_length=20000)
+    text: Text | None = Field(default=None, min_length=1, max_length=20000)
 
     @model_validator(mode="after")
     def _one_of(self) -> LinkOrStatement:
@@ -146,7 +151,7 @@ class EvidenceCreate(EvidenceTarget, LinkOrStatement):
 class UploadIntentCreate(EvidenceTarget):
     """Body of a request for a presigned direct upload."""
 
-    filename: str = Field(min_length=1, max_length=1000)
+    filename: Line = Field(min_length=1, max_length=1000)
     size: int = Field(gt=0)
     sha256: str | None = Field(default=None, regex=r"^[0-9a-f]{64}$")
 
@@ -157,6 +162,10 @@ class UploadIntentPublic(SQLModel):
     id: str
     upload_url: str
     method: str = "PUT"
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="随 PUT 一并发送的请求头（已签入地址；Content-Length 须等于申报的大小）",
+    )
     expires_at: datetime
     max_bytes: int
 
@@ -166,7 +175,7 @@ class ReviewCreate(SQLModel):
 
     decision: ReviewDecision
     version: int = Field(ge=1, description="所审核的版本号（必须是当前版本）")
-    comment: str = Field(default="", max_length=2000)
+    comment: Text = Field(default="", max_length=2000)
 
 
 class VersionPublic(SQLModel):
@@ -174,10 +183,13 @@ class VersionPublic(SQLModel):
 
     number: int
     kind: EvidenceKind
-    filename: str | None
+    filename: str | None = Field(description="上传时的原文件名（仅作记录）")
+    download_name: str | None = Field(default=None, description="下载时的文件名：扩展名按检测到的类型")
     content_type: str | None
     size: int | None
     sha256: str | None
+    page_count: int | None = Field(default=None, description="PDF 页数")
+    resubmitted_unchanged: bool = Field(default=False, description="与此前被退回的版本内容完全相同")
     url: str | None
     text: str | None
     state: VersionState
@@ -214,11 +226,40 @@ class EvidencePublic(SQLModel):
     current: VersionPublic | None = None
 
 
+class ReuseRef(SQLModel):
+    """A version of another piece of evidence holding the same bytes (SHA-256): where else they were handed in."""
+
+    evidence_id: int
+    title: str
+    version: int
+    sha256: str
+    campaign_id: int
+    campaign_name: str
+    unit_id: int
+    unit_name: str
+    assignment_id: int | None
+    item_id: int | None = Field(description="指标（按资料报送要求提交的资料为空）")
+    item_key: str | None
+    material_request_id: int | None
+
+
+class ReusedFile(SQLModel):
+    """Bytes (one SHA-256) handed in as more than one piece of evidence in the county's campaigns."""
+
+    sha256: str
+    size: int | None
+    uses: list[ReuseRef]
+
+
 class EvidenceDetail(EvidencePublic):
     """A piece of evidence with every version and review."""
 
     versions: list[VersionPublic] = []
     reviews: list[ReviewPublic] = []
+    reused_in: list[ReuseRef] | None = Field(
+        default=None,
+        description="同一文件（SHA-256 相同）在本县其他资料中的使用（其他单位、指标或创建活动）；联络员不可见，为 null",
+    )
 
 
 class DownloadLink(SQLModel):

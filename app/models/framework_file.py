@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.framework import LeadRule, SectionKind
 from app.models.scoring_config import ScoringConfig
+from app.models.text import Line, Text
 
 
 class _Strict(BaseModel):
@@ -16,7 +17,7 @@ class _Strict(BaseModel):
 
 class SectionFile(_Strict):
     code: str = Field(min_length=1, max_length=32)
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     kind: SectionKind
 
 
@@ -24,9 +25,9 @@ class ItemFile(_Strict):
     key: str = Field(min_length=1, max_length=64)
     section: str
     number: int = Field(ge=1)
-    level1: str | None = Field(default=None, max_length=200)
-    level2: str | None = Field(default=None, max_length=200)
-    text: str = Field(min_length=1)
+    level1: Line | None = Field(default=None, max_length=200)
+    level2: Line | None = Field(default=None, max_length=200)
+    text: Text = Field(min_length=1)
     lead_units_cell: str = ""
     units_cell: str = ""
     lead_units: list[str] = []
@@ -35,7 +36,7 @@ class ItemFile(_Strict):
 
 class MaterialFile(_Strict):
     key: str = Field(min_length=1, max_length=64)
-    text: str = Field(min_length=1)
+    text: Text = Field(min_length=1)
     items: list[str] = Field(min_length=1)
     onsite_only: bool = False
     printed_at: list[str] = []
@@ -46,8 +47,8 @@ class FrameworkFile(_Strict):
 
     format: Literal["shifan-framework/1"]
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    name: str = Field(min_length=1, max_length=200)
-    source: str = ""
+    name: Line = Field(min_length=1, max_length=200)
+    source: Line = ""
     lead_rule: LeadRule
     sections: list[SectionFile] = Field(min_length=1)
     items: list[ItemFile] = Field(min_length=1)

@@ -9,6 +9,7 @@ from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field
+from app.models.text import Text
 
 
 class RectificationStatus(StrEnum):
@@ -58,7 +59,7 @@ class RectificationCreate(SQLModel):
     unit_id: int
     due_on: date
     item_id: int | None = None
-    problem: str = Field(default="", max_length=4000)
+    problem: Text = Field(default="", max_length=4000)
     from_score_id: int | None = None
     from_review_id: int | None = None
 
@@ -67,7 +68,7 @@ class RectificationProgress(SQLModel):
     """Body of POST /rectifications/{id}/progress (the unit's liaison)."""
 
     status: RectificationStatus
-    measures: str = Field(default="", max_length=4000)
+    measures: Text = Field(default="", max_length=4000)
     evidence_ids: list[int] = Field(default_factory=list, max_length=50)
 
 
@@ -75,7 +76,7 @@ class RectificationVerify(SQLModel):
     """Body of POST /rectifications/{id}/verify (office): accept, or send back with a comment."""
 
     accept: bool
-    comment: str = Field(default="", max_length=2000)
+    comment: Text = Field(default="", max_length=2000)
 
 
 class RectificationPublic(SQLModel):

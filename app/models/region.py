@@ -7,6 +7,8 @@ from enum import StrEnum
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
+from app.models.text import Line
+
 
 class RegionLevel(StrEnum):
     province = "province"
@@ -17,7 +19,7 @@ class RegionLevel(StrEnum):
 class RegionBase(SQLModel):
     """Fields a client sets."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     level: RegionLevel = Field(sa_type=String(16))
     parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
 

@@ -10,6 +10,7 @@ from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field
+from app.models.text import Line, Text
 
 
 class ScorerKind(StrEnum):
@@ -34,7 +35,7 @@ class ScoringRound(SQLModel, table=True):
 class RoundCreate(SQLModel):
     """Body of POST /campaigns/{id}/rounds."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
 
 
 class RoundPublic(SQLModel):
@@ -74,8 +75,8 @@ class ScoreCreate(SQLModel):
     points: float | None = Field(default=None, ge=0)
     not_applicable: bool = False
     vetoed: bool | None = None
-    comment: str = Field(default="", max_length=2000)
-    finding: str = Field(default="", max_length=2000)
+    comment: Text = Field(default="", max_length=2000)
+    finding: Text = Field(default="", max_length=2000)
 
     @model_validator(mode="after")
     def _na_has_no_points(self) -> ScoreCreate:
@@ -130,7 +131,7 @@ class FigureCreate(SQLModel):
 
     metric_code: str = Field(min_length=1, max_length=40)
     value: float = Field(ge=-1e12, le=1e12)
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
     evidence_id: int | None = None
 
 

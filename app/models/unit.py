@@ -8,6 +8,7 @@ from sqlalchemy import String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import json_list_field
+from app.models.text import Line
 
 
 class UnitKind(StrEnum):
@@ -19,9 +20,9 @@ class UnitKind(StrEnum):
 class UnitBase(SQLModel):
     """Fields a client sets on a unit."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
     kind: UnitKind = Field(sa_type=String(16))
-    aliases: list[str] = json_list_field()
+    aliases: list[Line] = json_list_field()
 
 
 class Unit(UnitBase, table=True):
@@ -63,15 +64,15 @@ class UnitGroupMember(SQLModel, table=True):
 class UnitGroupCreate(SQLModel):
     """Body of POST /counties/{id}/unit-groups: members by unit id."""
 
-    name: str = Field(min_length=1, max_length=100)
-    aliases: list[str] = []
+    name: Line = Field(min_length=1, max_length=100)
+    aliases: list[Line] = []
     member_ids: list[int] = []
 
 
 class UnitGroupUpdate(SQLModel):
     """Body of PATCH /unit-groups/{id}: what is given replaces what was there."""
 
-    aliases: list[str] | None = None
+    aliases: list[Line] | None = None
     member_ids: list[int] | None = None
 
 

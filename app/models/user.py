@@ -9,6 +9,7 @@ from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field
+from app.models.text import Line
 
 
 class Role(StrEnum):
@@ -23,7 +24,7 @@ class UserBase(SQLModel):
     """Fields shared by the user schemas."""
 
     username: str = Field(min_length=2, max_length=64, regex=r"^[A-Za-z0-9_.@-]+$")
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: Line = Field(min_length=1, max_length=100)
     role: Role = Field(sa_type=String(16))
     county_id: int | None = Field(default=None, foreign_key="region.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)

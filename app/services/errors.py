@@ -108,3 +108,11 @@ class TooManyRequests(DomainError):
     def __init__(self, message: str | None = None, *, code: str | None = None, retry_after: int = 60) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+class IntegrityFailure(DomainError):
+    """Stored bytes no longer match what was recorded: never served, always audited."""
+
+    status = 500
+    code = "integrity_error"
+    message = "文件校验失败：存储中的文件与提交时记录的不一致，已停止提供并记录在审计日志中，请联系管理员核查"

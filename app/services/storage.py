@@ -7,9 +7,12 @@ is enforced while streaming, so an oversized or cut-off upload leaves no object 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
+import shutil
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +22,7 @@ from typing import BinaryIO, Protocol
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import CopySource
 from minio.error import S3Error
 
 from app.services.errors import DomainError, Invalid, Unavailable, file_too_large
@@ -91,7 +95,61 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
     def keys(self, prefix: str, *, before: datetime | None = None) -> Iterator[str]: ...
     def presigned_get(self, key: str, *, expires: timedelta, headers: dict[str, str] | None = None) -> str: ...
-    def presigned_put(self, key: str, *, expires: timedelta) -> str: ...
+    def presigned_put(self, key: str, *, expires: timedelta, size: int, sha256: str | None = None) -> SignedPut: ...
+    def copy(self, source: str, target: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SignedPut:
+    """A presigned PUT: the URL and the headers the client must send exactly as signed."""
+
+    url: str
+    headers: dict[str, str]
+
+
+def _sign(key: bytes, text: str) -> bytes:
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def presign_v4(
+    *, url: str, method: str, region: str, access_key: str, secret_key: str, expires: timedelta,
+    headers: dict[str, str], now: datetime | None = None,
+) -> str:  # fmt: skip
+    """A SigV4 query-string presigned URL that also signs headers (the minio client signs only Host):
+    the S3 server recomputes the signature from the headers the client sends, so a body of another
+    length (or, where the server checks it, another SHA-256) fails with 403 at the server."""
+    parts = urllib.parse.urlsplit(url)
+    now = now or datetime.now(UTC)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    scope = f"{day}/{region}/s3/aws4_request"
+    signed = {"host": parts.netloc, **{k.lower(): v.strip() for k, v in headers.items()}}
+    names = ";".join(sorted(signed))
+    query = {
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+        "X-Amz-Credential": f"{access_key}/{scope}",
+        "X-Amz-Date": amz_date,
+        "X-Amz-Expires": str(int(expires.total_seconds())),
+        "X-Amz-SignedHeaders": names,
+    }
+    canonical_query = "&".join(
+        f"{urllib.parse.quote(k, safe='-_.~')}={urllib.parse.quote(v, safe='-_.~')}" for k, v in sorted(query.items())
+    )
+    canonical = "\n".join(
+        [
+            method,
+            parts.path or "/",
+            canonical_query,
+            "".join(f"{k}:{signed[k]}\n" for k in sorted(signed)),
+            names,
+            signed.get("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+        ]
+    )
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _sign(_sign(_sign(_sign(f"AWS4{secret_key}".encode(), day), region), "s3"), "aws4_request")
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return urllib.parse.urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, f"{canonical_query}&X-Amz-Signature={signature}", "")
+    )
 
 
 class S3Store:
@@ -185,8 +243,25 @@ class S3Store:
             response_headers=headers,
         )
 
-    def presigned_put(self, key: str, *, expires: timedelta) -> str:
-        return self._call(self.presign_client.presigned_put_object, self.bucket, check_key(key), expires=expires)
+    def presigned_put(self, key: str, *, expires: timedelta, size: int, sha256: str | None = None) -> SignedPut:
+        # The minio client cannot sign headers into a presigned URL; its endpoint, region and credentials
+        # (attributes stable across minio 7.x) feed presign_v4, which signs Content-Length (and the SHA-256).
+        client = self.presign_client
+        region = client._base_url.region or "us-east-1"  # noqa: SLF001
+        url = client._base_url.build(method="PUT", region=region, bucket_name=self.bucket, object_name=check_key(key))  # noqa: SLF001
+        creds = client._provider.retrieve()  # noqa: SLF001
+        headers = {"Content-Length": str(size)}
+        if sha256:
+            headers["x-amz-content-sha256"] = sha256
+        signed = presign_v4(
+            url=urllib.parse.urlunsplit(url), method="PUT", region=region, access_key=creds.access_key,
+            secret_key=creds.secret_key, expires=expires, headers=headers,
+        )  # fmt: skip
+        return SignedPut(url=signed, headers={k: v for k, v in headers.items() if k != "Content-Length"})
+
+    def copy(self, source: str, target: str) -> None:
+        """A server-side copy of source to target (no byte passes through the application)."""
+        self._call(self.client.copy_object, self.bucket, check_key(target), CopySource(self.bucket, check_key(source)))
 
 
 class LocalStore:
@@ -249,8 +324,21 @@ class LocalStore:
     def presigned_get(self, key: str, *, expires: timedelta, headers: dict[str, str] | None = None) -> str:
         raise Unavailable("本地存储模式不支持直传/直下链接，请通过接口下载", code="presign_unsupported")
 
-    def presigned_put(self, key: str, *, expires: timedelta) -> str:
+    def presigned_put(self, key: str, *, expires: timedelta, size: int, sha256: str | None = None) -> SignedPut:
         raise Unavailable("本地存储模式不支持直传/直下链接，请通过接口上传", code="presign_unsupported")
+
+    def copy(self, source: str, target: str) -> None:
+        """A copy of source under target, written beside it and renamed when complete."""
+        path = self._path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        os.close(fd)
+        try:
+            shutil.copyfile(self._path(source), tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def make_store(settings: Settings) -> ObjectStore:

@@ -13,10 +13,11 @@ from app.models.evidence import (
     EvidencePublic,
     EvidenceStatus,
     LinkOrStatement,
+    ReusedFile,
     ReviewCreate,
 )
 from app.services.review import reviews
-from app.services.submission import evidence
+from app.services.submission import evidence, reuse
 from app.services.submission.evidence import Content, Where
 
 router = APIRouter(tags=["evidence"])
@@ -45,7 +46,7 @@ def submit_link_or_statement(
     where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
     row = evidence.submit(session, where=where, content=_content(data), title=data.title, principal=who, today=today)
     created_at(request, response, "read_evidence", evidence_id=row.id)
-    return evidence.detail(session, row)
+    return evidence.detail(session, row, principal=who)
 
 
 @router.get("/assignments/{assignment_id}/evidence", response_model=Page[EvidencePublic])
@@ -78,6 +79,13 @@ def list_campaign_evidence(
     return page.of(items, total)
 
 
+@router.get("/campaigns/{campaign_id}/evidence/reused", response_model=list[ReusedFile])
+def list_reused_evidence(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> list[ReusedFile]:
+    """The campaign's files handed in as more than one piece of evidence in the county (other units, items or
+    campaigns): for the office, evaluators and the province; never blocked."""
+    return reuse.reused_in_campaign(session, campaign_id=campaign_id, principal=who)
+
+
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
 def read_evidence(evidence_id: int, session: SessionDep, who: CurrentPrincipal) -> EvidenceDetail:
     """One piece of evidence with every version and review."""
@@ -92,7 +100,7 @@ def resubmit_link_or_statement(
     row = evidence.submit(
         session, where=Where(evidence_id=evidence_id), content=_content(data), title=None, principal=who, today=today
     )
-    return evidence.detail(session, row)
+    return evidence.detail(session, row, principal=who)
 
 
 @router.post("/evidence/{evidence_id}/versions/{number}/withdraw", response_model=EvidenceDetail)
@@ -101,10 +109,11 @@ def withdraw_version(
 ) -> EvidenceDetail:
     """Withdraw the current version before it is reviewed; it stays on record."""
     row = evidence.withdraw(session, evidence_id=evidence_id, number=number, principal=who, today=today)
-    return evidence.detail(session, row)
+    return evidence.detail(session, row, principal=who)
 
 
 @router.post("/evidence/{evidence_id}/reviews", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)
 def review_evidence(evidence_id: int, data: ReviewCreate, session: SessionDep, who: CurrentPrincipal) -> EvidenceDetail:
     """The office approves, returns (退回补充, comment required) or reopens the named current version."""
-    return evidence.detail(session, reviews.review(session, evidence_id=evidence_id, data=data, principal=who))
+    row = reviews.review(session, evidence_id=evidence_id, data=data, principal=who)
+    return evidence.detail(session, row, principal=who)

@@ -33,7 +33,7 @@ def evidence_package_zip(
     """The campaign's approved evidence as one ZIP, streamed: a folder per level-1 indicator and item, index.xlsx."""
     package = evidence_package.plan(session, campaign_id=campaign_id, principal=who)
     return StreamingResponse(
-        evidence_package.stream(store, package, now=datetime.now(_CST)),
+        evidence_package.stream(store, package, now=datetime.now(_CST), principal=who),
         media_type="application/zip",
         headers={"Content-Disposition": content_disposition(package.filename), "Cache-Control": "private, no-store"},
     )

@@ -16,11 +16,12 @@ from app.api.location import CREATED, created_at
 from app.api.multipart import StreamingForm, openapi_body
 from app.api.openapi import binary, header
 from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, UploadIntentCreate, UploadIntentPublic
+from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
 from app.services.submission import uploads
 from app.services.submission.evidence import Where
-from app.services.submission.filetypes import content_disposition
+from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
 
 router = APIRouter(tags=["evidence files"])
@@ -94,7 +95,7 @@ async def upload_file(
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
-    title: Annotated[str | None, Query(max_length=200, description=_TITLE)] = None,
+    title: Annotated[Line | None, Query(max_length=200, description=_TITLE)] = None,
     material_request_id: Annotated[int | None, Query(description=_MATERIAL)] = None,
 ) -> EvidenceDetail:
     """Upload a file as new evidence (multipart field "file", optional fields title and material_request_id)."""
@@ -186,10 +187,10 @@ def complete_direct_upload(
 def download_version(
     evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
 ) -> StreamingResponse:
-    """The file of one version, streamed, under its original name."""
+    """The file of one version, streamed and checked against its record; named with its detected type's extension."""
     version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
     headers = {
-        "Content-Disposition": content_disposition(version.filename or "file"),
+        "Content-Disposition": content_disposition(download_name(version.filename, version.extension)),
         "Content-Length": str(version.size),
         "ETag": f'"{version.sha256}"',
         "X-Content-Type-Options": "nosniff",

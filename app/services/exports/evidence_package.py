@@ -33,7 +33,8 @@ from app.services.access import Principal
 from app.services.campaign import campaigns
 from app.services.platform import audit, sheets
 from app.services.storage import ObjectStore
-from app.services.submission.filetypes import safe_filename
+from app.services.submission import integrity
+from app.services.submission.filetypes import download_name, safe_filename
 
 log = logging.getLogger("shifan.package")
 
@@ -53,7 +54,7 @@ INDEX_COLUMNS: sheets.Columns = (
     ("同时适用的指标", 16),
     ("校验", 8),
 )
-_CHECK = {True: "一致", False: "不一致", None: ""}
+_CHECK = {True: "一致", False: "校验失败", None: ""}
 _KIND_LABEL = {EvidenceKind.file: "文件", EvidenceKind.url: "网址", EvidenceKind.statement: "情况说明"}
 
 
@@ -83,6 +84,7 @@ class Entry:
     covers: list[str] = field(default_factory=list)
     verified: bool | None = None
     missing: bool = False
+    record: EvidenceVersion | None = None  # the version a file entry was planned from (for the audit)
 
 
 @dataclass
@@ -173,9 +175,13 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
             covers=[items[i][0].key for i in item_ids[1:]],
         )
         if kind == EvidenceKind.file:
-            original = safe_filename(version.filename or "file")
-            entry.filename, entry.size, entry.sha256 = original, version.size or 0, version.sha256 or ""
-            entry.object_key = version.object_key
+            entry.filename, entry.size, entry.sha256 = (
+                safe_filename(version.filename or "file"),
+                version.size or 0,
+                version.sha256 or "",
+            )
+            entry.object_key, entry.record = version.object_key, version
+            original = download_name(version.filename, version.extension)
         else:
             ext, entry.body = _render(kind, version, evidence.title)
             original = f"{_part(evidence.title)}.{ext}"
@@ -231,9 +237,10 @@ class _Sink(io.RawIOBase):
         return data
 
 
-def stream(store: ObjectStore, package: Package, *, now: datetime) -> Iterator[bytes]:
+def stream(store: ObjectStore, package: Package, *, now: datetime, principal: Principal | None) -> Iterator[bytes]:
     """The ZIP's bytes, chunk by chunk: each file read from the store as it is written, index.xlsx last
-    (its 校验 column says whether each file's bytes still match the checksum taken at upload)."""
+    (its 校验 column says whether each file's bytes still match the checksum taken at upload; a file whose
+    stored size already differs is left out, and every mismatch is audited)."""
     sink = _Sink()
     stamp = now.timetuple()[:6]
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -243,7 +250,7 @@ def stream(store: ObjectStore, package: Package, *, now: datetime) -> Iterator[b
             # are, which keeps the package at the store's speed; generated text is deflated.
             info.compress_type = zipfile.ZIP_STORED if entry.object_key else zipfile.ZIP_DEFLATED
             digest = hashlib.sha256()
-            chunks = _open(store, entry)
+            chunks = _open(store, entry, principal)
             if chunks is None:
                 continue
             with archive.open(info, mode="w", force_zip64=True) as out:
@@ -252,19 +259,31 @@ def stream(store: ObjectStore, package: Package, *, now: datetime) -> Iterator[b
                     digest.update(chunk)
                     yield sink.take()
             entry.verified = digest.hexdigest() == entry.sha256
-            if not entry.verified:
-                log.error("evidence package: %s does not match its upload checksum", entry.path)
+            if not entry.verified and entry.record is not None:
+                integrity.report(
+                    entry.record, principal=principal, where="package", found_size=None, found_sha256=digest.hexdigest()
+                )
             yield sink.take()
         index = zipfile.ZipInfo("index.xlsx", date_time=stamp)  # type: ignore[arg-type]
         archive.writestr(index, index_workbook(package), compress_type=zipfile.ZIP_DEFLATED)
     yield sink.take()
 
 
-def _open(store: ObjectStore, entry: Entry) -> Iterator[bytes] | None:
+def _open(store: ObjectStore, entry: Entry, principal: Principal | None) -> Iterator[bytes] | None:
     """The entry's bytes, already requested: a file the store cannot find is left out of the ZIP and marked
-    缺失 in the index (one lost object must not cut a package of thousands short)."""
+    缺失 in the index (one lost object must not cut a package of thousands short); one whose stored size
+    differs from the record is left out and marked 校验失败."""
     if entry.object_key is None:
         return iter([entry.body or b""])
+    try:
+        size = store.size_of(entry.object_key)
+    except Exception:  # noqa: BLE001 - the store unreachable for this file: read below says whether it is there
+        size = entry.size
+    if size != entry.size:
+        entry.missing, entry.verified = size is None, False
+        if entry.record is not None:
+            integrity.report(entry.record, principal=principal, where="package", found_size=size)
+        return None
     chunks = store.iter_bytes(entry.object_key)
     try:
         first = next(chunks, b"")

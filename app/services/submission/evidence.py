@@ -14,6 +14,7 @@ from app.models.evidence import (
     EvidenceKind,
     EvidencePublic,
     EvidenceStatus,
+    ReviewDecision,
     ReviewPublic,
     VersionPublic,
     VersionState,
@@ -24,6 +25,8 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.platform import audit
 from app.services.review import locks, reviews
 from app.services.review.reviews import Action
+from app.services.submission import reuse
+from app.services.submission.filetypes import download_name
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,10 @@ class Content:
     object_key: str | None = None
     filename: str | None = None
     content_type: str | None = None
+    extension: str | None = None
     size: int | None = None
     sha256: str | None = None
+    page_count: int | None = None
     url: str | None = None
     text: str | None = None
 
@@ -177,6 +182,7 @@ def submit(
         evidence_id=evidence.id,  # type: ignore[arg-type]
         number=evidence.current_version,
         created_by=principal.user_id,
+        resubmitted_unchanged=before is not None and _same_as_returned(session, evidence.id, content),
         **content.__dict__,
     )
     session.add_all([evidence, version])
@@ -192,11 +198,29 @@ def submit(
         before=before,
         after={
             **audit.snapshot(evidence, "status", "current_version", "title"),  # type: ignore[dict-item]
-            "version": audit.snapshot(version, "number", "kind", "filename", "size", "sha256", "url", "object_key"),
+            "version": audit.snapshot(
+                version, "number", "kind", "filename", "size", "sha256", "url", "object_key", "resubmitted_unchanged"
+            ),
         },
     )
     reviews.refresh_for(session, evidence)
     return evidence
+
+
+def _same_as_returned(session: Session, evidence_id: int | None, content: Content) -> bool:
+    """Whether content equals (same SHA-256, address or statement) a version of this evidence that was returned."""
+    returned = (
+        select(EvidenceVersion.id)
+        .join(Review, col(Review.version_id) == EvidenceVersion.id)
+        .where(EvidenceVersion.evidence_id == evidence_id, Review.decision == ReviewDecision.return_)
+    )
+    if content.kind == EvidenceKind.file:
+        same = returned.where(EvidenceVersion.sha256 == content.sha256)
+    elif content.kind == EvidenceKind.url:
+        same = returned.where(EvidenceVersion.kind == content.kind, EvidenceVersion.url == content.url)
+    else:
+        same = returned.where(EvidenceVersion.kind == content.kind, EvidenceVersion.text == content.text)
+    return session.exec(same.limit(1)).first() is not None
 
 
 def withdraw(session: Session, *, evidence_id: int, number: int, principal: Principal, today: date) -> Evidence:
@@ -251,7 +275,8 @@ def _status_of(session: Session, version: EvidenceVersion) -> EvidenceStatus:
 
 
 def _version_public(v: EvidenceVersion) -> VersionPublic:
-    return VersionPublic.model_validate(v)
+    name = download_name(v.filename, v.extension) if v.kind == EvidenceKind.file else None
+    return VersionPublic.model_validate(v, update={"download_name": name})
 
 
 def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
@@ -268,8 +293,8 @@ def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
     ]
 
 
-def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
-    """Evidence with every version and every review."""
+def detail(session: Session, evidence: Evidence, *, principal: Principal | None = None) -> EvidenceDetail:
+    """Evidence with every version and every review, and (for those shown it) where its files were reused."""
     versions = session.exec(
         select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
     ).all()
@@ -281,12 +306,13 @@ def detail(session: Session, evidence: Evidence) -> EvidenceDetail:
         current=base.current,
         versions=[_version_public(v) for v in versions],
         reviews=[ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]}) for r in decisions],
+        reused_in=reuse.reused_in(session, evidence=evidence, versions=list(versions), principal=principal),
     )
 
 
 def get_detail(session: Session, *, evidence_id: int, principal: Principal) -> EvidenceDetail:
     """Evidence the caller may read, with every version and review."""
-    return detail(session, get_visible(session, evidence_id=evidence_id, principal=principal))
+    return detail(session, get_visible(session, evidence_id=evidence_id, principal=principal), principal=principal)
 
 
 def list_for_assignment(session: Session, *, assignment_id: int, principal: Principal) -> list[EvidencePublic]:

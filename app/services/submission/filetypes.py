@@ -1,12 +1,13 @@
-"""What a file really is, decided from its first bytes, and a safe form of its original name."""
+"""What a file is, first from its first bytes (sniff; structure.py then checks its structure), and the
+names it is shown and downloaded under."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 
+from app.models.text import clean_line
 from app.services.errors import Invalid
 
 HEAD_BYTES = 64 * 1024  # what sniff() needs: ZIP local headers name their entries in plain text
@@ -18,6 +19,15 @@ _OLE_TYPES = {
     "et": "application/vnd.ms-excel",  # WPS 表格
 }
 ALLOWED = "PDF、OFD、JPEG、PNG、DOC/DOCX、XLS/XLSX、WPS/ET、MP4、ZIP"
+ZIP_TYPES = {
+    "zip": "application/zip",
+    "ofd": "application/ofd",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# Every extension a stored file can carry, with the spellings users give them.
+EXTENSIONS = {"pdf", "ofd", "jpg", "jpeg", "png", "mp4", *ZIP_TYPES, *_OLE_TYPES}
+_SAME = {"jpeg": "jpg"}
 
 
 @dataclass(frozen=True)
@@ -53,17 +63,33 @@ def sniff(head: bytes, filename: str) -> FileType:
             "文件内容是旧版 Office/WPS 格式，但扩展名不是 .doc/.xls/.wps/.et，请核对文件", code="file_type_mismatch"
         )
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        # A first guess from the local headers; structure.py decides from the central directory.
         if b"OFD.xml" in head:
-            return FileType("ofd", "application/ofd", "ofd")
+            return zip_type("ofd")
         if b"[Content_Types].xml" in head and b"word/" in head:
-            return FileType("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")
+            return zip_type("docx")
         if b"[Content_Types].xml" in head and b"xl/" in head:
-            return FileType("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
-        return FileType("zip", "application/zip", "zip")
+            return zip_type("xlsx")
+        return zip_type("zip")
     raise Invalid(f"不支持的文件类型：只接受 {ALLOWED}（按文件内容判断，不看扩展名）", code="file_type_not_allowed")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+def zip_type(kind: str) -> FileType:
+    """The FileType of a ZIP-based format."""
+    return FileType(kind, ZIP_TYPES[kind], kind)
+
+
+def download_name(original: str | None, extension: str | None) -> str:
+    """The name a file is downloaded under: the original name with the extension of the detected type
+    (a PNG sent as 会议纪要.pdf downloads as 会议纪要.png); the original name stays on record as data."""
+    name = safe_filename(original or "file")
+    if not extension:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    ext = ext.lower()
+    if dot and _SAME.get(ext, ext) == _SAME.get(extension, extension):
+        return name
+    return f"{stem if dot and ext in EXTENSIONS else name}.{extension}"
 
 
 def safe_filename(name: str, *, max_chars: int = 200) -> str:
@@ -73,7 +99,7 @@ def safe_filename(name: str, *, max_chars: int = 200) -> str:
     """
     name = unicodedata.normalize("NFC", name or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = _CONTROL.sub("", name).strip().lstrip(".")
+    name = clean_line(name).strip().lstrip(".")
     if len(name) > max_chars:
         stem, dot, ext = name.rpartition(".")
         keep = ext if dot and len(ext) <= 10 else ""

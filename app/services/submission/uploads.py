@@ -1,9 +1,13 @@
 """Evidence files: uploads streamed through the API, presigned direct uploads, downloads, sweepers.
 
 A file upload is three steps so that no database transaction stays open while bytes travel:
-prepare (check role, unit, lock, state), receive (sniff, hash, size limit, stream to the store) and
-record (check again and write the rows). If recording fails the bytes are removed at once; the
-orphan sweeper is the backstop for a process that dies in between.
+prepare (check role, unit, lock, state), receive (sniff, hash, size limit, stream to the store, then
+check the stored file's structure) and record (check again and write the rows). If recording fails
+the bytes are removed at once; the orphan sweeper is the backstop for a process that dies in between.
+
+A direct upload's client holds a presigned PUT for a staging key until it expires, so completing one
+copies the object (server-side) to a key of its own that no client can write, deletes the staging
+key and checks the copy: what is recorded is what was checked, whatever the client sends later.
 """
 
 from __future__ import annotations
@@ -27,13 +31,21 @@ from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
 from app.services.platform import audit
 from app.services.storage import ObjectStore
-from app.services.submission import evidence
+from app.services.submission import evidence, integrity, structure
 from app.services.submission.evidence import Content, Target, Where
-from app.services.submission.filetypes import HEAD_BYTES, FileType, content_disposition, safe_filename, sniff
+from app.services.submission.filetypes import (
+    HEAD_BYTES,
+    FileType,
+    content_disposition,
+    download_name,
+    safe_filename,
+    sniff,
+)
 from app.settings import get_settings
 
 log = logging.getLogger("shifan.uploads")
-KEY_ROOT = "ev/"
+KEY_ROOT = "ev/"  # recorded versions: written by the application only
+STAGING_ROOT = "up/"  # direct uploads before completion: written by clients through presigned PUTs
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Received:
     filetype: FileType
     size: int
     sha256: str
+    page_count: int | None = None
 
     def content(self) -> Content:
         return Content(
@@ -52,8 +65,10 @@ class Received:
             object_key=self.key,
             filename=self.filename,
             content_type=self.filetype.content_type,
+            extension=self.filetype.extension,
             size=self.size,
             sha256=self.sha256,
+            page_count=self.page_count,
         )
 
 
@@ -83,9 +98,9 @@ def _read_head(source: BinaryIO) -> bytes:
     return b"".join(parts)
 
 
-def new_key(target: Target) -> str:
-    """A fresh object key under the target's prefix; never derived from anything the user sent."""
-    return f"{KEY_ROOT}{target.campaign_id}/{target.unit_id}/{uuid.uuid4().hex}"
+def new_key(campaign_id: int, unit_id: int, *, root: str = KEY_ROOT) -> str:
+    """A fresh object key under the campaign's and unit's prefix; never derived from anything the user sent."""
+    return f"{root}{campaign_id}/{unit_id}/{uuid.uuid4().hex}"
 
 
 def discard(store: ObjectStore, key: str) -> None:
@@ -106,9 +121,14 @@ def receive(store: ObjectStore, *, target: Target, source: BinaryIO, filename: s
     """Stream source into the store: type from the first bytes, SHA-256 and size limit on the way."""
     head = _read_head(source)
     filetype = sniff(head, filename)
-    key = new_key(target)
+    key = new_key(target.campaign_id, target.unit_id)
     stored = store.put_stream(key, _Prefixed(head, source), content_type=filetype.content_type, max_bytes=max_bytes)
-    return Received(key, safe_filename(filename), filetype, stored.size, stored.sha256)
+    try:
+        found = structure.inspect(store, key=key, size=stored.size, filetype=filetype)
+    except BaseException:
+        _discard(store, key)
+        raise
+    return Received(key, safe_filename(filename), found.filetype, stored.size, stored.sha256, found.page_count)
 
 
 def record(
@@ -142,9 +162,10 @@ def create_intent(
     target = evidence.resolve(session, where=where, principal=principal, today=today)
     if data.size > settings.max_upload_bytes:
         raise file_too_large(settings.max_upload_bytes)
-    key = new_key(target)
+    key = new_key(target.campaign_id, target.unit_id, root=STAGING_ROOT)
     lifetime = timedelta(minutes=settings.upload_intent_minutes)
-    url = store.presigned_put(key, expires=lifetime)
+    # Content-Length (and the SHA-256 when declared) are signed: a different body fails at the S3 server.
+    put = store.presigned_put(key, expires=lifetime, size=data.size, sha256=data.sha256)
     intent = UploadIntent(
         id=uuid.uuid4().hex,
         object_key=key,
@@ -172,27 +193,45 @@ def create_intent(
         campaign_id=target.campaign_id,
         after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at"),
     )
-    return UploadIntentPublic(id=intent.id, upload_url=url, expires_at=intent.expires_at, max_bytes=data.size)
+    return UploadIntentPublic(
+        id=intent.id, upload_url=put.url, headers=put.headers, expires_at=intent.expires_at, max_bytes=data.size
+    )
 
 
-def _verify(store: ObjectStore, intent: UploadIntent) -> Received:
-    """Check the object a client put: it arrived, has the declared size and checksum, and an accepted type."""
+def _take(store: ObjectStore, intent: UploadIntent) -> Received:
+    """Move the client's object to a key no client can write, then check the copy: it has the declared
+    size and checksum, an accepted type and a sound structure. On any failure the copy is removed."""
     size = store.size_of(intent.object_key)
     if size is None:
         raise Conflict("尚未收到文件，请先用上传地址上传后再确认", code="upload_missing")
     if size != intent.size:
         raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
-    # One pass over the object: its first bytes for the type, all of them for the checksum.
-    digest = hashlib.sha256()
+    key = new_key(intent.campaign_id, intent.unit_id)
+    store.copy(intent.object_key, key)
+    _discard(store, intent.object_key)
+    try:
+        return _check_copy(store, intent, key)
+    except BaseException:
+        _discard(store, key)
+        raise
+
+
+def _check_copy(store: ObjectStore, intent: UploadIntent, key: str) -> Received:
+    # One pass over the copy: its first bytes for the type, all of them for the size and checksum.
+    digest, size = hashlib.sha256(), 0
     head = bytearray()
-    for chunk in store.iter_bytes(intent.object_key):
+    for chunk in store.iter_bytes(key):
         digest.update(chunk)
+        size += len(chunk)
         if len(head) < HEAD_BYTES:
             head.extend(chunk[: HEAD_BYTES - len(head)])
+    if size != intent.size:
+        raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
     filetype = sniff(bytes(head), intent.filename)
     if intent.sha256 and digest.hexdigest() != intent.sha256:
         raise Invalid("文件校验值（SHA-256）与申报的不一致，文件可能损坏，请重新上传", code="checksum_mismatch")
-    return Received(intent.object_key, intent.filename, filetype, size, digest.hexdigest())
+    found = structure.inspect(store, key=key, size=size, filetype=filetype)
+    return Received(key, intent.filename, found.filetype, size, digest.hexdigest(), found.page_count)
 
 
 def complete_intent(
@@ -206,25 +245,30 @@ def complete_intent(
         raise Conflict("该上传已确认，无需重复确认", code="upload_already_completed")
     if intent.expires_at < datetime.now(UTC):
         raise Conflict("上传地址已过期，请重新申请上传", code="upload_expired")
-    received = _verify(store, intent)
-    # Lock the intent only now (not while hashing) and check again: two completions record once.
-    locked = session.exec(
-        select(UploadIntent)
-        .where(UploadIntent.id == intent_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if locked.completed_at is not None:
-        raise Conflict("该上传已确认，无需重复确认", code="upload_already_completed")
-    where = Where(intent.assignment_id, intent.material_request_id, intent.evidence_id)
-    row = evidence.submit(
-        session, where=where, content=received.content(), title=intent.title, principal=principal, today=today
-    )
-    locked.completed_at = datetime.now(UTC)
-    session.add(locked)
-    session.flush()
+    received = _take(store, intent)
+    try:
+        # Lock the intent only now (not while hashing) and check again: two completions record once.
+        locked = session.exec(
+            select(UploadIntent)
+            .where(UploadIntent.id == intent_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        if locked.completed_at is not None:
+            raise Conflict("该上传已确认，无需重复确认", code="upload_already_completed")
+        where = Where(intent.assignment_id, intent.material_request_id, intent.evidence_id)
+        row = evidence.submit(
+            session, where=where, content=received.content(), title=intent.title, principal=principal, today=today
+        )
+        locked.completed_at = datetime.now(UTC)
+        session.add(locked)
+        session.flush()
+        result = evidence.detail(session, row)
+    except BaseException:
+        _discard(store, received.key)
+        raise
     UPLOAD_BYTES.labels("direct").inc(received.size)
-    return evidence.detail(session, row)
+    return result
 
 
 def _file_version(session: Session, *, evidence_id: int, number: int, principal: Principal) -> EvidenceVersion:
@@ -239,9 +283,10 @@ def open_download(
 ) -> tuple[EvidenceVersion, Iterator[bytes]]:
     """A file version and its bytes, already requested from the store so a failure is an error, not a cut stream."""
     version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    integrity.check_size(store, version, principal=principal, where="content")
     chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
     first = next(chunks, b"")
-    return version, chain([first], chunks)
+    return version, integrity.verified_stream(chain([first], chunks), version, principal=principal, where="content")
 
 
 def download_link(
@@ -249,12 +294,13 @@ def download_link(
 ) -> DownloadLink:
     """A short-lived presigned GET URL that serves the file under its original name."""
     version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    integrity.check_size(store, version, principal=principal, where="link")
     lifetime = timedelta(minutes=get_settings().download_link_minutes)
     url = store.presigned_get(
         version.object_key,  # type: ignore[arg-type]
         expires=lifetime,
         headers={
-            "response-content-disposition": content_disposition(version.filename or "file"),
+            "response-content-disposition": content_disposition(download_name(version.filename, version.extension)),
             "response-content-type": version.content_type or "application/octet-stream",
         },
     )
@@ -294,11 +340,15 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
         session.delete(intent)
     session.flush()
     orphans = 0
-    candidates = list(store.keys(KEY_ROOT, before=now - grace))
+    candidates = [*store.keys(KEY_ROOT, before=now - grace), *store.keys(STAGING_ROOT, before=now - grace)]
     for start in range(0, len(candidates), 500):
         batch = candidates[start : start + 500]
         known = set(session.exec(select(EvidenceVersion.object_key).where(col(EvidenceVersion.object_key).in_(batch))))
-        known |= set(session.exec(select(UploadIntent.object_key).where(col(UploadIntent.object_key).in_(batch))))
+        # A completed intent's key is not kept: a client still holding its URL may write there again.
+        pending = select(UploadIntent.object_key).where(
+            col(UploadIntent.object_key).in_(batch), col(UploadIntent.completed_at).is_(None)
+        )
+        known |= set(session.exec(pending))
         for key in batch:
             if key not in known:
                 store.delete(key)

@@ -17,11 +17,11 @@ from app.services.assessment import scoring
 from app.services.campaign import assignments, campaigns, progress
 from app.services.indicators import frameworks
 from app.services.review import rectification
-from app.services.submission import evidence
+from app.services.submission import evidence, reuse
 
 if TYPE_CHECKING:
     from app.api.graphql.types.assignments import AssignmentType
-    from app.api.graphql.types.evidence import EvidenceType
+    from app.api.graphql.types.evidence import EvidenceType, ReusedFileType
     from app.api.graphql.types.frameworks import CampaignItemType, FrameworkType
     from app.api.graphql.types.rectification import RectificationType
     from app.api.graphql.types.regions import RegionType
@@ -211,6 +211,18 @@ class CampaignType:
             offset=at.offset,
         )
         return connection([EvidenceType.of(e) for e in rows], at=at, total=total)
+
+    @strawberry.field(description="本活动中在本县被提交为多份资料的同一文件（办公室、评估专家、省级可见）")
+    async def reused_evidence(
+        self, info: Info
+    ) -> list[Annotated[ReusedFileType, strawberry.lazy(_TYPES + "evidence")]]:
+        from app.api.graphql.types.evidence import ReusedFileType, ReuseRefType
+
+        files = await info.context.call(reuse.reused_in_campaign, campaign_id=self.id)
+        return [
+            ReusedFileType(sha256=f.sha256, size=f.size, uses=[from_obj(ReuseRefType, u) for u in f.uses])
+            for f in files
+        ]
 
     @strawberry.field(description="整改清单")
     async def rectifications(

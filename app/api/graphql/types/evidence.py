@@ -15,10 +15,13 @@ from app.services.submission import uploads
 class VersionType:
     number: int
     kind: EvidenceKind
-    filename: str | None
+    filename: str | None = strawberry.field(description="上传时的原文件名（仅作记录）")
+    download_name: str | None = strawberry.field(description="下载时的文件名：扩展名按检测到的类型")
     content_type: str | None
     size: float | None = strawberry.field(description="字节数")
     sha256: str | None
+    page_count: int | None = strawberry.field(description="PDF 页数")
+    resubmitted_unchanged: bool = strawberry.field(description="与此前被退回的版本内容完全相同")
     url: str | None
     text: str | None
     state: VersionState
@@ -36,6 +39,29 @@ class ReviewType:
     status_after: EvidenceStatus
     reviewer_id: int
     created_at: datetime
+
+
+@strawberry.type(name="ReuseRef", description="同一文件（SHA-256 相同）被提交为另一份资料的一个版本")
+class ReuseRefType:
+    evidence_id: int
+    title: str
+    version: int
+    sha256: str
+    campaign_id: int
+    campaign_name: str
+    unit_id: int
+    unit_name: str
+    assignment_id: int | None
+    item_id: int | None
+    item_key: str | None
+    material_request_id: int | None
+
+
+@strawberry.type(name="ReusedFile", description="在本县资料中被提交多次的同一文件")
+class ReusedFileType:
+    sha256: str
+    size: float | None = strawberry.field(description="字节数")
+    uses: list[ReuseRefType]
 
 
 @strawberry.type(name="DownloadLink", description="短时有效的下载地址")
@@ -71,6 +97,11 @@ class EvidenceType:
     async def reviews(self, info: Info) -> list[ReviewType]:
         found = await info.context.loaders.evidence_detail.load(self.id)
         return [from_obj(ReviewType, r) for r in found.reviews]
+
+    @strawberry.field(description="同一文件在本县其他资料中的使用（联络员不可见，为 null）")
+    async def reused_in(self, info: Info) -> list[ReuseRefType] | None:
+        found = await info.context.loaders.evidence_detail.load(self.id)
+        return None if found.reused_in is None else [from_obj(ReuseRefType, r) for r in found.reused_in]
 
     @strawberry.field(description="文件版本的短时下载地址（默认当前版本；网址和情况说明没有文件）")
     async def download_link(self, info: Info, version: int | None = None) -> DownloadLinkType:
