@@ -126,7 +126,7 @@ def receive(store: ObjectStore, *, target: Target, source: BinaryIO, filename: s
     try:
         found = structure.inspect(store, key=key, size=stored.size, filetype=filetype)
     except BaseException:
-        _discard(store, key)
+        discard(store, key)
         raise
     return Received(key, safe_filename(filename), found.filetype, stored.size, stored.sha256, found.page_count)
 
@@ -208,11 +208,11 @@ def _take(store: ObjectStore, intent: UploadIntent) -> Received:
         raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
     key = new_key(intent.campaign_id, intent.unit_id)
     store.copy(intent.object_key, key)
-    _discard(store, intent.object_key)
+    discard(store, intent.object_key)
     try:
         return _check_copy(store, intent, key)
     except BaseException:
-        _discard(store, key)
+        discard(store, key)
         raise
 
 
@@ -265,7 +265,7 @@ def complete_intent(
         session.flush()
         result = evidence.detail(session, row)
     except BaseException:
-        _discard(store, received.key)
+        discard(store, received.key)
         raise
     UPLOAD_BYTES.labels("direct").inc(received.size)
     return result
