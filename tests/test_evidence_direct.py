@@ -93,7 +93,7 @@ def test_direct_upload_mismatches_fail_at_the_s3_server(client, world, session, 
     assert httpx.put(longer["upload_url"], content=body + b"x", headers=longer["headers"]).status_code == 403
     r = client.post(f"{API}/uploads/{wrong_size['id']}/complete", headers=world.auth("lc-sfj"))
     assert r.status_code == 409 and r.json()["code"] == "upload_missing"
-    assert not list(client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json())
+    assert client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json()["items"] == []
 
 
 def test_direct_upload_mismatches_are_refused_at_complete(client, world, session, moto_api_store) -> None:

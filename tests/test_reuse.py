@@ -82,9 +82,10 @@ def test_the_same_bytes_elsewhere_in_the_county_are_shown_never_blocked(
     # A liaison is not told about other units' files, not even that there are any.
     assert client.get(f"{API}/evidence/{mine}", headers=world.auth("lc-sfj")).json()["reused_in"] is None
 
-    listed = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/evidence/reused", headers=world.auth("lc-office"))
-    assert listed.status_code == 200
-    [group] = [g for g in listed.json() if mine in {u["evidence_id"] for u in g["uses"]}]
+    reused = f"{API}/campaigns/{world.ids['lc_campaign']}/evidence/reused"
+    listed = client.get(reused, params={"limit": 500}, headers=world.auth("lc-office"))
+    assert listed.status_code == 200 and listed.json()["next"] is None
+    [group] = [g for g in listed.json()["items"] if mine in {u["evidence_id"] for u in g["uses"]}]
     assert {u["evidence_id"] for u in group["uses"]} == others | {mine} and group["size"] == len(body)
     for who, status in (("lc-sfj", 403), ("gp-office", 404), ("yn-province", 404), ("sx-province", 200)):
         r = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/evidence/reused", headers=world.auth(who))

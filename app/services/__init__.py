@@ -3,7 +3,7 @@
 The foundation modules stand alone at this level: messages (validation errors said in Chinese),
 errors (domain errors with stable codes), auth
 (passwords and JWT), access (the caller and what it may see), storage (the object store seam). demo
-loads the demo county and is the only module that calls across all domains (with demo_activity, which
+loads the demo county and is the only module that calls across all domains (with demo/activity.py, which
 brings its campaign to life).
 
 Calls only go down this list; a domain never imports one after it (tests/test_layout.py checks it).
@@ -25,6 +25,5 @@ LAYERS = [
     "submission",
     "assessment",
     "exports",
-    "demo_activity",
     "demo",
 ]

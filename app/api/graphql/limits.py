@@ -45,14 +45,17 @@ MAX_COST = 40_000
 LIST_BOUNDS: dict[str, int] = {
     "Assignment.evidence": 50,  # materials a unit submits for one item
     "Campaign.phases": 10,
+    "Campaign.reusedEvidence": 200,  # files submitted more than once in a campaign
     "Campaign.rounds": 20,  # scoring rounds: the office's, the evaluators', re-scorings
     "CampaignItem.assignments": 50,  # the lead and co-operating units of one item (各乡镇 expands to ~20)
     "DeadlineBoard.byUnit": 200,
     "DeadlineBoard.byLevel1": 20,
+    "Evidence.reusedIn": 50,  # the same document serving other items or campaigns of the county
     "Evidence.versions": 20,
     "Evidence.reviews": 40,  # each version approved, returned or reopened
     "Framework.sections": 10,
     "Framework.headings": 200,
+    "ReusedFile.uses": 50,
     "Region.campaigns": 5,  # one per 示范创建 cycle (every two to three years)
     "Region.units": 200,
     "Region.unitGroups": 50,

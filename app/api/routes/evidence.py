@@ -79,11 +79,13 @@ def list_campaign_evidence(
     return page.of(items, total)
 
 
-@router.get("/campaigns/{campaign_id}/evidence/reused", response_model=list[ReusedFile])
-def list_reused_evidence(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> list[ReusedFile]:
+@router.get("/campaigns/{campaign_id}/evidence/reused", response_model=Page[ReusedFile])
+def list_reused_evidence(
+    campaign_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep
+) -> Page[ReusedFile]:
     """The campaign's files handed in as more than one piece of evidence in the county (other units, items or
     campaigns): for the office, evaluators and the province; never blocked."""
-    return reuse.reused_in_campaign(session, campaign_id=campaign_id, principal=who)
+    return page.of_all(reuse.reused_in_campaign(session, campaign_id=campaign_id, principal=who))
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)

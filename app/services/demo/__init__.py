@@ -4,7 +4,11 @@ Loaded by `shifan demo` it lives today: the campaign is dated relative to the da
 due three weeks ahead) and brought to life through the services, so the audit trail has it all: evidence
 submitted (small real PDF and PNG files in the store), returned with a comment, approved, a few items
 overdue, a scoring round with office scores, a rectification. The test world loads it as the data file
-dates it (2022–23) and without activity."""
+dates it (2022–23) and without activity.
+
+May call: every domain (it is the top of the call graph); activity.py brings the campaign to life
+through the services.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,15 @@ from app.models.campaign import Campaign, CampaignCreate, PhaseBase
 from app.models.region import Region, RegionCreate, RegionLevel
 from app.models.unit import UnitCreate, UnitGroupCreate
 from app.models.user import Role, UserCreate
-from app.services import demo_activity
 from app.services.access import Principal, principal_for
 from app.services.accounts import regions, users
 from app.services.calendar import holidays
 from app.services.campaign import campaigns, units
+from app.services.demo import activity as demo_activity
 from app.services.indicators import frameworks
 from app.services.storage import ObjectStore
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[3] / "data"
 DEMO_PASSWORD = "shifan-demo"
 
 
