@@ -129,7 +129,8 @@ def _target(world, session, kind: str | None) -> dict[str, int]:
 
     if kind in ("own_unit", "other_unit"):
         unit = world.ids["lc_sfj"] if kind == "own_unit" else world.ids["lc_gaj"]
-        row = session.exec(select(Assignment).where(Assignment.unit_id == unit).order_by(Assignment.id.desc())).first()
+        mine = (Assignment.unit_id == unit) & (Assignment.campaign_id == world.ids["lc_campaign"])
+        row = session.exec(select(Assignment).where(mine).order_by(Assignment.id.desc())).first()
         return {"id": row.id}
     if kind == "lc":
         return {"id": world.ids["lc_campaign"], "county": world.ids["lc_county"]}
