@@ -128,7 +128,8 @@ def test_service_packages_are_small_and_say_what_they_own() -> None:
         modules = [p for p in package.glob("*.py") if p.name != "__init__.py"]
         assert len(modules) <= 10, f"{package.name} holds {len(modules)} modules"
         doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text(encoding="utf-8")))
-        assert doc and "may call:" in doc.lower(), f"{package.name}/__init__.py must say what it owns and what it may call"
+        must = f"{package.name}/__init__.py must say what it owns and what it may call"
+        assert doc and "may call:" in doc.lower(), must
     flat = [p for p in services.glob("*.py") if p.name != "__init__.py"]
     assert len(flat) <= 6, sorted(p.name for p in flat)
 
