@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql
-from app.api.deps import StorageDep
+from app.api.deps import API_PREFIX, StorageDep
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
 from app.api.routes import (
@@ -45,9 +45,6 @@ from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
 from app.services.storage import get_store
 from app.settings import get_settings
-
-API_PREFIX = "/api/v1"
-
 
 log = logging.getLogger("shifan")
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
+from app.api.deps import ApiBase, CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.multipart import OPENAPI_BODY, stream_file
+from app.models import EvidenceVersion
 from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
 from app.services.access import Principal
 from app.services.storage import ObjectStore
-from app.services.submission import uploads
+from app.services.submission import links, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition
 from app.settings import get_settings
@@ -110,16 +112,7 @@ def complete_direct_upload(
     return uploads.complete_intent(session, store, intent_id=intent_id, principal=who, today=today)
 
 
-@router.get(
-    "/evidence/{evidence_id}/versions/{number}/content",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容"}},
-)
-def download_version(
-    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
-) -> StreamingResponse:
-    """The file of one version, streamed, under its original name."""
-    version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
+def _file_response(version: EvidenceVersion, chunks: Iterator[bytes]) -> StreamingResponse:
     headers = {
         "Content-Disposition": content_disposition(version.filename or "file"),
         "Content-Length": str(version.size),
@@ -130,9 +123,48 @@ def download_version(
     return StreamingResponse(chunks, media_type=version.content_type, headers=headers)
 
 
+@router.get(
+    "/evidence/{evidence_id}/versions/{number}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容"}},
+)
+def download_version(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> StreamingResponse:
+    """The file of one version, streamed, under its original name."""
+    version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
+    return _file_response(version, chunks)
+
+
 @router.get("/evidence/{evidence_id}/versions/{number}/link", response_model=DownloadLink)
 def download_link(
-    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep, api_base: ApiBase
 ) -> DownloadLink:
-    """A short-lived presigned GET URL for one version's file."""
-    return uploads.download_link(session, store, evidence_id=evidence_id, number=number, principal=who)
+    """A short-lived GET URL for one version's file, usable without a token: presigned by the object store, or
+    the API's own signed link (/downloads/…) where the store cannot presign (the local folder)."""
+    return uploads.download_link(
+        session, store, evidence_id=evidence_id, number=number, principal=who, api_base=api_base
+    )
+
+
+@router.get(
+    f"{links.PATH}/{{version_id}}",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "文件内容"},
+        403: {"description": "链接无效（download_link_invalid）或已过期（download_link_expired）"},
+    },
+)
+def signed_download(
+    version_id: int,
+    session: SessionDep,
+    store: StorageDep,
+    expires: Annotated[int, Query(description="到期时间（Unix 秒）")],
+    signature: Annotated[str, Query(max_length=100, description="签名")],
+) -> StreamingResponse:
+    """The file of a signed link from …/versions/{number}/link (no token: the signed link is the permission,
+    for SHIFAN_DOWNLOAD_LINK_MINUTES)."""
+    version, chunks = uploads.open_signed_download(
+        session, store, version_id=version_id, expires=expires, signature=signature
+    )
+    return _file_response(version, chunks)

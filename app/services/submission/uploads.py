@@ -27,7 +27,7 @@ from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
 from app.services.platform import audit
 from app.services.storage import ObjectStore
-from app.services.submission import evidence
+from app.services.submission import evidence, links
 from app.services.submission.evidence import Content, Target, Where
 from app.services.submission.filetypes import HEAD_BYTES, FileType, content_disposition, safe_filename, sniff
 from app.settings import get_settings
@@ -244,11 +244,16 @@ def open_download(
 
 
 def download_link(
-    session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal
+    session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal, api_base: str
 ) -> DownloadLink:
-    """A short-lived presigned GET URL that serves the file under its original name."""
+    """A short-lived GET URL that serves the file under its original name: presigned by the store, or where
+    the store cannot presign, the API's own signed link (api_base is the API's URL prefix, e.g.
+    http://host/api/v1). Same lifetime and the same check of the caller either way."""
     version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
     lifetime = timedelta(minutes=get_settings().download_link_minutes)
+    if not store.can_presign:
+        expires_at = datetime.fromtimestamp(int((datetime.now(UTC) + lifetime).timestamp()), UTC)
+        return DownloadLink(url=links.sign(version, api_base=api_base, expires_at=expires_at), expires_at=expires_at)
     url = store.presigned_get(
         version.object_key,  # type: ignore[arg-type]
         expires=lifetime,
@@ -258,6 +263,16 @@ def download_link(
         },
     )
     return DownloadLink(url=url, expires_at=datetime.now(UTC) + lifetime)
+
+
+def open_signed_download(
+    session: Session, store: ObjectStore, *, version_id: int, expires: int, signature: str
+) -> tuple[EvidenceVersion, Iterator[bytes]]:
+    """The file of a signed link (links.sign) and its bytes; 403 download_link_invalid/expired otherwise."""
+    version = links.verify(session, version_id=version_id, expires=expires, signature=signature, now=datetime.now(UTC))
+    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
+    first = next(chunks, b"")
+    return version, chain([first], chunks)
 
 
 @dataclass(frozen=True)
