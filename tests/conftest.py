@@ -121,7 +121,7 @@ def fresh_database(pg_admin: sa.Engine | None, tmp: Path, tag: str) -> tuple[str
 @pytest.fixture(scope="session")
 def database_url(pg_admin_engine, tmp_path_factory) -> Iterator[str]:
     """The session's database, migrated with `alembic upgrade head` (so migrations run every time)."""
-    if pg_admin_engine is None:
+    if pg_admin_engine is None and TEST_DB != "sqlite":
         warnings.warn("PostgreSQL not reachable: running on SQLite (CI requires PostgreSQL)", stacklevel=1)
     url, drop = fresh_database(pg_admin_engine, tmp_path_factory.mktemp("db"), "main")
     use_database(url)
