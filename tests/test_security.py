@@ -28,6 +28,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token"),  # the login itself
     ("GET", "/api/v1/calendar/units/{unit_id}/deadlines.ics"),  # feed token in the query (own audience)
     ("GET", "/api/v1/downloads/{version_id}"),  # a signed, short-lived download link (tests/test_downloads.py)
+    ("PUT", "/api/v1/uploads/{intent_id}/content"),  # a signed, short-lived upload link (test_evidence_direct.py)
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),  # SHIFAN_METRICS_TOKEN protects it when set
@@ -365,7 +366,11 @@ WRITE_BODIES: dict[str, dict | None] = {
     "DELETE /api/v1/webhooks/{webhook_id}": None,
 }
 # Writes on objects that are no county's, or that only their own creator can name.
-WRITES_LEFT_OUT = {"DELETE /api/v1/frameworks/{framework_id}", "POST /api/v1/uploads/{intent_id}/complete"}
+WRITES_LEFT_OUT = {
+    "DELETE /api/v1/frameworks/{framework_id}",
+    "POST /api/v1/uploads/{intent_id}/complete",
+    "PUT /api/v1/uploads/{intent_id}/content",  # a signed link, no token (tests/test_evidence_direct.py)
+}
 
 
 def test_no_write_route_lets_an_outsider_change_a_countys_object(client, app, world, lingchuan_objects) -> None:

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ApiBase, CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
-from app.api.multipart import OPENAPI_BODY, stream_file
+from app.api.multipart import OPENAPI_BODY, stream_body, stream_file
 from app.models import EvidenceVersion
 from app.models.evidence import DownloadLink, EvidenceDetail, UploadIntentCreate, UploadIntentPublic
 from app.services.access import Principal
@@ -84,10 +84,12 @@ def start_direct_upload(
     who: CurrentPrincipal,
     today: Today,
     store: StorageDep,
+    api_base: ApiBase,
 ) -> UploadIntentPublic:
-    """A presigned PUT URL for a mobile app to send a file straight to the store; then call complete."""
+    """A PUT URL for a mobile app to send a file straight to the store (presigned, or the API's own signed link
+    where the store cannot presign); then call complete."""
     where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
-    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
+    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today, api_base=api_base)
 
 
 @router.post("/evidence/{evidence_id}/uploads", response_model=UploadIntentPublic, status_code=status.HTTP_201_CREATED)
@@ -98,10 +100,11 @@ def start_direct_version_upload(
     who: CurrentPrincipal,
     today: Today,
     store: StorageDep,
+    api_base: ApiBase,
 ) -> UploadIntentPublic:
-    """A presigned PUT URL for a new version of existing evidence."""
+    """A PUT URL (presigned, or the API's own signed link) for a new version of existing evidence."""
     where = Where(evidence_id=evidence_id)
-    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
+    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today, api_base=api_base)
 
 
 @router.post("/uploads/{intent_id}/complete", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)
@@ -168,3 +171,39 @@ def signed_download(
         session, store, version_id=version_id, expires=expires, signature=signature
     )
     return _file_response(version, chunks)
+
+
+@router.put(
+    f"{links.UPLOAD_PATH}/{{intent_id}}/content",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    responses={
+        200: {"description": "已收到文件内容；再调用 complete 确认"},
+        403: {"description": "链接无效（upload_link_invalid）或已过期（upload_link_expired）"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def signed_upload(
+    intent_id: str,
+    request: Request,
+    store: StorageDep,
+    expires: Annotated[int, Query(description="到期时间（Unix 秒）")],
+    signature: Annotated[str, Query(max_length=100, description="签名")],
+) -> Response:
+    """The bytes of a direct upload, PUT to the signed upload_url of …/evidence/uploads where the store cannot
+    presign (no token: the signed link is the permission); then call /uploads/{id}/complete as usual."""
+    intent = await run_in_threadpool(
+        uploads.check_signed_upload, intent_id=intent_id, expires=expires, signature=signature
+    )
+    limit = get_settings().max_upload_bytes
+
+    def receive(source: BinaryIO) -> None:
+        uploads.receive_signed_upload(store, intent=intent, source=source, max_bytes=limit)
+
+    await stream_body(request, receive, max_bytes=limit)
+    return Response(status_code=status.HTTP_200_OK)

@@ -135,17 +135,22 @@ def create_intent(
     data: UploadIntentCreate,
     principal: Principal,
     today: date,
+    api_base: str,
 ) -> UploadIntentPublic:
-    """A presigned PUT URL for a file the client will send straight to the store."""
+    """A PUT URL for a file the client will send straight to the store: presigned by the store, or where the
+    store cannot presign, the API's own signed link (api_base is the API's URL prefix). Same lifetime."""
     settings = get_settings()
     target = evidence.resolve(session, where=where, principal=principal, today=today)
     if data.size > settings.max_upload_bytes:
         raise file_too_large(settings.max_upload_bytes)
     key = new_key(target)
     lifetime = timedelta(minutes=settings.upload_intent_minutes)
-    url = store.presigned_put(key, expires=lifetime)
+    expires_at = datetime.fromtimestamp(int((datetime.now(UTC) + lifetime).timestamp()), UTC)
+    intent_id = uuid.uuid4().hex
+    if store.can_presign:
+        url = store.presigned_put(key, expires=lifetime)
     intent = UploadIntent(
-        id=uuid.uuid4().hex,
+        id=intent_id,
         object_key=key,
         campaign_id=target.campaign_id,
         unit_id=target.unit_id,
@@ -157,8 +162,10 @@ def create_intent(
         size=data.size,
         sha256=data.sha256,
         created_by=principal.user_id,
-        expires_at=datetime.now(UTC) + lifetime,
+        expires_at=expires_at,
     )
+    if not store.can_presign:
+        url = links.sign_upload(intent, api_base=api_base, expires_at=expires_at)
     session.add(intent)
     session.flush()
     audit.record(
@@ -172,6 +179,20 @@ def create_intent(
         after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at"),
     )
     return UploadIntentPublic(id=intent.id, upload_url=url, expires_at=intent.expires_at, max_bytes=data.size)
+
+
+def check_signed_upload(*, intent_id: str, expires: int, signature: str) -> UploadIntent:
+    """The intent of a signed upload link (links.sign_upload), read in a transaction of its own that ends
+    before the bytes travel; 403 upload_link_invalid/expired, 409 once completed."""
+    with session_scope() as session:
+        return links.verify_upload(
+            session, intent_id=intent_id, expires=expires, signature=signature, now=datetime.now(UTC)
+        )
+
+
+def receive_signed_upload(store: ObjectStore, *, intent: UploadIntent, source: BinaryIO, max_bytes: int) -> None:
+    """Store the bytes PUT to a signed upload link under the intent's key (completion checks them)."""
+    store.put_stream(intent.object_key, source, content_type="application/octet-stream", max_bytes=max_bytes)
 
 
 def _verify(store: ObjectStore, intent: UploadIntent) -> Received:
