@@ -83,6 +83,7 @@ def test_a_changed_or_expired_link_is_refused(client, app, world, session, local
         "other version": (other_version, query),
         "no such version": (10**9, query),
         "empty signature": (version_id, {**query, "signature": ""}),
+        "non-ASCII signature": (version_id, {**query, "signature": "签名" + query["signature"][2:]}),
     }
     for what, (vid, params) in tampered.items():
         r = client.get(f"{API}/downloads/{vid}?{urlencode(params)}")
