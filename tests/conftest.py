@@ -326,9 +326,12 @@ def served_demo(database_url: str, tmp: Path, setup: tuple[tuple[str, ...], ...]
     env = {**os.environ, "SHIFAN_DATABASE_URL": database_url, "SHIFAN_JWT_SECRET": uuid.uuid4().hex,
            "SHIFAN_OBJECT_DIR": str(tmp / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
     for command in setup:
-        subprocess.run(
-            [sys.executable, "-m", "app.cli", *command], cwd=root, env=env, check=True, capture_output=True, timeout=300
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *command], cwd=root, env=env, capture_output=True, timeout=300
         )
+        if done.returncode != 0:  # say why, not only that it failed
+            tail = (done.stderr or done.stdout).decode(errors="replace")[-3000:]
+            raise RuntimeError(f"shifan {' '.join(command)} exited with {done.returncode}:\n{tail}")
     port = free_port()
     log_path = tmp / "api.log"
     with log_path.open("wb") as log:
