@@ -28,6 +28,8 @@ from tests.evidence_kit import API
 PUBLIC = {
     ("POST", "/api/v1/auth/token"),  # the login itself
     ("GET", "/api/v1/calendar/units/{unit_id}/deadlines.ics"),  # feed token in the query (own audience)
+    ("GET", "/api/v1/downloads/{version_id}"),  # a signed, short-lived download link (tests/test_downloads.py)
+    ("PUT", "/api/v1/uploads/{intent_id}/content"),  # a signed, short-lived upload link (test_evidence_direct.py)
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),  # SHIFAN_METRICS_TOKEN protects it when set
@@ -296,7 +298,7 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
 # Routes whose objects are not any county's (frameworks are shared reference data), or that answer a
 # token of their own (the calendar feed): left out of the object-level sweep on purpose.
 NOT_COUNTY_OBJECTS = {"framework_id"}
-OWN_TOKEN = {"/api/v1/calendar/units/{unit_id}/deadlines.ics"}
+OWN_TOKEN = {"/api/v1/calendar/units/{unit_id}/deadlines.ics", "/api/v1/downloads/{version_id}"}
 # Objects that belong to one unit, so another unit's liaison of the same county must not reach them.
 UNIT_PARAMS = {"assignment_id", "evidence_id", "rectification_id", "unit_id"}
 
@@ -363,8 +365,7 @@ def test_no_get_route_lets_an_outsider_read_a_countys_object(client, app, world,
         assert not missing, f"{path}: no 陵川 object for {missing}; add one to lingchuan_objects"
         url = path.format(**lingchuan_objects)
         insider = client.get(url, headers=world.auth("lc-office"))
-        presign_off = insider.status_code == 503 and insider.json()["code"] == "presign_unsupported"  # local store
-        assert insider.status_code == 200 or (path.endswith("/link") and presign_off), (url, insider.status_code)
+        assert insider.status_code == 200, (url, insider.status_code)  # download links too, on every store
         outsiders = ["gp-office", "gp-sfj", "yn-province", "idle-evaluator"]
         if params & UNIT_PARAMS:
             outsiders.append("lc-gaj")
@@ -411,9 +412,9 @@ WRITE_BODIES: dict[str, dict | None] = {
 # Writes on objects that are no county's, or that only their own creator can name.
 # (A holiday year is the whole country's: admin only, its refusals are in tests/test_calendar_years.py.)
 WRITES_LEFT_OUT = {
-    "DELETE /api/v1/frameworks/{framework_id}",
     "POST /api/v1/uploads/{intent_id}/complete",
     "PUT /api/v1/calendar/years/{year}",
+    "PUT /api/v1/uploads/{intent_id}/content",  # a signed link, no token (tests/test_evidence_direct.py)
 }
 
 

@@ -263,7 +263,7 @@ class EvidenceDetail(EvidencePublic):
 
 
 class DownloadLink(SQLModel):
-    """A short-lived presigned GET URL."""
+    """A short-lived GET URL that needs no token: presigned by the object store, or signed by the API."""
 
     url: str
     expires_at: datetime
