@@ -112,6 +112,8 @@ def test_public_operations_say_so_and_the_others_need_a_token(spec, client) -> N
     assert set(public) == {
         ("POST", f"{API}/auth/token"),
         ("GET", f"{API}/calendar/units/{{unit_id}}/deadlines.ics"),
+        ("GET", f"{API}/downloads/{{version_id}}"),  # the signed link is the permission
+        ("PUT", f"{API}/uploads/{{intent_id}}/content"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),
