@@ -63,11 +63,23 @@ class Picker:
 
     def assignment(self, session: Session, unit_id: int, *, exclude_items: set[int] | None = None) -> Assignment:
         rows = session.exec(select(Assignment).where(_world_campaign(unit_id)).order_by(Assignment.id)).all()
+        # Items a material request shares with another of the unit's items are kept for shared_material():
+        # handed out only when nothing else is left.
+        shared = self._shared_items(session, [r.item_id for r in rows])
+        rows = sorted(rows, key=lambda r: r.item_id in shared)
         for row in rows:
             if row.id not in self._used and row.item_id not in (exclude_items or set()):
                 self._used.add(row.id)  # type: ignore[arg-type]
                 return row
         raise AssertionError("no unused assignment left for this unit")
+
+    @staticmethod
+    def _shared_items(session: Session, item_ids: list[int]) -> set[int]:
+        covers = session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(item_ids))).all()
+        by_request: dict[int, set[int]] = {}
+        for c in covers:
+            by_request.setdefault(c.material_request_id, set()).add(c.item_id)
+        return {i for items in by_request.values() if len(items) >= 2 for i in items}
 
     def shared_material(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering at least two of the unit's unused assignments."""
