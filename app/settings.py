@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Intranet ranges webhooks may reach (comma-separated CIDRs, e.g. "10.20.0.0/16,192.168.8.0/24"); without
     # them only public addresses are allowed (never loopback, private, link-local, multicast or reserved).
     webhook_allow_networks: str = ""
+    # Where people open the web app (the SPA), e.g. "https://fzzf.lingchuan.gov.cn": chat robot messages link
+    # into it, and calendar event UIDs carry its host and path so they are unique across deployments.
+    public_url: str = ""
     # Password guessing: this many failed logins per account name, or per client address, within the window
     # make further attempts wait (429 with Retry-After), whether or not the account exists.
     login_failures_per_name: int = 5
