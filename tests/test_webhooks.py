@@ -65,6 +65,8 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def verify(self, headers, body: bytes) -> bool:
+        if not self.secret:
+            return False
         try:
             StandardWebhook(self.secret).verify(body, dict(headers))
         except WebhookVerificationError:
