@@ -71,6 +71,14 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError: refused at start, not per request
         return value
 
+    def instance_id(self) -> str:
+        """An id for this deployment, made once and kept in ./var (used when SHIFAN_PUBLIC_URL is not set)."""
+        path = VAR_DIR / "deployment-id"
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(8), encoding="utf-8")
+        return path.read_text(encoding="utf-8").strip()
+
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""
         if self.jwt_secret:
