@@ -277,6 +277,9 @@ def test_robot_registration_needs_the_office(client, world) -> None:
     assert client.post(f"{API}/webhooks", json=body, headers=world.auth("gp-sfj")).status_code == 403
     hook = client.post(f"{API}/webhooks", json=body, headers=world.auth("gp-office"))
     assert hook.status_code == 201, hook.text  # a public address (no DNS here); nothing is delivered
+    query = {"object_type": "webhook", "object_id": hook.json()["id"]}
+    trail = client.get(f"{API}/audit", params=query, headers=world.auth("gp-office")).json()["items"]
+    assert trail and trail[0]["after"]["kind"] == "wecom" and WECOM_KEY not in json.dumps(trail)  # the credential
     other = client.get(f"{API}/webhooks", headers=world.auth("lc-office")).json()["items"]
     assert hook.json()["id"] not in [w["id"] for w in other]
     assert client.delete(f"{API}/webhooks/{hook.json()['id']}", headers=world.auth("lc-office")).status_code == 404
