@@ -83,7 +83,7 @@ def render(
     doc = word.document()
     county_name = county.name if county else ""
     word.title(doc, f"{county_name}法治政府建设示范创建自评报告")
-    word.paragraph(doc, f"（{campaign.name}，截至 {today.isoformat()}）", indent=False).alignment = 1
+    word.paragraph(doc, f"（{campaign.name}，截至 {today.isoformat()}）", centred=True)
     word.heading(doc, "一、基本情况")
     word.table(
         doc,

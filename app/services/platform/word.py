@@ -80,10 +80,12 @@ def heading(doc: DocumentObject, text: str, level: int = 1) -> Paragraph:
     return doc.add_heading(clean(text), level=level)
 
 
-def paragraph(doc: DocumentObject, text: str, *, bold: bool = False, indent: bool = True) -> Paragraph:
-    """A body paragraph, first line indented two characters as Chinese official writing does."""
+def paragraph(doc: DocumentObject, text: str, *, bold: bool = False, centred: bool = False) -> Paragraph:
+    """A body paragraph, first line indented two characters as Chinese official writing does (or centred)."""
     found = doc.add_paragraph()
-    if indent:
+    if centred:
+        found.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    else:
         found.paragraph_format.first_line_indent = Pt(24)
     found.add_run(clean(text)).bold = bold
     return found
