@@ -314,6 +314,7 @@ def lingchuan_objects(app, world) -> dict[str, int]:
     from app.db import get_engine
     from app.models import Assignment
     from app.services.notifications import addresses
+    from app.services.submission import previews
     from tests.conftest import pin_today
     from tests.evidence_kit import pdf, upload
 
@@ -324,6 +325,7 @@ def lingchuan_objects(app, world) -> dict[str, int]:
             select(Assignment).where(Assignment.unit_id == world.ids["lc_sfj"]).order_by(Assignment.id.desc())
         ).first()
         evidence = upload(c, liaison, a.id, pdf("bola"), "越权.pdf", title="越权检查").json()["id"]
+        previews.run_once(app.dependency_overrides.get(deps._store, deps._store)(), limit=10_000)  # its preview.png
         rnd = c.post(
             f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", json={"name": "越权检查"}, headers=office
         ).json()["id"]

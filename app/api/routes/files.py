@@ -21,7 +21,7 @@ from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, Up
 from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
-from app.services.submission import links, uploads
+from app.services.submission import links, previews, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
@@ -276,3 +276,17 @@ async def signed_upload(
 
     await stream_body(request, receive, max_bytes=limit)
     return Response(status_code=status.HTTP_200_OK)
+
+
+@router.get(
+    "/evidence/{evidence_id}/versions/{number}/preview.png",
+    response_class=Response,
+    responses=binary(previews.MEDIA_TYPE, "首页预览图（PNG，长边不超过 320 像素）"),
+)
+def read_preview(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> Response:
+    """The small PNG of a PDF's first page or of an image (404 preview_not_ready / preview_unavailable otherwise)."""
+    png = previews.open_preview(session, store, evidence_id=evidence_id, number=number, principal=who)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    return Response(png, media_type=previews.MEDIA_TYPE, headers=headers)

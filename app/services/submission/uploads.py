@@ -46,6 +46,7 @@ from app.settings import get_settings
 log = logging.getLogger("shifan.uploads")
 KEY_ROOT = "ev/"  # recorded versions: written by the application only
 STAGING_ROOT = "up/"  # direct uploads before completion: written by clients through presigned PUTs
+PREVIEW_ROOT = "pv/"  # first-page previews: written by the worker (previews.py)
 
 
 @dataclass(frozen=True)
@@ -378,10 +379,15 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
         session.delete(intent)
     session.flush()
     orphans = 0
-    candidates = [*store.keys(KEY_ROOT, before=now - grace), *store.keys(STAGING_ROOT, before=now - grace)]
+    roots = (KEY_ROOT, STAGING_ROOT, PREVIEW_ROOT)
+    candidates = [key for root in roots for key in store.keys(root, before=now - grace)]
     for start in range(0, len(candidates), 500):
         batch = candidates[start : start + 500]
         known = set(session.exec(select(EvidenceVersion.object_key).where(col(EvidenceVersion.object_key).in_(batch))))
+        # A preview is kept while its version names it (the worker stores it just before recording it).
+        known |= set(
+            session.exec(select(EvidenceVersion.preview_key).where(col(EvidenceVersion.preview_key).in_(batch)))
+        )
         # A completed intent's key is not kept: a client still holding its URL may write there again.
         pending = select(UploadIntent.object_key).where(
             col(UploadIntent.object_key).in_(batch), col(UploadIntent.completed_at).is_(None)

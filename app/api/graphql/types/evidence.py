@@ -7,7 +7,14 @@ from datetime import datetime
 import strawberry
 
 from app.api.graphql.types._base import Info, from_obj
-from app.models.evidence import EvidenceKind, EvidencePublic, EvidenceStatus, ReviewDecision, VersionState
+from app.models.evidence import (
+    EvidenceKind,
+    EvidencePublic,
+    EvidenceStatus,
+    PreviewState,
+    ReviewDecision,
+    VersionState,
+)
 from app.services.submission import uploads
 
 
@@ -28,6 +35,9 @@ class VersionType:
     created_by: int
     created_at: datetime
     withdrawn_at: datetime | None
+    preview: PreviewState = strawberry.field(
+        description="首页预览图：ready 可取 …/preview.png；pending 正在生成；none 无预览（显示文件类型图标）"
+    )
 
 
 @strawberry.type(name="Review", description="一次审核决定及其所审的版本")
