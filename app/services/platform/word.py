@@ -4,6 +4,7 @@ back to a Latin font), tables with a shaded header row, and the bytes of the fin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from io import BytesIO
 from typing import Any
@@ -18,7 +19,9 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.styles.style import BaseStyle
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+# Characters XML 1.0 cannot hold (the same set openpyxl refuses in a cell): Word would not open the file.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BODY_FONT = ("SimSun", "宋体")  # (the Latin-side name, the East Asian name)
