@@ -190,6 +190,21 @@ def _scan_reminders(today: date, within_workdays: int) -> None:
     print(f"reminders: {found} new", flush=True)
 
 
+def _read_search_texts() -> int:
+    """One batch of the search job (the words of new evidence versions); how many were read."""
+    from app.services.search import indexing
+    from app.services.storage import get_store
+
+    try:
+        counts = indexing.run_once(get_store())
+    except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
+        print(f"search texts: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
+        return 0
+    if counts["read"]:
+        print(f"search texts: {counts}", flush=True)
+    return counts["read"]
+
+
 def worker(args: argparse.Namespace) -> None:
     """Scan deadlines for reminders and deliver pending webhook events; run as many as you like. It never
     exits on an error in the data: it logs it, skips what it concerns, and goes on."""
@@ -214,9 +229,10 @@ def worker(args: argparse.Namespace) -> None:
                 counts = {"claimed": 0}
             if counts["claimed"]:
                 print(f"deliveries: {counts}", flush=True)
+            texts = _read_search_texts()
             if args.once:
                 return
-            if not counts["claimed"]:
+            if not counts["claimed"] and not texts:
                 time.sleep(args.poll_seconds)
 
 
@@ -304,7 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("token_id", type=int)
     p = add("sweep", sweep, "Remove expired direct uploads and orphaned objects (run e.g. hourly from cron)")
     p.add_argument("--grace-minutes", type=int, help="leave objects younger than this alone (default from settings)")
-    p = add("worker", worker, "Send deadline reminders and deliver webhook events (safe to run on every instance)")
+    p = add(
+        "worker",
+        worker,
+        "Send reminders, deliver webhook events, read new evidence for search (safe on every instance)",
+    )
     p.add_argument("--once", action="store_true", help="one scan and one delivery batch, then exit")
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")

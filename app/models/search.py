@@ -10,6 +10,7 @@ from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
 from app.models._base import created_at_field
+from app.models.evidence import EvidenceKind, EvidenceStatus
 
 
 class TextStatus(StrEnum):
@@ -44,3 +45,32 @@ class EvidenceText(SQLModel, table=True):
 def outside_metadata(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Alembic's include_object: False for the FTS5 table and its shadow tables, which only migrations make."""
     return not (type_ == "table" and reflected and (name or "").startswith(FTS_TABLE))
+
+
+TEXT_STATUS_LABELS = {
+    TextStatus.pending: "待读取",
+    TextStatus.done: "已读取",
+    TextStatus.no_text: "无可读文字",
+    TextStatus.no_text_layer: "无文本层",
+    TextStatus.failed: "读取失败",
+}
+
+
+class SearchHit(SQLModel):
+    """One version whose words match a search: where it belongs, and the passage that matched."""
+
+    evidence_id: int
+    evidence_title: str
+    evidence_status: EvidenceStatus
+    version: int = Field(description="版本号")
+    kind: EvidenceKind
+    filename: str | None
+    unit_id: int
+    unit_name: str
+    assignment_id: int | None
+    item_id: int | None = Field(description="指标（资料直接提交到指标时）")
+    item_number: int | None
+    material_request_id: int | None = Field(description="材料清单条目（资料提交到跨指标的材料要求时）")
+    text_status: TextStatus = Field(description="文件文字的读取情况；no_text_layer 即无文本层（扫描件）")
+    text_status_label: str
+    snippet: str = Field(description="命中的片段，检索词以 <mark></mark> 标出（其余文字已做 HTML 转义）")

@@ -8,6 +8,7 @@ import strawberry
 
 from app.api.graphql.types._base import Info, from_obj
 from app.models.evidence import EvidenceKind, EvidencePublic, EvidenceStatus, ReviewDecision, VersionState
+from app.models.search import TextStatus
 from app.services.submission import uploads
 
 
@@ -28,6 +29,25 @@ class VersionType:
     created_by: int
     created_at: datetime
     withdrawn_at: datetime | None
+
+
+@strawberry.type(name="SearchHit", description="检索命中的一个资料版本：所属单位、指标，以及命中的片段")
+class SearchHitType:
+    evidence_id: int
+    evidence_title: str
+    evidence_status: EvidenceStatus
+    version: int = strawberry.field(description="版本号")
+    kind: EvidenceKind
+    filename: str | None
+    unit_id: int
+    unit_name: str
+    assignment_id: int | None
+    item_id: int | None = strawberry.field(description="指标（资料直接提交到指标时）")
+    item_number: int | None
+    material_request_id: int | None = strawberry.field(description="材料清单条目（资料提交到跨指标的材料要求时）")
+    text_status: TextStatus = strawberry.field(description="文件文字的读取情况；no_text_layer 即无文本层（扫描件）")
+    text_status_label: str
+    snippet: str = strawberry.field(description="命中的片段，检索词以 <mark></mark> 标出（其余文字已做 HTML 转义）")
 
 
 @strawberry.type(name="Review", description="一次审核决定及其所审的版本")
