@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from app.models.search import TextStatus
+from app.services.search import words
 
 MAX_CHARS = 200_000  # kept per version: far more than any snippet or word needs
 MAX_PAGES = 500
@@ -70,7 +71,7 @@ def _pdf(raw: bytes) -> str:
                 break
     except PdfReadError as exc:
         raise _Unreadable(str(exc)) from exc
-    return "\n".join(parts)
+    return words.unspace("\n".join(parts))
 
 
 def _archive(raw: bytes) -> zipfile.ZipFile:
@@ -119,7 +120,7 @@ def _xlsx(raw: bytes) -> str:
             if _local(row.tag) == "row":
                 cells = list(_cells(row, shared))
                 if cells:
-                    lines.append(" ".join(cells))
+                    lines.append(" | ".join(cells))
     return "\n".join(lines)
 
 

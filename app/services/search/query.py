@@ -70,9 +70,7 @@ def search(
     )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(col(EvidenceText.version_id).desc()).limit(limit).offset(offset)).all()
-    return [
-        _hit(t, v, e, unit_name, item_id, item_number, terms) for t, v, e, unit_name, item_id, item_number in rows
-    ], total
+    return [_hit(*row, terms=terms) for row in rows], total
 
 
 def _hit(
@@ -112,4 +110,5 @@ def snippet(plain: str, terms: list[str]) -> str:
         out += [html.escape(window[pos : m.start()]), "<mark>", html.escape(m.group()), "</mark>"]
         pos = m.end()
     out.append(html.escape(window[pos:]))
-    return ("…" if start > 0 else "") + "".join(out) + ("…" if end < len(plain) else "")
+    marked = "".join(out).replace("</mark><mark>", "")  # 合法性 and 审核, side by side, read as one passage
+    return ("…" if start > 0 else "") + marked + ("…" if end < len(plain) else "")

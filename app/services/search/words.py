@@ -8,7 +8,6 @@ from functools import cache
 
 import jieba
 
-# Letter-spaced text, as PDF extraction often yields it (本 机 关), loses its spaces between CJK characters.
 _CJK = r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
 _SPACED = re.compile(rf"(?<={_CJK})[ \t]+(?={_CJK})|(?<={_CJK})[ \t]+(?=\d)|(?<=\d)[ \t]+(?={_CJK})")
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -22,10 +21,14 @@ def _tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+def unspace(text: str) -> str:
+    """Letter-spaced text, as PDF extraction often yields it (本 机 关), joined again between Chinese characters."""
+    return _SPACED.sub("", text)
+
+
 def tidy(text: str) -> str:
-    """Text as a reader sees it: no NUL, no letter-spacing between Chinese characters, runs of blanks cut."""
+    """Text as a reader sees it: no NUL, runs of blanks and empty lines cut."""
     text = text.replace("\x00", "")
-    text = _SPACED.sub("", text)
     return re.sub(r"[ \t\r\f\v]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
 
 
