@@ -187,3 +187,19 @@ def test_graphql_search_pages_and_scopes_like_rest(client, world, session) -> No
     assert other["data"] is None or other["data"]["campaign"] is None
     empty = gql(client, world.auth("lc-office"), SEARCH, {"id": campaign, "q": " "})
     assert empty["errors"][0]["extensions"]["code"] == "search_query_empty"
+
+
+def test_the_worker_command_reads_new_versions(client, world, session, capsys) -> None:
+    from app.cli import main
+
+    read_everything()  # what other tests left waiting, so this version is in the worker's one batch
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    r = client.post(
+        f"{API}/assignments/{a.id}/evidence",
+        json={"kind": "statement", "text": "已落实行政执法公示制度。"},
+        headers=world.auth("lc-sfj"),
+    )
+    assert r.status_code == 201, r.text
+    main(["worker", "--once", "--today", "2023-02-10"])
+    assert "search texts: {'read': 1, 'done': 1}" in capsys.readouterr().out
+    assert r.json()["id"] in _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "执法公示")

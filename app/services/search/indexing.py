@@ -101,5 +101,6 @@ def run_once(store: ObjectStore, *, limit: int = 20) -> dict[str, int]:
         except IntegrityError:
             continue  # another worker stored it first, or the version is gone
         counts["read"] += 1
-        counts[row.status] = counts.get(row.status, 0) + 1
+        status = TextStatus(row.status).value
+        counts[status] = counts.get(status, 0) + 1
     return counts
