@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, text
+from sqlalchemy import Column, String
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
@@ -21,18 +21,17 @@ class TextStatus(StrEnum):
     failed = "failed"  # the file could not be read (damaged, or a format we do not open)
 
 
-# The table behind search on each backend: a GIN index over to_tsvector('simple', segmented) on
-# PostgreSQL and an FTS5 table kept by triggers on SQLite, both made by migration 0008c only.
+# What search reads on each backend, made by migration 0008c only (no table model can say it for both):
+# on PostgreSQL a stored column tsv = to_tsvector('simple', segmented) with a GIN index, on SQLite an
+# FTS5 table kept by triggers.
 FTS_TABLE = "evidencetext_fts"
-GIN_INDEX = "ix_evidencetext_segmented_tsv"
+TSV_COLUMN = "tsv"
+GIN_INDEX = "ix_evidencetext_tsv"
 
 
 class EvidenceText(SQLModel, table=True):
     """The words of one evidence version: title, statement or address, and the text inside its file."""
 
-    __table_args__ = (
-        Index(GIN_INDEX, text("to_tsvector('simple', segmented)"), postgresql_using="gin").ddl_if(dialect="postgresql"),
-    )
     version_id: int = Field(primary_key=True, foreign_key="evidenceversion.id")
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     status: str = Field(sa_type=String(16))
@@ -43,8 +42,14 @@ class EvidenceText(SQLModel, table=True):
 
 
 def outside_metadata(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Alembic's include_object: False for the FTS5 table and its shadow tables, which only migrations make."""
-    return not (type_ == "table" and reflected and (name or "").startswith(FTS_TABLE))
+    """Alembic's include_object: False for what only migration 0008c makes (the FTS5 table and its shadow
+    tables on SQLite; the tsv column and its GIN index on PostgreSQL)."""
+    if not reflected:
+        return True
+    if type_ == "table":
+        return not (name or "").startswith(FTS_TABLE)
+    table = getattr(getattr(obj, "table", None), "name", None)
+    return not (table == "evidencetext" and (type_, name) in {("column", TSV_COLUMN), ("index", GIN_INDEX)})
 
 
 TEXT_STATUS_LABELS = {

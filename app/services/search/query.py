@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, literal_column, text
@@ -12,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Evidence, EvidenceText, EvidenceVersion, Item, Unit
 from app.models.evidence import VersionState
-from app.models.search import FTS_TABLE, TEXT_STATUS_LABELS, SearchHit, TextStatus
+from app.models.search import FTS_TABLE, TEXT_STATUS_LABELS, TSV_COLUMN, SearchHit, TextStatus
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.campaign import campaigns
 from app.services.errors import Invalid
@@ -37,12 +39,29 @@ def terms_of(q: str) -> list[str]:
 
 def _matches(session: Session, terms: list[str]) -> Any:  # noqa: ANN401 - a SQL condition
     if session.get_bind().dialect.name == "postgresql":
-        # the same expression as the GIN index (regconfig literal, not a parameter), so the index serves it
-        vector = func.to_tsvector(literal_column("'simple'::regconfig"), col(EvidenceText.segmented))
+        vector = literal_column(f"evidencetext.{TSV_COLUMN}")  # stored, GIN-indexed (migration 0008c)
         return vector.op("@@")(func.plainto_tsquery(literal_column("'simple'::regconfig"), " ".join(terms)))
     phrase = " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
     found = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase)
     return col(EvidenceText.version_id).in_(found.columns(rowid=EvidenceText.version_id.type))  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _index_first(session: Session) -> Iterator[None]:
+    """On PostgreSQL, keep the planner off a sequential scan for the search's own queries.
+
+    A common word matches a large share of a campaign's versions, and the planner then prefers reading
+    the whole table; but each row's words are TOASTed, so that scan costs seconds where the GIN bitmap
+    (which needs no recheck for AND-ed words) costs tens of milliseconds. Restored afterwards."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = session.execute(text("SELECT current_setting('enable_seqscan')")).scalar()
+    session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))  # true: this transaction only
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('enable_seqscan', :before, true)").bindparams(before=before))
 
 
 def search(
@@ -68,8 +87,9 @@ def search(
             _matches(session, terms),
         )
     )
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(EvidenceText.version_id).desc()).limit(limit).offset(offset)).all()
+    with _index_first(session):
+        total = session.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = session.exec(query.order_by(col(EvidenceText.version_id).desc()).limit(limit).offset(offset)).all()
     return [_hit(*row, terms=terms) for row in rows], total
 
 
