@@ -97,9 +97,19 @@ def test_a_scan_without_text_is_marked_no_text_layer_not_silently_missing(client
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     r = upload(client, world.auth("lc-sfj"), a.id, scanned_pdf(), "x.pdf", title="执法案卷扫描件")
     assert r.status_code == 201, r.text
+    evidence_id = r.json()["id"]
+    assert r.json()["versions"][0]["text_status"] == "pending"  # read by the worker, not in the request
     read_everything()
-    hit = _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "扫描件")[r.json()["id"]]
+    hit = _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "扫描件")[evidence_id]
     assert (hit["text_status"], hit["text_status_label"]) == ("no_text_layer", "无文本层")
+    # the reviewer sees it on the evidence itself, in its list and through GraphQL
+    detail = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-office")).json()
+    assert detail["versions"][0]["text_status"] == detail["current"]["text_status"] == "no_text_layer"
+    listed = client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json()["items"]
+    assert [e["current"]["text_status"] for e in listed] == ["no_text_layer"]
+    q = "query($id: Int!) { evidence(id: $id) { current { textStatus } versions { textStatus } } }"
+    got = gql(client, world.auth("lc-office"), q, {"id": evidence_id})["data"]["evidence"]
+    assert got == {"current": {"textStatus": "no_text_layer"}, "versions": [{"textStatus": "no_text_layer"}]}
 
 
 def test_a_liaison_finds_only_its_units_and_another_county_nothing(client, world, session) -> None:

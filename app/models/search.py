@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, String
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, SQLModel
 
 from app.models._base import created_at_field
-from app.models.evidence import EvidenceKind, EvidenceStatus
-
-
-class TextStatus(StrEnum):
-    pending = "pending"  # not read yet: the worker has not come to it
-    done = "done"
-    no_text = "no_text"  # a kind of file without words to read (images, video, archives)
-    no_text_layer = "no_text_layer"  # 无文本层: a PDF or OFD whose pages carry no text (a scan)
-    failed = "failed"  # the file could not be read (damaged, or a format we do not open)
-
+from app.models.evidence import EvidenceKind, EvidenceStatus, TextStatus
 
 # What search reads on each backend, made by migration 0008c only (no table model can say it for both):
 # on PostgreSQL a stored column tsv = to_tsvector('simple', segmented) with a GIN index, on SQLite an
@@ -50,15 +40,6 @@ def outside_metadata(obj: object, name: str | None, type_: str, reflected: bool,
         return not (name or "").startswith(FTS_TABLE)
     table = getattr(getattr(obj, "table", None), "name", None)
     return not (table == "evidencetext" and (type_, name) in {("column", TSV_COLUMN), ("index", GIN_INDEX)})
-
-
-TEXT_STATUS_LABELS = {
-    TextStatus.pending: "待读取",
-    TextStatus.done: "已读取",
-    TextStatus.no_text: "无可读文字",
-    TextStatus.no_text_layer: "无文本层",
-    TextStatus.failed: "读取失败",
-}
 
 
 class SearchHit(SQLModel):

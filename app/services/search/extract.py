@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from app.models.search import TextStatus
+from app.models.evidence import TextStatus
 from app.services.search import words
 
 MAX_CHARS = 200_000  # kept per version: far more than any snippet or word needs

@@ -15,8 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.db import session_scope
 from app.models import Evidence, EvidenceText, EvidenceVersion
-from app.models.evidence import EvidenceKind
-from app.models.search import TextStatus
+from app.models.evidence import EvidenceKind, TextStatus
 from app.services.errors import IntegrityFailure
 from app.services.search import words
 from app.services.search.extract import Extracted, extract

@@ -13,8 +13,8 @@ from sqlalchemy import func, literal_column, text
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Evidence, EvidenceText, EvidenceVersion, Item, Unit
-from app.models.evidence import VersionState
-from app.models.search import FTS_TABLE, TEXT_STATUS_LABELS, TSV_COLUMN, SearchHit, TextStatus
+from app.models.evidence import TEXT_STATUS_LABELS, TextStatus, VersionState
+from app.models.search import FTS_TABLE, TSV_COLUMN, SearchHit
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.campaign import campaigns
 from app.services.errors import Invalid

@@ -5,12 +5,11 @@ from __future__ import annotations
 import strawberry
 
 from app.models.campaign import AssignmentRole, AssignmentStatus, CampaignStatus
-from app.models.evidence import EvidenceKind, EvidenceStatus, ReviewDecision, VersionState
+from app.models.evidence import EvidenceKind, EvidenceStatus, ReviewDecision, TextStatus, VersionState
 from app.models.framework import LeadRule, SectionKind
 from app.models.rectification import RectificationSource, RectificationStatus
 from app.models.region import RegionLevel
 from app.models.scoring import ScorerKind
-from app.models.search import TextStatus
 from app.models.unit import UnitKind
 from app.models.user import Role
 

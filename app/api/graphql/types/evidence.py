@@ -7,8 +7,14 @@ from datetime import datetime
 import strawberry
 
 from app.api.graphql.types._base import Info, from_obj
-from app.models.evidence import EvidenceKind, EvidencePublic, EvidenceStatus, ReviewDecision, VersionState
-from app.models.search import TextStatus
+from app.models.evidence import (
+    EvidenceKind,
+    EvidencePublic,
+    EvidenceStatus,
+    ReviewDecision,
+    TextStatus,
+    VersionState,
+)
 from app.services.submission import uploads
 
 
@@ -23,6 +29,7 @@ class VersionType:
     sha256: str | None
     page_count: int | None = strawberry.field(description="PDF 页数")
     resubmitted_unchanged: bool = strawberry.field(description="与此前被退回的版本内容完全相同")
+    text_status: TextStatus = strawberry.field(description="供检索的文字读取情况；no_text_layer 即无文本层（扫描件）")
     url: str | None
     text: str | None
     state: VersionState
