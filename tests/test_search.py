@@ -213,3 +213,25 @@ def test_the_worker_command_reads_new_versions(client, world, session, capsys) -
     main(["worker", "--once", "--today", "2023-02-10"])
     assert "search texts: {'read': 1, 'done': 1}" in capsys.readouterr().out
     assert r.json()["id"] in _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "执法公示")
+
+
+def test_a_stored_object_that_differs_from_its_record_is_marked_failed_and_found_by_its_title(
+    client, world, session
+) -> None:
+    import io
+
+    from sqlmodel import select
+
+    from app.models import EvidenceVersion
+    from app.services.storage import get_store
+
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    r = upload(client, world.auth("lc-sfj"), a.id, docx("安全生产责任制落实情况"), "a.docx", title="被改动的台账")
+    evidence_id = r.json()["id"]
+    key = session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == evidence_id)).one()
+    get_store().put_stream(key, io.BytesIO(docx("别的内容")), content_type="application/zip", max_bytes=1 << 20)
+    read_everything()
+    campaign = world.ids["lc_campaign"]
+    assert evidence_id not in _hits(client, world.auth("lc-office"), campaign, "安全生产")  # its words never read
+    hit = _hits(client, world.auth("lc-office"), campaign, "台账 改动")[evidence_id]
+    assert (hit["text_status"], hit["text_status_label"]) == ("failed", "读取失败")
