@@ -264,6 +264,16 @@ def calendar_load(args: argparse.Namespace) -> None:
     print(f"{public.year} 年节假日安排已载入：{public.title}，{days}")
 
 
+def search_reread(args: argparse.Namespace) -> None:
+    """Have the worker read evidence for search again: the failed ones, or (--all) every version."""
+    from app.models.evidence import TextStatus
+    from app.services.search import indexing
+
+    with session_scope() as session:
+        n = indexing.forget(session, statuses=None if args.all else [TextStatus.failed])
+    print(f"{n} 个资料版本将由 worker 重新读取（检索文字）")
+
+
 def calendar_list(_: argparse.Namespace) -> None:
     """The loaded years, and which years the built-in calendar covers."""
     from app.services.calendar import holidays, workdays
@@ -335,6 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=calendar_load)
     cal_sub.add_parser("list", help="The loaded years").set_defaults(func=calendar_list)
+    search_cmd = sub.add_parser("search", help="Evidence search (检索)", description="资料检索")
+    p = search_cmd.add_subparsers(dest="search_command", required=True).add_parser("reread", help=search_reread.__doc__)
+    p.add_argument("--all", action="store_true", help="every version, e.g. after an upgrade of the word list")
+    p.set_defaults(func=search_reread)
     cli_export.add_parser(sub)
     audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
     audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)

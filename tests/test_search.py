@@ -226,7 +226,8 @@ def test_a_stored_object_that_differs_from_its_record_is_marked_failed_and_found
     from app.services.storage import get_store
 
     a = PICKER.assignment(session, world.ids["lc_sfj"])
-    r = upload(client, world.auth("lc-sfj"), a.id, docx("安全生产责任制落实情况"), "a.docx", title="被改动的台账")
+    original = docx("安全生产责任制落实情况")
+    r = upload(client, world.auth("lc-sfj"), a.id, original, "a.docx", title="被改动的台账")
     evidence_id = r.json()["id"]
     key = session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == evidence_id)).one()
     get_store().put_stream(key, io.BytesIO(docx("别的内容")), content_type="application/zip", max_bytes=1 << 20)
@@ -235,3 +236,13 @@ def test_a_stored_object_that_differs_from_its_record_is_marked_failed_and_found
     assert evidence_id not in _hits(client, world.auth("lc-office"), campaign, "安全生产")  # its words never read
     hit = _hits(client, world.auth("lc-office"), campaign, "台账 改动")[evidence_id]
     assert (hit["text_status"], hit["text_status_label"]) == ("failed", "读取失败")
+
+    # the object put back as recorded: `shifan search reread` hands the failed ones to the worker again
+    get_store().put_stream(key, io.BytesIO(original), content_type="application/zip", max_bytes=1 << 20)
+    from app.cli import main
+
+    main(["search", "reread"])
+    detail = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-office")).json()
+    assert detail["current"]["text_status"] == "pending"
+    read_everything()
+    assert _hits(client, world.auth("lc-office"), campaign, "安全生产")[evidence_id]["text_status"] == "done"

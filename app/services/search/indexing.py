@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -103,3 +104,11 @@ def run_once(store: ObjectStore, *, limit: int = 20) -> dict[str, int]:
         status = TextStatus(row.status).value
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def forget(session: Session, *, statuses: list[TextStatus] | None) -> int:
+    """Mark versions to be read again (those of the given statuses, or all): the worker reads them anew."""
+    query = delete(EvidenceText)
+    if statuses is not None:
+        query = query.where(col(EvidenceText.status).in_([str(s) for s in statuses]))
+    return session.execute(query).rowcount or 0  # type: ignore[attr-defined]
