@@ -7,6 +7,9 @@ COPY app ./app
 RUN /venv/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim
+# Chinese fonts (Noto CJK: 宋体/黑体 substitutes) for anything the server draws or converts: previews, reports.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 shifan
 COPY --from=build /venv /venv
 WORKDIR /srv/shifan

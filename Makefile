@@ -1,26 +1,40 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both set up .venv from pyproject.toml.
-PY ?= python3
+# Python 3.11 is required: python3.11 when it is installed, else python3 (checked); or say PY=/path/to/python3.11.
+PY ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
+# `make run PORT=8080` (or HOST=0.0.0.0 to listen on every interface); ARGS go to `shifan demo --serve`
+HOST ?= 127.0.0.1
+PORT ?= 8000
+ARGS ?=
+# extra pytest arguments for both passes of `make test`, e.g. PYTEST_ARGS="-x tests/test_scoring.py"
+PYTEST_ARGS ?=
 
 $(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "Shifan needs Python 3.11, but '$(PY)' is $$(command -v $(PY) >/dev/null && $(PY) --version 2>&1 | head -n 1 || echo 'not installed')." >&2; \
+	  echo "Install Python 3.11 (e.g. apt-get install python3.11 python3.11-venv) and run again, or point" >&2; \
+	  echo "make at one: make $(MAKECMDGOALS) PY=/path/to/python3.11" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install run test lint openapi bench
+.PHONY: install run test test-postgresql test-sqlite lint openapi bench
 install: $(STAMP)
 
-## Start the API on http://127.0.0.1:8000 with the 陵川 demo county (SQLite under ./var unless SHIFAN_DATABASE_URL is set)
+## Start the API on http://$(HOST):$(PORT) with the 陵川 demo county (SQLite under ./var unless SHIFAN_DATABASE_URL is set)
 run: $(STAMP)
-	$(VENV)/bin/shifan demo --serve
+	$(VENV)/bin/shifan demo --serve --host $(HOST) --port $(PORT) $(ARGS)
 
-## Lint, then the whole test suite (PostgreSQL at 127.0.0.1:5432; required when CI=true)
-test: $(STAMP)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -q
+## Lint, then the whole test suite twice: on PostgreSQL (127.0.0.1:5432; required when CI=true), then on SQLite
+test: lint test-postgresql test-sqlite
+
+test-postgresql: $(STAMP)
+	SHIFAN_TEST_DB=postgresql $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+test-sqlite: $(STAMP)
+	SHIFAN_TEST_DB=sqlite $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

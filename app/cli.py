@@ -206,13 +206,15 @@ def _read_search_texts() -> int:
 
 
 def worker(args: argparse.Namespace) -> None:
-    """Scan deadlines for reminders and deliver pending webhook events; run as many as you like. It never
-    exits on an error in the data: it logs it, skips what it concerns, and goes on."""
+    """Scan deadlines for reminders, deliver pending webhook events, make file previews; run as many as you
+    like. It never exits on an error in the data: it logs it, skips what it concerns, and goes on."""
     import time
 
     import httpx
 
     from app.services.notifications import delivery
+    from app.services.storage import get_store
+    from app.services.submission import previews
     from app.settings import get_settings
 
     settings = get_settings()
@@ -229,10 +231,17 @@ def worker(args: argparse.Namespace) -> None:
                 counts = {"claimed": 0}
             if counts["claimed"]:
                 print(f"deliveries: {counts}", flush=True)
+            try:
+                made = previews.run_once(get_store())
+            except Exception as exc:  # noqa: BLE001 - as above: the database or the store away for a moment
+                print(f"previews: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
+                made = {"claimed": 0}
+            if made["claimed"]:
+                print(f"previews: {made}", flush=True)
             texts = _read_search_texts()
             if args.once:
                 return
-            if not counts["claimed"] and not texts:
+            if not counts["claimed"] and not made["claimed"] and not texts:
                 time.sleep(args.poll_seconds)
 
 
@@ -333,9 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "worker",
         worker,
-        "Send reminders, deliver webhook events, read new evidence for search (safe on every instance)",
+        "Send reminders, deliver webhook events, make file previews, read new evidence for search (safe on every"
+        " instance)",
     )
-    p.add_argument("--once", action="store_true", help="one scan and one delivery batch, then exit")
+    p.add_argument("--once", action="store_true", help="one scan, one delivery, preview and search batch, then exit")
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")

@@ -72,7 +72,7 @@ def export(args: argparse.Namespace) -> None:
     """Write the asked-for file."""
     from app.services.accounts import regions
     from app.services.campaign import unit_sheet, units
-    from app.services.exports import evidence_package, ledger
+    from app.services.exports import evidence_package, ledger, self_assessment
     from app.services.indicators import framework_sheet, frameworks
     from app.services.storage import get_store
 
@@ -98,6 +98,10 @@ def export(args: argparse.Namespace) -> None:
                 if out.suffix == ".xlsx"
                 else (doc.model_dump_json(indent=1, exclude_none=True) + "\n").encode()
             )
+        elif args.what == "self-assessment":
+            _, body = self_assessment.render(
+                session, campaign_id=args.id, principal=who, today=date.today(), round_id=args.round_id
+            )
         elif args.what == "ledger":
             _, body = ledger.render(
                 session, campaign_id=args.id, principal=who, today=date.today(), unit_id=args.unit_id
@@ -113,13 +117,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """The `export` subcommand."""
     p = sub.add_parser(
         "export",
-        help="Write a framework (.xlsx/.json), a ledger, a unit list or an evidence package to a file",
+        help="Write a framework, a ledger, a unit list, an evidence package or the self-assessment report",
         description="导出文件：framework ID（指标体系 .xlsx 或 .json）、ledger CAMPAIGN_ID（任务分工台账）、"
-        "units COUNTY_ID（单位名单）、package CAMPAIGN_ID（已通过的印证资料 ZIP，带进度条）。",
+        "units COUNTY_ID（单位名单）、package CAMPAIGN_ID（已通过的印证资料 ZIP，带进度条）、"
+        "self-assessment CAMPAIGN_ID（自评报告 .docx，--round 指定评分轮次）。",
     )
-    p.add_argument("what", choices=["framework", "ledger", "units", "package"])
+    p.add_argument("what", choices=["framework", "ledger", "units", "package", "self-assessment"])
     p.add_argument("id", type=int, help="framework, campaign or county id")
     p.add_argument("--out", required=True, help="file to write")
     p.add_argument("--as", dest="as_user", default="admin", help="the account the export is made as (audited)")
     p.add_argument("--unit-id", type=int, help="ledger: one unit only")
+    p.add_argument("--round", dest="round_id", type=int, help="self-assessment: the scoring round id (default: latest)")
     p.set_defaults(func=export)

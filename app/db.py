@@ -8,13 +8,34 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlmodel import Session, create_engine
 
 from app.settings import get_settings
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _refuse_out_of_range(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # noqa: ANN001
+    """An integer no database column can hold (beyond 64 bits) is the caller's bad value on every backend:
+    SQLite's driver would raise a bare OverflowError (a 500) and PostgreSQL's would send it as a numeric
+    that silently matches nothing. Both now get the DataError a too-large value gets (422 value_out_of_range)."""
+    # one row (a dict or a tuple) or many; "insertmanyvalues" batches hand over one flat tuple even then
+    rows = parameters if isinstance(parameters, list) else (parameters,)
+    for row in rows:
+        for value in row.values() if isinstance(row, dict) else row if isinstance(row, (tuple, list)) else (row,):
+            if type(value) is int and value not in _INT64:
+                raise DataError(statement, parameters, OverflowError(f"integer out of range: {value}"))
+
 
 def make_engine(url: str) -> Engine:
-    """An engine for url; SQLite gets foreign keys on and its folder created."""
+    """An engine for url; SQLite gets foreign keys on, row locks as write locks and its folder created."""
+    engine = _make_engine(url)
+    event.listen(engine, "before_cursor_execute", _refuse_out_of_range)
+    return engine
+
+
+def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
@@ -25,8 +46,47 @@ def make_engine(url: str) -> Engine:
         def _fk_on(dbapi_conn, _record) -> None:  # noqa: ANN001
             dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
+        @event.listens_for(engine, "before_execute")
+        def _lock_for_update(conn, statement, *_args: object) -> None:  # noqa: ANN001
+            # SQLite has no row locks and drops FOR UPDATE, so a read-check-write (an ETag compare, a
+            # once-only claim) would race. Where the code asks for a lock, take SQLite's write lock
+            # instead (BEGIN IMMEDIATE): other writers wait until this transaction ends, and the locked
+            # read sees every commit before it. A transaction that has already written holds the lock.
+            if getattr(statement, "_for_update_arg", None) is not None:
+                dbapi_conn = conn.connection.dbapi_connection
+                if dbapi_conn is not None and not dbapi_conn.in_transaction:
+                    dbapi_conn.execute("BEGIN IMMEDIATE")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+# PostgreSQL's answers that mean "the server went away or is not accepting connections": class 08
+# (connection exception) and 57P01-57P03 (shut down by the administrator, crashed, starting up).
+_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: DBAPIError) -> bool:
+    """Whether a database error means the connection is gone (an outage worth retrying), not a bad statement.
+
+    SQLAlchemy marks an error on a live connection that broke (`connection_invalidated`); a failed connect
+    has no connection to judge, so its driver error decides: a socket error, or a psycopg OperationalError
+    without a server answer (refused, closed, lost) or with one of the shutdown states. Everything else —
+    a syntax error, a missing table, SQLite's "database is locked", a cancelled statement — is not an
+    outage, whatever class the driver files it under."""
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, OSError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite-only installs still work
+        return False
+    if isinstance(orig, psycopg.OperationalError):
+        state = getattr(orig, "sqlstate", None)
+        return state is None or state.startswith(_LOST_SQLSTATES)
+    return False
 
 
 @lru_cache

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.api import errors, graphql, openapi
-from app.api.deps import StorageDep, Today
+from app.api.deps import API_PREFIX, StorageDep, Today
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
 from app.api.routes import (
@@ -51,7 +51,6 @@ from app.services.platform import health
 from app.services.storage import get_store
 from app.settings import get_settings
 
-API_PREFIX = "/api/v1"
 SERVERS = [{"url": "/", "description": "本服务（与本文档同一地址）"}]
 # What a browser page on another origin may send and read (CORS); the methods are the API's own.
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", openapi.REQUEST_ID]

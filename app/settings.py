@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Intranet ranges webhooks may reach (comma-separated CIDRs, e.g. "10.20.0.0/16,192.168.8.0/24"); without
     # them only public addresses are allowed (never loopback, private, link-local, multicast or reserved).
     webhook_allow_networks: str = ""
+    # Where people open the web app (the SPA), e.g. "https://fzzf.lingchuan.gov.cn": chat robot messages link
+    # into it, and calendar event UIDs carry its host and path so they are unique across deployments.
+    public_url: str = ""
     # Password guessing: this many failed logins per account name, or per client address, within the window
     # make further attempts wait (429 with Retry-After), whether or not the account exists.
     login_failures_per_name: int = 5
@@ -67,6 +70,14 @@ class Settings(BaseSettings):
             if part.strip():
                 ipaddress.ip_network(part.strip(), strict=False)  # ValueError: refused at start, not per request
         return value
+
+    def instance_id(self) -> str:
+        """An id for this deployment, made once and kept in ./var (used when SHIFAN_PUBLIC_URL is not set)."""
+        path = VAR_DIR / "deployment-id"
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(8), encoding="utf-8")
+        return path.read_text(encoding="utf-8").strip()
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var."""

@@ -1,5 +1,10 @@
-"""Test fixtures: a migrated PostgreSQL database (SQLite only off-CI when no PostgreSQL answers),
-the app behind httpx (TestClient), a shared world of two provinces, and real tokens per role."""
+"""Test fixtures: a migrated database, the app behind httpx (TestClient), a shared world of two provinces,
+and real tokens per role.
+
+The backend is chosen by SHIFAN_TEST_DB: `postgresql` (the default; with CI=true a PostgreSQL that does not
+answer fails the run, off-CI the suite falls back to SQLite with a warning) or `sqlite` (a file database,
+no server needed). `make test` runs the suite once on each. A test that needs a PostgreSQL-only mechanism
+carries `@pytest.mark.postgresql_only("why")` and is skipped on SQLite with that reason."""
 
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ from app.cli import migrate  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("SHIFAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_DB = os.environ.get("SHIFAN_TEST_DB", "postgresql").strip().lower()
+if TEST_DB not in ("postgresql", "sqlite"):
+    raise pytest.UsageError(f"SHIFAN_TEST_DB must be postgresql or sqlite, not {TEST_DB!r}")
 
 
 def _pg_available() -> bool:
@@ -48,9 +56,41 @@ def use_database(url: str) -> None:
     app_db.get_engine.cache_clear()
 
 
+_on_sqlite: bool | None = None
+
+
+def on_sqlite() -> bool:
+    """Whether this run's database is SQLite (asked for, or the off-CI fallback)."""
+    global _on_sqlite
+    if _on_sqlite is None:
+        _on_sqlite = TEST_DB == "sqlite" or (not IN_CI and not _pg_available())
+    return _on_sqlite
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql_only(reason): needs a PostgreSQL-only mechanism; skipped on SQLite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    marked = [item for item in items if item.get_closest_marker("postgresql_only")]
+    if not marked or not on_sqlite():
+        return
+    for item in marked:
+        marker = item.get_closest_marker("postgresql_only")
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "needs PostgreSQL")
+        item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}"))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {'SQLite' if on_sqlite() else 'PostgreSQL ' + PG_ADMIN_URL} (SHIFAN_TEST_DB={TEST_DB})"
+
+
 @pytest.fixture(scope="session")
 def pg_admin_engine() -> Iterator[sa.Engine | None]:
-    """An AUTOCOMMIT engine on the PostgreSQL server, or None off-CI when there is none."""
+    """An AUTOCOMMIT engine on the PostgreSQL server, or None on SQLite (asked for, or off-CI without one)."""
+    if TEST_DB == "sqlite":
+        yield None
+        return
     if not _pg_available():
         if IN_CI:
             pytest.exit(f"PostgreSQL is required in CI but {PG_ADMIN_URL} does not answer", returncode=2)
@@ -81,7 +121,7 @@ def fresh_database(pg_admin: sa.Engine | None, tmp: Path, tag: str) -> tuple[str
 @pytest.fixture(scope="session")
 def database_url(pg_admin_engine, tmp_path_factory) -> Iterator[str]:
     """The session's database, migrated with `alembic upgrade head` (so migrations run every time)."""
-    if pg_admin_engine is None:
+    if pg_admin_engine is None and TEST_DB != "sqlite":
         warnings.warn("PostgreSQL not reachable: running on SQLite (CI requires PostgreSQL)", stacklevel=1)
     url, drop = fresh_database(pg_admin_engine, tmp_path_factory.mktemp("db"), "main")
     use_database(url)
@@ -274,8 +314,9 @@ def serving(asgi_app):
 
 
 @contextmanager
-def served_demo(database_url: str, tmp: Path):
-    """`shifan demo` then `shifan serve` as a real process on database_url; yields (base URL, log path)."""
+def served_demo(database_url: str, tmp: Path, setup: tuple[tuple[str, ...], ...] = (("demo",),)):
+    """`shifan demo` (or the setup commands given) then `shifan serve` as a real process on database_url;
+    yields (base URL, log path)."""
     import subprocess
     import sys
 
@@ -284,9 +325,13 @@ def served_demo(database_url: str, tmp: Path):
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "SHIFAN_DATABASE_URL": database_url, "SHIFAN_JWT_SECRET": uuid.uuid4().hex,
            "SHIFAN_OBJECT_DIR": str(tmp / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo"], cwd=root, env=env, check=True, capture_output=True, timeout=300
-    )
+    for command in setup:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *command], cwd=root, env=env, capture_output=True, timeout=300
+        )
+        if done.returncode != 0:  # say why, not only that it failed
+            tail = (done.stderr or done.stdout).decode(errors="replace")[-3000:]
+            raise RuntimeError(f"shifan {' '.join(command)} exited with {done.returncode}:\n{tail}")
     port = free_port()
     log_path = tmp / "api.log"
     with log_path.open("wb") as log:

@@ -7,6 +7,7 @@ import itertools
 import struct
 import zlib
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Item, MaterialRequestItem
@@ -47,26 +48,44 @@ def png(width: int = 2, height: int = 2) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
+def _world_campaign(unit_id: int):  # noqa: ANN202 - a SQL condition
+    """Assignments of the unit's first campaign: the shared world's (other tests launch more campaigns)."""
+    first = select(func.min(Assignment.campaign_id)).where(Assignment.unit_id == unit_id).scalar_subquery()
+    return (Assignment.unit_id == unit_id) & (Assignment.campaign_id == first)
+
+
 class Picker:
-    """Hands out the 县司法局 liaison's assignments in 陵川, each to one test only."""
+    """Hands out the 县司法局 liaison's assignments in 陵川's world campaign, each to one test only."""
 
     def __init__(self) -> None:
         self._used: set[int] = set()
         self._counter = itertools.count()
 
     def assignment(self, session: Session, unit_id: int, *, exclude_items: set[int] | None = None) -> Assignment:
-        rows = session.exec(select(Assignment).where(Assignment.unit_id == unit_id).order_by(Assignment.id)).all()
+        rows = session.exec(select(Assignment).where(_world_campaign(unit_id)).order_by(Assignment.id)).all()
+        # Items a material request shares with another of the unit's items are kept for shared_material():
+        # handed out only when nothing else is left.
+        shared = self._shared_items(session, [r.item_id for r in rows])
+        rows = sorted(rows, key=lambda r: r.item_id in shared)
         for row in rows:
             if row.id not in self._used and row.item_id not in (exclude_items or set()):
                 self._used.add(row.id)  # type: ignore[arg-type]
                 return row
         raise AssertionError("no unused assignment left for this unit")
 
+    @staticmethod
+    def _shared_items(session: Session, item_ids: list[int]) -> set[int]:
+        covers = session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(item_ids))).all()
+        by_request: dict[int, set[int]] = {}
+        for c in covers:
+            by_request.setdefault(c.material_request_id, set()).add(c.item_id)
+        return {i for items in by_request.values() if len(items) >= 2 for i in items}
+
     def shared_material(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering at least two of the unit's unused assignments."""
         mine = {
             a.item_id: a
-            for a in session.exec(select(Assignment).where(Assignment.unit_id == unit_id)).all()
+            for a in session.exec(select(Assignment).where(_world_campaign(unit_id))).all()
             if a.id not in self._used
         }
         covers = session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(list(mine)))).all()

@@ -114,10 +114,16 @@ rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
     c = ["-c", str(conf)]
 
     def run(*args: str, timeout: float = 60) -> str:
-        out = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
-        if out.returncode != 0:
-            raise RuntimeError(f"{' '.join(args)} failed: {out.stderr[-2000:]}")
-        return out.stdout
+        # On a loaded machine the monitor may not answer the CLI's first request for its command list
+        # ("EPERM: problem getting command descriptions"); those commands are idempotent, so ask again.
+        for attempt in range(6):
+            out = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+            if out.returncode == 0:
+                return out.stdout
+            if "problem getting command descriptions" not in out.stderr or attempt == 5:
+                raise RuntimeError(f"{' '.join(args)} failed: {out.stderr[-2000:]}")
+            time.sleep(1 + attempt)
+        raise AssertionError("unreachable")
 
     run("monmaptool", "--create", "--add", "a", f"v1:127.0.0.1:{mon_port}", "--fsid", fsid, str(d / "monmap"))
     run("ceph-authtool", "--create-keyring", str(d / "keyring"), "--gen-key", "-n", "mon.", "--cap", "mon", "allow *")

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import tempfile
 import time
 import urllib.parse
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import func, select
 
-from app.models import AuditEntry, Evidence
+from app.models import AuditEntry, Evidence, UploadIntent
 from app.services.platform import audit
 from app.services.storage import LocalStore
 from tests.conftest import pin_today, serving, use_store
@@ -133,15 +135,50 @@ def test_direct_upload_mismatches_are_refused_at_complete(client, world, session
     assert client.get(f"{API}/assignments/{a.id}/evidence", headers=world.auth("lc-sfj")).json()["items"] == []
 
 
-def test_local_store_says_presigning_is_unsupported(client, world, session, app, tmp_path) -> None:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
-    use_store(app, LocalStore(tmp_path))
-    try:
-        r = _intent(client, world, a.id, pdf())
-        assert r.status_code == 503 and r.json()["code"] == "presign_unsupported"
-    finally:
-        from app.api import deps
+def test_direct_upload_on_the_local_store_goes_through_a_signed_api_link(client, world, session, app) -> None:
+    """The local folder cannot presign: the upload URL is the API's own signed link (no token), same flow."""
+    from app.api import deps
 
+    store = LocalStore(Path(tempfile.mkdtemp(prefix="shifan-direct-")))
+    use_store(app, store)
+    try:
+        a = PICKER.assignment(session, world.ids["lc_sfj"])
+        body = pdf("local direct")
+        intent = _intent(client, world, a.id, body, sha256=hashlib.sha256(body).hexdigest(), title="本地直传")
+        assert intent.status_code == 201, intent.text
+        url = urllib.parse.urlsplit(intent.json()["upload_url"])
+        assert url.path == f"{API}/uploads/{intent.json()['id']}/content" and intent.json()["method"] == "PUT"
+        left = datetime.fromisoformat(intent.json()["expires_at"]) - datetime.now(UTC)
+        assert timedelta(0) < left <= timedelta(minutes=30)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        forged = {**query, "expires": str(int(query["expires"]) + 3600)}
+        refused = client.put(f"{url.path}?{urllib.parse.urlencode(forged)}", content=body)
+        assert refused.status_code == 403 and refused.json()["code"] == "upload_link_invalid"
+        other = client.put(f"{API}/uploads/{'0' * 32}/content?{url.query}", content=body)  # another intent
+        assert other.status_code == 403 and other.json()["code"] == "upload_link_invalid"
+        put = client.put(f"{url.path}?{url.query}", content=body)  # no Authorization header
+        assert put.status_code == 200, put.text
+        done = client.post(f"{API}/uploads/{intent.json()['id']}/complete", headers=world.auth("lc-sfj"))
+        assert done.status_code == 201, done.text
+        assert done.json()["current"]["sha256"] == hashlib.sha256(body).hexdigest()
+        again = client.put(f"{url.path}?{url.query}", content=b"overwrite")  # nothing changes after completion
+        assert again.status_code == 409 and again.json()["code"] == "upload_already_completed"
+        link = client.get(f"{API}/evidence/{done.json()['id']}/versions/1/link", headers=world.auth("lc-office"))
+        fetched = urllib.parse.urlsplit(link.json()["url"])
+        assert client.get(f"{fetched.path}?{fetched.query}").content == body
+        # a lifetime already over: the link is refused as expired
+        stale = {**query, "expires": "1"}
+        from app.services.submission import links
+
+        intent_row = session.get(UploadIntent, intent.json()["id"])
+        stale["signature"] = urllib.parse.parse_qs(
+            urllib.parse.urlsplit(
+                links.sign_upload(intent_row, api_base=API, expires_at=datetime.fromtimestamp(1, UTC))
+            ).query
+        )["signature"][0]
+        expired = client.put(f"{url.path}?{urllib.parse.urlencode(stale)}", content=body)
+        assert expired.status_code == 403 and expired.json()["code"] == "upload_link_expired"
+    finally:
         app.dependency_overrides.pop(deps._store, None)
 
 

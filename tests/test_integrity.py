@@ -54,9 +54,9 @@ def _integrity_audits(session, evidence_id: int) -> list[AuditEntry]:
     session.expire_all()
     return list(
         session.exec(
-            select(AuditEntry).where(
-                AuditEntry.action == "evidence.integrity_failed", AuditEntry.object_id == str(evidence_id)
-            )
+            select(AuditEntry)
+            .where(AuditEntry.action == "evidence.integrity_failed", AuditEntry.object_id == str(evidence_id))
+            .order_by(AuditEntry.seq)
         ).all()
     )
 

@@ -14,7 +14,10 @@ from app.models.search import outside_metadata
 from tests.conftest import fresh_database, use_database
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+@pytest.mark.parametrize(
+    "backend",
+    [pytest.param("postgresql", marks=pytest.mark.postgresql_only("migrates a PostgreSQL database")), "sqlite"],
+)
 def test_models_match_migrations(backend, pg_admin_engine, tmp_path, database_url) -> None:
     if backend == "postgresql" and pg_admin_engine is None:
         pytest.skip("PostgreSQL not reachable here (CI requires it)")

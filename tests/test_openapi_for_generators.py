@@ -55,7 +55,9 @@ def test_every_success_body_has_a_schema_and_files_are_binary(spec) -> None:
                 if status.startswith("2") and "json" not in media and media != "text/plain":
                     assert content["schema"] == {"type": "string", "format": "binary"}, (method, path)
                     files += 1
-    assert files == 8  # 5 .xlsx, the .zip, the .ics feed, a version's file
+    # 5 .xlsx, the .zip, the .ics feed, a version's file (with the token and by signed link), the 自评报告 .docx,
+    # a preview .png
+    assert files == 11
 
 
 def test_binary_media_types_are_the_ones_sent(client, world) -> None:
@@ -112,6 +114,8 @@ def test_public_operations_say_so_and_the_others_need_a_token(spec, client) -> N
     assert set(public) == {
         ("POST", f"{API}/auth/token"),
         ("GET", f"{API}/calendar/units/{{unit_id}}/deadlines.ics"),
+        ("GET", f"{API}/downloads/{{version_id}}"),  # the signed link is the permission
+        ("PUT", f"{API}/uploads/{{intent_id}}/content"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),

@@ -4,8 +4,7 @@ exist exactly when their change committed."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import threading
 from datetime import date, timedelta
@@ -14,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from sqlmodel import select
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.db import session_scope
 from app.models._base import utcnow
@@ -25,7 +26,8 @@ API = "/api/v1"
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that checks signatures and honours Idempotency-Key."""
+    """A webhook receiver on 127.0.0.1 that checks signatures (with the standardwebhooks library) and honours
+    Idempotency-Key."""
 
     def __init__(self, secret: str = "") -> None:
         self.secret = secret
@@ -43,7 +45,7 @@ class Receiver:
                     receiver.requests.append({"headers": dict(self.headers), "body": body})
                     failing = receiver.fail_next > 0
                     receiver.fail_next -= failing
-                    if not failing and receiver.verify(self.headers["X-Shifan-Signature"], body):
+                    if not failing and receiver.verify(self.headers, body):
                         receiver.processed.setdefault(self.headers["Idempotency-Key"], json.loads(body))
                 status, headers, text = receiver.answer or (
                     (500, {}, "数据库连接失败：password=hunter2".encode()) if failing else (204, {}, b"")
@@ -62,10 +64,14 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
-    def verify(self, header: str, body: bytes) -> bool:
-        parts = dict(p.split("=", 1) for p in header.split(","))
-        expected = hmac.new(self.secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, parts["v1"])
+    def verify(self, headers, body: bytes) -> bool:
+        if not self.secret:
+            return False
+        try:
+            StandardWebhook(self.secret).verify(body, dict(headers))
+        except WebhookVerificationError:
+            return False
+        return True
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -125,7 +131,9 @@ def test_registration_rules(client, world) -> None:
         json={"url": "http://93.184.216.34:9/x", "kinds": ["evidence.returned"]},
         headers=world.auth("gp-office"),
     )
-    assert r.status_code == 201 and len(r.json()["secret"]) == 64
+    assert r.status_code == 201 and r.json()["kind"] == "standard"
+    secret = r.json()["secret"]  # Standard Webhooks: whsec_ + base64 of a 32-byte key
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
     listed = client.get(f"{API}/webhooks", headers=world.auth("gp-office")).json()["items"]
     assert all("secret" not in w for w in listed) and r.json()["id"] in [w["id"] for w in listed]
     assert r.json()["id"] not in [
@@ -169,7 +177,10 @@ def test_review_event_is_signed_delivered_and_logged(client, app, world, receive
     # The log keeps the status and a short reason, never what the receiver answered.
     assert entry["log"][0]["error"] == "HTTP 500 Internal Server Error" and "hunter2" not in json.dumps(log)
     # A tampered body fails the receiver's check.
-    assert not receiver.verify(first["headers"]["X-Shifan-Signature"], first["body"] + b" ")
+    assert not receiver.verify(first["headers"], first["body"] + b" ")
+    # Standard Webhooks: the id is the event's (the same on a retry), the old header is not sent to new webhooks.
+    assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"] == body["id"]
+    assert "X-Shifan-Signature" not in first["headers"] and body["timestamp"] == body["created_at"]
 
 
 def test_no_event_without_its_change(client, app, world, receiver, session) -> None:

@@ -20,6 +20,16 @@ from app.services.storage import ObjectStore, get_store
 
 T = TypeVar("T")
 
+API_PREFIX = "/api/v1"
+
+
+def _api_base(request: Request) -> str:
+    """The API's URL prefix as the caller reached it (links the API hands out point back through it)."""
+    return str(request.base_url).rstrip("/") + API_PREFIX
+
+
+ApiBase = Annotated[str, Depends(_api_base)]
+
 
 def _session() -> Iterator[Session]:
     with session_scope() as session:

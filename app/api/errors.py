@@ -9,9 +9,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db import connection_lost
 from app.services import messages
 from app.services.errors import DomainError, TooManyRequests
 
@@ -146,11 +147,15 @@ def install(app: FastAPI) -> None:
         log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
         return problem(409, "conflict", "与现有数据冲突（引用的对象不存在或已重复），未作修改", request)
 
-    @app.exception_handler(OperationalError)
-    async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
-        # the database is restarting or unreachable: the pool reconnects on its own once it is back
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if connection_lost(exc):
+            # the database is restarting or unreachable: the pool reconnects on its own once it is back
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+            return problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)
+        # a statement the database refused (a SQL error, a lock timeout …) is a fault of ours, not an outage
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

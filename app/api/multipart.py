@@ -253,3 +253,43 @@ class _FormError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+async def stream_body(request: Request, consume: Callable[[Any], T], *, max_bytes: int) -> T:
+    """Run consume(reader) in a worker thread on the raw request body (a PUT of one file's bytes), handed over
+    through the same bounded buffer as a multipart file; a body cut short is upload_incomplete."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise file_too_large(max_bytes)
+    send, receive = anyio.create_memory_object_stream[bytes | BaseException | None](_BUFFERED_CHUNKS)
+    outcome: dict[str, Any] = {}
+
+    async def feed() -> None:
+        pending = bytearray()
+        try:
+            async for chunk in request.stream():
+                pending.extend(chunk)
+                if len(pending) >= HANDOVER:
+                    await send.send(bytes(pending))
+                    pending.clear()
+        except ClientDisconnect:
+            await send.send(_incomplete())
+            return
+        if pending:
+            await send.send(bytes(pending))
+        await send.send(None)
+
+    async with anyio.create_task_group() as group:
+
+        async def work() -> None:
+            try:
+                outcome["value"] = await anyio.to_thread.run_sync(consume, _Pipe(receive))
+            except BaseException as exc:  # noqa: BLE001 - handed back below, outside the task group
+                outcome["error"] = exc
+            group.cancel_scope.cancel()  # consumed (or refused): stop reading the body
+
+        group.start_soon(work)
+        await feed()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -38,6 +38,12 @@ class VersionState(StrEnum):
     withdrawn = "withdrawn"
 
 
+class PreviewState(StrEnum):
+    none = "none"  # no preview: not a file, a type without a renderer (Word, OFD, video), or unreadable
+    pending = "pending"  # a PDF or image waiting for the worker
+    ready = "ready"  # GET …/preview.png answers
+
+
 class TextStatus(StrEnum):
     pending = "pending"  # not read yet: the worker has not come to it
     done = "done"
@@ -98,6 +104,12 @@ class EvidenceVersion(SQLModel, table=True):
     created_by: int = Field(foreign_key="app_user.id")
     created_at: datetime = created_at_field()
     withdrawn_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The first page's PNG preview, made by the worker (never in the request): claimed under a lease.
+    preview: str = Field(default=PreviewState.none, sa_type=String(8), index=True)
+    preview_key: str | None = Field(default=None, max_length=255, unique=True)
+    preview_attempts: int = 0
+    preview_lease_token: str | None = Field(default=None, max_length=36)
+    preview_lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class Review(SQLModel, table=True):
@@ -218,6 +230,10 @@ class VersionPublic(SQLModel):
     created_by: int
     created_at: datetime
     withdrawn_at: datetime | None
+    preview: PreviewState = Field(
+        default=PreviewState.none,
+        description="首页预览图：ready 可取 preview.png；pending 正在生成；none 无预览（显示文件类型图标）",
+    )
 
 
 class ReviewPublic(SQLModel):
@@ -285,7 +301,7 @@ class EvidenceDetail(EvidencePublic):
 
 
 class DownloadLink(SQLModel):
-    """A short-lived presigned GET URL."""
+    """A short-lived GET URL that needs no token: presigned by the object store, or signed by the API."""
 
     url: str
     expires_at: datetime

@@ -21,6 +21,14 @@ class EventKind(StrEnum):
     scores_released = "scores.released"
 
 
+class WebhookKind(StrEnum):
+    """What the receiver understands: Standard Webhooks JSON, or a chat group robot's message."""
+
+    standard = "standard"  # signed JSON event (Standard Webhooks headers)
+    dingtalk = "dingtalk"  # 钉钉自定义机器人 (optionally signed: timestamp + sign in the query)
+    wecom = "wecom"  # 企业微信群机器人 (the key in the URL is the only credential)
+
+
 class DeliveryStatus(StrEnum):
     pending = "pending"
     delivered = "delivered"
@@ -47,7 +55,11 @@ class Webhook(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     county_id: int = Field(foreign_key="region.id", index=True)
     url: str = Field(max_length=500)
-    secret: str = Field(max_length=64)  # HMAC-SHA256 key; shown once, when created
+    kind: str = Field(default=WebhookKind.standard, sa_type=String(16))
+    # Standard Webhooks signing secret, "whsec_" + base64 key, shown once when created; webhooks registered
+    # before that format keep their 64 hex digits (the key is those ASCII bytes, see notifications.signing).
+    secret: str = Field(max_length=64)
+    robot_secret: str = Field(default="", max_length=200)  # DingTalk's 加签 secret ("SEC…"), given by the office
     kinds: list[str] = json_list_field()  # empty: every kind
     active: bool = True
     created_by: int = Field(foreign_key="app_user.id")
@@ -91,7 +103,11 @@ class WebhookCreate(SQLModel):
     """Body of POST /webhooks; county_id only for an admin (an office registers for its own county)."""
 
     url: AnyHttpUrl
-    kinds: list[EventKind] = []
+    # The receiver: standard (signed JSON), dingtalk (URL with access_token) or wecom (URL with key).
+    kind: WebhookKind = WebhookKind.standard
+    # Only for dingtalk in signed mode (加签): the "SEC…" secret DingTalk shows for the robot.
+    robot_secret: str | None = Field(default=None, max_length=200)
+    kinds: list[EventKind] = []  # the event kinds sent; empty: all
     county_id: int | None = None
 
 
@@ -101,15 +117,16 @@ class WebhookPublic(SQLModel):
     id: int
     county_id: int
     url: str
+    kind: WebhookKind
     kinds: list[str]
     active: bool
     created_at: datetime
 
 
 class WebhookCreated(WebhookPublic):
-    """The answer to POST /webhooks: the only time the signing secret is shown."""
+    """The answer to POST /webhooks: the only time a standard webhook's signing secret (whsec_…) is shown."""
 
-    secret: str
+    secret: str | None  # None for chat robots (DingTalk's secret is the office's own; WeCom has none)
 
 
 class AttemptPublic(SQLModel):

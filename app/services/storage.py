@@ -86,7 +86,10 @@ def check_key(key: str) -> str:
 
 
 class ObjectStore(Protocol):
-    """What evidence handling needs from an object store."""
+    """What evidence handling needs from an object store. A store that cannot presign (can_presign False)
+    raises presign_unsupported from presigned_*; downloads then go through the API's own signed links."""
+
+    can_presign: bool
 
     def ensure_ready(self) -> None: ...
     def put_stream(self, key: str, source: BinaryIO, *, content_type: str, max_bytes: int) -> StoredObject: ...
@@ -154,6 +157,8 @@ def presign_v4(
 
 class S3Store:
     """Objects in one bucket of an S3 server (MinIO in production) through the minio client."""
+
+    can_presign = True
 
     def __init__(self, client: Minio, bucket: str, presign_client: Minio | None = None) -> None:
         self.client = client
@@ -266,6 +271,8 @@ class S3Store:
 
 class LocalStore:
     """Objects as files under a folder: the zero-setup default for a first run."""
+
+    can_presign = False  # nothing serves the folder: download links are the API's own (submission/links.py)
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -1,7 +1,7 @@
 """evidence text for search: extracted and segmented words per version, GIN (PostgreSQL) or FTS5 (SQLite)
 
 Revision ID: 0008c
-Revises: 0007c
+Revises: 0008b
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0008c'
-down_revision: str | None = '0007c'
+down_revision: str | None = '0008b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

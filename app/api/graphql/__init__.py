@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 from strawberry.fastapi import GraphQLRouter
 
-from app.api.deps import StorageDep, Today, bearer_token
+from app.api.deps import ApiBase, StorageDep, Today, bearer_token
 from app.api.graphql.context import Context, Transaction, transaction
 from app.api.graphql.http import GraphQLOverHTTPRouter
 from app.api.graphql.loaders import Loaders
@@ -24,9 +24,10 @@ def get_context(
     token: Annotated[str | None, Depends(bearer_token)],
     today: Today,
     store: StorageDep,
+    api_base: ApiBase,
 ) -> Context:
     """FastAPI dependency building the context (the transaction commits when the operation returns)."""
-    ctx = Context(tx=tx, token=token, today=today, store=store)
+    ctx = Context(tx=tx, token=token, today=today, store=store, api_base=api_base)
     ctx.loaders = Loaders(ctx)
     return ctx
 

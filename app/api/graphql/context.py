@@ -82,6 +82,7 @@ class Context(BaseContext):
     token: str | None
     today: date
     store: ObjectStore
+    api_base: str  # the API's URL prefix as the caller reached it, for the links it hands out
     _principal: Principal | None = None
     _db: asyncio.Lock = field(default_factory=asyncio.Lock)
     _auth: asyncio.Lock = field(default_factory=asyncio.Lock)

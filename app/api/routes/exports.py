@@ -1,4 +1,5 @@
-"""Files an office hands upward: the evidence package (ZIP, streamed) and the assignment ledger (.xlsx)."""
+"""Files an office hands upward: the evidence package (ZIP, streamed), the assignment ledger (.xlsx) and the
+self-assessment report (.docx)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, Today
 from app.api.openapi import binary
-from app.services.exports import evidence_package, ledger
+from app.services.exports import evidence_package, ledger, self_assessment
 from app.services.platform import sheets
 from app.services.submission.filetypes import content_disposition
 
@@ -54,3 +55,24 @@ def ledger_xlsx(
     """The assignment ledger (台账) of a campaign, or of one unit, as a spreadsheet (a liaison: its own unit's)."""
     name, body = ledger.render(session, campaign_id=campaign_id, principal=who, today=today, unit_id=unit_id)
     return Response(body, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)})
+
+
+@router.get(
+    "/campaigns/{campaign_id}/self-assessment.docx",
+    response_class=Response,
+    responses=binary(self_assessment.MEDIA_TYPE, "自评报告（Word 文档）"),
+)
+def self_assessment_docx(
+    campaign_id: int,
+    session: SessionDep,
+    who: CurrentPrincipal,
+    today: Today,
+    round_id: Annotated[int | None, Query(description="所用评分轮次的 id；不填则用最近一轮")] = None,
+) -> Response:
+    """The 自评报告 of a campaign as a Word document, its scores from one round (the office or an admin)."""
+    name, body = self_assessment.render(session, campaign_id=campaign_id, principal=who, today=today, round_id=round_id)
+    return Response(
+        body,
+        media_type=self_assessment.MEDIA_TYPE,
+        headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private, no-store"},
+    )

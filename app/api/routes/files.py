@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated, Any, BinaryIO
 
@@ -11,15 +12,16 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
+from app.api.deps import ApiBase, CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.location import CREATED, created_at
-from app.api.multipart import StreamingForm, openapi_body
+from app.api.multipart import StreamingForm, openapi_body, stream_body
 from app.api.openapi import binary, header
+from app.models import EvidenceVersion
 from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, UploadIntentCreate, UploadIntentPublic
 from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
-from app.services.submission import uploads
+from app.services.submission import links, previews, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
@@ -138,10 +140,12 @@ def start_direct_upload(
     who: CurrentPrincipal,
     today: Today,
     store: StorageDep,
+    api_base: ApiBase,
 ) -> UploadIntentPublic:
-    """A presigned PUT URL for a mobile app to send a file straight to the store; then call complete."""
+    """A PUT URL for a mobile app to send a file straight to the store (presigned, or the API's own signed link
+    where the store cannot presign); then call complete."""
     where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
-    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
+    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today, api_base=api_base)
 
 
 @router.post("/evidence/{evidence_id}/uploads", response_model=UploadIntentPublic, status_code=status.HTTP_201_CREATED)
@@ -152,10 +156,11 @@ def start_direct_version_upload(
     who: CurrentPrincipal,
     today: Today,
     store: StorageDep,
+    api_base: ApiBase,
 ) -> UploadIntentPublic:
-    """A presigned PUT URL for a new version of existing evidence."""
+    """A PUT URL (presigned, or the API's own signed link) for a new version of existing evidence."""
     where = Where(evidence_id=evidence_id)
-    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today)
+    return uploads.create_intent(session, store, where=where, data=data, principal=who, today=today, api_base=api_base)
 
 
 @router.post(
@@ -179,16 +184,7 @@ def complete_direct_upload(
     return found
 
 
-@router.get(
-    "/evidence/{evidence_id}/versions/{number}/content",
-    response_class=StreamingResponse,
-    responses=binary("application/octet-stream", "文件内容（按上传时的文件类型）", headers={"ETag": header("ETag")}),
-)
-def download_version(
-    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
-) -> StreamingResponse:
-    """The file of one version, streamed and checked against its record; named with its detected type's extension."""
-    version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
+def _file_response(version: EvidenceVersion, chunks: Iterator[bytes]) -> StreamingResponse:
     headers = {
         "Content-Disposition": content_disposition(download_name(version.filename, version.extension)),
         "Content-Length": str(version.size),
@@ -199,9 +195,98 @@ def download_version(
     return StreamingResponse(chunks, media_type=version.content_type, headers=headers)
 
 
+@router.get(
+    "/evidence/{evidence_id}/versions/{number}/content",
+    response_class=StreamingResponse,
+    responses=binary("application/octet-stream", "文件内容（按上传时的文件类型）", headers={"ETag": header("ETag")}),
+)
+def download_version(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> StreamingResponse:
+    """The file of one version, streamed and checked against its record; named with its detected type's extension."""
+    version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
+    return _file_response(version, chunks)
+
+
 @router.get("/evidence/{evidence_id}/versions/{number}/link", response_model=DownloadLink)
 def download_link(
-    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep, api_base: ApiBase
 ) -> DownloadLink:
-    """A short-lived presigned GET URL for one version's file."""
-    return uploads.download_link(session, store, evidence_id=evidence_id, number=number, principal=who)
+    """A short-lived GET URL for one version's file, usable without a token: presigned by the object store, or
+    the API's own signed link (/downloads/…) where the store cannot presign (the local folder)."""
+    return uploads.download_link(
+        session, store, evidence_id=evidence_id, number=number, principal=who, api_base=api_base
+    )
+
+
+@router.get(
+    f"{links.PATH}/{{version_id}}",
+    response_class=StreamingResponse,
+    responses={
+        **binary("application/octet-stream", "文件内容（按上传时的文件类型）", headers={"ETag": header("ETag")}),
+        403: {"description": "链接无效（download_link_invalid）或已过期（download_link_expired）"},
+    },
+)
+def signed_download(
+    version_id: int,
+    session: SessionDep,
+    store: StorageDep,
+    expires: Annotated[int, Query(description="到期时间（Unix 秒）")],
+    signature: Annotated[str, Query(max_length=100, description="签名")],
+) -> StreamingResponse:
+    """The file of a signed link from …/versions/{number}/link (no token: the signed link is the permission,
+    for SHIFAN_DOWNLOAD_LINK_MINUTES)."""
+    version, chunks = uploads.open_signed_download(
+        session, store, version_id=version_id, expires=expires, signature=signature
+    )
+    return _file_response(version, chunks)
+
+
+@router.put(
+    f"{links.UPLOAD_PATH}/{{intent_id}}/content",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    responses={
+        200: {"description": "已收到文件内容；再调用 complete 确认"},
+        403: {"description": "链接无效（upload_link_invalid）或已过期（upload_link_expired）"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def signed_upload(
+    intent_id: str,
+    request: Request,
+    store: StorageDep,
+    expires: Annotated[int, Query(description="到期时间（Unix 秒）")],
+    signature: Annotated[str, Query(max_length=100, description="签名")],
+) -> Response:
+    """The bytes of a direct upload, PUT to the signed upload_url of …/evidence/uploads where the store cannot
+    presign (no token: the signed link is the permission); then call /uploads/{id}/complete as usual."""
+    intent = await run_in_threadpool(
+        uploads.check_signed_upload, intent_id=intent_id, expires=expires, signature=signature
+    )
+    limit = get_settings().max_upload_bytes
+
+    def receive(source: BinaryIO) -> None:
+        uploads.receive_signed_upload(store, intent=intent, source=source, max_bytes=limit)
+
+    await stream_body(request, receive, max_bytes=limit)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.get(
+    "/evidence/{evidence_id}/versions/{number}/preview.png",
+    response_class=Response,
+    responses=binary(previews.MEDIA_TYPE, "首页预览图（PNG，长边不超过 320 像素）"),
+)
+def read_preview(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> Response:
+    """The small PNG of a PDF's first page or of an image (404 preview_not_ready / preview_unavailable otherwise)."""
+    png = previews.open_preview(session, store, evidence_id=evidence_id, number=number, principal=who)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
+    return Response(png, media_type=previews.MEDIA_TYPE, headers=headers)

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 @router.post("", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
 def register_webhook(data: WebhookCreate, session: SessionDep, who: CurrentPrincipal) -> WebhookCreated:
-    """Register a receiver (office); the HMAC-SHA256 signing secret is shown only in this answer."""
+    """Register a receiver (office): standard, DingTalk or WeCom robot; a whsec_ secret is shown only here."""
     return webhooks.register(session, data=data, principal=who)
 
 

@@ -362,7 +362,9 @@ def _units(
     session: Session, campaign: Campaign, results: list[ItemResult], policy: NotApplicablePolicy
 ) -> list[UnitResult]:
     """Per unit: the points of the standard items it is assigned, without rescaling, summed in the database
-    (the item values go in as a VALUES list, so one row per unit comes back, not one per assignment)."""
+    (the item values go in as a VALUES list, so one row per unit comes back, not one per assignment). The list
+    is a named CTE, `WITH per_item(cols) AS (VALUES …)`, which PostgreSQL and SQLite both read; a derived
+    table `(VALUES …) AS t(cols)` is PostgreSQL-only."""
     plain = NotApplicablePolicy.full if policy == NotApplicablePolicy.full else NotApplicablePolicy.exclude
     standard = [it for it in results if it.kind not in (SectionKind.bonus, SectionKind.veto)]
     if not standard:
@@ -370,7 +372,7 @@ def _units(
     per_item = values(
         column("item_id", Integer), column("points", Float), column("top", Float), column("scored", Integer),
         name="per_item",
-    ).data([(it.item_id, *_contribution(it, plain)) for it in standard])  # fmt: skip
+    ).data([(it.item_id, *_contribution(it, plain)) for it in standard]).cte("per_item")  # fmt: skip
     rows = session.execute(
         select(
             Assignment.unit_id,

@@ -1,4 +1,5 @@
-"""A unit's deadlines as an iCalendar feed (RFC 5545) for the liaisons' calendar apps.
+"""A unit's deadlines as an iCalendar feed (RFC 5545, written with the icalendar library) for the liaisons'
+calendar apps.
 
 Calendar apps cannot send a bearer token, so the feed takes a token of its own in the URL: signed,
 for one unit only, with an audience the API refuses, and re-checked against the account on every
@@ -8,7 +9,9 @@ fetch (a disabled account or a moved liaison stops the feed).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
 
+from icalendar import Alarm, Calendar, Event, vText
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Item, Unit, User
@@ -18,6 +21,7 @@ from app.models.user import Role
 from app.services import auth
 from app.services.access import Principal, campaign_scope, county_scope, principal_for, unit_scope
 from app.services.errors import Forbidden, NotFound, Unauthorized
+from app.settings import get_settings
 
 FEED_DAYS = 365
 _OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)  # still waiting on the unit
@@ -58,24 +62,14 @@ def feed(session: Session, *, token: str, unit_id: int, today: date) -> str:
     return _render(session, unit=_unit_for(session, principal, unit_id), principal=principal, today=today)
 
 
-def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Fold at 75 octets without splitting a UTF-8 character (RFC 5545 §3.1)."""
-    out, current, size = [], "", 0
-    for ch in line:
-        width = len(ch.encode())
-        if size + width > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += ch
-        size += width
-    out.append(current)
-    return "\r\n".join(out)
+def uid_domain() -> str:
+    """The right-hand side of every event UID: where this deployment is reached (SHIFAN_PUBLIC_URL's host and
+    path, unique to it by definition), or without that setting an id made once for the deployment (./var)."""
+    settings = get_settings()
+    parts = urlsplit(settings.public_url)
+    if parts.hostname:
+        return parts.hostname + parts.path.rstrip("/")
+    return f"{settings.instance_id()}.shifan.invalid"
 
 
 def _render(session: Session, *, unit: Unit, principal: Principal, today: date) -> str:
@@ -91,36 +85,34 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
         )
         .order_by(Assignment.due_on, Item.position)
     ).all()
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Shifan//示范创建截止日历//ZH",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape(unit.name)}·示范创建截止日期",
-        "X-WR-TIMEZONE:Asia/Shanghai",
-    ]
+    stamp = utcnow().replace(microsecond=0)
+    domain = uid_domain()
+    calendar = Calendar()
+    calendar.add("prodid", "-//Shifan//示范创建截止日历//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", vText(f"{unit.name}·示范创建截止日期"))
+    calendar.add("x-wr-timezone", vText("Asia/Shanghai"))
     for assignment, key, text, campaign_name in rows:
         due: date = assignment.due_on
         summary = f"【截止】{key} {text[:40]}"
         overdue = assignment.status in _OPEN and assignment.due_on < today
-        description = f"{campaign_name}\n{key}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}"
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:assignment-{assignment.id}@shifan",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{due:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{due + timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{_escape(summary)}",
-            f"DESCRIPTION:{_escape(description)}",
-            "TRANSP:TRANSPARENT",
-            "BEGIN:VALARM",
-            "ACTION:DISPLAY",
-            f"DESCRIPTION:{_escape(summary)}",
-            "TRIGGER:-P1D",
-            "END:VALARM",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+        event = Event()
+        event.add("uid", f"assignment-{assignment.id}@{domain}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
+        event.add("summary", summary)
+        event.add(
+            "description",
+            f"{campaign_name}\n{key}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}",
+        )
+        event.add("transp", "TRANSPARENT")
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", timedelta(days=-1))
+        event.add_component(alarm)
+        calendar.add_component(event)
+    return calendar.to_ical().decode()

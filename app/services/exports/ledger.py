@@ -57,8 +57,8 @@ def render(
             select(Heading.id, Heading.title).where(Heading.framework_id == campaign.framework_id)
         ).all()
     }
-    covered = _covered(session, campaign_id)
-    last = _last_reviews(session, campaign_id, covered)
+    counting = covered(session, campaign_id)
+    last = _last_reviews(session, campaign_id, counting)
 
     wb = sheets.workbook()
     ws = sheets.sheet(wb, "任务分工台账")
@@ -77,7 +77,7 @@ def render(
                 ROLE_LABEL[AssignmentRole(assignment.role)],
                 assignment.due_on,
                 status_label(assignment.status, overdue=overdue),
-                len(covered.get((assignment.unit_id, item.id), [])),
+                len(counting.get((assignment.unit_id, item.id), [])),
                 DECISION_LABEL[ReviewDecision(review.decision)] if review else "",
                 review.created_at.date() if review else None,
                 review.comment if review else "",
@@ -87,7 +87,7 @@ def render(
     return name, sheets.to_bytes(wb)
 
 
-def _covered(session: Session, campaign_id: int) -> dict[tuple[int, int], list[int]]:
+def covered(session: Session, campaign_id: int) -> dict[tuple[int, int], list[int]]:
     """Per (unit, item), the live evidence that counts for it: its assignment's, or its material request's."""
     item_of = (
         (Assignment.item_id, col(Assignment.id) == Evidence.assignment_id),

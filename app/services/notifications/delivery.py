@@ -9,8 +9,6 @@ No transaction is open while a request is in flight.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -25,11 +23,10 @@ from sqlmodel import Session, col, select
 
 from app.db import session_scope
 from app.models._base import utcnow
-from app.models.outbox import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Webhook
-from app.services.notifications import addresses
+from app.models.outbox import Delivery, DeliveryAttempt, DeliveryStatus, OutboxEvent, Webhook, WebhookKind
+from app.services.notifications import addresses, messages, receivers
 from app.settings import get_settings
 
-SIGNATURE_HEADER = "X-Shifan-Signature"
 log = logging.getLogger("shifan.worker")
 
 
@@ -43,14 +40,11 @@ class Work:
     url: str
     secret: str
     event_id: str
-    kind: str
-    body: bytes
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header value: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">."""
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    kind: str  # the event's kind
+    body: bytes  # the event as JSON (standard receivers)
+    receiver: str = WebhookKind.standard  # the webhook's kind
+    robot_secret: str = ""
+    message: messages.Message | None = None  # what a chat robot posts
 
 
 def backoff(attempt: int) -> timedelta:
@@ -62,6 +56,7 @@ def _body(event: OutboxEvent) -> bytes:
     payload = {
         "id": event.event_id,
         "type": event.kind,
+        "timestamp": event.created_at.isoformat(),  # Standard Webhooks' name for it
         "created_at": event.created_at.isoformat(),
         "county_id": event.county_id,
         "campaign_id": event.campaign_id,
@@ -109,6 +104,8 @@ def claim(session: Session, *, now: datetime, limit: int, lease_seconds: int) ->
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .execution_options(populate_existing=True)
     ).all()
+    chats = [event for _, event, hook in rows if hook.kind != WebhookKind.standard]
+    names = messages.names_for(session, chats) if chats else None
     return [
         Work(
             delivery_id=delivery.id,  # type: ignore[arg-type]
@@ -119,6 +116,9 @@ def claim(session: Session, *, now: datetime, limit: int, lease_seconds: int) ->
             event_id=event.event_id,
             kind=event.kind,
             body=_body(event),
+            receiver=hook.kind,
+            robot_secret=hook.robot_secret,
+            message=messages.render(event, names) if names is not None and hook.kind != WebhookKind.standard else None,
         )
         for delivery, event, hook in rows
     ]
@@ -134,12 +134,13 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        """A 2xx answer."""
-        return self.status_code is not None and 200 <= self.status_code < 300
+        """A 2xx answer that the receiver did not refuse (a chat platform's errcode 0)."""
+        return self.status_code is not None and 200 <= self.status_code < 300 and not self.error
 
 
 def send(work: Work, client: httpx.Client) -> Outcome:
-    """POST the event, signed, with its Idempotency-Key, to the address just checked; never raises.
+    """POST the event in the receiver's format (signed, with its Idempotency-Key) to the address just checked;
+    never raises.
 
     The host is resolved and checked now (it may point elsewhere than at registration) and the request
     connects to that checked address (Host header and TLS name stay the receiver's), so no second DNS
@@ -150,26 +151,35 @@ def send(work: Work, client: httpx.Client) -> Outcome:
         target = addresses.check_url(work.url)
     except addresses.AddressRefused as exc:
         return Outcome(status_code=None, error=f"地址被拒绝（{exc.code}），未发送", duration_ms=0)
-    url = httpx.URL(work.url)
-    headers = {
-        "Host": url.netloc.decode("ascii"),
-        "Content-Type": "application/json; charset=utf-8",
-        "Idempotency-Key": work.event_id,
-        "X-Shifan-Event": work.kind,
-        "X-Shifan-Delivery": str(work.delivery_id),
-        "X-Shifan-Attempt": str(work.attempt),
-        SIGNATURE_HEADER: sign(work.secret, int(time.time()), work.body),
-    }
+    request = receivers.build(
+        kind=work.receiver,
+        url=work.url,
+        secret=work.secret,
+        robot_secret=work.robot_secret,
+        event_id=work.event_id,
+        body=work.body,
+        message=work.message,
+    )
+    url = httpx.URL(request.url)
+    headers = {"Host": url.netloc.decode("ascii"), **request.headers}
+    if work.receiver == WebhookKind.standard:
+        headers |= {
+            "Idempotency-Key": work.event_id,
+            "X-Shifan-Event": work.kind,
+            "X-Shifan-Delivery": str(work.delivery_id),
+            "X-Shifan-Attempt": str(work.attempt),
+        }
     extensions = {"sni_hostname": target.host} if url.scheme == "https" else {}
     try:
         response = client.post(
             url.copy_with(host=target.addresses[0]),
-            content=work.body,
+            content=request.body,
             headers=headers,
             extensions=extensions,
             follow_redirects=False,
         )
-        code, error = response.status_code, "" if response.is_success else reason(response.status_code)
+        code = response.status_code
+        error = receivers.refusal(work.receiver, response) if response.is_success else reason(code)
     except httpx.HTTPError as exc:
         code, error = None, _FAILURE.get(type(exc), type(exc).__name__)
     return Outcome(status_code=code, error=error, duration_ms=int((time.monotonic() - started) * 1000))

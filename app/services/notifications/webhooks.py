@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from collections import defaultdict
 
 from sqlalchemy import func
@@ -18,11 +18,13 @@ from app.models.outbox import (
     Webhook,
     WebhookCreate,
     WebhookCreated,
+    WebhookKind,
+    WebhookPublic,
 )
 from app.models.user import Role
 from app.services.access import Principal, county_scope
 from app.services.errors import Invalid, NotFound
-from app.services.notifications import addresses
+from app.services.notifications import addresses, receivers, signing
 from app.services.platform import audit
 
 
@@ -32,18 +34,36 @@ def register(session: Session, *, data: WebhookCreate, principal: Principal) -> 
     county_id = principal.county_id if principal.role == Role.office else data.county_id
     if county_id is None or session.get(Region, county_id) is None:
         raise Invalid("请指定接收事件的县（区）", code="county_required")
+    receivers.check_registration(data.kind, str(data.url), data.robot_secret)
     addresses.check_url(str(data.url))  # checked again before every delivery: DNS can change
     hook = Webhook(
         county_id=county_id,
         url=str(data.url),
-        secret=secrets.token_hex(32),
+        kind=data.kind,
+        secret=signing.new_secret() if data.kind == WebhookKind.standard else "",
+        robot_secret=data.robot_secret or "",
         kinds=[k.value for k in data.kinds],
         created_by=principal.user_id,
     )
     session.add(hook)
     session.flush()
     _audit(session, principal, "webhook.create", hook)
-    return WebhookCreated.model_validate(hook.model_dump())
+    return WebhookCreated.model_validate({**public(hook).model_dump(), "secret": hook.secret or None})
+
+
+# A chat robot's URL holds its credential (access_token, key): lists and the audit show only its ends.
+_CREDENTIAL = re.compile(r"(?<=[?&])(access_token|key)=([^&#]*)")
+
+
+def masked_url(url: str) -> str:
+    """The URL with a robot's access_token or key shortened to its first and last four characters."""
+    return _CREDENTIAL.sub(lambda m: f"{m[1]}={m[2][:4]}…{m[2][-4:]}" if len(m[2]) > 12 else f"{m[1]}=…", url)
+
+
+def public(hook: Webhook) -> WebhookPublic:
+    """A webhook as the API shows it: no secret, a chat robot's credential masked."""
+    data = hook.model_dump()
+    return WebhookPublic.model_validate({**data, "url": masked_url(hook.url) if hook.kind != "standard" else hook.url})
 
 
 def _get(session: Session, *, webhook_id: int, principal: Principal) -> Webhook:
@@ -56,12 +76,11 @@ def _get(session: Session, *, webhook_id: int, principal: Principal) -> Webhook:
     return hook
 
 
-def list_visible(session: Session, *, principal: Principal) -> list[Webhook]:
+def list_visible(session: Session, *, principal: Principal) -> list[WebhookPublic]:
     """The webhooks of the caller's county (all for an admin)."""
     principal.require(Role.office, Role.admin)
-    return list(
-        session.exec(select(Webhook).where(county_scope(principal, col(Webhook.county_id))).order_by(Webhook.id)).all()
-    )
+    rows = session.exec(select(Webhook).where(county_scope(principal, col(Webhook.county_id))).order_by(Webhook.id))
+    return [public(hook) for hook in rows.all()]
 
 
 def deactivate(session: Session, *, webhook_id: int, principal: Principal) -> None:
@@ -107,5 +126,5 @@ def _audit(session: Session, principal: Principal, action: str, hook: Webhook) -
         county_id=hook.county_id,
         campaign_id=None,
         before=None,
-        after=audit.snapshot(hook, "url", "kinds", "active"),
+        after={**(audit.snapshot(hook, "kind", "kinds", "active") or {}), "url": public(hook).url},
     )

@@ -1,7 +1,8 @@
 """Optimistic concurrency for REST writes: an ETag is a digest of what the resource holds; a write that
 names the ETag it read (If-Match) is refused with 412 when the row has changed since. The check runs
-after the row is locked (SELECT … FOR UPDATE), so of two writers holding the same ETag exactly one wins,
-whichever instance they reach."""
+after the row is locked (SELECT … FOR UPDATE; on SQLite, which has no row locks, the same statement takes
+the database's write lock, see app/db.py), so of two writers holding the same ETag exactly one wins,
+whichever instance they reach and whichever backend they share."""
 
 from __future__ import annotations
 

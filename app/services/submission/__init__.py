@@ -1,7 +1,8 @@
 """The liaison's side of the evidence: evidence and its versions (evidence), uploads through the API
-and presigned direct uploads (uploads), what a file's bytes say it is (filetypes) and whether its
-structure agrees (structure), the check of every read against the record (integrity), and the same
-bytes handed in elsewhere in the county (reuse).
+and presigned direct uploads (uploads), the API's own signed links for a store that cannot presign
+(links), what a file's bytes say it is (filetypes) and whether its structure agrees (structure), the
+check of every read against the record (integrity), the same bytes handed in elsewhere in the county
+(reuse), and first-page previews made by the worker (previews).
 
 May call: review (whether a unit may still submit, what a review changed), campaign, platform, storage
 and the foundation modules."""

@@ -24,6 +24,7 @@ from app.models.evidence import (
     EvidenceKind,
     EvidencePublic,
     EvidenceStatus,
+    PreviewState,
     ReviewDecision,
     ReviewPublic,
     TextStatus,
@@ -37,7 +38,7 @@ from app.services.platform import audit
 from app.services.review import locks, reviews
 from app.services.review.reviews import Action
 from app.services.submission import reuse
-from app.services.submission.filetypes import download_name
+from app.services.submission.filetypes import PREVIEWABLE, download_name
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ def submit(
         number=evidence.current_version,
         created_by=principal.user_id,
         resubmitted_unchanged=before is not None and _same_as_returned(session, evidence.id, content),
+        preview=PreviewState.pending
+        if content.object_key is not None and content.extension in PREVIEWABLE
+        else PreviewState.none,
         **content.__dict__,
     )
     session.add_all([evidence, version])

@@ -28,6 +28,9 @@ ZIP_TYPES = {
 # Every extension a stored file can carry, with the spellings users give them.
 EXTENSIONS = {"pdf", "ofd", "jpg", "jpeg", "png", "mp4", *ZIP_TYPES, *_OLE_TYPES}
 _SAME = {"jpeg": "jpg"}
+# The extensions whose first page the worker renders as a PNG preview (PDFium for PDF, Pillow for images);
+# Word, WPS, OFD and video files have no renderer here and show their type icon instead.
+PREVIEWABLE = frozenset({"pdf", "png", "jpg"})
 
 
 @dataclass(frozen=True)

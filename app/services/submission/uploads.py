@@ -31,7 +31,7 @@ from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
 from app.services.platform import audit
 from app.services.storage import ObjectStore
-from app.services.submission import evidence, integrity, structure
+from app.services.submission import evidence, integrity, links, structure
 from app.services.submission.evidence import Content, Target, Where
 from app.services.submission.filetypes import (
     HEAD_BYTES,
@@ -46,6 +46,7 @@ from app.settings import get_settings
 log = logging.getLogger("shifan.uploads")
 KEY_ROOT = "ev/"  # recorded versions: written by the application only
 STAGING_ROOT = "up/"  # direct uploads before completion: written by clients through presigned PUTs
+PREVIEW_ROOT = "pv/"  # first-page previews: written by the worker (previews.py)
 
 
 @dataclass(frozen=True)
@@ -156,18 +157,25 @@ def create_intent(
     data: UploadIntentCreate,
     principal: Principal,
     today: date,
+    api_base: str,
 ) -> UploadIntentPublic:
-    """A presigned PUT URL for a file the client will send straight to the store."""
+    """A PUT URL for a file the client will send straight to the store: presigned by the store, or where the
+    store cannot presign, the API's own signed link (api_base is the API's URL prefix). Same lifetime."""
     settings = get_settings()
     target = evidence.resolve(session, where=where, principal=principal, today=today)
     if data.size > settings.max_upload_bytes:
         raise file_too_large(settings.max_upload_bytes)
     key = new_key(target.campaign_id, target.unit_id, root=STAGING_ROOT)
     lifetime = timedelta(minutes=settings.upload_intent_minutes)
-    # Content-Length (and the SHA-256 when declared) are signed: a different body fails at the S3 server.
-    put = store.presigned_put(key, expires=lifetime, size=data.size, sha256=data.sha256)
+    expires_at = datetime.fromtimestamp(int((datetime.now(UTC) + lifetime).timestamp()), UTC)
+    intent_id = uuid.uuid4().hex
+    headers: dict[str, str] = {}
+    if store.can_presign:
+        # Content-Length (and the SHA-256 when declared) are signed: a different body fails at the S3 server.
+        put = store.presigned_put(key, expires=lifetime, size=data.size, sha256=data.sha256)
+        url, headers = put.url, put.headers
     intent = UploadIntent(
-        id=uuid.uuid4().hex,
+        id=intent_id,
         object_key=key,
         campaign_id=target.campaign_id,
         unit_id=target.unit_id,
@@ -179,8 +187,10 @@ def create_intent(
         size=data.size,
         sha256=data.sha256,
         created_by=principal.user_id,
-        expires_at=datetime.now(UTC) + lifetime,
+        expires_at=expires_at,
     )
+    if not store.can_presign:
+        url = links.sign_upload(intent, api_base=api_base, expires_at=expires_at)
     session.add(intent)
     session.flush()
     audit.record(
@@ -194,8 +204,22 @@ def create_intent(
         after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at"),
     )
     return UploadIntentPublic(
-        id=intent.id, upload_url=put.url, headers=put.headers, expires_at=intent.expires_at, max_bytes=data.size
+        id=intent.id, upload_url=url, headers=headers, expires_at=intent.expires_at, max_bytes=data.size
     )
+
+
+def check_signed_upload(*, intent_id: str, expires: int, signature: str) -> UploadIntent:
+    """The intent of a signed upload link (links.sign_upload), read in a transaction of its own that ends
+    before the bytes travel; 403 upload_link_invalid/expired, 409 once completed."""
+    with session_scope() as session:
+        return links.verify_upload(
+            session, intent_id=intent_id, expires=expires, signature=signature, now=datetime.now(UTC)
+        )
+
+
+def receive_signed_upload(store: ObjectStore, *, intent: UploadIntent, source: BinaryIO, max_bytes: int) -> None:
+    """Store the bytes PUT to a signed upload link under the intent's key (completion checks them)."""
+    store.put_stream(intent.object_key, source, content_type="application/octet-stream", max_bytes=max_bytes)
 
 
 def _take(store: ObjectStore, intent: UploadIntent) -> Received:
@@ -290,12 +314,17 @@ def open_download(
 
 
 def download_link(
-    session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal
+    session: Session, store: ObjectStore, *, evidence_id: int, number: int, principal: Principal, api_base: str
 ) -> DownloadLink:
-    """A short-lived presigned GET URL that serves the file under its original name."""
+    """A short-lived GET URL that serves the file under its original name: presigned by the store, or where
+    the store cannot presign, the API's own signed link (api_base is the API's URL prefix, e.g.
+    http://host/api/v1). Same lifetime and the same check of the caller either way."""
     version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
     integrity.check_size(store, version, principal=principal, where="link")
     lifetime = timedelta(minutes=get_settings().download_link_minutes)
+    if not store.can_presign:
+        expires_at = datetime.fromtimestamp(int((datetime.now(UTC) + lifetime).timestamp()), UTC)
+        return DownloadLink(url=links.sign(version, api_base=api_base, expires_at=expires_at), expires_at=expires_at)
     url = store.presigned_get(
         version.object_key,  # type: ignore[arg-type]
         expires=lifetime,
@@ -305,6 +334,16 @@ def download_link(
         },
     )
     return DownloadLink(url=url, expires_at=datetime.now(UTC) + lifetime)
+
+
+def open_signed_download(
+    session: Session, store: ObjectStore, *, version_id: int, expires: int, signature: str
+) -> tuple[EvidenceVersion, Iterator[bytes]]:
+    """The file of a signed link (links.sign) and its bytes; 403 download_link_invalid/expired otherwise."""
+    version = links.verify(session, version_id=version_id, expires=expires, signature=signature, now=datetime.now(UTC))
+    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
+    first = next(chunks, b"")
+    return version, chain([first], chunks)
 
 
 @dataclass(frozen=True)
@@ -340,10 +379,15 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
         session.delete(intent)
     session.flush()
     orphans = 0
-    candidates = [*store.keys(KEY_ROOT, before=now - grace), *store.keys(STAGING_ROOT, before=now - grace)]
+    roots = (KEY_ROOT, STAGING_ROOT, PREVIEW_ROOT)
+    candidates = [key for root in roots for key in store.keys(root, before=now - grace)]
     for start in range(0, len(candidates), 500):
         batch = candidates[start : start + 500]
         known = set(session.exec(select(EvidenceVersion.object_key).where(col(EvidenceVersion.object_key).in_(batch))))
+        # A preview is kept while its version names it (the worker stores it just before recording it).
+        known |= set(
+            session.exec(select(EvidenceVersion.preview_key).where(col(EvidenceVersion.preview_key).in_(batch)))
+        )
         # A completed intent's key is not kept: a client still holding its URL may write there again.
         pending = select(UploadIntent.object_key).where(
             col(UploadIntent.object_key).in_(batch), col(UploadIntent.completed_at).is_(None)

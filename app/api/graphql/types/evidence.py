@@ -11,6 +11,7 @@ from app.models.evidence import (
     EvidenceKind,
     EvidencePublic,
     EvidenceStatus,
+    PreviewState,
     ReviewDecision,
     TextStatus,
     VersionState,
@@ -36,6 +37,9 @@ class VersionType:
     created_by: int
     created_at: datetime
     withdrawn_at: datetime | None
+    preview: PreviewState = strawberry.field(
+        description="首页预览图：ready 可取 …/preview.png；pending 正在生成；none 无预览（显示文件类型图标）"
+    )
 
 
 @strawberry.type(name="SearchHit", description="检索命中的一个资料版本：所属单位、指标，以及命中的片段")
@@ -131,11 +135,13 @@ class EvidenceType:
         return None if found.reused_in is None else [from_obj(ReuseRefType, r) for r in found.reused_in]
 
     @strawberry.field(description="文件版本的短时下载地址（默认当前版本；网址和情况说明没有文件）")
-    async def download_link(self, info: Info, version: int | None = None) -> DownloadLinkType:
+    async def download_link(self, info: Info, version: int | None = None) -> DownloadLinkType | None:
+        # nullable: a URL or statement version has no file; its error nulls this field only, not the list
         link = await info.context.call(
             uploads.download_link,
             store=info.context.store,
             evidence_id=self.id,
             number=version or self.current_version,
+            api_base=info.context.api_base,
         )
         return from_obj(DownloadLinkType, link)

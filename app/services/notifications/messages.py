@@ -1,0 +1,128 @@
+"""The Chinese message a chat robot posts for an event, e.g.
+"【陵川县】县司法局 第26项 资料被退回补充：请补充2022年台账", with a link into the web app.
+
+Names are read when the delivery is claimed, for the whole batch at once (a fixed number of statements
+whatever its size), so a message says what the county and unit are called now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.models import Assignment, Item, Region, Unit
+from app.models.framework import FrameworkSection, MaterialRequestItem
+from app.models.outbox import EventKind, OutboxEvent
+from app.settings import get_settings
+
+COMMENT_CHARS = 300  # a long comment is cut; the link leads to the whole of it
+# User text goes into Markdown: brackets and angle brackets would let it forge links or <font> tags.
+_NEUTRAL = str.maketrans({"[": "［", "]": "］", "<": "＜", ">": "＞", "`": "'"})
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a chat robot shows: a title (notification preview), one line of text, and a link (may be empty)."""
+
+    title: str
+    text: str
+    link: str
+
+
+@dataclass
+class Names:
+    """Names for a batch of events: counties, units, and the item label of each assignment or request."""
+
+    counties: dict[int, str]
+    units: dict[int, str]
+    assignments: dict[int, str]
+    requests: dict[int, str]
+
+
+def names_for(session: Session, events: list[OutboxEvent]) -> Names:
+    """Look up every name the events' messages need, in at most five statements."""
+    data = [e.data for e in events]
+    unit_ids = {d["unit_id"] for d in data if isinstance(d.get("unit_id"), int)}
+    assignment_ids = {d["assignment_id"] for d in data if isinstance(d.get("assignment_id"), int)}
+    request_ids = {d["material_request_id"] for d in data if isinstance(d.get("material_request_id"), int)}
+    counties = dict(
+        session.exec(select(Region.id, Region.name).where(col(Region.id).in_({e.county_id for e in events}))).all()
+    )
+    units = dict(session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(unit_ids))).all()) if unit_ids else {}
+    assignments: dict[int, str] = {}
+    if assignment_ids:
+        rows = session.exec(
+            select(Assignment.id, Item.number, FrameworkSection)
+            .join(Item, col(Item.id) == Assignment.item_id)
+            .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+            .where(col(Assignment.id).in_(assignment_ids))
+        ).all()
+        firsts = _first_sections(session, {s.framework_id for _, _, s in rows})
+        assignments = {a: f"{_section_label(s, firsts)}第{n}项" for a, n, s in rows}
+    requests: dict[int, str] = {}
+    if request_ids:
+        numbers: dict[int, list[int]] = {}
+        for request_id, number in session.exec(
+            select(MaterialRequestItem.material_request_id, Item.number)
+            .join(Item, col(Item.id) == MaterialRequestItem.item_id)
+            .where(col(MaterialRequestItem.material_request_id).in_(request_ids))
+            .order_by(Item.number)
+        ).all():
+            numbers.setdefault(request_id, []).append(number)
+        requests = {r: "第" + "、".join(str(n) for n in ns) + "项" for r, ns in numbers.items()}
+    return Names(counties=counties, units=units, assignments=assignments, requests=requests)
+
+
+def _first_sections(session: Session, framework_ids: set[int]) -> set[int]:
+    """The first list of each framework (陵川's 100 indicators, 罗平's 基础任务清单): its items need no list name."""
+    first: dict[int, FrameworkSection] = {}
+    for section in session.exec(
+        select(FrameworkSection).where(col(FrameworkSection.framework_id).in_(framework_ids))
+    ).all():
+        if section.framework_id not in first or section.position < first[section.framework_id].position:
+            first[section.framework_id] = section
+    return {s.id for s in first.values() if s.id is not None}
+
+
+def _section_label(section: FrameworkSection, firsts: set[int]) -> str:
+    return "" if section.id in firsts else section.name
+
+
+def _clean(text: Any, limit: int = COMMENT_CHARS) -> str:
+    value = " ".join(str(text or "").split()).translate(_NEUTRAL)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def render(event: OutboxEvent, names: Names) -> Message:
+    """The message for one event, in the words a county office uses."""
+    d = event.data
+    county = f"【{names.counties.get(event.county_id, '')}】"
+    unit = _clean(d.get("unit_name") or names.units.get(d.get("unit_id"), ""), 60)  # type: ignore[arg-type]
+    base = get_settings().public_url.rstrip("/")
+    kind = event.kind
+    if kind in (EventKind.evidence_returned, EventKind.evidence_approved):
+        label = names.assignments.get(d.get("assignment_id")) or names.requests.get(d.get("material_request_id"))  # type: ignore[arg-type]
+        what = f"{label or '《' + _clean(d.get('title'), 60) + '》'} 资料"
+        if kind == EventKind.evidence_returned:
+            title, line = "资料被退回补充", f"{unit} {what}被退回补充：{_clean(d.get('comment')) or '（无说明）'}"
+        else:
+            title, line = "资料审核通过", f"{unit} {what}已审核通过"
+        path = f"/evidence/{d.get('evidence_id')}"
+    elif kind in (EventKind.due_soon, EventKind.overdue):
+        count, due = d.get("count", 0), d.get("due_on", "")
+        if kind == EventKind.due_soon:
+            left = f"，还剩 {d['workdays_left']} 个工作日" if "workdays_left" in d else ""
+            title, line = "任务即将截止", f"{unit} 有 {count} 项任务将于 {due} 截止{left}"
+            if d.get("provisional"):
+                line += "（当年节假日安排尚未公布，按常规工作日估算）"
+        else:
+            title, line = "任务已逾期", f"{unit} 有 {count} 项任务已过截止日期 {due}，尚未完成"
+        path = f"/campaigns/{event.campaign_id}/units/{d.get('unit_id')}/assignments"
+    elif kind == EventKind.scores_released:
+        title, line = "评分已发布", f"评分轮次“{_clean(d.get('round'), 60)}”已发布"
+        path = f"/campaigns/{event.campaign_id}/rounds/{d.get('round_id')}"
+    else:
+        title, line, path = "事件通知", f"事件 {kind}", ""
+    return Message(title=f"示范创建：{title}", text=county + line, link=f"{base}{path}" if base and path else "")
