@@ -190,6 +190,21 @@ def _scan_reminders(today: date, within_workdays: int) -> None:
     print(f"reminders: {found} new", flush=True)
 
 
+def _read_search_texts() -> int:
+    """One batch of the search job (the words of new evidence versions); how many were read."""
+    from app.services.search import indexing
+    from app.services.storage import get_store
+
+    try:
+        counts = indexing.run_once(get_store())
+    except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
+        print(f"search texts: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
+        return 0
+    if counts["read"]:
+        print(f"search texts: {counts}", flush=True)
+    return counts["read"]
+
+
 def worker(args: argparse.Namespace) -> None:
     """Scan deadlines for reminders, deliver pending webhook events, make file previews; run as many as you
     like. It never exits on an error in the data: it logs it, skips what it concerns, and goes on."""
@@ -223,9 +238,10 @@ def worker(args: argparse.Namespace) -> None:
                 made = {"claimed": 0}
             if made["claimed"]:
                 print(f"previews: {made}", flush=True)
+            texts = _read_search_texts()
             if args.once:
                 return
-            if not counts["claimed"] and not made["claimed"]:
+            if not counts["claimed"] and not made["claimed"] and not texts:
                 time.sleep(args.poll_seconds)
 
 
@@ -255,6 +271,16 @@ def calendar_load(args: argparse.Namespace) -> None:
         public = holidays.load_file(session, path=Path(args.file))
     days = f"放假 {public.holidays} 天，调休上班 {public.make_up_workdays} 天"
     print(f"{public.year} 年节假日安排已载入：{public.title}，{days}")
+
+
+def search_reread(args: argparse.Namespace) -> None:
+    """Have the worker read evidence for search again: the failed ones, or (--all) every version."""
+    from app.models.evidence import TextStatus
+    from app.services.search import indexing
+
+    with session_scope() as session:
+        n = indexing.forget(session, statuses=None if args.all else [TextStatus.failed])
+    print(f"{n} 个资料版本将由 worker 重新读取（检索文字）")
 
 
 def calendar_list(_: argparse.Namespace) -> None:
@@ -316,9 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "worker",
         worker,
-        "Send deadline reminders, deliver webhook events, make file previews (safe to run on every instance)",
+        "Send reminders, deliver webhook events, make file previews, read new evidence for search (safe on every"
+        " instance)",
     )
-    p.add_argument("--once", action="store_true", help="one scan, one delivery batch and one preview batch, then exit")
+    p.add_argument("--once", action="store_true", help="one scan, one delivery, preview and search batch, then exit")
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
@@ -328,6 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.set_defaults(func=calendar_load)
     cal_sub.add_parser("list", help="The loaded years").set_defaults(func=calendar_list)
+    search_cmd = sub.add_parser("search", help="Evidence search (检索)", description="资料检索")
+    p = search_cmd.add_subparsers(dest="search_command", required=True).add_parser("reread", help=search_reread.__doc__)
+    p.add_argument("--all", action="store_true", help="every version, e.g. after an upgrade of the word list")
+    p.set_defaults(func=search_reread)
     cli_export.add_parser(sub)
     audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
     audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)

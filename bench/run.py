@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import overview, scoring, todo, upload  # noqa: E402
+from bench import overview, scoring, search, todo, upload  # noqa: E402
 
 
 def machine() -> str:
@@ -34,6 +34,7 @@ def main() -> None:
         upload.markdown(upload.run()),
         scoring.markdown(scoring.run()),
         overview.markdown(overview.run()),
+        search.markdown(search.run()),
     ]
     header = [
         "# Benchmarks",

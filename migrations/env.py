@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from app.db import make_engine
 from app.models._base import UTCDateTime
+from app.models.search import outside_metadata
 from app.settings import get_settings
 
 config = context.config
@@ -19,6 +20,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         render_item=render_item,
+        include_object=outside_metadata,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -39,7 +41,11 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things, so Alembic copies tables instead.
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=render_item
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        render_item=render_item,
+        include_object=outside_metadata,
     )
     with context.begin_transaction():
         context.run_migrations()

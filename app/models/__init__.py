@@ -18,6 +18,7 @@ from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
 from app.models.scoring import MetricFigure, Score, ScoringRound
+from app.models.search import EvidenceText
 from app.models.unit import Unit, UnitGroup, UnitGroupMember
 from app.models.user import ScriptToken, User
 
@@ -32,6 +33,7 @@ __all__ = [
     "DeliveryAttempt",
     "Engagement",
     "Evidence",
+    "EvidenceText",
     "EvidenceVersion",
     "Framework",
     "FrameworkSection",

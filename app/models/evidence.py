@@ -44,6 +44,23 @@ class PreviewState(StrEnum):
     ready = "ready"  # GET …/preview.png answers
 
 
+class TextStatus(StrEnum):
+    pending = "pending"  # not read yet: the worker has not come to it
+    done = "done"
+    no_text = "no_text"  # a kind of file without words to read (images, video, archives)
+    no_text_layer = "no_text_layer"  # 无文本层: a PDF or OFD whose pages carry no text (a scan)
+    failed = "failed"  # the file could not be read (damaged, or a format we do not open)
+
+
+TEXT_STATUS_LABELS = {
+    TextStatus.pending: "待读取",
+    TextStatus.done: "已读取",
+    TextStatus.no_text: "无可读文字",
+    TextStatus.no_text_layer: "无文本层",
+    TextStatus.failed: "读取失败",
+}
+
+
 class Evidence(SQLModel, table=True):
     """One piece of evidence a unit hands in for an assignment, or for a material request that
     covers several items (it then counts for all of that unit's assignments of those items)."""
@@ -202,6 +219,11 @@ class VersionPublic(SQLModel):
     sha256: str | None
     page_count: int | None = Field(default=None, description="PDF 页数")
     resubmitted_unchanged: bool = Field(default=False, description="与此前被退回的版本内容完全相同")
+    text_status: TextStatus = Field(
+        default=TextStatus.pending,
+        description="供检索的文字读取情况：pending 待读取、done 已读取、no_text 无可读文字、"
+        "no_text_layer 无文本层（扫描件，只能按标题检索）、failed 读取失败",
+    )
     url: str | None
     text: str | None
     state: VersionState

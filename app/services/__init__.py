@@ -23,6 +23,7 @@ LAYERS = [
     "notifications",
     "review",
     "submission",
+    "search",
     "assessment",
     "exports",
     "demo",

@@ -1,8 +1,10 @@
-"""Evidence: web addresses and statements, lists, detail, withdrawal and the office's reviews."""
+"""Evidence: web addresses and statements, lists, search, detail, withdrawal and the office's reviews."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
 from app.api.location import CREATED, created_at
@@ -16,7 +18,9 @@ from app.models.evidence import (
     ReusedFile,
     ReviewCreate,
 )
+from app.models.search import SearchHit
 from app.services.review import reviews
+from app.services.search import query as search
 from app.services.submission import evidence, reuse
 from app.services.submission.evidence import Content, Where
 
@@ -86,6 +90,21 @@ def list_reused_evidence(
     """The campaign's files handed in as more than one piece of evidence in the county (other units, items or
     campaigns): for the office, evaluators and the province; never blocked."""
     return page.of_all(reuse.reused_in_campaign(session, campaign_id=campaign_id, principal=who))
+
+
+@router.get("/campaigns/{campaign_id}/evidence/search", response_model=Page[SearchHit])
+def search_evidence(
+    campaign_id: int,
+    q: Annotated[str, Query(max_length=100, description="检索词（按中文分词，须全部出现），如“行政复议”")],
+    session: SessionDep,
+    who: CurrentPrincipal,
+    page: PageDep,
+) -> Page[SearchHit]:
+    """The campaign's evidence whose title, statement, address or file text holds every word of q, newest first."""
+    hits, total = search.search(
+        session, campaign_id=campaign_id, q=q, principal=who, limit=page.limit, offset=page.offset
+    )
+    return page.of(hits, total)
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Campaign, Evidence, EvidenceVersion, MaterialRequest, MaterialRequestItem, Review
+from app.models import (
+    Assignment,
+    Campaign,
+    Evidence,
+    EvidenceText,
+    EvidenceVersion,
+    MaterialRequest,
+    MaterialRequestItem,
+    Review,
+)
 from app.models.evidence import (
     EvidenceDetail,
     EvidenceKind,
@@ -17,6 +27,7 @@ from app.models.evidence import (
     PreviewState,
     ReviewDecision,
     ReviewPublic,
+    TextStatus,
     VersionPublic,
     VersionState,
 )
@@ -278,9 +289,19 @@ def _status_of(session: Session, version: EvidenceVersion) -> EvidenceStatus:
     return EvidenceStatus(last) if last else EvidenceStatus.submitted
 
 
-def _version_public(v: EvidenceVersion) -> VersionPublic:
+def _version_public(v: EvidenceVersion, text_status: str | None) -> VersionPublic:
     name = download_name(v.filename, v.extension) if v.kind == EvidenceKind.file else None
-    return VersionPublic.model_validate(v, update={"download_name": name})
+    status = TextStatus(text_status) if text_status else TextStatus.pending  # no row yet: the worker has not read it
+    return VersionPublic.model_validate(v, update={"download_name": name, "text_status": status})
+
+
+def _with_text_status(*where: Any):  # noqa: ANN202 - a SQLModel select
+    """Versions with how their words were read for search (an outer join: no extra statement)."""
+    return (
+        select(EvidenceVersion, EvidenceText.status)
+        .outerjoin(EvidenceText, col(EvidenceText.version_id) == EvidenceVersion.id)
+        .where(*where)
+    )
 
 
 def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
@@ -288,10 +309,11 @@ def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
     if not rows:
         return []
     pairs = [and_(EvidenceVersion.evidence_id == e.id, EvidenceVersion.number == e.current_version) for e in rows]
-    current = {v.evidence_id: v for v in session.exec(select(EvidenceVersion).where(or_(*pairs))).all()}
+    found = session.exec(_with_text_status(or_(*pairs))).all()
+    current = {v.evidence_id: (v, status) for v, status in found}
     return [
         EvidencePublic.model_validate(
-            e, update={"current": _version_public(current[e.id]) if e.id in current else None}
+            e, update={"current": _version_public(*current[e.id]) if e.id in current else None}
         )
         for e in rows
     ]
@@ -299,16 +321,17 @@ def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
 
 def detail(session: Session, evidence: Evidence, *, principal: Principal | None = None) -> EvidenceDetail:
     """Evidence with every version and every review, and (for those shown it) where its files were reused."""
-    versions = session.exec(
-        select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
+    rows = session.exec(
+        _with_text_status(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
     ).all()
+    versions = [v for v, _ in rows]
     number_of = {v.id: v.number for v in versions}
     decisions = session.exec(select(Review).where(Review.evidence_id == evidence.id).order_by(Review.id)).all()
     base = public_list(session, [evidence])[0]
     return EvidenceDetail(
         **base.model_dump(exclude={"current"}),
         current=base.current,
-        versions=[_version_public(v) for v in versions],
+        versions=[_version_public(v, status) for v, status in rows],
         reviews=[ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]}) for r in decisions],
         reused_in=reuse.reused_in(session, evidence=evidence, versions=list(versions), principal=principal),
     )

@@ -17,11 +17,12 @@ from app.services.assessment import scoring
 from app.services.campaign import assignments, campaigns, progress
 from app.services.indicators import frameworks
 from app.services.review import rectification
+from app.services.search import query as search
 from app.services.submission import evidence, reuse
 
 if TYPE_CHECKING:
     from app.api.graphql.types.assignments import AssignmentType
-    from app.api.graphql.types.evidence import EvidenceType, ReusedFileType
+    from app.api.graphql.types.evidence import EvidenceType, ReusedFileType, SearchHitType
     from app.api.graphql.types.frameworks import CampaignItemType, FrameworkType
     from app.api.graphql.types.rectification import RectificationType
     from app.api.graphql.types.regions import RegionType
@@ -211,6 +212,18 @@ class CampaignType:
             offset=at.offset,
         )
         return connection([EvidenceType.of(e) for e in rows], at=at, total=total)
+
+    @strawberry.field(
+        description="按词检索资料（标题、情况说明、网址及文件中的文字，中文分词，须全部出现），新版本在前"
+    )
+    async def search_evidence(
+        self, info: Info, q: str, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[SearchHitType, strawberry.lazy(_TYPES + "evidence")]]:
+        from app.api.graphql.types.evidence import SearchHitType
+
+        at = page(first, after)
+        hits, total = await info.context.call(search.search, campaign_id=self.id, q=q, limit=at.limit, offset=at.offset)
+        return connection([from_obj(SearchHitType, h) for h in hits], at=at, total=total)
 
     @strawberry.field(description="本活动中在本县被提交为多份资料的同一文件（办公室、评估专家、省级可见）")
     async def reused_evidence(

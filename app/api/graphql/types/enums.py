@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.models.campaign import AssignmentRole, AssignmentStatus, CampaignStatus
-from app.models.evidence import EvidenceKind, EvidenceStatus, ReviewDecision, VersionState
+from app.models.evidence import EvidenceKind, EvidenceStatus, ReviewDecision, TextStatus, VersionState
 from app.models.framework import LeadRule, SectionKind
 from app.models.rectification import RectificationSource, RectificationStatus
 from app.models.region import RegionLevel
@@ -29,5 +29,9 @@ for enum, description in (
     (ScorerKind, "office 县级初审 / evaluator 第三方评估"),
     (RectificationStatus, "整改状态"),
     (RectificationSource, "整改事项来源"),
+    (
+        TextStatus,
+        "文件文字的读取情况：pending 待读取、done 已读取、no_text 无可读文字、no_text_layer 无文本层、failed 读取失败",
+    ),
 ):
     strawberry.enum(enum, graphql_name_from="value", description=description)

@@ -13,6 +13,7 @@ from app.models.evidence import (
     EvidenceStatus,
     PreviewState,
     ReviewDecision,
+    TextStatus,
     VersionState,
 )
 from app.services.submission import uploads
@@ -29,6 +30,7 @@ class VersionType:
     sha256: str | None
     page_count: int | None = strawberry.field(description="PDF 页数")
     resubmitted_unchanged: bool = strawberry.field(description="与此前被退回的版本内容完全相同")
+    text_status: TextStatus = strawberry.field(description="供检索的文字读取情况；no_text_layer 即无文本层（扫描件）")
     url: str | None
     text: str | None
     state: VersionState
@@ -38,6 +40,25 @@ class VersionType:
     preview: PreviewState = strawberry.field(
         description="首页预览图：ready 可取 …/preview.png；pending 正在生成；none 无预览（显示文件类型图标）"
     )
+
+
+@strawberry.type(name="SearchHit", description="检索命中的一个资料版本：所属单位、指标，以及命中的片段")
+class SearchHitType:
+    evidence_id: int
+    evidence_title: str
+    evidence_status: EvidenceStatus
+    version: int = strawberry.field(description="版本号")
+    kind: EvidenceKind
+    filename: str | None
+    unit_id: int
+    unit_name: str
+    assignment_id: int | None
+    item_id: int | None = strawberry.field(description="指标（资料直接提交到指标时）")
+    item_number: int | None
+    material_request_id: int | None = strawberry.field(description="材料清单条目（资料提交到跨指标的材料要求时）")
+    text_status: TextStatus = strawberry.field(description="文件文字的读取情况；no_text_layer 即无文本层（扫描件）")
+    text_status_label: str
+    snippet: str = strawberry.field(description="命中的片段，检索词以 <mark></mark> 标出（其余文字已做 HTML 转义）")
 
 
 @strawberry.type(name="Review", description="一次审核决定及其所审的版本")

@@ -1,0 +1,44 @@
+"""Chinese word segmentation with jieba: every word and its sub-words when indexing, whole words when asking."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+
+import jieba
+
+_CJK = r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+_SPACED = re.compile(rf"(?<={_CJK})[ \t]+(?={_CJK})|(?<={_CJK})[ \t]+(?=\d)|(?<=\d)[ \t]+(?={_CJK})")
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+@cache
+def _tokenizer() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)  # its dictionary ships in the wheel; no download, only a cache file
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def unspace(text: str) -> str:
+    """Letter-spaced text, as PDF extraction often yields it (本 机 关), joined again between Chinese characters."""
+    return _SPACED.sub("", text)
+
+
+def tidy(text: str) -> str:
+    """Text as a reader sees it: no NUL, runs of blanks and empty lines cut."""
+    text = text.replace("\x00", "")
+    return re.sub(r"[ \t\r\f\v]+", " ", re.sub(r"\n\s*\n+", "\n", text)).strip()
+
+
+def for_index(text: str) -> str:
+    """The words to index, space-separated: 行政复议决定书 gives 行政 复议 行政复议 决定 决定书."""
+    words = (w.strip().lower() for w in _tokenizer().cut_for_search(text))
+    return " ".join(w for w in words if w and _WORD.search(w))
+
+
+def for_query(q: str) -> list[str]:
+    """The words of a search, each to be found (行政复议 stays one word), without repeats."""
+    words = (w.strip().lower() for w in _tokenizer().cut(q))
+    return list(dict.fromkeys(w for w in words if w and _WORD.search(w)))
