@@ -12,6 +12,7 @@ import pytest
 from docx import Document
 from PIL import Image
 
+from app.services.demo import samples
 from app.services.storage import LocalStore
 from app.services.submission import previews, uploads
 from tests.conftest import pin_today, use_store
@@ -21,24 +22,7 @@ from tests.graphql_kit import gql
 
 def drawn_pdf() -> bytes:
     """A one-page A4 PDF (595×842 pt) whose upper half is a black rectangle, with a line of text."""
-    stream = b"0 0 0 rg 0 421 595 421 re f BT /F1 24 Tf 72 200 Td (Shifan preview) Tj ET"
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj".encode() + body + b"endobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return samples.one_page_pdf(b"0 0 0 rg 0 421 595 421 re f BT /F1 24 Tf 72 200 Td (Shifan preview) Tj ET")
 
 
 def word_file() -> bytes:

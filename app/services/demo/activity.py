@@ -5,8 +5,6 @@ their due date, a scoring round with the office's scores, a rectification."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,6 +18,7 @@ from app.models.scoring import RoundCreate, ScoreBatch, ScoreCreate
 from app.services.access import Principal
 from app.services.assessment import scoring, scoring_config
 from app.services.campaign import assignments
+from app.services.demo import samples
 from app.services.review import rectification, reviews
 from app.services.storage import ObjectStore
 from app.services.submission import evidence, uploads
@@ -31,35 +30,12 @@ RETURN_COMMENT = "请补充会议纪要的盖章扫描件，并注明会议日�
 
 def tiny_pdf(text: str) -> bytes:
     """A small, well-formed one-page PDF saying text (ASCII)."""
-    stream = f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length " + str(len(stream)).encode() + b">>stream\n" + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{n} 0 obj".encode() + body + b"endobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += f"trailer<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return samples.one_page_pdf(f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode())
 
 
 def tiny_png(width: int = 16, height: int = 16) -> bytes:
     """A valid RGB PNG (a red square), as a photo of a notice board would be."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\xc0\x20\x20" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return samples.solid_png(width, height, b"\xc0\x20\x20")
 
 
 def _file(
