@@ -33,7 +33,12 @@ class Principal:
 
 def authenticate(session: Session, token: str) -> Principal:
     """The principal a bearer token stands for; Unauthorized if it is not (or no longer) valid."""
-    claims = decode_token(token)
+    return principal_of_claims(session, decode_token(token))
+
+
+def principal_of_claims(session: Session, claims: dict) -> Principal:
+    """The principal of a token's verified claims, checked against the database: Unauthorized when the
+    account is gone, disabled or holds another role now, or the script token was revoked."""
     user = session.get(User, int(claims["sub"]))
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
