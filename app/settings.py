@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     _kept_secret: str | None = PrivateAttr(default=None)
 
     database_url: str = f"sqlite:///{VAR_DIR}/shifan.db"
+    # Worker threads the busiest reads run in at once: a few keep the pool's connections busy, while dozens
+    # only fight over the interpreter (measured: 4 threads gave 1.5x the to-do list throughput of 40).
+    read_threads: int = 4
     object_dir: Path = VAR_DIR / "objects"
     jwt_secret: str = ""
     jwt_issuer: str = "shifan"

@@ -8,12 +8,13 @@ from datetime import date
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.db import read_scope, session_scope
 from app.models.common import Page
@@ -21,6 +22,7 @@ from app.services.access import Principal, authenticate, principal_of_claims
 from app.services.auth import decode_token
 from app.services.errors import Invalid, Unauthorized
 from app.services.storage import ObjectStore, get_store
+from app.settings import get_settings
 
 T = TypeVar("T")
 
@@ -73,6 +75,15 @@ def _principal_own_session(token: Annotated[str | None, Depends(_bearer)]) -> Pr
 StreamingPrincipal = Annotated[Principal, Depends(_principal_own_session)]
 
 
+_READERS: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
+
+
+def _readers() -> anyio.CapacityLimiter:
+    if not _READERS:
+        _READERS.append(anyio.CapacityLimiter(get_settings().read_threads))
+    return _READERS[0]
+
+
 class Reader:
     """The busiest reads (to-do list, assignment ledger, evidence detail) in one worker-thread hop: the read-only
     session (no BEGIN/COMMIT round trips), the caller checked against the database as for every request (a
@@ -91,7 +102,7 @@ class Reader:
                 answer = work(session, principal_of_claims(session, self.claims))
                 return answer.__pydantic_serializer__.to_json(answer, by_alias=True)
 
-        return Response(await run_in_threadpool(run), media_type="application/json")
+        return Response(await anyio.to_thread.run_sync(run, limiter=_readers()), media_type="application/json")
 
 
 async def _reader(token: Annotated[str | None, Depends(_bearer)]) -> Reader:
