@@ -327,11 +327,12 @@ def detail(session: Session, evidence: Evidence, *, principal: Principal | None 
     versions = [v for v, _ in rows]
     number_of = {v.id: v.number for v in versions}
     decisions = session.exec(select(Review).where(Review.evidence_id == evidence.id).order_by(Review.id)).all()
-    base = public_list(session, [evidence])[0]
+    shown = [_version_public(v, status) for v, status in rows]
+    current = next((p for p in shown if p.number == evidence.current_version), None)  # as public_list finds it
     return EvidenceDetail(
-        **base.model_dump(exclude={"current"}),
-        current=base.current,
-        versions=[_version_public(v, status) for v, status in rows],
+        **EvidencePublic.model_validate(evidence, update={"current": None}).model_dump(exclude={"current"}),
+        current=current,
+        versions=shown,
         reviews=[ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]}) for r in decisions],
         reused_in=reuse.reused_in(session, evidence=evidence, versions=list(versions), principal=principal),
     )
