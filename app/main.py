@@ -140,6 +140,7 @@ def create_app() -> FastAPI:
 
     app.openapi = document  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(errors.UnexpectedErrorMiddleware)  # a 500 still gets the request id, CORS and security headers
     app.add_middleware(RequestMiddleware)  # the request id covers replays and refusals too
     origins = get_settings().cors_origin_list()
     if origins:  # a preflight is answered before anything else runs

@@ -59,3 +59,34 @@ def test_docs_pages_allow_exactly_their_own_inline_scripts(client) -> None:
             digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
             assert f"'sha256-{digest}'" in policy, path
         assert int(r.headers["content-length"]) == len(r.content)
+
+
+def test_an_unexpected_error_is_a_problem_with_every_header(world, monkeypatch) -> None:
+    """A 500 passes the request id, CORS and security headers like any other answer (a page on another origin
+    can read its code and request id instead of seeing a network error)."""
+    from app.main import create_app
+    from app.services import access
+    from app.settings import get_settings
+
+    monkeypatch.setenv("SHIFAN_CORS_ORIGINS", "https://spa.example.gov.cn")
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+    finally:
+        monkeypatch.delenv("SHIFAN_CORS_ORIGINS")
+        get_settings.cache_clear()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(access, "principal_for", broken)
+    headers = {**world.auth("lc-office"), "Origin": "https://spa.example.gov.cn", "X-Request-ID": "spa-500"}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for url in ("/api/v1/me", "/api/v1/me/assignments"):  # a sync route, and a hot read's worker thread
+            r = c.get(url, headers=headers)
+            assert r.status_code == 500, r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert r.json()["code"] == "internal_error" and "服务器内部错误" in r.json()["detail"]
+            assert r.headers["x-request-id"] == "spa-500"
+            assert r.headers["access-control-allow-origin"] == "https://spa.example.gov.cn"
+            _common(r)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import connection_lost
 from app.services import messages
@@ -161,3 +162,34 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)
+
+
+class UnexpectedErrorMiddleware:
+    """Turns an unexpected exception into the 500 problem+json inside the app's own middleware, so the answer
+    still passes the request id, CORS and security headers on its way out (Starlette's last-resort handler
+    sits outside all of them: a browser page on another origin saw a 500 as a network error, without its
+    request id). An exception after the answer has started is left to the server, which drops the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started:
+                raise
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)
+            await response(scope, receive, send)
