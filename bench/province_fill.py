@@ -22,7 +22,7 @@ from app.models.region import RegionLevel
 from app.models.scoring import RoundCreate
 from app.models.user import Role
 from app.services.access import principal_for
-from app.services.assessment import scoring
+from app.services.assessment import release, scoring
 from app.services.campaign import campaigns, tally
 from bench.fixtures import region, user
 
@@ -149,6 +149,6 @@ def fill(s: Session, *, framework_id: int, counties: int = COUNTIES, units: int 
     s.execute(sa.text("SET LOCAL session_replication_role = origin"))
     started = time.perf_counter()
     for round_id, office in zip(rounds, offices, strict=True):
-        scoring.release(s, round_id=round_id, principal=office)  # type: ignore[arg-type]
+        release.release(s, round_id=round_id, principal=office)  # type: ignore[arg-type]
     seconds["release"] = time.perf_counter() - started
     return Province(province, county_ids, campaign_ids, rounds, seconds)  # type: ignore[arg-type]
