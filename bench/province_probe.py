@@ -85,3 +85,90 @@ def analyze() -> None:
     with get_engine().connect() as c:
         c.execute(sa.text("ANALYZE"))
         c.commit()
+
+
+def explain_select(query: Any) -> tuple[float, str]:
+    """(ms, plan) of EXPLAIN (ANALYZE, BUFFERS) for a SQLAlchemy select, compiled for the app's engine."""
+    from app.db import get_engine
+
+    compiled = query.compile(dialect=get_engine().dialect, compile_kwargs={"render_postcompile": True})
+    plan = explain(str(compiled), compiled.params)
+    ms = next((float(line.split(":")[1].split()[0]) for line in plan.splitlines() if "Execution Time" in line), 0.0)
+    return ms, plan
+
+
+def counted_overview(campaign_ids: list[int], today: Any) -> Any:
+    """The overview's progress as it was counted before the tally: every assignment of every campaign."""
+    from sqlalchemy import and_, case, func
+    from sqlmodel import col, select
+
+    from app.models import Assignment
+    from app.models.campaign import AssignmentStatus
+    from app.services.campaign.assignments import OPEN
+
+    status = col(Assignment.status)
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    return (
+        select(
+            Assignment.campaign_id,
+            func.count(),
+            *(count(status == s) for s in AssignmentStatus),
+            count(and_(status.in_(OPEN), col(Assignment.due_on) < today)),
+        )
+        .where(col(Assignment.campaign_id).in_(campaign_ids))
+        .group_by(Assignment.campaign_id)
+    )
+
+
+def tallied_overview(campaign_ids: list[int], today: Any) -> Any:
+    """The overview's progress as the tally gives it (the province sees every unit)."""
+    from sqlalchemy import and_, case, func
+    from sqlmodel import col, select
+
+    from app.models import AssignmentTally
+    from app.models.campaign import AssignmentStatus
+    from app.services.campaign.assignments import OPEN
+
+    status = col(AssignmentTally.status)
+
+    def total(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, AssignmentTally.n), else_=0)), 0)
+
+    return (
+        select(
+            AssignmentTally.campaign_id,
+            func.sum(AssignmentTally.n),
+            *(total(status == s) for s in AssignmentStatus),
+            total(and_(status.in_(OPEN), col(AssignmentTally.due_on) < today)),
+        )
+        .where(col(AssignmentTally.campaign_id).in_(campaign_ids))
+        .group_by(AssignmentTally.campaign_id)
+    )
+
+
+def summaries_both_ways(campaign_ids: list[int]) -> tuple[float, float]:
+    """Median seconds of the overview's score summaries rolled up from the scores (the stored figures cleared
+    inside a transaction that is rolled back) and read from the stored figures."""
+    from sqlalchemy import update
+    from sqlmodel import Session, col, select
+
+    from app.db import get_engine
+    from app.models import ScoringRound, User
+    from app.services.access import principal_for
+    from app.services.assessment import score_report
+
+    with Session(get_engine()) as s:
+        who = principal_for(s, s.exec(select(User).where(User.username == "bench-province")).one())
+
+        def summaries() -> None:
+            assert len(score_report.latest_summaries(s, campaign_ids=campaign_ids, principal=who)) == len(campaign_ids)
+
+        stored = median(summaries)
+        s.execute(update(ScoringRound).where(col(ScoringRound.campaign_id).in_(campaign_ids)).values(summary=None))
+        s.expire_all()
+        rolled = median(summaries)
+        s.rollback()
+    return rolled, stored
