@@ -204,6 +204,7 @@ def _public(score: Score, item_key: str, *, current: bool) -> ScorePublic:
 
 
 def audit_round(session: Session, principal: Principal, action: str, row: ScoringRound, campaign: Campaign) -> None:
+    """Audit a round's creation or release."""
     audit.record(
         session,
         principal=principal,
