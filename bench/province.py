@@ -144,7 +144,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         "Counted from the assignments:",
         "",
         "```",
-        _plan_excerpt(counted_plan, 16),
+        _plan_excerpt(counted_plan, 24),
         "```",
         "",
         "From the tally:",
