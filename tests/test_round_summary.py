@@ -12,6 +12,11 @@ from app.services.assessment import score_report
 from tests.graphql_kit import OVERVIEW, add_province, add_scored_county, gql
 
 API = "/api/v1"
+LEVEL2 = """
+query Level2($first: Int) {
+  counties(first: $first) { edges { node { name campaigns { score { level2 { key title points max } } } } } }
+}
+"""
 
 
 def _scores(body: dict) -> dict[str, dict]:
@@ -57,6 +62,11 @@ def test_release_stores_the_figures_a_full_rollup_gives(client, world, session) 
     assert stored["汇总县3"]["roundId"] == round_id
     report = client.get(f"{API}/rounds/{round_id}/report", headers=province).json()
     assert stored["汇总县3"]["total"] == report["total"] and stored["汇总县3"]["percent"] == report["percent"]
+    level2 = gql(client, province, LEVEL2, {"first": 10})
+    assert "errors" not in level2, level2
+    by_county = {e["node"]["name"]: e["node"]["campaigns"][0]["score"] for e in level2["data"]["counties"]["edges"]}
+    expected = [{k: s[k] for k in ("key", "title", "points", "max")} for s in report["level2"]]
+    assert expected and by_county["汇总县3"]["level2"] == expected
 
     # A round released before the summary existed is rolled up when read: the same figures.
     with Session(get_engine()) as s:
