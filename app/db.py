@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
 from app.settings import get_settings
@@ -58,7 +61,31 @@ def _make_engine(url: str) -> Engine:
                     dbapi_conn.execute("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection that sat unused this long is pinged before it is handed out; a busy one is not (a ping
+# per checkout was one of five round trips of every read). A connection that died while in use — the server
+# restarted — fails its statement instead: SQLAlchemy sees the disconnect, invalidates the whole pool, and
+# that request answers 503 database_unavailable; the next ones get fresh connections.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:  # the pool throws it away and checks out another (up to three times)
+                raise DisconnectionError("idle connection no longer answers") from exc
 
 
 # PostgreSQL's answers that mean "the server went away or is not accepting connections": class 08
@@ -105,3 +132,32 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class ReadOnlySession(Session):
+    """A session that only reads: see read_scope."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_flush(session: Session, *_args: object) -> None:
+    raise RuntimeError("a read-only request tried to write (use the request's SessionDep for writes)")
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_write_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise RuntimeError("a read-only request tried to write (use the request's SessionDep for writes)")
+
+
+@lru_cache(maxsize=4)  # one per engine the process has pointed at
+def _autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def read_scope() -> Iterator[Session]:
+    """A session for a request that only reads: no BEGIN and no COMMIT round trips (the driver runs in
+    autocommit). Each statement sees every commit before it, as each statement of a READ COMMITTED
+    transaction (PostgreSQL's default) does; a write through it raises (a programming error)."""
+    with ReadOnlySession(_autocommit(get_engine()), expire_on_commit=False) as session:
+        yield session

@@ -27,6 +27,7 @@ from minio import Minio
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.services.demo.samples import one_page_pdf  # noqa: E402
 from tests.s3servers import S3Server, _wait_port, free_port, rgw_installed, start_moto, start_rgw  # noqa: E402
 
 MiB = 1024 * 1024
@@ -50,6 +51,9 @@ class Figures:
     direct_get_mib_s: float = 0.0
     package_rss_before_mib: float = 0.0
     package_rss_peak_mib: float = 0.0
+    api_cpu_s_per_gib: float = 0.0  # the API process's own CPU seconds per GiB it took in
+    s3_cpu_s_per_gib_api: float = 0.0  # the S3 server's, for the same uploads
+    s3_cpu_s_per_gib_direct: float = 0.0  # the S3 server's, for direct PUTs
 
     @property
     def ratio(self) -> float:
@@ -77,6 +81,31 @@ class MachineLoad:
     def __exit__(self, *_: object) -> None:
         busy, total = _cpu_busy()
         self.busy = (busy - self._start[0]) / max(total - self._start[1], 1)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the whole line)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each group of processes used while the block ran."""
+
+    def __init__(self, **groups: list[int]) -> None:
+        self.groups = groups
+        self.used: dict[str, float] = dict.fromkeys(groups, 0.0)
+
+    def __enter__(self) -> CpuMeter:
+        self._start = {name: _cpu_seconds(pids) for name, pids in self.groups.items()}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for name, pids in self.groups.items():
+            self.used[name] += _cpu_seconds(pids) - self._start[name]
 
 
 def _rss_mib(pid: int) -> float:
@@ -128,15 +157,27 @@ def _database() -> tuple[str, str, callable]:
 
 
 def _random_file(directory: Path, size: int) -> Path:
-    path = directory / f"payload-{size // MiB}.bin"
+    """A well-formed one-page PDF of about size bytes: the page, then a stream of random bytes nothing refers to
+    (the API opens every PDF to count its pages and refuses a corrupt one)."""
+    path = directory / f"payload-{size // MiB}.pdf"
+    page = one_page_pdf(b"BT /F1 12 Tf 72 720 Td (benchmark) Tj ET")
+    head, _, _ = page.partition(b"xref\n")
+    offsets = [int(line[:10]) for line in page.split(b"xref\n", 1)[1].splitlines()[2:7]]
+    padding = max(size - len(page) - 200, 0)
     block = os.urandom(4 * MiB)
     with path.open("wb") as f:
-        f.write(b"%PDF-1.7\n")  # accepted by the API's type check
-        written = 9
-        while written < size:
-            chunk = block[: min(len(block), size - written)]
+        f.write(head)
+        offsets.append(len(head))
+        f.write(b"6 0 obj<</Length %d>>stream\n" % padding)
+        written = 0
+        while written < padding:
+            chunk = block[: min(len(block), padding - written)]
             f.write(chunk)
             written += len(chunk)
+        f.write(b"\nendstream endobj\n")
+        xref = f.tell()
+        f.write(b"xref\n0 7\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets))
+        f.write(b"trailer<</Size 7/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref)
     return path
 
 
@@ -181,7 +222,7 @@ def _upload(api: httpx.Client, headers: dict[str, str], assignment_id: int, path
             headers=headers,
         )
         elapsed = time.perf_counter() - started
-    r.raise_for_status()
+    assert r.status_code == 201, r.text
     return path.stat().st_size / MiB / elapsed, r.json()["id"]
 
 
@@ -261,14 +302,18 @@ def run(size_mib: int = 64, rounds: int = 5, big_mib: int = 1024) -> Figures:
             small = _random_file(work, size_mib * MiB)
             _api_upload(api, headers, assignment_id, small)  # warm-up: connections, imports
             direct, through, direct_busy, api_busy = [], [], [], []
+            s3_pids = s3server.pids()  # type: ignore[operator]
+            direct_cpu = CpuMeter(s3=s3_pids)
+            api_cpu = CpuMeter(api=[api_proc.pid], s3=s3_pids)
             for _ in range(rounds):  # interleaved, so machine noise hits both alike
-                with MachineLoad() as load:
+                with MachineLoad() as load, direct_cpu:
                     direct.append(_direct_put(s3, bucket, small))
                 direct_busy.append(load.busy)
-                with MachineLoad() as load:
+                with MachineLoad() as load, api_cpu:
                     through.append(_api_upload(api, headers, assignment_id, small))
                 api_busy.append(load.busy)
                 _clear(s3, bucket)
+            gib = rounds * small.stat().st_size / 1024**3
             small.unlink()
             big = _random_file(work, big_mib * MiB)
             before = _rss_mib(api_proc.pid)
@@ -300,6 +345,9 @@ def run(size_mib: int = 64, rounds: int = 5, big_mib: int = 1024) -> Figures:
                 direct_get_mib_s=direct_get,
                 package_rss_before_mib=package_before,
                 package_rss_peak_mib=package_watcher.peak,
+                api_cpu_s_per_gib=api_cpu.used["api"] / gib,
+                s3_cpu_s_per_gib_api=api_cpu.used["s3"] / gib,
+                s3_cpu_s_per_gib_direct=direct_cpu.used["s3"] / gib,
             )
         finally:
             api_proc.terminate()
@@ -328,6 +376,17 @@ def markdown(f: Figures) -> str:
             "",
             f"Whole-machine CPU busy ({os.cpu_count()} cores): {f.direct_busy:.0%} during the direct PUT, "
             f"{f.api_busy:.0%} during the API upload.",
+            "",
+            "CPU seconds per GiB uploaded, by process (from /proc/<pid>/stat, so other work on the machine does not "
+            "count):",
+            "",
+            "| | API process | S3 server (gateway + OSD) |",
+            "|---|---|---|",
+            f"| direct PUT | – | {f.s3_cpu_s_per_gib_direct:.2f} s |",
+            f"| through the API | {f.api_cpu_s_per_gib:.2f} s | {f.s3_cpu_s_per_gib_api:.2f} s |",
+            "",
+            f"**API / S3 server CPU per byte: {f.api_cpu_s_per_gib / max(f.s3_cpu_s_per_gib_api, 1e-9):.2f}** "
+            "(target < 1: the API spends less CPU per byte than the S3 server that stores it).",
             "",
             *(
                 [

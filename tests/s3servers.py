@@ -25,6 +25,7 @@ class S3Server:
     access_key: str
     secret_key: str
     stop: object  # callable
+    pids: object = list  # callable: the server's process ids now (benchmarks read their CPU time)
 
 
 def free_port() -> int:
@@ -60,7 +61,7 @@ def start_moto(workdir: Path) -> S3Server:
         proc.wait(10)
         log.close()
 
-    return S3Server("moto", f"127.0.0.1:{port}", "moto-key", "moto-secret", stop)
+    return S3Server("moto", f"127.0.0.1:{port}", "moto-key", "moto-secret", stop, lambda: [proc.pid])
 
 
 def rgw_installed() -> bool:
@@ -175,4 +176,8 @@ rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
             else:
                 os.kill(pid, signal.SIGKILL)
 
-    return S3Server("rgw", f"127.0.0.1:{rgw_port}", access, secret, stop)
+    def pids() -> list[int]:  # the gateway and the OSD behind it (the monitor is idle during transfers)
+        files = (d / "run" / f"{name}.pid" for name in ("client.rgw", "osd.0", "mon.a"))
+        return [int(f.read_text().strip()) for f in files if f.exists() and f.read_text().strip()]
+
+    return S3Server("rgw", f"127.0.0.1:{rgw_port}", access, secret, stop, pids)

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Header, Query, Request
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.db import session_scope
+from app.db import read_scope, session_scope
 from app.models.common import Page
-from app.services.access import Principal, authenticate
+from app.services.access import Principal, authenticate, principal_of_claims
+from app.services.auth import decode_token
 from app.services.errors import Invalid, Unauthorized
 from app.services.storage import ObjectStore, get_store
+from app.settings import get_settings
 
 T = TypeVar("T")
 
@@ -67,6 +73,49 @@ def _principal_own_session(token: Annotated[str | None, Depends(_bearer)]) -> Pr
 # For streaming uploads: the caller is checked in a short transaction of its own, so no database
 # connection is held while a large file travels.
 StreamingPrincipal = Annotated[Principal, Depends(_principal_own_session)]
+
+
+_READERS: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
+
+
+def _readers() -> anyio.CapacityLimiter:
+    if not _READERS:
+        _READERS.append(anyio.CapacityLimiter(get_settings().read_threads))
+    return _READERS[0]
+
+
+class Reader:
+    """The busiest reads (to-do list, assignment ledger, evidence detail) in one worker-thread hop: the read-only
+    session (no BEGIN/COMMIT round trips), the caller checked against the database as for every request (a
+    disabled account or revoked token is refused at once), the service's answer, and its JSON written once
+    by pydantic. A sync route instead hops threads for each sync dependency, the route and the response
+    check, and validates its answer again before serialising it twice."""
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        self.claims = claims
+
+    async def __call__(self, work: Callable[[Session, Principal], BaseModel]) -> Response:
+        """work(session, caller)'s answer as the JSON response (its errors become problem+json as usual)."""
+
+        def run() -> bytes:
+            with read_scope() as session:
+                answer = work(session, principal_of_claims(session, self.claims))
+                return answer.__pydantic_serializer__.to_json(answer, by_alias=True)
+
+        return Response(await anyio.to_thread.run_sync(run, limiter=_readers()), media_type="application/json")
+
+
+async def _reader(token: Annotated[str | None, Depends(_bearer)]) -> Reader:
+    # async: no worker-thread hop; the token's signature and expiry are checked here, before the route runs,
+    # as for every other route (the account itself is read with the route's work)
+    if not token:
+        raise Unauthorized("请先登录", code="not_authenticated")
+    return Reader(decode_token(token))
+
+
+# A read-only route: `return await read(lambda session, who: service_call(...))`; declare the answer's model
+# with response_model= on the route for the API description.
+ReadDep = Annotated[Reader, Depends(_reader)]
 
 
 def _store() -> ObjectStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, select
@@ -33,21 +34,31 @@ class Principal:
 
 def authenticate(session: Session, token: str) -> Principal:
     """The principal a bearer token stands for; Unauthorized if it is not (or no longer) valid."""
-    claims = decode_token(token)
-    user = session.get(User, int(claims["sub"]))
+    return principal_of_claims(session, decode_token(token))
+
+
+# What authentication reads of an account: plain columns, not the ORM object (every request reads it).
+_ACCOUNT = (User.id, User.username, User.role, User.is_active, User.county_id, User.unit_id, User.region_id)
+
+
+def principal_of_claims(session: Session, claims: dict) -> Principal:
+    """The principal of a token's verified claims, checked against the database: Unauthorized when the
+    account is gone, disabled or holds another role now, or the script token was revoked."""
+    user = session.exec(select(*_ACCOUNT).where(User.id == int(claims["sub"]))).first()
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
     if claims["role"] != user.role:
         raise Unauthorized("账号角色已变更，请重新登录", code="token_invalid")
     if claims["kind"] == "script":
-        row = session.exec(select(ScriptToken).where(ScriptToken.jti == claims.get("jti"))).first()
+        token = select(ScriptToken.revoked_at, ScriptToken.user_id).where(ScriptToken.jti == claims.get("jti"))
+        row = session.exec(token).first()
         if row is None or row.revoked_at is not None or row.user_id != user.id:
             raise Unauthorized("该接口令牌已被吊销", code="token_revoked")
     return principal_for(session, user)
 
 
-def principal_for(session: Session, user: User) -> Principal:
-    """The principal of user, with the scope of their role loaded."""
+def principal_for(session: Session, user: User | Any) -> Principal:
+    """The principal of user (the account, or a row of its _ACCOUNT columns), with the scope of their role loaded."""
     assert user.id is not None
     role = Role(user.role)
     region_path = None

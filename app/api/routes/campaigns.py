@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
+from sqlmodel import Session
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, PageParams, ReadDep, SessionDep, SortDep, Today
 from app.api.location import CREATED, created_at
 from app.models.campaign import (
     AssignmentCreate,
@@ -19,6 +20,7 @@ from app.models.campaign import (
     CampaignPublic,
 )
 from app.models.common import Page
+from app.services.access import Principal
 from app.services.campaign import assignments, campaigns
 from app.services.campaign.assignments import AssignmentFilter
 
@@ -84,10 +86,9 @@ def engage_evaluator(campaign_id: int, data: EngagementCreate, session: SessionD
 
 
 @router.get("/{campaign_id}/assignments", response_model=AssignmentPage)
-def list_assignments(
+async def list_assignments(
     campaign_id: int,
-    session: SessionDep,
-    who: CurrentPrincipal,
+    read: ReadDep,
     page: PageDep,
     today: Today,
     unit_id: int | None = None,
@@ -98,7 +99,7 @@ def list_assignments(
     due_before: date | None = None,
     due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
     sort: SortDep = "due_on",
-) -> AssignmentPage:
+) -> Response:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
     filters = AssignmentFilter(
         campaign_id=campaign_id,
@@ -111,10 +112,17 @@ def list_assignments(
         due_within_workdays=due_within_workdays,
         sort=sort,
     )
-    items, total = assignments.list_visible(
+
+    return await read(lambda session, who: assignment_page(session, who, filters, page, today))
+
+
+def assignment_page(
+    session: Session, who: Principal, filters: AssignmentFilter, page: PageParams, today: date
+) -> AssignmentPage:
+    """One page of an assignment list in its envelope (the ledger's and the to-do list's)."""
+    items, total, provisional = assignments.ledger(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
     )
-    provisional = assignments.horizon_provisional(session, filters=filters, today=today)
     return AssignmentPage(**dict(page.of(items, total)), provisional=provisional)
 
 

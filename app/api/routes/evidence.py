@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, ReadDep, SessionDep, Today
 from app.api.location import CREATED, created_at
 from app.models.common import Page
 from app.models.evidence import (
@@ -108,9 +108,9 @@ def search_evidence(
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
-def read_evidence(evidence_id: int, session: SessionDep, who: CurrentPrincipal) -> EvidenceDetail:
+async def read_evidence(evidence_id: int, read: ReadDep) -> Response:
     """One piece of evidence with every version and review."""
-    return evidence.get_detail(session, evidence_id=evidence_id, principal=who)
+    return await read(lambda session, who: evidence.get_detail(session, evidence_id=evidence_id, principal=who))
 
 
 @router.post("/evidence/{evidence_id}/versions", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)

@@ -6,9 +6,11 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep, SortDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, ReadDep, SortDep, Today
+from app.api.routes.campaigns import assignment_page
 from app.models.campaign import AssignmentPage, AssignmentStatus
 from app.models.user import Role
 from app.services.campaign import assignments
@@ -42,9 +44,8 @@ def read_me(who: CurrentPrincipal) -> MePublic:
 
 
 @router.get("/assignments", response_model=AssignmentPage)
-def list_my_assignments(
-    session: SessionDep,
-    who: CurrentPrincipal,
+async def list_my_assignments(
+    read: ReadDep,
     page: PageDep,
     today: Today,
     campaign_id: int | None = None,
@@ -53,21 +54,17 @@ def list_my_assignments(
     due_before: date | None = None,
     due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
     sort: SortDep = "due_on",
-) -> AssignmentPage:
+) -> Response:
     """A liaison's to-do list: its unit's assignments, soonest due first."""
-    filters = assignments.my_todo_filter(
-        who,
-        AssignmentFilter(
-            campaign_id=campaign_id,
-            status=status,
-            overdue=overdue,
-            due_before=due_before,
-            due_within_workdays=due_within_workdays,
-            sort=sort,
-        ),
+    asked = AssignmentFilter(
+        campaign_id=campaign_id,
+        status=status,
+        overdue=overdue,
+        due_before=due_before,
+        due_within_workdays=due_within_workdays,
+        sort=sort,
     )
-    items, total = assignments.list_visible(
-        session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
+
+    return await read(
+        lambda session, who: assignment_page(session, who, assignments.my_todo_filter(who, asked), page, today)
     )
-    provisional = assignments.horizon_provisional(session, filters=filters, today=today)
-    return AssignmentPage(**dict(page.of(items, total)), provisional=provisional)
