@@ -23,6 +23,7 @@ from app.models.user import Role, UserCreate
 from app.services.access import principal_for
 from app.services.accounts import regions, users
 from app.services.assessment import scoring
+from app.services.assessment.release import release as release_round
 from app.services.campaign import campaigns
 
 PASSWORD = "bench-password"
@@ -140,5 +141,5 @@ def county(
         ],
     )  # fmt: skip
     if release:
-        scoring.release(s, round_id=rnd.id, principal=office_principal)  # type: ignore[arg-type]
+        release_round(s, round_id=rnd.id, principal=office_principal)  # type: ignore[arg-type]
     return County(county_id=county_id, campaign_id=campaign.id, round_id=rnd.id)  # type: ignore[arg-type]

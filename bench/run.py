@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import overview, scoring, search, todo, upload  # noqa: E402
+from bench import province, search, todo, upload  # noqa: E402
 
 
 def machine() -> str:
@@ -32,8 +32,7 @@ def main() -> None:
     sections = [
         todo.markdown(todo.run()),
         upload.markdown(upload.run()),
-        scoring.markdown(scoring.run()),
-        overview.markdown(overview.run()),
+        province.markdown(province.run()),
         search.markdown(search.run()),
     ]
     header = [

@@ -14,7 +14,7 @@ from app.models.user import Role, UserCreate
 from app.services import demo
 from app.services.access import principal_for
 from app.services.accounts import regions, users
-from app.services.assessment import scoring
+from app.services.assessment import release, scoring
 from app.services.campaign import units
 from tests.world import launched_campaign
 
@@ -79,5 +79,5 @@ def add_scored_county(session: Session, *, city_id: int, name: str, framework_id
     standard = [i for i in items if i.key.startswith("indicator-")][: 5 + len(name) % 5]
     batch = ScoreBatch(scores=[ScoreCreate(item_id=i.id, points=1.0) for i in standard])  # type: ignore[arg-type]
     scoring.record(session, round_id=row.id, batch=batch, principal=admin)  # type: ignore[arg-type]
-    scoring.release(session, round_id=row.id, principal=admin)  # type: ignore[arg-type]
+    release.release(session, round_id=row.id, principal=admin)  # type: ignore[arg-type]
     return campaign.id  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditChainHead, AuditEntry
 from app.models.calendar import CalendarDay, CalendarYear
-from app.models.campaign import Assignment, Campaign, Engagement, LateWindow, Phase
+from app.models.campaign import Assignment, AssignmentTally, Campaign, Engagement, LateWindow, Phase
 from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
 from app.models.framework import (
     Framework,
@@ -24,6 +24,7 @@ from app.models.user import ScriptToken, User
 
 __all__ = [
     "Assignment",
+    "AssignmentTally",
     "AuditChainHead",
     "AuditEntry",
     "CalendarDay",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import model_validator
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models._base import UTCDateTime, created_at_field
+from app.models._base import UTCDateTime, created_at_field, json_doc_field
 from app.models.text import Line, Text
 
 
@@ -30,6 +31,10 @@ class ScoringRound(SQLModel, table=True):
     created_at: datetime = created_at_field()
     released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     released_by: int | None = Field(default=None, foreign_key="app_user.id")
+    # The office's figures as released (a ScoreReport without items and units): released scores and the
+    # scoring configuration are frozen, so the region overview reads this instead of rolling up every score.
+    # None before release, and for rounds released before migration 0009b (rolled up when read).
+    summary: dict[str, Any] | None = json_doc_field()
 
 
 class RoundCreate(SQLModel):

@@ -13,7 +13,7 @@ from app.models.common import Page
 from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
-from app.services.assessment import score_report, score_sheet, scoring, scoring_config
+from app.services.assessment import release, score_report, score_sheet, scoring, scoring_config
 from app.services.platform import sheets
 from app.services.submission.filetypes import content_disposition
 
@@ -77,7 +77,7 @@ def create_round(campaign_id: int, data: RoundCreate, session: SessionDep, who: 
 @router.post("/rounds/{round_id}/release", response_model=RoundPublic)
 def release_round(round_id: int, session: SessionDep, who: CurrentPrincipal) -> Any:
     """Release the round's scores to every reader and freeze them (office)."""
-    return scoring.release(session, round_id=round_id, principal=who)
+    return release.release(session, round_id=round_id, principal=who)
 
 
 @router.post("/rounds/{round_id}/scores", response_model=list[ScorePublic], status_code=status.HTTP_201_CREATED)

@@ -208,7 +208,28 @@ def latest_summaries(
     latest: dict[int, ScoringRound] = {}
     for r in session.exec(query).all():
         latest.setdefault(r.campaign_id, r)
-    return {b.campaign.id: _rollup(b, source, {}) for b in _bases(session, list(latest.values()), source)}  # type: ignore[misc]
+    stored = {c: r for c, r in latest.items() if source == scoring.OFFICE_KEY and r.summary is not None}
+    live = [r for c, r in latest.items() if c not in stored]
+    found = {b.campaign.id: _rollup(b, source, {}) for b in _bases(session, live, source)}
+    if stored:
+        names = session.execute(
+            select(Campaign.id, Campaign.name, Region.name)
+            .join(Region, col(Region.id) == Campaign.county_id)
+            .where(col(Campaign.id).in_(stored))
+        ).all()
+        for campaign_id, campaign_name, county_name in names:
+            r = stored[campaign_id]
+            found[campaign_id] = ScoreReport.model_validate(
+                {**r.summary, "campaign_name": campaign_name, "county_name": county_name, "round_name": r.name}  # type: ignore[dict-item]
+            )
+    return found  # type: ignore[return-value]
+
+
+def frozen_summary(session: Session, *, row: ScoringRound) -> dict:
+    """The office's figures of a round being released, as ScoringRound.summary stores them: the report
+    without items and units (names are read live, so a renamed county or round shows its new name)."""
+    report = _rollup(_bases(session, [row], scoring.OFFICE_KEY)[0], scoring.OFFICE_KEY, {})
+    return report.model_dump(mode="json", exclude={"items", "units"}) | {"items": [], "units": []}
 
 
 def _rollup(basis: _Basis, source: str, metrics: dict[int, list[MetricResult]]) -> ScoreReport:

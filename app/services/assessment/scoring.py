@@ -11,9 +11,7 @@ from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Item, Score, ScoringRound
-from app.models._base import utcnow
 from app.models.framework import SectionKind
-from app.models.outbox import EventKind
 from app.models.scoring import RoundCreate, ScoreBatch, ScoreCreate, ScorePublic, ScorerKind
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope
@@ -21,7 +19,6 @@ from app.services.assessment import scoring_config
 from app.services.assessment.scoring_config import Scheme
 from app.services.campaign import campaigns
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.notifications import events
 from app.services.platform import audit
 
 OFFICE_KEY = "office"
@@ -62,29 +59,7 @@ def create_round(session: Session, *, campaign_id: int, data: RoundCreate, princ
     row = ScoringRound(campaign_id=campaign_id, number=(last or 0) + 1, name=data.name, created_by=principal.user_id)
     session.add(row)
     session.flush()
-    _audit(session, principal, "round.create", row, campaign)
-    return row
-
-
-def release(session: Session, *, round_id: int, principal: Principal) -> ScoringRound:
-    """Release a round (office): every score in it becomes visible and frozen; a score.released event."""
-    row = get_round(session, round_id=round_id, principal=principal, for_update=True)
-    campaign = campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
-    if row.released_at is not None:
-        raise Conflict("该轮评分已发布", code="round_released")
-    row.released_at = utcnow()
-    row.released_by = principal.user_id
-    session.add(row)
-    session.flush()
-    _audit(session, principal, "round.release", row, campaign)
-    events.emit(
-        session,
-        kind=EventKind.scores_released,
-        county_id=campaign.county_id,
-        campaign_id=campaign.id,
-        dedupe_key=f"scores.released:{row.id}",
-        data={"round_id": row.id, "round": row.name, "released_at": row.released_at.isoformat()},
-    )
+    audit_round(session, principal, "round.create", row, campaign)
     return row
 
 
@@ -228,7 +203,8 @@ def _public(score: Score, item_key: str, *, current: bool) -> ScorePublic:
     return ScorePublic.model_validate({**score.model_dump(), "item_key": item_key, "current": current})
 
 
-def _audit(session: Session, principal: Principal, action: str, row: ScoringRound, campaign: Campaign) -> None:
+def audit_round(session: Session, principal: Principal, action: str, row: ScoringRound, campaign: Campaign) -> None:
+    """Audit a round's creation or release."""
     audit.record(
         session,
         principal=principal,

@@ -9,12 +9,12 @@ from sqlalchemy import ColumnElement, case, func, null
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Campaign, FrameworkSection, Heading, Item, Unit
+from app.models import Assignment, FrameworkSection, Heading, Item, Unit
 from app.models.campaign import AssignmentStatus, DayUnit
 from app.models.progress import DeadlineBoard, DeadlineRow, Grouping, ProgressReport, ProgressRow
-from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.access import Principal, unit_scope
 from app.services.calendar import workdays
-from app.services.campaign import campaigns
+from app.services.campaign import campaigns, tally
 from app.services.campaign.assignments import due_soon_condition, overdue_condition, status_condition
 
 _NO_HEADING = "（未归入一级/二级指标）"
@@ -109,19 +109,10 @@ def report(
 def by_campaign(
     session: Session, *, campaign_ids: list[int], principal: Principal, today: date
 ) -> dict[int, ProgressRow]:
-    """The campaign-level progress of several campaigns in one grouped statement (a region overview);
-    a campaign without assignments the caller may see has no entry."""
-    found = session.execute(
-        select(Assignment.campaign_id, *_measures(today))
-        .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
-        .where(
-            col(Assignment.campaign_id).in_(campaign_ids),
-            campaign_scope(principal),
-            unit_scope(principal, col(Assignment.unit_id)),
-        )
-        .group_by(Assignment.campaign_id)
-    ).all()
-    return {key: _row(key, _ALL, total, counts) for key, total, *counts in found}
+    """The campaign-level progress of several campaigns from the assignment tally, in one grouped statement (a
+    region overview); a campaign without assignments the caller may see has no entry."""
+    found = tally.campaign_counts(session, campaign_ids=campaign_ids, principal=principal, today=today)
+    return {key: _row(key, _ALL, total, counts) for key, (total, *counts) in found.items()}
 
 
 def deadline_board(

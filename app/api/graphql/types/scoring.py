@@ -69,7 +69,13 @@ class ScoreSummaryType:
     verdict: str = strawberry.field(description="vetoed 否决 / scored 已评分")
     unscored: int
     level1: list[SubtotalType]
-    level2: list[SubtotalType]
+    # The report itself, for level2: built only when asked (a region overview asks for level1 of every
+    # county; building both for 100 counties cost as much as the rest of the summary).
+    report: strawberry.Private[ScoreReport]
+
+    @strawberry.field
+    def level2(self) -> list[SubtotalType]:
+        return [from_obj(SubtotalType, s) for s in self.report.level2]
 
     @staticmethod
     def of(r: ScoreReport) -> ScoreSummaryType:
@@ -79,7 +85,7 @@ class ScoreSummaryType:
             bonus_points=r.bonus.points,
             veto_hits=[from_obj(VetoHitType, h) for h in r.veto.hits],
             level1=[from_obj(SubtotalType, s) for s in r.level1],
-            level2=[from_obj(SubtotalType, s) for s in r.level2],
+            report=r,
         )
 
 

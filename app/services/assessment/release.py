@@ -1,0 +1,42 @@
+"""Releasing a round: its scores become visible and frozen, and the office's figures are stored with it
+(ScoringRound.summary) for the region overview. Apart from scoring because it needs the rolled-up report,
+which itself builds on scoring."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from app.models import ScoringRound
+from app.models._base import utcnow
+from app.models.outbox import EventKind
+from app.services.access import Principal
+from app.services.assessment import score_report, scoring
+from app.services.campaign import campaigns
+from app.services.errors import Conflict
+from app.services.notifications import events
+
+
+def release(session: Session, *, round_id: int, principal: Principal) -> ScoringRound:
+    """Release a round (office): every score in it becomes visible and frozen, its office figures are stored;
+    a score.released event."""
+    row = scoring.get_round(session, round_id=round_id, principal=principal, for_update=True)
+    campaign = campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
+    if row.released_at is not None:
+        raise Conflict("该轮评分已发布", code="round_released")
+    row.released_at = utcnow()
+    row.released_by = principal.user_id
+    # Released scores and the configuration are frozen from here (scoring_config refuses changes after a
+    # release), so the figures stay what a rollup of the scores gives.
+    row.summary = score_report.frozen_summary(session, row=row)
+    session.add(row)
+    session.flush()
+    scoring.audit_round(session, principal, "round.release", row, campaign)
+    events.emit(
+        session,
+        kind=EventKind.scores_released,
+        county_id=campaign.county_id,
+        campaign_id=campaign.id,
+        dedupe_key=f"scores.released:{row.id}",
+        data={"round_id": row.id, "round": row.name, "released_at": row.released_at.isoformat()},
+    )
+    return row
