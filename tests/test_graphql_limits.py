@@ -31,3 +31,18 @@ def test_nested_plain_lists_count_by_their_bounds(client, world) -> None:
     # an ordinary page of a county's units still runs
     fine = gql(client, auth, "{ counties(first: 5) { nodes { name units { id name } campaigns { id name } } } }")
     assert "errors" not in fine, fine
+
+
+def test_a_deadline_window_is_bounded_in_graphql_as_in_rest(client, world) -> None:
+    """`within` walks the calendar day by day: a huge one is refused with REST's bound, not computed."""
+    auth = world.auth("lc-office")
+    cid = world.ids["lc_campaign"]
+    query = "query($c: Int!, $w: Int!) { campaign(id: $c) { deadlines(within: $w) { totals { dueSoon } } } }"
+    for within in (-1, 61, 10_000_000):
+        refused = gql(client, auth, query, {"c": cid, "w": within})
+        assert codes(refused) == ["within_out_of_range"], refused
+        assert "0 到 60" in refused["errors"][0]["message"]
+        rest = client.get(f"/api/v1/campaigns/{cid}/deadlines", params={"within": within}, headers=auth)
+        assert rest.status_code == 422
+    answer = gql(client, auth, query, {"c": cid, "w": 60})
+    assert "errors" not in answer and answer["data"]["campaign"]["deadlines"]["totals"]["dueSoon"] >= 0

@@ -31,7 +31,7 @@ def read_deadlines(
     session: SessionDep,
     who: CurrentPrincipal,
     today: Today,
-    within: Annotated[int, Query(ge=0, le=60, description="“即将到期”的工作日数")] = 3,
+    within: Annotated[int, Query(ge=0, le=progress.MAX_WITHIN_WORKDAYS, description="“即将到期”的工作日数")] = 3,
 ) -> DeadlineBoard:
     """Overdue, due within N working days, and returned-and-waiting counts, by unit and by level 1."""
     return progress.deadline_board(session, campaign_id=campaign_id, principal=who, today=today, within_workdays=within)

@@ -16,7 +16,11 @@ from app.services.access import Principal, unit_scope
 from app.services.calendar import workdays
 from app.services.campaign import campaigns, tally
 from app.services.campaign.assignments import due_soon_condition, overdue_condition, status_condition
+from app.services.errors import Invalid
 
+# The widest "due soon" window a deadline board counts (three months of working days): the calendar walks
+# day by day, so an unbounded one is work without end for one request.
+MAX_WITHIN_WORKDAYS = 60
 _NO_HEADING = "（未归入一级/二级指标）"
 _ALL = "全部"
 _STATUSES = list(AssignmentStatus)
@@ -119,6 +123,8 @@ def deadline_board(
     session: Session, *, campaign_id: int, principal: Principal, today: date, within_workdays: int
 ) -> DeadlineBoard:
     """Overdue, due within N working days, and returned-and-waiting, by unit and by level 1."""
+    if not 0 <= within_workdays <= MAX_WITHIN_WORKDAYS:  # REST checks it too; GraphQL's argument is a bare Int
+        raise Invalid(f"“即将到期”的工作日数应在 0 到 {MAX_WITHIN_WORKDAYS} 之间", code="within_out_of_range")
     campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
     calendar = workdays.read(session)
     until = calendar.add(today, within_workdays, DayUnit.workdays)
