@@ -183,16 +183,19 @@ requests/s of a run moved with the other work on the machine, the CPU per reques
 | the account read as plain columns instead of an ORM object | 2.1 ms | 360–370 |
 
 Gap and cause: the bare endpoint costs 0.25 ms of CPU per request, the to-do list 2.1 ms — the target needs
-about 0.4 ms. A profile of the to-do list (yappi, CPU clock, 300 requests in-process; shares of the server's
-time): SQLAlchemy ~45% (building the five-table statement and its cache key on every request ~10%, the ORM
-`session.get` of the account ~20%, executing and reading 50 rows ~15%), FastAPI ~35% (dependency solving and
-query-parameter parsing ~20%, route matching across 84 routes ~7%, its own and our four middlewares ~8%),
-pydantic ~8%, psycopg and the JWT cache the rest. PostgreSQL answers both statements in ~0.4 ms of its own CPU
-on the other core. What remains is the price of one general code path (ORM, dependency injection,
-middleware) per request, not round trips: closing it means a second, hand-written path for these reads (raw
-SQL on an async driver, rows written straight to JSON), which the lean reference in issue 15 shows reaches
-~0.55×, or more server processes (the API is stateless; `shifan serve --workers`), which this 2-core machine,
-where wrk and PostgreSQL take the other core, cannot show.
+about 0.4 ms. Where it goes, measured by cutting the request short at each stage (same harness, server CPU per
+request, one run): answering from the route with a fixed body — FastAPI, its dependencies and the query
+parameters, our four middlewares — 0.29 ms (the framework is not the gap); plus the worker-thread hop
+0.38 ms; plus the session, a pooled connection and the account read 0.83 ms; plus the list statement
+(built by SQLAlchemy from the tenancy rules and filters, executed, 50 rows validated) and the JSON 2.0 ms.
+So about 1.7 ms of the 2.1 are SQLAlchemy and pydantic doing general work per statement and per row: the
+statements themselves take PostgreSQL ~0.4 ms of its own CPU on the other core, and the same two reads through
+the raw driver cost ~0.1 ms of Python. Closing it means a second, hand-written path for these reads (SQL text
+on the driver, rows written straight to JSON — the lean reference in issue 15 reaches ~0.55× that way); we
+chose not to keep the tenancy rules in two places (app/services/access.py builds them as SQLAlchemy
+conditions, and they are what keeps one county from reading another's). More server processes
+(`shifan serve --workers N`; the API is stateless) multiply the throughput where there are cores for them;
+this 2-core machine, where wrk and PostgreSQL take the other core, cannot show it.
 """
 
 
