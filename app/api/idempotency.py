@@ -10,10 +10,12 @@ import hashlib
 import re
 
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem
+from app.db import connection_lost
 from app.services.errors import DomainError
 from app.services.platform import idempotency
 
@@ -63,16 +65,25 @@ class IdempotencyMiddleware:
                 )
                 return
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        owner = await run_in_threadpool(idempotency.owner_of, token.strip()) if scheme.lower() == "bearer" else None
-        if owner is None:
-            await self.app(scope, _replay_body(body), send)
-            return
         query = scope.get("query_string", b"")
         fingerprint = hashlib.sha256(b"\n".join([b"POST", scope["path"].encode(), query, body])).hexdigest()
+        # This middleware sits outside the app's exception handlers: a database that is restarting must be
+        # answered here as it is there (503 database_unavailable, retry with the same key), never as a 500.
         try:
-            started = await run_in_threadpool(idempotency.begin, owner=owner, key=key, fingerprint=fingerprint)
+            owner = await run_in_threadpool(idempotency.owner_of, token.strip()) if scheme.lower() == "bearer" else None
+            started = None
+            if owner is not None:
+                started = await run_in_threadpool(idempotency.begin, owner=owner, key=key, fingerprint=fingerprint)
         except DomainError as exc:
             await problem(exc.status, exc.code, exc.message, request)(scope, receive, send)
+            return
+        except DBAPIError as exc:
+            if not connection_lost(exc):
+                raise
+            await problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)(scope, receive, send)
+            return
+        if started is None:
+            await self.app(scope, _replay_body(body), send)
             return
         if isinstance(started, idempotency.Replay):
             replay_headers = [(b"idempotent-replayed", b"true")]
