@@ -204,3 +204,23 @@ def test_a_database_away_while_the_key_is_looked_up_is_503_not_500(app, world, m
     with TestClient(app, raise_server_exceptions=False) as plain:
         r = plain.post(url, json={"name": "坏语句"}, headers={**world.auth("gp-office"), "Idempotency-Key": "bad-sql"})
     assert r.status_code == 500 and r.json()["code"] == "internal_error"
+
+
+def test_a_database_lost_after_the_answer_leaves_the_answer_alone(client, world, monkeypatch) -> None:
+    # Found by the soak: a PostgreSQL restart between the answer and closing the key's record raised out of the
+    # middleware after the response ("Exception in ASGI application"); now it is logged and the record left open.
+    import sqlalchemy as sa
+
+    from app.services.platform import idempotency
+
+    def refused(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE idempotency_record", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(idempotency, "finish", refused)
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    h = {**world.auth("gp-office"), "Idempotency-Key": "answer-then-restart"}
+    r = client.post(url, json={"name": "答复后数据库重启"}, headers=h)  # the test client raises what escapes
+    assert r.status_code == 201, r.text
+    monkeypatch.undo()
+    again = client.post(url, json={"name": "答复后数据库重启"}, headers=h)
+    assert again.status_code == 409 and again.json()["code"] == "idempotency_in_progress"

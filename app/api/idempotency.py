@@ -7,6 +7,7 @@ passed on untouched (it gets its 401), never recorded or replayed."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 
 from fastapi import Request
@@ -19,6 +20,7 @@ from app.db import connection_lost
 from app.services.errors import DomainError
 from app.services.platform import idempotency
 
+log = logging.getLogger("shifan.errors")
 HEADER = b"idempotency-key"
 MAX_BODY = 1024 * 1024
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -112,12 +114,20 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            if status < 500 and size <= MAX_BODY:
-                await run_in_threadpool(
-                    idempotency.finish, record_id, status_code=status, content_type=content_type, body=b"".join(chunks)
-                )
-            else:
-                await run_in_threadpool(idempotency.abandon, record_id)
+            try:
+                if status < 500 and size <= MAX_BODY:
+                    await run_in_threadpool(
+                        idempotency.finish, record_id, status_code=status, content_type=content_type,
+                        body=b"".join(chunks),
+                    )  # fmt: skip
+                else:
+                    await run_in_threadpool(idempotency.abandon, record_id)
+            except DBAPIError as exc:
+                # The answer has gone out; the database went away before the key's record was closed. The
+                # record stays "running": a retry gets 409 idempotency_in_progress until it counts as abandoned.
+                if not connection_lost(exc):
+                    raise
+                log.warning("idempotency record %s left open: database unavailable (%s)", record_id, exc.orig)
 
 
 def _replay_body(body: bytes) -> Receive:
