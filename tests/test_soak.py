@@ -5,7 +5,6 @@ may be lost or duplicated and no answer may be a 500. Then the checker is shown 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from minio import Minio
 
 from bench.soak import checker, faults, report
 from bench.soak.history import History
-from bench.soak.runner import SHORT, soak, target
+from bench.soak.runner import SHORT, saved_target, soak
 from tests.conftest import IN_CI
 from tests.pg_cluster import bin_dir
 from tests.s3servers import rgw_installed
@@ -84,8 +83,8 @@ def test_the_checker_catches_a_planted_loss(soaked) -> None:
     engine.dispose()
     s3 = Minio(world.s3.endpoint, world.s3.access_key, world.s3.secret_key, secure=False, region="us-east-1")
     s3.remove_object(world.bucket, key)
-    # the proxy lived in the run's event loop: the re-check asks one API instance directly
-    again = checker.check(saved, dataclasses.replace(target(world), base_url=f"http://127.0.0.1:{world.api_ports[0]}"))
+    # from the saved history alone (it names the world; the proxy lived in the run's loop: one API directly)
+    again = checker.check(saved, saved_target(saved.meta))
     assert not again.ok
     assert any(victim["nonce"] in x and "unreadable" in x for x in again.lost), again.lost
     assert any(text["nonce"] in x and "missing" in x for x in again.lost), again.lost

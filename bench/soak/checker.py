@@ -314,6 +314,8 @@ def _answers(verdict: Verdict, history: History) -> None:
             verdict.problems.append(f"{op.status} {op.code}: {name}")
         elif op.status >= 400 and not (op.problem and op.code):
             verdict.problems.append(f"{op.status} without problem+json and code: {name}")
+        elif op.kind == "graphql" and "internal_error" in op.facts.get("errors", []):
+            verdict.problems.append(f"GraphQL internal_error: {name}")
         elif op.status == 503 and not history.during_fault(op):
             verdict.notes.append(f"503 {op.code} outside a fault window: {name}")
 

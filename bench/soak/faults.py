@@ -9,7 +9,7 @@ import time
 from bench.soak.history import Fault, History
 from bench.soak.topology import World
 
-KINDS = ("api_kill", "postgres_restart", "rgw_restart", "worker_kill")
+KINDS = ("worker_kill", "api_kill", "postgres_restart", "rgw_restart")  # the worker first: its backlog drains meanwhile
 
 
 def schedule(seconds: float, rounds: int) -> list[tuple[float, str]]:
@@ -23,7 +23,7 @@ def schedule(seconds: float, rounds: int) -> list[tuple[float, str]]:
 def _inject(world: World, kind: str, n: int) -> str:
     """Do one fault (blocking); a note on what happened."""
     if kind == "api_kill":
-        which = n % 2
+        which = n % 2  # api0, then api1
         world.kill_api(which)
         time.sleep(1.0)
         world.start_api(which)

@@ -4,6 +4,8 @@ together, let the worker drain, then check."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from bench.soak import faults, traffic
 from bench.soak.checker import Target, Verdict, check, idle_in_transaction
 from bench.soak.history import History
-from bench.soak.topology import World, start_world
+from bench.soak.topology import SHIFAN, World, start_world
 
 API = traffic.API
 
@@ -35,7 +37,7 @@ class Settings:
 
 # The short run of tests/test_soak.py: about a minute in all on this 2-core machine.
 SHORT = Settings(
-    seconds=20, fault_rounds=1, liaison_units=1, per_liaison=1, timeout=10.0, drain_seconds=15, max_file_kib=40
+    seconds=18, fault_rounds=1, liaison_units=1, per_liaison=1, timeout=10.0, drain_seconds=15, max_file_kib=40
 )
 
 
@@ -121,6 +123,23 @@ def drain(world: World, seconds: float) -> int:
         engine.dispose()
 
 
+def saved_target(meta: dict) -> Target:
+    """The Target of a world described in a saved history's meta (for re-checking a kept world)."""
+    saved = meta["world"]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SHIFAN_")}, **saved}
+    env.pop("workdir"), env.pop("api")
+
+    def shifan(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([SHIFAN, *args], env=env, cwd=saved["workdir"], capture_output=True, text=True,
+                              check=check, timeout=300)  # fmt: skip
+
+    return Target(
+        database_url=saved["SHIFAN_DATABASE_URL"], s3_endpoint=saved["SHIFAN_S3_ENDPOINT"],
+        s3_access_key=saved["SHIFAN_S3_ACCESS_KEY"], s3_secret_key=saved["SHIFAN_S3_SECRET_KEY"],
+        bucket=saved["SHIFAN_S3_BUCKET"], base_url=saved["api"], shifan=shifan,
+    )  # fmt: skip
+
+
 def target(world: World) -> Target:
     """Where the checker looks."""
     return Target(
@@ -140,6 +159,9 @@ async def soak(workdir: Path, settings: Settings) -> tuple[World, History, Verdi
             "campaign_id": plan.campaign_id, "webhook_id": plan.webhook_id, "seconds": settings.seconds,
             "users": len(plan.liaisons) * settings.per_liaison + 2 * len(plan.office) + len(plan.evaluators) + len(plan.province),
             "startup_seconds": round(time.monotonic() - started, 1),
+            # where a later `python -m bench.soak --check` finds the world (kept running with --keep)
+            "world": {"workdir": str(workdir), "api": f"http://127.0.0.1:{world.api_ports[0]}",
+                      **{k: v for k, v in world.env.items() if k.startswith("SHIFAN_")}},
         }  # fmt: skip
         schedule = faults.schedule(settings.seconds, settings.fault_rounds)
         await asyncio.gather(

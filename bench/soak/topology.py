@@ -235,8 +235,21 @@ async def start_world(workdir: Path) -> World:
     """Start every piece, migrate a fresh database and load the demo county (dates from today: the
     campaign's deadlines lie weeks ahead)."""
     workdir.mkdir(parents=True, exist_ok=True)
+
+    def database() -> PrivateCluster:  # migrated while the gateway starts (the demo needs both)
+        cluster = start_private_cluster()
+        try:
+            url = cluster.create_database("shifan_soak")
+            env = {**{k: v for k, v in os.environ.items() if not k.startswith("SHIFAN_")}, "PYTHONPATH": str(ROOT)}
+            subprocess.run([SHIFAN, "migrate"], env={**env, "SHIFAN_DATABASE_URL": url}, cwd=workdir,
+                           check=True, capture_output=True, timeout=300)  # fmt: skip
+        except BaseException:
+            cluster.destroy()
+            raise
+        return cluster
+
     started = await asyncio.gather(
-        asyncio.to_thread(start_private_cluster), asyncio.to_thread(start_rgw, workdir), return_exceptions=True
+        asyncio.to_thread(database), asyncio.to_thread(start_rgw, workdir), return_exceptions=True
     )
     failed = [x for x in started if isinstance(x, BaseException)]
     if failed:
@@ -247,12 +260,7 @@ async def start_world(workdir: Path) -> World:
                 x.stop()  # type: ignore[operator]
         raise failed[0]
     cluster, s3 = started  # type: ignore[misc]
-    try:
-        url = cluster.create_database("shifan_soak")
-    except BaseException:
-        cluster.destroy()
-        s3.stop()  # type: ignore[operator]
-        raise
+    url = cluster.url("shifan_soak")
     bucket = "soak-evidence"
     ports = [free_port(), free_port()]
     world = World(

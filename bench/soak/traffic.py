@@ -299,7 +299,9 @@ async def run_users(
     seed: int = 19,
 ) -> None:
     """Every simulated user, stepping with a short think time until the time is up."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    # idle connections are dropped before uvicorn's 5 s keep-alive closes them: otherwise a request sent on a
+    # connection the server is closing at that moment gets no answer (a race of HTTP/1.1, not of the app)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=2.0)
     async with (
         httpx.AsyncClient(base_url=base_url, limits=limits) as http,
         httpx.AsyncClient(limits=limits) as s3,
