@@ -13,9 +13,10 @@ KINDS = ("worker_kill", "api_kill", "postgres_restart", "rgw_restart")  # the wo
 
 
 def schedule(seconds: float, rounds: int) -> list[tuple[float, str]]:
-    """Each kind `rounds` times, spread evenly between 10 % and 85 % of the run, kinds taking turns."""
+    """Each kind `rounds` times, spread evenly between 10 % and 75 % of the run, kinds taking turns (the last
+    one over before the traffic ends, so the run also shows the system after it)."""
     count = len(KINDS) * rounds
-    first, last = seconds * 0.1, seconds * 0.85
+    first, last = seconds * 0.1, seconds * 0.75
     step = (last - first) / max(count - 1, 1)
     return [(first + n * step, KINDS[n % len(KINDS)]) for n in range(count)]
 

@@ -37,7 +37,7 @@ class Settings:
 
 # The short run of tests/test_soak.py: about a minute in all on this 2-core machine.
 SHORT = Settings(
-    seconds=18, fault_rounds=1, liaison_units=1, per_liaison=1, timeout=10.0, drain_seconds=15, max_file_kib=40
+    seconds=16, fault_rounds=1, liaison_units=1, per_liaison=1, timeout=10.0, drain_seconds=15, max_file_kib=40
 )
 
 
