@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-.PHONY: install run test test-postgresql test-sqlite lint openapi bench
+.PHONY: install run test test-postgresql test-sqlite lint openapi bench soak
 install: $(STAMP)
 
 ## Start the API on http://$(HOST):$(PORT) with the 陵川 demo county (SQLite under ./var unless SHIFAN_DATABASE_URL is set)
@@ -44,6 +44,12 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk from Debian's packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	$(VENV)/bin/python bench/run.py
+
+## Soak for SOAK_SECONDS (default 600): two APIs, a worker, private PostgreSQL and Ceph RGW, mixed traffic and
+## faults; the checker's report goes into BENCHMARKS.md's soak section (needs radosgw and the PostgreSQL server binaries)
+SOAK_SECONDS ?= 600
+soak: $(STAMP)
+	SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/python -m bench.soak
 
 ## Regenerate openapi/openapi.json from the code
 openapi: $(STAMP)

@@ -168,7 +168,9 @@ def sweep(args: argparse.Namespace) -> None:
     from app.services.submission import uploads
     from app.settings import get_settings
 
-    grace = timedelta(minutes=args.grace_minutes or get_settings().orphan_grace_minutes)
+    # --grace-minutes 0 means no grace (sweep everything unreferenced), not "the default"
+    minutes = args.grace_minutes if args.grace_minutes is not None else get_settings().orphan_grace_minutes
+    grace = timedelta(minutes=minutes)
     report = _session_do(lambda s: uploads.sweep(s, get_store(), now=datetime.now(UTC), grace=grace))
     print(f"expired uploads removed: {report.expired_intents}, orphaned objects removed: {report.orphans}")  # type: ignore[attr-defined]
     print(f"idempotency records older than a day removed: {idempotency.purge()}")

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import province, search, todo, upload  # noqa: E402
+from bench.soak.report import keep_section  # noqa: E402
 
 
 def machine() -> str:
@@ -44,7 +45,10 @@ def main() -> None:
         f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
         "",
     ]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(header + sections), encoding="utf-8")
+    path = ROOT / "BENCHMARKS.md"
+    # the soak's section is written by `make soak` (bench/soak), which this run does not repeat: keep it
+    soak = keep_section(path.read_text(encoding="utf-8")) if path.exists() else ""
+    path.write_text("\n".join(header + sections) + ("\n" + soak if soak else ""), encoding="utf-8")
     print("\n".join(sections))
 
 

@@ -184,6 +184,27 @@ def test_withdraw_only_before_review(client, world, session, moto_api_store) -> 
     assert _status(client, world, a.id) == "returned"
 
 
+def test_withdrawing_twice_in_a_row_withdraws_each_current_version(client, world, session) -> None:
+    # Found by the soak (bench/soak): after the newest version was withdrawn, withdrawing the version now
+    # current answered 200 but marked the newest again and left the current one active and counted.
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    liaison = world.auth("lc-sfj")
+    first_version = {"kind": "statement", "text": "第一版"}
+    ev = client.post(f"{API}/assignments/{a.id}/evidence", json=first_version, headers=liaison)
+    base = f"{API}/evidence/{ev.json()['id']}"
+    client.post(f"{base}/versions", json={"kind": "statement", "text": "第二版"}, headers=liaison)
+    first = client.post(f"{base}/versions/2/withdraw", headers=liaison).json()
+    assert first["current_version"] == 1 and first["status"] == "submitted"
+    withdrawn_at = {v["number"]: v["withdrawn_at"] for v in first["versions"]}
+    second = client.post(f"{base}/versions/1/withdraw", headers=liaison)
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert body["status"] == "withdrawn"
+    assert [v["state"] for v in body["versions"]] == ["withdrawn", "withdrawn"]
+    assert {v["number"]: v["withdrawn_at"] for v in body["versions"]}[2] == withdrawn_at[2], "v2 left as it was"
+    assert _status(client, world, a.id) == "not_started"
+
+
 def test_web_address_and_statement(client, world, session) -> None:
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     h = world.auth("lc-sfj")

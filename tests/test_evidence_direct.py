@@ -279,3 +279,65 @@ def test_what_a_client_writes_after_completion_is_swept(client, world, session, 
     uploads.sweep(session, moto_api_store, now=datetime.now(UTC) + timedelta(days=1), grace=timedelta(hours=2))
     session.commit()
     assert moto_api_store.size_of(staging) is None and moto_api_store.size_of(recorded) == len(body)
+
+
+def test_a_store_outage_during_complete_is_503_and_the_retry_records_it(client, world, session, moto_api_store) -> None:
+    """Found by the soak (bench/soak): RGW stopping while complete read the copy answered 422 pdf_corrupt (the
+    cut read was taken for a broken PDF), and the client's object was already deleted, so every retry of
+    complete got 409 upload_missing. Now the outage is 503 and the client's object stays until recorded."""
+    import urllib3
+
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("断流")
+    intent = _intent(client, world, a.id, body, sha256=hashlib.sha256(body).hexdigest()).json()
+    httpx.put(intent["upload_url"], content=body, headers=intent["headers"])
+    real = moto_api_store.iter_bytes
+    cut = {"on": True}
+
+    def cut_stream(key: str, **kwargs):  # the gateway stops while pypdf reads the copy (ranged reads)
+        chunks = real(key, **kwargs)
+        if not cut["on"] or not key.startswith("ev/") or not kwargs:
+            yield from chunks
+            return
+        try:
+            yield next(chunks)[:5]
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+        except urllib3.exceptions.ProtocolError as exc:
+            from app.services.errors import Unavailable
+
+            raise Unavailable() from exc
+
+    moto_api_store.iter_bytes = cut_stream  # type: ignore[method-assign]
+    try:
+        failed = client.post(f"{API}/uploads/{intent['id']}/complete", headers=world.auth("lc-sfj"))
+    finally:
+        cut["on"] = False
+    assert failed.status_code == 503 and failed.json()["code"] == "storage_unavailable", failed.text
+    retried = client.post(f"{API}/uploads/{intent['id']}/complete", headers=world.auth("lc-sfj"))
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["current"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert [k for k in moto_api_store.keys("up/")] == [], "the client's object goes once the version is recorded"
+
+
+def test_a_cut_s3_stream_is_unavailable_not_a_short_file() -> None:
+    import urllib3
+
+    from app.services.errors import Unavailable
+    from app.services.storage import S3Store
+
+    class Cut:
+        def stream(self, n: int):
+            yield b"%PDF-1.4"
+            raise urllib3.exceptions.ProtocolError("Connection broken: IncompleteRead")
+
+        def close(self) -> None: ...
+
+        def release_conn(self) -> None: ...
+
+    class Client:
+        def get_object(self, *args, **kwargs) -> Cut:
+            return Cut()
+
+    store = S3Store(Client(), "soak")  # type: ignore[arg-type]
+    with pytest.raises(Unavailable):
+        list(store.iter_bytes("ev/1/1/" + "a" * 32))

@@ -254,3 +254,8 @@ def test_sweep_command_removes_old_orphans(database_url, capsys) -> None:
     main(["sweep", "--grace-minutes", "60"])
     assert "orphaned objects removed: 1" in capsys.readouterr().out
     assert list(store.keys("ev/9/")) == ["ev/9/9/" + "b" * 32]  # the young one may still be recording
+    # Found by the soak (bench/soak): --grace-minutes 0 was read as "not given" and swept with the default
+    # two hours, leaving every young orphan behind.
+    main(["sweep", "--grace-minutes", "0"])
+    assert "orphaned objects removed: 1" in capsys.readouterr().out
+    assert list(store.keys("ev/9/")) == []

@@ -215,6 +215,22 @@ def test_unexpected_errors_are_masked(client, world, monkeypatch) -> None:
     assert "hunter2" not in json.dumps(body, ensure_ascii=False) and "服务器内部错误" in body["errors"][0]["message"]
 
 
+def test_a_database_away_is_database_unavailable_not_internal_error(client, world, monkeypatch) -> None:
+    # Found by the soak (bench/soak): during a PostgreSQL restart the province's overview answered
+    # internal_error; REST answers 503 database_unavailable, and GraphQL now says the same.
+    import sqlalchemy as sa
+
+    from app.services.accounts import regions
+
+    def refused(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(regions, "counties_visible", refused)
+    body = gql(client, world.auth("sx-province"), "{ counties { totalCount } }")
+    assert codes(body) == ["database_unavailable"]
+    assert body["errors"][0]["extensions"]["status"] == 503 and "数据库暂时不可用" in body["errors"][0]["message"]
+
+
 def test_review_mutation_goes_through_the_review_rules(client, app, world, session) -> None:
     # a statement submitted by the 县司法局 liaison on one of its assignments, before the deadline
     pin_today(app, date(2023, 2, 10))

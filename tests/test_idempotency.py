@@ -172,3 +172,55 @@ def test_a_kept_answer_holding_a_secret_is_not_in_the_clear(client, world, sessi
     again = client.post(f"{API}/webhooks", json={"url": "https://93.184.216.34/hook"}, headers=h)
     assert again.headers["idempotent-replayed"] == "true" and again.json()["secret"] == secret
     client.delete(f"{API}/webhooks/{first.json()['id']}", headers=world.auth("gp-office"))
+
+
+def test_a_database_away_while_the_key_is_looked_up_is_503_not_500(app, world, monkeypatch) -> None:
+    # Found by the soak (bench/soak): the middleware reads the account and the key record before the app's
+    # exception handlers run, so a PostgreSQL restart there was answered 500 internal_error.
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from app.services.platform import idempotency
+
+    def refused(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    for name in ("owner_of", "begin"):
+        monkeypatch.setattr(idempotency, name, refused)
+        h = {**world.auth("gp-office"), "Idempotency-Key": f"while-restarting-{name}"}
+        with TestClient(app, raise_server_exceptions=False) as plain:
+            r = plain.post(url, json={"name": "数据库重启中"}, headers=h)
+        assert r.status_code == 503, (name, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "database_unavailable"
+        monkeypatch.undo()
+
+    # a statement the database refuses is still our fault, not an outage
+    def bad_statement(**kwargs):
+        raise sa.exc.ProgrammingError("SELECT nothing", {}, Exception("syntax error"))
+
+    monkeypatch.setattr(idempotency, "begin", bad_statement)
+    with TestClient(app, raise_server_exceptions=False) as plain:
+        r = plain.post(url, json={"name": "坏语句"}, headers={**world.auth("gp-office"), "Idempotency-Key": "bad-sql"})
+    assert r.status_code == 500 and r.json()["code"] == "internal_error"
+
+
+def test_a_database_lost_after_the_answer_leaves_the_answer_alone(client, world, monkeypatch) -> None:
+    # Found by the soak: a PostgreSQL restart between the answer and closing the key's record raised out of the
+    # middleware after the response ("Exception in ASGI application"); now it is logged and the record left open.
+    import sqlalchemy as sa
+
+    from app.services.platform import idempotency
+
+    def refused(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE idempotency_record", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(idempotency, "finish", refused)
+    url = f"{API}/campaigns/{world.ids['gp_campaign']}/rounds"
+    h = {**world.auth("gp-office"), "Idempotency-Key": "answer-then-restart"}
+    r = client.post(url, json={"name": "答复后数据库重启"}, headers=h)  # the test client raises what escapes
+    assert r.status_code == 201, r.text
+    monkeypatch.undo()
+    again = client.post(url, json={"name": "答复后数据库重启"}, headers=h)
+    assert again.status_code == 409 and again.json()["code"] == "idempotency_in_progress"

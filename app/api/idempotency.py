@@ -7,16 +7,20 @@ passed on untouched (it gets its 401), never recorded or replayed."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem
+from app.db import connection_lost
 from app.services.errors import DomainError
 from app.services.platform import idempotency
 
+log = logging.getLogger("shifan.errors")
 HEADER = b"idempotency-key"
 MAX_BODY = 1024 * 1024
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
@@ -63,16 +67,25 @@ class IdempotencyMiddleware:
                 )
                 return
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        owner = await run_in_threadpool(idempotency.owner_of, token.strip()) if scheme.lower() == "bearer" else None
-        if owner is None:
-            await self.app(scope, _replay_body(body), send)
-            return
         query = scope.get("query_string", b"")
         fingerprint = hashlib.sha256(b"\n".join([b"POST", scope["path"].encode(), query, body])).hexdigest()
+        # This middleware sits outside the app's exception handlers: a database that is restarting must be
+        # answered here as it is there (503 database_unavailable, retry with the same key), never as a 500.
         try:
-            started = await run_in_threadpool(idempotency.begin, owner=owner, key=key, fingerprint=fingerprint)
+            owner = await run_in_threadpool(idempotency.owner_of, token.strip()) if scheme.lower() == "bearer" else None
+            started = None
+            if owner is not None:
+                started = await run_in_threadpool(idempotency.begin, owner=owner, key=key, fingerprint=fingerprint)
         except DomainError as exc:
             await problem(exc.status, exc.code, exc.message, request)(scope, receive, send)
+            return
+        except DBAPIError as exc:
+            if not connection_lost(exc):
+                raise
+            await problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)(scope, receive, send)
+            return
+        if started is None:
+            await self.app(scope, _replay_body(body), send)
             return
         if isinstance(started, idempotency.Replay):
             replay_headers = [(b"idempotent-replayed", b"true")]
@@ -101,12 +114,20 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         finally:
-            if status < 500 and size <= MAX_BODY:
-                await run_in_threadpool(
-                    idempotency.finish, record_id, status_code=status, content_type=content_type, body=b"".join(chunks)
-                )
-            else:
-                await run_in_threadpool(idempotency.abandon, record_id)
+            try:
+                if status < 500 and size <= MAX_BODY:
+                    await run_in_threadpool(
+                        idempotency.finish, record_id, status_code=status, content_type=content_type,
+                        body=b"".join(chunks),
+                    )  # fmt: skip
+                else:
+                    await run_in_threadpool(idempotency.abandon, record_id)
+            except DBAPIError as exc:
+                # The answer has gone out; the database went away before the key's record was closed. The
+                # record stays "running": a retry gets 409 idempotency_in_progress until it counts as abandoned.
+                if not connection_lost(exc):
+                    raise
+                log.warning("idempotency record %s left open: database unavailable (%s)", record_id, exc.orig)
 
 
 def _replay_body(body: bytes) -> Receive:

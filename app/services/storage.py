@@ -227,6 +227,9 @@ class S3Store:
         response = self._call(self.client.get_object, self.bucket, check_key(key), offset=start, length=length or 0)
         try:
             yield from response.stream(CHUNK)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            # the server went away in the middle of the object: an outage (retry), never a short or broken file
+            raise Unavailable() from exc
         finally:
             response.close()
             response.release_conn()

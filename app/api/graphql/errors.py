@@ -8,8 +8,10 @@ import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
+from app.db import connection_lost
 from app.services.errors import DomainError
 
 log = logging.getLogger("shifan.graphql")
@@ -92,6 +94,11 @@ def present(error: GraphQLError) -> GraphQLError:
             return GraphQLError(error.message, error.nodes, path=error.path, extensions=extensions)
         extensions["detail"] = error.message
         return GraphQLError(query_message(error.message), error.nodes, path=error.path, extensions=extensions)
+    if isinstance(original, DBAPIError) and connection_lost(original):
+        # the database is restarting: the same answer REST gives (503 database_unavailable), not a fault of ours
+        log.warning("database unavailable in GraphQL resolver at %s: %s", error.path, original.orig)
+        extensions = {"code": "database_unavailable", "status": 503}
+        return GraphQLError("数据库暂时不可用，请稍后重试", error.nodes, path=error.path, extensions=extensions)
     log.error("unexpected error in GraphQL resolver at %s", error.path, exc_info=original)
     return GraphQLError(INTERNAL, error.nodes, path=error.path, extensions={"code": "internal_error", "status": 500})
 

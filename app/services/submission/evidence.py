@@ -253,11 +253,13 @@ def withdraw(session: Session, *, evidence_id: int, number: int, principal: Prin
     versions = session.exec(
         select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence_id).order_by(EvidenceVersion.number)
     ).all()
-    current = versions[-1]
+    # The current version is not always the newest: after the newest was withdrawn, the one below it is
+    # current again, and withdrawing that must withdraw it (not touch the newest, already withdrawn, again).
+    current = next(v for v in versions if v.number == number)
     before = audit.snapshot(evidence, "status", "current_version")
     current.state = VersionState.withdrawn
     current.withdrawn_at = datetime.now(UTC)
-    below = [v for v in versions[:-1] if v.state == VersionState.active]
+    below = [v for v in versions if v.number < number and v.state == VersionState.active]
     if below:
         evidence.current_version = below[-1].number
         evidence.status = _status_of(session, below[-1])

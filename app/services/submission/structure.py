@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
 
-from app.services.errors import Invalid
+from app.services.errors import DomainError, Invalid
 from app.services.storage import ObjectStore
 from app.services.submission.filetypes import FileType, zip_type
 
@@ -174,7 +174,7 @@ def count_pdf_pages(file: io.RawIOBase) -> int:
         if reader.is_encrypted and not reader.decrypt(""):
             raise Invalid("PDF 文件设置了打开密码，评审时无法打开，请上传未加密的版本", code="pdf_encrypted")
         pages = len(reader.pages)
-    except Invalid:
+    except DomainError:  # refused above, or the store away while pypdf read (503, not the file's fault)
         raise
     except FileNotDecryptedError as exc:
         raise Invalid("PDF 文件设置了打开密码，评审时无法打开，请上传未加密的版本", code="pdf_encrypted") from exc

@@ -223,8 +223,9 @@ def receive_signed_upload(store: ObjectStore, *, intent: UploadIntent, source: B
 
 
 def _take(store: ObjectStore, intent: UploadIntent) -> Received:
-    """Move the client's object to a key no client can write, then check the copy: it has the declared
-    size and checksum, an accepted type and a sound structure. On any failure the copy is removed."""
+    """Copy the client's object to a key no client can write, then check the copy: it has the declared
+    size and checksum, an accepted type and a sound structure. On any failure the copy is removed; the
+    client's object stays until the version is recorded (complete_intent removes it then)."""
     size = store.size_of(intent.object_key)
     if size is None:
         raise Conflict("尚未收到文件，请先用上传地址上传后再确认", code="upload_missing")
@@ -232,7 +233,6 @@ def _take(store: ObjectStore, intent: UploadIntent) -> Received:
         raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
     key = new_key(intent.campaign_id, intent.unit_id)
     store.copy(intent.object_key, key)
-    discard(store, intent.object_key)
     try:
         return _check_copy(store, intent, key)
     except BaseException:
@@ -291,6 +291,9 @@ def complete_intent(
     except BaseException:
         discard(store, received.key)
         raise
+    # Only now does the checked copy replace the client's object: when the check or the recording failed for
+    # a passing reason (the store or the database away a moment, 503), a retry of complete still finds it.
+    discard(store, intent.object_key)
     UPLOAD_BYTES.labels("direct").inc(received.size)
     return result
 
