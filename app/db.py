@@ -116,6 +116,17 @@ def connection_lost(exc: DBAPIError) -> bool:
     return False
 
 
+# A deadlock one side of which PostgreSQL aborted (40P01), or a serialization failure (40001): nothing was
+# written, and the same request sent again succeeds.
+_CONFLICT_SQLSTATES = ("40P01", "40001")
+
+
+def write_conflict(exc: DBAPIError) -> bool:
+    """Whether a database error means the transaction collided with another one and was rolled back (worth
+    sending again), not a bad statement."""
+    return getattr(exc.orig, "sqlstate", None) in _CONFLICT_SQLSTATES
+
+
 @lru_cache
 def get_engine() -> Engine:
     """The process-wide engine for the configured database."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -75,3 +76,21 @@ def test_ids_beyond_any_column_are_422_on_every_backend(client, world) -> None:
     # an id that fits but names nothing is still a plain 404 (PostgreSQL's int4 ids also refuse 2**31 and
     # beyond with value_out_of_range; SQLite's integers hold 64 bits, so there such an id is just not found)
     assert client.get(f"{API}/campaigns/{2**30}", headers=office).status_code == 404
+
+
+@pytest.mark.postgresql_only("raises PostgreSQL's own deadlock and serialization-failure states (plpgsql)")
+def test_a_transaction_aborted_by_a_collision_is_a_503_to_send_again(app, world, monkeypatch) -> None:
+    """A deadlock PostgreSQL broke (40P01) or a serialization failure (40001) rolled everything back: the caller
+    may send the same request again, so it is 503 database_busy with Retry-After, not a 500."""
+    for state in ("40P01", "40001"):
+        monkeypatch.setattr(
+            campaigns,
+            "get_visible",
+            _refusing(f"DO $$ BEGIN RAISE EXCEPTION 'collision' USING ERRCODE = '{state}'; END $$"),
+        )
+        with TestClient(app, raise_server_exceptions=False) as c:
+            r = c.get(f"{API}/campaigns/{world.ids['lc_campaign']}", headers=world.auth("lc-office"))
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "database_busy" and "请稍后重试" in r.json()["detail"]
+        assert r.headers["retry-after"] == "1"
+        monkeypatch.undo()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import connection_lost
+from app.db import connection_lost, write_conflict
 from app.services import messages
 from app.services.errors import DomainError, TooManyRequests
 
@@ -99,6 +99,9 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+BUSY = "数据正被他人同时修改，本次未作改动，请稍后重试"
+
+
 def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
     """A problem+json response."""
     body = {
@@ -154,6 +157,11 @@ def install(app: FastAPI) -> None:
             # the database is restarting or unreachable: the pool reconnects on its own once it is back
             log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
             return problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)
+        if write_conflict(exc):
+            log.warning("write conflict on %s %s: %s", request.method, request.url.path, exc.orig)
+            response = problem(503, "database_busy", BUSY, request)
+            response.headers["Retry-After"] = "1"
+            return response
         # a statement the database refused (a SQL error, a lock timeout …) is a fault of ours, not an outage
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)

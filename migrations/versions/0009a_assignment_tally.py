@@ -19,22 +19,38 @@ KEY = "campaign_id, unit_id, status, due_on"
 
 # PostgreSQL: one row-level function for the three events; an update that moves none of the four key
 # columns (the usual case: nothing, or only due_overridden) does not fire at all.
+# Two transactions moving assignments between the same two tally rows in opposite directions (a due date set
+# on one, reset on another) would each lock one row and wait for the other's: a deadlock, aborted as an error.
+# So an update takes its two rows in key order, whichever way it moves.
 PG_FUNCTION = f"""
 CREATE FUNCTION assignment_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND (NEW.campaign_id, NEW.unit_id, NEW.status, NEW.due_on)
+                          < (OLD.campaign_id, OLD.unit_id, OLD.status, OLD.due_on) THEN
+        PERFORM assignment_tally_add(NEW.campaign_id, NEW.unit_id, NEW.status, NEW.due_on, 1);
+        PERFORM assignment_tally_add(OLD.campaign_id, OLD.unit_id, OLD.status, OLD.due_on, -1);
+        RETURN NULL;
+    END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        UPDATE assignment_tally SET n = n - 1
-         WHERE campaign_id = OLD.campaign_id AND unit_id = OLD.unit_id AND status = OLD.status
-           AND due_on = OLD.due_on;
-        DELETE FROM assignment_tally
-         WHERE campaign_id = OLD.campaign_id AND unit_id = OLD.unit_id AND status = OLD.status
-           AND due_on = OLD.due_on AND n <= 0;
+        PERFORM assignment_tally_add(OLD.campaign_id, OLD.unit_id, OLD.status, OLD.due_on, -1);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO assignment_tally ({KEY}, n) VALUES (NEW.campaign_id, NEW.unit_id, NEW.status, NEW.due_on, 1)
-        ON CONFLICT ({KEY}) DO UPDATE SET n = assignment_tally.n + 1;
+        PERFORM assignment_tally_add(NEW.campaign_id, NEW.unit_id, NEW.status, NEW.due_on, 1);
     END IF;
     RETURN NULL;
+END $$
+"""
+PG_ADD = f"""
+CREATE FUNCTION assignment_tally_add(c integer, u integer, s varchar, d date, delta integer) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF delta > 0 THEN
+        INSERT INTO assignment_tally ({KEY}, n) VALUES (c, u, s, d, delta)
+        ON CONFLICT ({KEY}) DO UPDATE SET n = assignment_tally.n + delta;
+    ELSE
+        UPDATE assignment_tally SET n = n + delta WHERE campaign_id = c AND unit_id = u AND status = s AND due_on = d;
+        DELETE FROM assignment_tally WHERE campaign_id = c AND unit_id = u AND status = s AND due_on = d AND n <= 0;
+    END IF;
 END $$
 """
 PG_TRIGGERS = [
@@ -78,6 +94,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("campaign_id", "unit_id", "status", "due_on"),
     )
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_ADD)
         op.execute(PG_FUNCTION)
         for statement in PG_TRIGGERS:
             op.execute(statement)
@@ -94,4 +111,5 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON assignment" if postgresql else f"DROP TRIGGER IF EXISTS {name}")
     if postgresql:
         op.execute("DROP FUNCTION IF EXISTS assignment_tally_apply()")
+        op.execute("DROP FUNCTION IF EXISTS assignment_tally_add(integer, integer, varchar, date, integer)")
     op.drop_table("assignment_tally")

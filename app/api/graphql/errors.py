@@ -11,7 +11,8 @@ from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
-from app.db import connection_lost
+from app.api.errors import BUSY
+from app.db import connection_lost, write_conflict
 from app.services.errors import DomainError
 
 log = logging.getLogger("shifan.graphql")
@@ -99,6 +100,10 @@ def present(error: GraphQLError) -> GraphQLError:
         log.warning("database unavailable in GraphQL resolver at %s: %s", error.path, original.orig)
         extensions = {"code": "database_unavailable", "status": 503}
         return GraphQLError("数据库暂时不可用，请稍后重试", error.nodes, path=error.path, extensions=extensions)
+    if isinstance(original, DBAPIError) and write_conflict(original):
+        log.warning("write conflict in GraphQL resolver at %s: %s", error.path, original.orig)
+        extensions = {"code": "database_busy", "status": 503}
+        return GraphQLError(BUSY, error.nodes, path=error.path, extensions=extensions)
     log.error("unexpected error in GraphQL resolver at %s", error.path, exc_info=original)
     return GraphQLError(INTERNAL, error.nodes, path=error.path, extensions={"code": "internal_error", "status": 500})
 
