@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     # Origins whose browser pages may call the API (CORS), comma-separated, e.g.
     # "https://shifan.example.gov.cn,http://127.0.0.1:5173"; none by default (same-origin pages only).
     cors_origins: str = ""
+    # argon2id cost of password hashes: "standard" (argon2-cffi's RFC 9106 low-memory profile: 3 passes over
+    # 64 MiB) or "cheapest" (8 KiB, one pass), which only a test suite may use: such hashes are easy to crack.
+    password_hash_cost: Literal["standard", "cheapest"] = "standard"
 
     def cors_origin_list(self) -> list[str]:
         """SHIFAN_CORS_ORIGINS as a list, without blanks and trailing slashes (a browser sends none)."""

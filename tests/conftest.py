@@ -25,6 +25,9 @@ from sqlmodel import Session
 
 os.environ.setdefault("SHIFAN_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("SHIFAN_OBJECT_DIR", tempfile.mkdtemp(prefix="shifan-objects-"))
+# Hundreds of logins and demo accounts: the cheapest argon2id cost for the suite (and the API and CLI processes
+# it starts, which inherit the environment); tests/test_auth.py checks that the default is the standard one.
+os.environ.setdefault("SHIFAN_PASSWORD_HASH_COST", "cheapest")
 
 from app import db as app_db  # noqa: E402
 from app import settings as app_settings  # noqa: E402
