@@ -224,14 +224,30 @@ def rgw_server(tmp_path_factory):
     server.stop()
 
 
-def s3_store_for(server, bucket: str | None = None):
+def s3_client(endpoint: str, access_key: str = "a", secret_key: str = "b"):
+    """A minio client with the API's own connection policy (S3Store.http_client)."""
     from minio import Minio
 
     from app.services.storage import S3Store
 
-    client = Minio(
-        server.endpoint, access_key=server.access_key, secret_key=server.secret_key, secure=False, region="us-east-1"
-    )
+    return Minio(
+        endpoint, access_key=access_key, secret_key=secret_key, secure=False, region="us-east-1",
+        http_client=S3Store.http_client(),
+    )  # fmt: skip
+
+
+def unreachable_store(bucket: str = "shifan-evidence"):
+    """An S3Store whose server is not there (a free port on 127.0.0.1)."""
+    from app.services.storage import S3Store
+    from tests.s3servers import free_port
+
+    return S3Store(s3_client(f"127.0.0.1:{free_port()}"), bucket)
+
+
+def s3_store_for(server, bucket: str | None = None):
+    from app.services.storage import S3Store
+
+    client = s3_client(server.endpoint, server.access_key, server.secret_key)
     store = S3Store(client, bucket or f"t-{uuid.uuid4().hex[:12]}")
     store.ensure_ready()
     return store
