@@ -13,7 +13,8 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -210,16 +211,50 @@ def moto_server(tmp_path_factory):
     server.stop()
 
 
+_RGW_FIXTURES = {"rgw_server", "rgw_store", "rgw_api_store"}
+_rgw_starting: Future | None = None  # Ceph takes ~15 s to start: begun in the background after collection
+
+
+def _needs_rgw(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return bool(_RGW_FIXTURES & set(getattr(item, "fixturenames", ()))) or "rgw" in params
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a selected test needs Ceph RGW, start it now in a thread, while the tests before it run."""
+    global _rgw_starting
+    from tests.s3servers import rgw_installed, start_rgw
+
+    runs = [item for item in session.items if not item.get_closest_marker("skip")]
+    if _rgw_starting is None and rgw_installed() and any(_needs_rgw(item) for item in runs):
+        workdir = session.config._tmp_path_factory.mktemp("rgw")  # noqa: SLF001 - pytest's own factory
+        _rgw_starting = ThreadPoolExecutor(1, thread_name_prefix="rgw-start").submit(start_rgw, workdir)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a Ceph that was started in the background but never used (every RGW test deselected or failed
+    before it asked)."""
+    if _rgw_starting is not None and not _rgw_handed_out:
+        with suppress(Exception):  # it failed to start: nothing to stop
+            _rgw_starting.result().stop()
+
+
+_rgw_handed_out = False
+
+
 @pytest.fixture(scope="session")
 def rgw_server(tmp_path_factory):
     """Ceph RGW: required in CI (security checks need a server that verifies signatures)."""
+    global _rgw_handed_out
     from tests.s3servers import rgw_installed, start_rgw
 
     if not rgw_installed():
         if IN_CI:
             pytest.fail("Ceph RGW (radosgw, ceph-mon, ceph-osd) is required in CI; .ci/run installs it")
         pytest.skip("Ceph RGW not installed: apt-get install radosgw ceph-mon ceph-osd (required in CI)")
-    server = start_rgw(tmp_path_factory.mktemp("rgw"))
+    _rgw_handed_out = True
+    server = _rgw_starting.result() if _rgw_starting is not None else start_rgw(tmp_path_factory.mktemp("rgw"))
     yield server
     server.stop()
 
