@@ -202,6 +202,23 @@ def world(app, database_url) -> World:
     return w
 
 
+@pytest.fixture
+def retire_webhooks(database_url) -> Iterator[None]:
+    """Webhooks registered during the test are switched off when it ends. Left on, every later event of their
+    county (a deadline scan makes hundreds) would fan out to receivers that are gone, each delivery a request
+    and a transaction in whichever test drains the outbox next."""
+    from app.models.outbox import Webhook
+
+    def newest() -> int:
+        with Session(app_db.get_engine()) as s:
+            return s.exec(sa.select(sa.func.max(Webhook.id))).one()[0] or 0
+
+    before = newest()
+    yield
+    with app_db.get_engine().begin() as conn:
+        conn.execute(sa.update(Webhook).where(Webhook.id > before).values(active=False))
+
+
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory):
     from tests.s3servers import start_moto

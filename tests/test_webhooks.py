@@ -23,6 +23,7 @@ from app.services.notifications import delivery, events
 from tests.conftest import pin_today
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("retire_webhooks")  # the outbox stays small for later tests
 
 
 class Receiver:
