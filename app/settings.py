@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     # Origins whose browser pages may call the API (CORS), comma-separated, e.g.
     # "https://shifan.example.gov.cn,http://127.0.0.1:5173"; none by default (same-origin pages only).
     cors_origins: str = ""
+    # argon2id cost of password hashes: "standard" (argon2-cffi's RFC 9106 low-memory profile: 3 passes over
+    # 64 MiB) or "cheapest" (8 KiB, one pass), which only a test suite may use: such hashes are easy to crack.
+    password_hash_cost: Literal["standard", "cheapest"] = "standard"
 
     def cors_origin_list(self) -> list[str]:
         """SHIFAN_CORS_ORIGINS as a list, without blanks and trailing slashes (a browser sends none)."""
@@ -77,11 +82,7 @@ class Settings(BaseSettings):
 
     def instance_id(self) -> str:
         """An id for this deployment, made once and kept in ./var (used when SHIFAN_PUBLIC_URL is not set)."""
-        path = VAR_DIR / "deployment-id"
-        if not path.exists():
-            VAR_DIR.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(8), encoding="utf-8")
-        return path.read_text(encoding="utf-8").strip()
+        return _made_once(VAR_DIR / "deployment-id", secrets.token_hex(8))
 
     def secret(self) -> str:
         """The JWT signing secret; without SHIFAN_JWT_SECRET one is made once and kept in ./var (read once per
@@ -89,13 +90,26 @@ class Settings(BaseSettings):
         if self.jwt_secret:
             return self.jwt_secret
         if self._kept_secret is None:
-            path = VAR_DIR / "jwt-secret"
-            if not path.exists():
-                VAR_DIR.mkdir(parents=True, exist_ok=True)
-                path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-                path.chmod(0o600)
-            self._kept_secret = path.read_text(encoding="utf-8").strip()
+            self._kept_secret = _made_once(VAR_DIR / "jwt-secret", secrets.token_urlsafe(48))
         return self._kept_secret
+
+
+def _made_once(path: Path, value: str) -> str:
+    """path's value; the first process to get here writes value. The file appears whole (written aside, then
+    hard-linked into place, which fails if another process was first), so two processes starting at once
+    (two instances, or two test runs) never read a half-written file and always agree on one value."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        aside.write_text(value, encoding="utf-8")
+        aside.chmod(0o600)
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process was first: its value stands
+        finally:
+            aside.unlink()
+    return path.read_text(encoding="utf-8").strip()
 
 
 @lru_cache

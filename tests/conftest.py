@@ -13,7 +13,8 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,9 @@ from sqlmodel import Session
 
 os.environ.setdefault("SHIFAN_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("SHIFAN_OBJECT_DIR", tempfile.mkdtemp(prefix="shifan-objects-"))
+# Hundreds of logins and demo accounts: the cheapest argon2id cost for the suite (and the API and CLI processes
+# it starts, which inherit the environment); tests/test_auth.py checks that the default is the standard one.
+os.environ.setdefault("SHIFAN_PASSWORD_HASH_COST", "cheapest")
 
 from app import db as app_db  # noqa: E402
 from app import settings as app_settings  # noqa: E402
@@ -198,6 +202,23 @@ def world(app, database_url) -> World:
     return w
 
 
+@pytest.fixture
+def retire_webhooks(database_url) -> Iterator[None]:
+    """Webhooks registered during the test are switched off when it ends. Left on, every later event of their
+    county (a deadline scan makes hundreds) would fan out to receivers that are gone, each delivery a request
+    and a transaction in whichever test drains the outbox next."""
+    from app.models.outbox import Webhook
+
+    def newest() -> int:
+        with Session(app_db.get_engine()) as s:
+            return s.exec(sa.select(sa.func.max(Webhook.id))).one()[0] or 0
+
+    before = newest()
+    yield
+    with app_db.get_engine().begin() as conn:
+        conn.execute(sa.update(Webhook).where(Webhook.id > before).values(active=False))
+
+
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory):
     from tests.s3servers import start_moto
@@ -207,28 +228,78 @@ def moto_server(tmp_path_factory):
     server.stop()
 
 
+_RGW_FIXTURES = {"rgw_server", "rgw_store", "rgw_api_store"}
+_rgw_starting: Future | None = None  # Ceph takes ~15 s to start: begun in the background after collection
+
+
+def _needs_rgw(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return bool(_RGW_FIXTURES & set(getattr(item, "fixturenames", ()))) or "rgw" in params
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When a selected test needs Ceph RGW, start it now in a thread, while the tests before it run."""
+    global _rgw_starting
+    from tests.s3servers import rgw_installed, start_rgw
+
+    runs = [item for item in session.items if not item.get_closest_marker("skip")]
+    if _rgw_starting is None and rgw_installed() and any(_needs_rgw(item) for item in runs):
+        workdir = session.config._tmp_path_factory.mktemp("rgw")  # noqa: SLF001 - pytest's own factory
+        _rgw_starting = ThreadPoolExecutor(1, thread_name_prefix="rgw-start").submit(start_rgw, workdir)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a Ceph that was started in the background but never used (every RGW test deselected or failed
+    before it asked)."""
+    if _rgw_starting is not None and not _rgw_handed_out:
+        with suppress(Exception):  # it failed to start: nothing to stop
+            _rgw_starting.result().stop()
+
+
+_rgw_handed_out = False
+
+
 @pytest.fixture(scope="session")
 def rgw_server(tmp_path_factory):
     """Ceph RGW: required in CI (security checks need a server that verifies signatures)."""
+    global _rgw_handed_out
     from tests.s3servers import rgw_installed, start_rgw
 
     if not rgw_installed():
         if IN_CI:
             pytest.fail("Ceph RGW (radosgw, ceph-mon, ceph-osd) is required in CI; .ci/run installs it")
         pytest.skip("Ceph RGW not installed: apt-get install radosgw ceph-mon ceph-osd (required in CI)")
-    server = start_rgw(tmp_path_factory.mktemp("rgw"))
+    _rgw_handed_out = True
+    server = _rgw_starting.result() if _rgw_starting is not None else start_rgw(tmp_path_factory.mktemp("rgw"))
     yield server
     server.stop()
 
 
-def s3_store_for(server, bucket: str | None = None):
+def s3_client(endpoint: str, access_key: str = "a", secret_key: str = "b"):
+    """A minio client with the API's own connection policy (S3Store.http_client)."""
     from minio import Minio
 
     from app.services.storage import S3Store
 
-    client = Minio(
-        server.endpoint, access_key=server.access_key, secret_key=server.secret_key, secure=False, region="us-east-1"
-    )
+    return Minio(
+        endpoint, access_key=access_key, secret_key=secret_key, secure=False, region="us-east-1",
+        http_client=S3Store.http_client(),
+    )  # fmt: skip
+
+
+def unreachable_store(bucket: str = "shifan-evidence"):
+    """An S3Store whose server is not there (a free port on 127.0.0.1)."""
+    from app.services.storage import S3Store
+    from tests.s3servers import free_port
+
+    return S3Store(s3_client(f"127.0.0.1:{free_port()}"), bucket)
+
+
+def s3_store_for(server, bucket: str | None = None):
+    from app.services.storage import S3Store
+
+    client = s3_client(server.endpoint, server.access_key, server.secret_key)
     store = S3Store(client, bucket or f"t-{uuid.uuid4().hex[:12]}")
     store.ensure_ready()
     return store

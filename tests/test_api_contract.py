@@ -52,17 +52,12 @@ def test_not_found_ids(client, world) -> None:
 
 
 def test_readyz_reports_database_and_storage(client, app, database_url) -> None:
-    from minio import Minio
-
-    from app.services.storage import S3Store
-    from tests.conftest import use_store
-    from tests.s3servers import free_port
+    from tests.conftest import unreachable_store, use_store
 
     pin_today(app, date(2023, 3, 1))  # a year the calendar knows, and the next one too
     ok = client.get("/readyz")
     assert ok.status_code == 200 and ok.json() == {"status": "ok", "database": "ok", "storage": "ok", "calendar": "ok"}
-    dead = Minio(f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", secure=False, region="us-east-1")
-    use_store(app, S3Store(dead, "shifan-evidence"))
+    use_store(app, unreachable_store())
     try:
         down = client.get("/readyz")
         assert down.status_code == 503 and down.json()["storage"] == "unavailable" and down.json()["database"] == "ok"

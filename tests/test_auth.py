@@ -111,3 +111,17 @@ def test_passwords_are_argon2(session) -> None:
 
     hashed = session.exec(select(User.password_hash).where(User.username == "lc-office")).one()
     assert hashed.startswith("$argon2id$")
+
+
+def test_deployments_hash_at_the_standard_cost(monkeypatch) -> None:
+    """The suite hashes cheaply (SHIFAN_PASSWORD_HASH_COST=cheapest, set in conftest); without the setting a
+    deployment gets argon2-cffi's RFC 9106 low-memory profile (3 passes over 64 MiB, 4 lanes)."""
+    monkeypatch.delenv("SHIFAN_PASSWORD_HASH_COST")
+    get_settings.cache_clear()
+    try:
+        hashed = auth.hash_password("correct horse")
+        assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert auth.verify_password("correct horse", hashed)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from minio import Minio
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
@@ -19,9 +18,8 @@ from app.models import Evidence, EvidenceVersion
 from app.services.storage import S3Store
 from app.services.submission import evidence as evidence_service
 from app.services.submission import uploads
-from tests.conftest import pin_today, use_store
+from tests.conftest import pin_today, unreachable_store, use_store
 from tests.evidence_kit import API, PICKER, pdf, png, upload
-from tests.s3servers import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -128,8 +126,7 @@ def test_broken_multipart_bodies(client, world, session, moto_api_store) -> None
 
 def test_s3_unreachable_is_503_and_no_row(client, world, session, app) -> None:
     a = PICKER.assignment(session, world.ids["lc_sfj"])
-    dead = Minio(f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", secure=False, region="us-east-1")
-    use_store(app, S3Store(dead, "shifan-evidence"))
+    use_store(app, unreachable_store())
     try:
         before = _evidence_count(session)
         r = upload(client, world.auth("lc-sfj"), a.id, pdf(), "报告.pdf")

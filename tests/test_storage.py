@@ -84,10 +84,9 @@ def test_keys_are_application_made(key, tmp_path) -> None:
 
 
 def test_unreachable_s3_is_unavailable() -> None:
-    from tests.s3servers import free_port
+    from tests.conftest import unreachable_store
 
-    client = Minio(f"127.0.0.1:{free_port()}", access_key="a", secret_key="b", secure=False, region="us-east-1")
-    store = S3Store(client, "nobucket")
+    store = unreachable_store("nobucket")
     with pytest.raises(Unavailable) as exc:
         store.ensure_ready()
     assert exc.value.status == 503

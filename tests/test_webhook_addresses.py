@@ -14,6 +14,8 @@ from app.services.notifications import addresses, events
 from app.settings import get_settings
 from tests.test_webhooks import API, Receiver, _deliver, _drain, allow_loopback  # noqa: F401 - fixture
 
+pytestmark = pytest.mark.usefixtures("retire_webhooks")  # the outbox stays small for later tests
+
 PUBLIC = "93.184.216.34"
 
 REFUSED = [

@@ -29,6 +29,8 @@ from app.services.notifications import events, receivers, signing
 from app.settings import get_settings
 from tests.test_webhooks import API, Receiver, _deliver, _drain, _gp_statement, allow_loopback  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("retire_webhooks")  # the outbox stays small for later tests
+
 TOKEN = "b2c5f0a1d7e94c3aa8f1d6e2c9b04f7e5a3d1c8b6e0f9a2d4c7b1e3f5a8d0c2"
 SECRET = "SEC" + "4f1c" * 16
 WECOM_KEY = "693a91f6-7e2c-4bc4-97a0-0ec2f1fa5aaa"
@@ -106,7 +108,10 @@ class ChatRobot:
         return 0
 
     def stop(self) -> None:
+        # Close the socket too: a webhook left registered to a receiver that only stopped answering would cost
+        # a later test's worker a 5 s timeout per delivery, where a closed port refuses at once.
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture

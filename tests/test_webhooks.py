@@ -23,6 +23,7 @@ from app.services.notifications import delivery, events
 from tests.conftest import pin_today
 
 API = "/api/v1"
+pytestmark = pytest.mark.usefixtures("retire_webhooks")  # the outbox stays small for later tests
 
 
 class Receiver:
@@ -74,7 +75,10 @@ class Receiver:
         return True
 
     def stop(self) -> None:
+        # Close the socket too: a webhook left registered to a receiver that only stopped answering would cost
+        # a later test's worker a 5 s timeout per delivery, where a closed port refuses at once.
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture

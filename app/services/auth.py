@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from jose import JWTError, jwt
 from jose.exceptions import ExpiredSignatureError, JWTClaimsError
@@ -16,20 +17,28 @@ from app.services.errors import Unauthorized
 from app.settings import get_settings
 
 ALGORITHM = "HS256"  # pinned: a token naming any other algorithm (or none) is refused
-_hasher = PasswordHasher()
-# A real hash to verify against when the user does not exist, so both paths cost the same.
-_DUMMY_HASH = _hasher.hash("shifan-no-such-user")
+_PROFILES = {"standard": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+
+
+@cache
+def _hasher(cost: str) -> tuple[PasswordHasher, str]:
+    """The hasher for SHIFAN_PASSWORD_HASH_COST, and a real hash of its cost to verify against when the user
+    does not exist, so both paths cost the same (made on first use, not when a CLI command imports this)."""
+    hasher = PasswordHasher.from_parameters(_PROFILES[cost])
+    return hasher, hasher.hash("shifan-no-such-user")
 
 
 def hash_password(password: str) -> str:
     """An argon2id hash of password."""
-    return _hasher.hash(password)
+    hasher, _ = _hasher(get_settings().password_hash_cost)
+    return hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Whether password matches; costs the same when there is no hash to check."""
+    hasher, dummy = _hasher(get_settings().password_hash_cost)
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return hasher.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

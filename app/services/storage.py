@@ -167,11 +167,17 @@ class S3Store:
         # configured with the public endpoint signs URLs that clients outside the network can use.
         self.presign_client = presign_client or client
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> S3Store:
-        http = urllib3.PoolManager(
+    @staticmethod
+    def http_client() -> urllib3.PoolManager:
+        """Connections as the API makes them: 3 s to connect, two quick retries (an unreachable store is 503
+        within a second or two, where minio's default retries for six)."""
+        return urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=3, read=60), retries=urllib3.Retry(total=2, backoff_factor=0.2)
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Store:
+        http = cls.http_client()
 
         def client(endpoint: str) -> Minio:
             return Minio(
