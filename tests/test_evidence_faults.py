@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 
@@ -253,6 +254,7 @@ def test_sweep_command_removes_old_orphans(database_url, capsys) -> None:
     assert list(store.keys("ev/9/")) == ["ev/9/9/" + "b" * 32]  # the young one may still be recording
     # Found by the soak (bench/soak): --grace-minutes 0 was read as "not given" and swept with the default
     # two hours, leaving every young orphan behind.
-    main(["sweep", "--grace-minutes", "0"])
-    assert "orphaned objects removed: 1" in capsys.readouterr().out
+    main(["sweep", "--grace-minutes", "0"])  # every orphan, however young (earlier tests may have left some)
+    removed = int(re.search(r"orphaned objects removed: (\d+)", capsys.readouterr().out).group(1))  # type: ignore[union-attr]
+    assert removed >= 1
     assert list(store.keys("ev/9/")) == []

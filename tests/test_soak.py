@@ -62,8 +62,9 @@ def test_the_checker_catches_a_planted_loss(soaked) -> None:
         if op.kind in checker.TEXT_KINDS and (op.facts["evidence_id"], op.facts["version"]) not in reviewed
     ]
     scores = [op.facts for op in final if op.kind == "score"]
-    assert files and texts and scores
-    victim, text, score = files[0], texts[0], scores[0]
+    assert files and scores
+    # a short run under load may leave no unreviewed statement: then only the file and the score are planted
+    victim, text, score = files[0], (texts[0] if texts else None), scores[0]
     engine = sa.create_engine(world.database_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         # behind the system's back, as a superuser can: triggers (append-only tables, foreign keys) off
@@ -72,10 +73,11 @@ def test_the_checker_catches_a_planted_loss(soaked) -> None:
             sa.text("SELECT object_key FROM evidenceversion WHERE evidence_id = :e AND number = :n"),
             {"e": victim["evidence_id"], "n": victim["version"]},
         ).scalar()
-        conn.execute(
-            sa.text("DELETE FROM evidenceversion WHERE evidence_id = :e AND number = :n"),
-            {"e": text["evidence_id"], "n": text["version"]},
-        )
+        if text is not None:
+            conn.execute(
+                sa.text("DELETE FROM evidenceversion WHERE evidence_id = :e AND number = :n"),
+                {"e": text["evidence_id"], "n": text["version"]},
+            )
         conn.execute(
             sa.text("DELETE FROM score WHERE id = (SELECT min(id) FROM score WHERE comment = :c)"),
             {"c": f"soak {score['nonce']}"},
@@ -87,6 +89,6 @@ def test_the_checker_catches_a_planted_loss(soaked) -> None:
     again = checker.check(saved, saved_target(saved.meta))
     assert not again.ok
     assert any(victim["nonce"] in x and "unreadable" in x for x in again.lost), again.lost
-    assert any(text["nonce"] in x and "missing" in x for x in again.lost), again.lost
+    assert text is None or any(text["nonce"] in x and "missing" in x for x in again.lost), again.lost
     assert any(score["nonce"] in x for x in again.lost), again.lost
-    assert len(again.lost) == len(verdict.lost) + 3
+    assert len(again.lost) == len(verdict.lost) + (3 if text is not None else 2)
