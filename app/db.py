@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -143,6 +143,12 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def on_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run action once the session's transaction has committed (never if it rolls back): for what must not
+    happen before the work is durable, such as removing an object a failed commit's retry still needs."""
+    event.listen(session, "after_commit", lambda _session: action(), once=True)
 
 
 class ReadOnlySession(Session):

@@ -341,3 +341,35 @@ def test_a_cut_s3_stream_is_unavailable_not_a_short_file() -> None:
     store = S3Store(Client(), "soak")  # type: ignore[arg-type]
     with pytest.raises(Unavailable):
         list(store.iter_bytes("ev/1/1/" + "a" * 32))
+
+
+def test_a_failed_commit_after_complete_keeps_the_clients_object_for_the_retry(
+    client, world, session, moto_api_store, monkeypatch
+) -> None:
+    """The version is recorded and the commit then fails (the database goes away at that moment): the answer is
+    503 and nothing counts, so the client's object must still be there for the retry, which records it once."""
+    import psycopg
+    from sqlmodel import Session
+
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    body = pdf("提交时断库")
+    intent = _intent(client, world, a.id, body, sha256=hashlib.sha256(body).hexdigest()).json()
+    assert httpx.put(intent["upload_url"], content=body, headers=intent["headers"]).status_code == 200
+    real_commit = Session.commit
+    failing = {"once": True}
+
+    def commit(self: Session) -> None:  # the request's one commit (its session also checks the caller)
+        if failing["once"]:
+            failing["once"] = False
+            raise sa.exc.OperationalError("COMMIT", {}, psycopg.OperationalError("server closed the connection"))
+        real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    failed = client.post(f"{API}/uploads/{intent['id']}/complete", headers=world.auth("lc-sfj"))
+    monkeypatch.undo()
+    assert failed.status_code == 503 and failed.json()["code"] == "database_unavailable", failed.text
+    assert [k for k in moto_api_store.keys("up/")] != [], "the client's object outlives a failed commit"
+    retried = client.post(f"{API}/uploads/{intent['id']}/complete", headers=world.auth("lc-sfj"))
+    assert retried.status_code == 201, retried.text
+    assert session.exec(select(func.count()).select_from(Evidence).where(Evidence.assignment_id == a.id)).one() == 1
+    assert [k for k in moto_api_store.keys("up/")] == [], "the client's object goes once the version is committed"

@@ -23,7 +23,7 @@ from typing import BinaryIO
 
 from sqlmodel import Session, col, select
 
-from app.db import session_scope
+from app.db import on_commit, session_scope
 from app.models import Campaign, EvidenceVersion, UploadIntent
 from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceKind, UploadIntentCreate, UploadIntentPublic
 from app.observability import UPLOAD_BYTES
@@ -291,9 +291,11 @@ def complete_intent(
     except BaseException:
         discard(store, received.key)
         raise
-    # Only now does the checked copy replace the client's object: when the check or the recording failed for
-    # a passing reason (the store or the database away a moment, 503), a retry of complete still finds it.
-    discard(store, intent.object_key)
+    # Only once the version is committed does the checked copy replace the client's object: when the check, the
+    # recording or the commit failed for a passing reason (the store or the database away a moment, 503), a
+    # retry of complete still finds it.
+    client_key = intent.object_key
+    on_commit(session, lambda: discard(store, client_key))
     UPLOAD_BYTES.labels("direct").inc(received.size)
     return result
 
