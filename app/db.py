@@ -175,6 +175,7 @@ def _autocommit(engine: Engine) -> Engine:
 def read_scope() -> Iterator[Session]:
     """A session for a request that only reads: no BEGIN and no COMMIT round trips (the driver runs in
     autocommit). Each statement sees every commit before it, as each statement of a READ COMMITTED
-    transaction (PostgreSQL's default) does; a write through it raises (a programming error)."""
+    transaction (PostgreSQL's default) does. A write through the ORM (a flush, an insert/update/delete
+    statement) raises, a programming error; raw SQL is not inspected — read routes do not send any."""
     with ReadOnlySession(_autocommit(get_engine()), expire_on_commit=False) as session:
         yield session

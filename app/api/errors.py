@@ -99,7 +99,32 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+INTERNAL = "服务器内部错误，请稍后重试或联系管理员"
+UNAVAILABLE = "数据库暂时不可用，请稍后重试"
 BUSY = "数据正被他人同时修改，本次未作改动，请稍后重试"
+
+
+def database_problem(exc: DBAPIError) -> tuple[int, str, str] | None:
+    """(status, code, message) of a database error that is a passing condition worth sending the request again
+    for — the database away (503 database_unavailable) or a collision it rolled back (503 database_busy) — or
+    None for a statement it refused (our fault, a 500). One answer for REST, GraphQL and the Idempotency-Key
+    middleware, which sits outside the app's handlers."""
+    if connection_lost(exc):
+        return 503, "database_unavailable", UNAVAILABLE
+    if write_conflict(exc):
+        return 503, "database_busy", BUSY
+    return None
+
+
+def database_response(exc: DBAPIError, request: Request) -> JSONResponse | None:
+    """The problem response of database_problem(exc), with Retry-After; None when it is not one."""
+    found = database_problem(exc)
+    if found is None:
+        return None
+    log.warning("%s on %s %s: %s", found[1], request.method, request.url.path, exc.orig)
+    response = problem(*found, request)
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def problem(status: int, code: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
@@ -153,23 +178,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if connection_lost(exc):
-            # the database is restarting or unreachable: the pool reconnects on its own once it is back
-            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
-            return problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)
-        if write_conflict(exc):
-            log.warning("write conflict on %s %s: %s", request.method, request.url.path, exc.orig)
-            response = problem(503, "database_busy", BUSY, request)
-            response.headers["Retry-After"] = "1"
-            return response
+        # the database restarting (the pool reconnects on its own) or a collision it rolled back: send again
+        passing = database_response(exc, request)
+        if passing is not None:
+            return passing
         # a statement the database refused (a SQL error, a lock timeout …) is a fault of ours, not an outage
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)
+        return problem(500, "internal_error", INTERNAL, request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # what UnexpectedErrorMiddleware cannot catch: an error in the middlewares outside it
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)
+        return problem(500, "internal_error", INTERNAL, request)
 
 
 class UnexpectedErrorMiddleware:
@@ -199,5 +220,5 @@ class UnexpectedErrorMiddleware:
                 raise
             request = Request(scope)
             log.exception("unhandled error on %s %s", request.method, request.url.path)
-            response = problem(500, "internal_error", "服务器内部错误，请稍后重试或联系管理员", request)
+            response = problem(500, "internal_error", INTERNAL, request)
             await response(scope, receive, send)

@@ -15,8 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import problem
-from app.db import connection_lost
+from app.api.errors import database_problem, database_response, problem
 from app.services.errors import DomainError
 from app.services.platform import idempotency
 
@@ -80,9 +79,10 @@ class IdempotencyMiddleware:
             await problem(exc.status, exc.code, exc.message, request)(scope, receive, send)
             return
         except DBAPIError as exc:
-            if not connection_lost(exc):
+            passing = database_response(exc, request)
+            if passing is None:
                 raise
-            await problem(503, "database_unavailable", "数据库暂时不可用，请稍后重试", request)(scope, receive, send)
+            await passing(scope, receive, send)
             return
         if started is None:
             await self.app(scope, _replay_body(body), send)
@@ -123,9 +123,9 @@ class IdempotencyMiddleware:
                 else:
                     await run_in_threadpool(idempotency.abandon, record_id)
             except DBAPIError as exc:
-                # The answer has gone out; the database went away before the key's record was closed. The
-                # record stays "running": a retry gets 409 idempotency_in_progress until it counts as abandoned.
-                if not connection_lost(exc):
+                # The answer has gone out; the database went away (or the update collided) before the key's record
+                # was closed. It stays "running": a retry gets 409 idempotency_in_progress until it is abandoned.
+                if database_problem(exc) is None:
                     raise
                 log.warning("idempotency record %s left open: database unavailable (%s)", record_id, exc.orig)
 

@@ -64,16 +64,18 @@ def issue_token(
     return jwt.encode(claims, settings.secret(), algorithm=ALGORITHM), expires
 
 
-# Tokens whose signature and claims were verified, by (token, secret): a client sends the same token with every
-# request, and checking its HMAC and claims again costs more than the request's own database read. Only the
-# clock can change the verdict on the same bytes, so a hit checks exp and nbf again; failures are not kept.
-_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+# Tokens whose signature and claims were verified, by (token, secret, audience, issuer): a client sends the
+# same token with every request, and checking its HMAC and claims again costs more than the request's own
+# database read. Only the clock can change the verdict on the same bytes and settings, so a hit checks exp and
+# nbf again; failures are not kept.
+_VERIFIED: dict[tuple[str, str, str, str], dict[str, Any]] = {}
 _VERIFIED_MAX = 10_000
 
 
 def decode_token(token: str) -> dict[str, Any]:
     """The verified claims of token, or Unauthorized with a code saying why."""
-    key = (token, get_settings().secret())
+    settings = get_settings()
+    key = (token, settings.secret(), settings.jwt_audience, settings.jwt_issuer)
     known = _VERIFIED.get(key)
     if known is not None:
         now = time.time()

@@ -11,13 +11,11 @@ from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
-from app.api.errors import BUSY
-from app.db import connection_lost, write_conflict
+from app.api.errors import INTERNAL, database_problem
 from app.services.errors import DomainError
 
 log = logging.getLogger("shifan.graphql")
 
-INTERNAL = "服务器内部错误，请稍后重试或联系管理员"
 
 # graphql-core's messages about a wrong query, said in Chinese (the original stays in extensions.detail
 # for the developer); the first pattern that matches wins, anything else gets the general sentence.
@@ -95,15 +93,12 @@ def present(error: GraphQLError) -> GraphQLError:
             return GraphQLError(error.message, error.nodes, path=error.path, extensions=extensions)
         extensions["detail"] = error.message
         return GraphQLError(query_message(error.message), error.nodes, path=error.path, extensions=extensions)
-    if isinstance(original, DBAPIError) and connection_lost(original):
-        # the database is restarting: the same answer REST gives (503 database_unavailable), not a fault of ours
-        log.warning("database unavailable in GraphQL resolver at %s: %s", error.path, original.orig)
-        extensions = {"code": "database_unavailable", "status": 503}
-        return GraphQLError("数据库暂时不可用，请稍后重试", error.nodes, path=error.path, extensions=extensions)
-    if isinstance(original, DBAPIError) and write_conflict(original):
-        log.warning("write conflict in GraphQL resolver at %s: %s", error.path, original.orig)
-        extensions = {"code": "database_busy", "status": 503}
-        return GraphQLError(BUSY, error.nodes, path=error.path, extensions=extensions)
+    passing = database_problem(original) if isinstance(original, DBAPIError) else None
+    if passing is not None:
+        # the database restarting, or a collision it rolled back: the same answer REST gives, not a fault of ours
+        status, code, message = passing
+        log.warning("%s in GraphQL resolver at %s: %s", code, error.path, original.orig)  # type: ignore[union-attr]
+        return GraphQLError(message, error.nodes, path=error.path, extensions={"code": code, "status": status})
     log.error("unexpected error in GraphQL resolver at %s", error.path, exc_info=original)
     return GraphQLError(INTERNAL, error.nodes, path=error.path, extensions={"code": "internal_error", "status": 500})
 

@@ -4,9 +4,9 @@ which itself builds on scoring."""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app.models import ScoringRound
+from app.models import Campaign, ScoringRound
 from app.models._base import utcnow
 from app.models.outbox import EventKind
 from app.services.access import Principal
@@ -19,8 +19,15 @@ from app.services.notifications import events
 def release(session: Session, *, round_id: int, principal: Principal) -> ScoringRound:
     """Release a round (office): every score in it becomes visible and frozen, its office figures are stored;
     a score.released event."""
+    found = scoring.get_round(session, round_id=round_id, principal=principal)
+    campaign = campaigns.get_managed(session, campaign_id=found.campaign_id, principal=principal)
+    # The campaign's row first, as scoring_config.replace locks it before it checks for a released round: a
+    # configuration change and a release wait for each other, so the stored figures use the configuration that
+    # stays (and both take their locks in the same order).
+    session.exec(
+        select(Campaign).where(Campaign.id == campaign.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     row = scoring.get_round(session, round_id=round_id, principal=principal, for_update=True)
-    campaign = campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
     if row.released_at is not None:
         raise Conflict("该轮评分已发布", code="round_released")
     row.released_at = utcnow()

@@ -36,7 +36,9 @@ def get_round(session: Session, *, round_id: int, principal: Principal, for_upda
         .join(Campaign, col(Campaign.id) == ScoringRound.campaign_id)
         .where(ScoringRound.id == round_id, campaign_scope(principal))
     )
-    found = session.exec(query.with_for_update(of=ScoringRound) if for_update else query).first()
+    if for_update:  # locked, and read afresh: the row may already be in the session from an unlocked read
+        query = query.with_for_update(of=ScoringRound).execution_options(populate_existing=True)
+    found = session.exec(query).first()
     if found is None:
         raise NotFound("未找到该评分轮次", code="round_not_found")
     return found

@@ -57,7 +57,10 @@ def recount(session: Session) -> list[tuple[int, int, str, date, int]]:
 
 def rebuild(session: Session) -> None:
     """Count the whole tally again from the assignments: after rows were written with the triggers off (a
-    bulk load), or to repair it."""
+    bulk load), or to repair it. On PostgreSQL the assignments are locked against writes meanwhile (reads go
+    on): an assignment added between the delete and the recount would otherwise be counted twice."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("LOCK TABLE assignment IN SHARE MODE"))
     session.execute(sa.delete(AssignmentTally))
     session.execute(
         sa.insert(AssignmentTally).from_select(

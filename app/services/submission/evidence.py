@@ -335,7 +335,13 @@ def detail(session: Session, evidence: Evidence, *, principal: Principal | None 
         **EvidencePublic.model_validate(evidence, update={"current": None}).model_dump(exclude={"current"}),
         current=current,
         versions=shown,
-        reviews=[ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]}) for r in decisions],
+        # a review of a version committed after the versions were read (each statement sees the commits before
+        # it) waits for the next read, with its version
+        reviews=[
+            ReviewPublic.model_validate(r, update={"version": number_of[r.version_id]})
+            for r in decisions
+            if r.version_id in number_of
+        ],
         reused_in=reuse.reused_in(session, evidence=evidence, versions=list(versions), principal=principal),
     )
 
