@@ -279,6 +279,15 @@ def _progress(verdict: Verdict, conn: sa.Connection, target: Target, history: Hi
             wrong.append(f"unit {row['id']}: API {got}, recount {dict(want)}")
     if wrong:
         verdict.problems.append(f"progress differs from a recount: {wrong[:3]}")
+    # the tally the region overview reads (kept by triggers), against a count of the assignments themselves
+    tally = set(conn.execute(sa.text("SELECT campaign_id, unit_id, status, due_on, n FROM assignment_tally")).all())
+    counted = set(
+        conn.execute(
+            sa.text("SELECT campaign_id, unit_id, status, due_on, count(*) FROM assignment GROUP BY 1, 2, 3, 4")
+        ).all()
+    )
+    if tally != counted:
+        verdict.problems.append(f"assignment_tally differs from a recount in {len(tally ^ counted)} rows")
 
 
 def idle_in_transaction(database_url: str) -> list[str]:
