@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
@@ -58,7 +59,10 @@ def _make_engine(url: str) -> Engine:
             if getattr(statement, "_for_update_arg", None) is not None:
                 dbapi_conn = conn.connection.dbapi_connection
                 if dbapi_conn is not None and not dbapi_conn.in_transaction:
-                    dbapi_conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        dbapi_conn.execute("BEGIN IMMEDIATE")
+                    except sqlite3.Error as exc:  # as SQLAlchemy wraps the driver's errors (busy: write_conflict)
+                        raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20)
@@ -123,7 +127,9 @@ _CONFLICT_SQLSTATES = ("40P01", "40001")
 
 def write_conflict(exc: DBAPIError) -> bool:
     """Whether a database error means the transaction collided with another one and was rolled back (worth
-    sending again), not a bad statement."""
+    sending again), not a bad statement. On SQLite: another writer held the database past the busy timeout."""
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return "database is locked" in str(exc.orig)
     return getattr(exc.orig, "sqlstate", None) in _CONFLICT_SQLSTATES
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from app.services.campaign import campaigns
+from tests.conftest import on_sqlite
 from tests.evidence_kit import API, pdf
 
 HUGE = 2**70
@@ -94,3 +95,26 @@ def test_a_transaction_aborted_by_a_collision_is_a_503_to_send_again(app, world,
         assert r.json()["code"] == "database_busy" and "请稍后重试" in r.json()["detail"]
         assert r.headers["retry-after"] == "1"
         monkeypatch.undo()
+
+
+@pytest.mark.skipif(not on_sqlite(), reason="SQLite only: another writer holding the database file's write lock")
+def test_a_sqlite_database_held_by_another_writer_is_a_503_to_send_again(client, world, database_url) -> None:
+    """The zero-setup default: a write that waited the whole busy timeout for another writer is 503 database_busy
+    (nothing was written; sending it again later succeeds), as a collision is on PostgreSQL — not a 500."""
+    import sqlite3
+
+    [assignment] = client.get(
+        f"{API}/campaigns/{world.ids['gp_campaign']}/assignments", params={"limit": 1}, headers=world.auth("gp-office")
+    ).json()["items"]
+    url = f"{API}/assignments/{assignment['id']}"
+    other = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+        r = client.patch(url, json={"due_on": "2023-03-20"}, headers=world.auth("gp-office"))
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "database_busy" and r.headers["retry-after"] == "1"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    again = client.patch(url, json={"due_on": None}, headers=world.auth("gp-office"))
+    assert again.status_code == 200, again.text
