@@ -21,6 +21,7 @@ from app.models.campaign import (
 )
 from app.models.common import Page
 from app.services.access import Principal
+from app.services.calendar import workdays
 from app.services.campaign import assignments, campaigns
 from app.services.campaign.assignments import AssignmentFilter
 
@@ -97,7 +98,9 @@ async def list_assignments(
     status: Annotated[AssignmentStatus | None, Query(description="流程状态（逾期与否都算）")] = None,
     overdue: Annotated[bool | None, Query(description="true：已逾期（未报送或退回补充且已过截止日期）")] = None,
     due_before: date | None = None,
-    due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
+    due_within_workdays: Annotated[
+        int | None, Query(ge=0, le=workdays.MAX_WITHIN_WORKDAYS, description="N个工作日内到期（未逾期）")
+    ] = None,
     sort: SortDep = "due_on",
 ) -> Response:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""

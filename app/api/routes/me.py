@@ -13,6 +13,7 @@ from app.api.deps import CurrentPrincipal, PageDep, ReadDep, SortDep, Today
 from app.api.routes.campaigns import assignment_page
 from app.models.campaign import AssignmentPage, AssignmentStatus
 from app.models.user import Role
+from app.services.calendar import workdays
 from app.services.campaign import assignments
 from app.services.campaign.assignments import AssignmentFilter
 
@@ -52,7 +53,9 @@ async def list_my_assignments(
     status: Annotated[AssignmentStatus | None, Query(description="流程状态（逾期与否都算）")] = None,
     overdue: Annotated[bool | None, Query(description="true：已逾期（未报送或退回补充且已过截止日期）")] = None,
     due_before: date | None = None,
-    due_within_workdays: Annotated[int | None, Query(ge=0, le=60, description="N个工作日内到期（未逾期）")] = None,
+    due_within_workdays: Annotated[
+        int | None, Query(ge=0, le=workdays.MAX_WITHIN_WORKDAYS, description="N个工作日内到期（未逾期）")
+    ] = None,
     sort: SortDep = "due_on",
 ) -> Response:
     """A liaison's to-do list: its unit's assignments, soonest due first."""

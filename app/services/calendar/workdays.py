@@ -25,6 +25,10 @@ from app.models.calendar import CalendarDay, CalendarYear, DayKind
 from app.models.campaign import DayUnit, DueIn
 from app.services.errors import Invalid
 
+# The widest "due within N working days" window a list or a deadline board counts (three months of working
+# days): the calendar walks day by day, so an unbounded one is work without end for one request.
+MAX_WITHIN_WORKDAYS = 60
+
 log = logging.getLogger("shifan.calendar")
 LIBRARY_FIRST_YEAR = min(d.year for d in (*_holidays, *_workdays))
 LIBRARY_LAST_YEAR = max(d.year for d in (*_holidays, *_workdays))

@@ -18,9 +18,7 @@ from app.services.campaign import campaigns, tally
 from app.services.campaign.assignments import due_soon_condition, overdue_condition, status_condition
 from app.services.errors import Invalid
 
-# The widest "due soon" window a deadline board counts (three months of working days): the calendar walks
-# day by day, so an unbounded one is work without end for one request.
-MAX_WITHIN_WORKDAYS = 60
+MAX_WITHIN_WORKDAYS = workdays.MAX_WITHIN_WORKDAYS
 _NO_HEADING = "（未归入一级/二级指标）"
 _ALL = "全部"
 _STATUSES = list(AssignmentStatus)
