@@ -118,3 +118,32 @@ def test_a_sqlite_database_held_by_another_writer_is_a_503_to_send_again(client,
         other.close()
     again = client.patch(url, json={"due_on": None}, headers=world.auth("gp-office"))
     assert again.status_code == 200, again.text
+
+
+def test_a_graphql_request_whose_database_went_away_is_503_in_every_field_and_never_commits(database_url) -> None:
+    """Found by the soak: one resolver met the restarting database (503), the request's end then committed the
+    broken transaction (PendingRollbackError, a 500). Now the first database error marks the transaction:
+    later fields answer as it did, and the end rolls back."""
+    import psycopg
+    from graphql import GraphQLError
+    from sqlmodel import Session
+
+    from app.api.graphql.context import Transaction, TransactionBroken
+    from app.api.graphql.errors import present
+    from app.db import get_engine
+
+    lost = sa.exc.OperationalError("SELECT 1", {}, psycopg.OperationalError("server closed the connection"))
+
+    def restarting(_session: Session) -> None:
+        raise lost
+
+    tx = Transaction(Session(get_engine()))
+    with pytest.raises(sa.exc.OperationalError):
+        tx.run(restarting)
+    with pytest.raises(TransactionBroken) as later:
+        tx.run(lambda s: s.execute(sa.text("SELECT 1")).scalar())
+    tx.finish(ok=True)  # rolls back, raises nothing
+    for original in (lost, later.value):
+        shown = present(GraphQLError("x", original_error=original))
+        assert shown.extensions == {"code": "database_unavailable", "status": 503}, shown.extensions
+        assert "数据库暂时不可用" in shown.message

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import anyio
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
@@ -30,6 +31,16 @@ class RequestClosed(RuntimeError):
     """Work of a request reached its session after the request had ended (an orphaned resolver)."""
 
 
+class TransactionBroken(RuntimeError):
+    """Work of a request reached its session after an earlier statement of the request failed: the transaction
+    can only be rolled back (PostgreSQL aborts it; a lost connection is gone). `cause` is that first error, so
+    the answer is the same (a restarting database is 503 for every field it broke, not a 500)."""
+
+    def __init__(self, cause: DBAPIError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 @dataclass
 class Transaction:
     """The request's session and its lifecycle. Every use of the session and its final commit or roll back
@@ -40,21 +51,30 @@ class Transaction:
     session: Session
     failed: bool = False
     closed: bool = False
+    broken: DBAPIError | None = None  # the first database error of the request: nothing may be committed
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        """fn(session, **kwargs), alone on the session; refused once the request has ended."""
+        """fn(session, **kwargs), alone on the session; refused once the request has ended or a statement of
+        it failed."""
         with self._guard:
             if self.closed:
                 raise RequestClosed("the request has ended")
-            return fn(self.session, **kwargs)
+            if self.broken is not None:
+                raise TransactionBroken(self.broken)
+            try:
+                return fn(self.session, **kwargs)
+            except DBAPIError as exc:
+                self.broken = exc
+                raise
 
     def finish(self, *, ok: bool) -> None:
-        """Commit (ok and no mutation failed) or roll back, then close: after any work still running."""
+        """Commit (ok, no mutation failed and no statement failed) or roll back, then close: after any work
+        still running."""
         with self._guard:
             self.closed = True
             try:
-                if ok and not self.failed:
+                if ok and not self.failed and self.broken is None:
                     self.session.commit()
                 else:
                     self.session.rollback()

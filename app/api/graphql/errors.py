@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import SchemaExtension
 
 from app.api.errors import INTERNAL, database_problem
+from app.api.graphql.context import TransactionBroken
 from app.services.errors import DomainError
 
 log = logging.getLogger("shifan.graphql")
@@ -80,6 +81,8 @@ def query_message(message: str) -> str:
 def present(error: GraphQLError) -> GraphQLError:
     """The error a client may see."""
     original = error.original_error
+    if isinstance(original, TransactionBroken):  # a field after the request's first database error: answer as it
+        original = original.cause
     if isinstance(original, DomainError):
         extensions = {"code": original.code, "status": original.status}
         if original.errors:
