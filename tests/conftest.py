@@ -151,6 +151,20 @@ def client(app) -> Iterator[TestClient]:
     app.dependency_overrides.pop(deps._today, None)
 
 
+def app_with_cors(monkeypatch, origins: str):
+    """A new app built with SHIFAN_CORS_ORIGINS=origins (the middleware is chosen when the app is made); the
+    settings go back to the environment's afterwards."""
+    from app.main import create_app
+
+    monkeypatch.setenv("SHIFAN_CORS_ORIGINS", origins)
+    app_settings.get_settings.cache_clear()
+    try:
+        return create_app()
+    finally:
+        monkeypatch.delenv("SHIFAN_CORS_ORIGINS")
+        app_settings.get_settings.cache_clear()
+
+
 def pin_today(app, day: date) -> None:
     """Make the API judge 'overdue' as of day."""
     app.dependency_overrides[deps._today] = lambda: day

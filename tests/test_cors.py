@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
-from app.settings import get_settings
-from tests.conftest import pin_today, serving
+from tests.conftest import app_with_cors, pin_today, serving
 from tests.evidence_kit import PICKER, pdf
 from tests.test_offline_docs import CHROMIUM, render
 
@@ -101,13 +100,7 @@ def test_spa_on_a_listed_origin_works_and_an_unlisted_one_is_refused(
 ) -> None:
     assignment = PICKER.assignment(session, world.ids["lc_sfj"]).id
     with static_site(spa_folder) as listed, static_site(spa_folder) as unlisted:
-        monkeypatch.setenv("SHIFAN_CORS_ORIGINS", f"https://spa.example.gov.cn, {listed}/")
-        get_settings.cache_clear()
-        try:
-            app = create_app()
-        finally:
-            monkeypatch.delenv("SHIFAN_CORS_ORIGINS")
-            get_settings.cache_clear()
+        app = app_with_cors(monkeypatch, f"https://spa.example.gov.cn, {listed}/")
         pin_today(app, date(2023, 2, 10))
         with serving(app) as api:
             ok = page_result(f"{listed}/index.html?api={api}&assignment={assignment}")
@@ -127,13 +120,7 @@ def test_spa_on_a_listed_origin_works_and_an_unlisted_one_is_refused(
 def test_preflight_answers_the_headers_and_methods_the_api_uses(world, monkeypatch) -> None:
     from fastapi.testclient import TestClient
 
-    monkeypatch.setenv("SHIFAN_CORS_ORIGINS", "https://spa.example.gov.cn")
-    get_settings.cache_clear()
-    try:
-        app = create_app()
-    finally:
-        monkeypatch.delenv("SHIFAN_CORS_ORIGINS")
-        get_settings.cache_clear()
+    app = app_with_cors(monkeypatch, "https://spa.example.gov.cn")
     with TestClient(app) as c:
         wanted = "authorization,content-type,if-match,idempotency-key,x-request-id"
         r = c.options(

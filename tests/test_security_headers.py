@@ -64,17 +64,10 @@ def test_docs_pages_allow_exactly_their_own_inline_scripts(client) -> None:
 def test_an_unexpected_error_is_a_problem_with_every_header(world, monkeypatch) -> None:
     """A 500 passes the request id, CORS and security headers like any other answer (a page on another origin
     can read its code and request id instead of seeing a network error)."""
-    from app.main import create_app
     from app.services import access
-    from app.settings import get_settings
+    from tests.conftest import app_with_cors
 
-    monkeypatch.setenv("SHIFAN_CORS_ORIGINS", "https://spa.example.gov.cn")
-    get_settings.cache_clear()
-    try:
-        app = create_app()
-    finally:
-        monkeypatch.delenv("SHIFAN_CORS_ORIGINS")
-        get_settings.cache_clear()
+    app = app_with_cors(monkeypatch, "https://spa.example.gov.cn")
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")

@@ -33,15 +33,15 @@ def _kill(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
         proc.wait(5)
 
 
-class Proxy:
-    """A round-robin TCP proxy (asyncio): each client connection goes to the next API instance that accepts
-    it. A connection the chosen instance refuses is tried on the other; one it drops mid-request is dropped."""
+class _LoopbackServer:
+    """An asyncio TCP server on a free loopback port; subclasses answer connections in _serve."""
 
-    def __init__(self, backends: list[int]) -> None:
-        self.backends = backends
+    def __init__(self) -> None:
         self.port = free_port()
-        self._next = 0
         self._server: asyncio.base_events.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -51,6 +51,16 @@ class Proxy:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
+
+
+class Proxy(_LoopbackServer):
+    """A round-robin TCP proxy (asyncio): each client connection goes to the next API instance that accepts
+    it. A connection the chosen instance refuses is tried on the other; one it drops mid-request is dropped."""
+
+    def __init__(self, backends: list[int]) -> None:
+        super().__init__()
+        self.backends = backends
+        self._next = 0
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         for _ in range(len(self.backends)):
@@ -81,23 +91,15 @@ class Proxy:
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
-class Receiver:
+class Receiver(_LoopbackServer):
     """A webhook receiver: answers 200 after a short delay (so a delivery is in flight long enough for the
     worker to be killed in the middle of it) and counts every delivery by its webhook-id (the event id)."""
 
     def __init__(self, delay: float = 0.3) -> None:
-        self.port = free_port()
+        super().__init__()
         self.delay = delay
         self.counts: Counter[str] = Counter()
         self.in_flight = 0
-        self._server: asyncio.base_events.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
