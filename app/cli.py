@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import cli_export
+from app import cli_backup, cli_export
 from app.db import session_scope
 from app.services.errors import DomainError
 
@@ -362,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every version, e.g. after an upgrade of the word list")
     p.set_defaults(func=search_reread)
     cli_export.add_parser(sub)
+    cli_backup.add_parser(sub)
     audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
     audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)
     audit_cmds.add_parser("verify", help=audit_verify.__doc__, description=audit_verify.__doc__).set_defaults(

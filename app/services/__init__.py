@@ -4,7 +4,8 @@ The foundation modules stand alone at this level: messages (validation errors sa
 errors (domain errors with stable codes), auth
 (passwords and JWT), access (the caller and what it may see), storage (the object store seam). demo
 loads the demo county and is the only module that calls across all domains (with demo/activity.py, which
-brings its campaign to life).
+brings its campaign to life). backup copies the whole deployment out and back (the CLI's backup and restore)
+and reads the tables directly, calling no domain.
 
 Calls only go down this list; a domain never imports one after it (tests/test_layout.py checks it).
 """
@@ -27,4 +28,5 @@ LAYERS = [
     "assessment",
     "exports",
     "demo",
+    "backup",
 ]
