@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-VAR_DIR = Path("var")
+# Where the made-once files (deployment id, JWT secret) and the zero-setup SQLite file and object folder live.
+VAR_DIR = Path(os.environ.get("SHIFAN_VAR_DIR") or "var")
 
 
 class Settings(BaseSettings):
@@ -46,6 +47,14 @@ class Settings(BaseSettings):
     download_link_minutes: int = 5  # how long a presigned download URL stays valid
     orphan_grace_minutes: int = 120  # objects without a row younger than this are left alone by the sweeper
     remind_within_workdays: int = 3  # "due soon" reminders this many working days ahead
+    # One file job of the worker (a preview, reading a file's words) runs in a child process with these limits:
+    # wall time, CPU time and address space; a file that passes one is marked failed with the reason.
+    file_job_seconds: float = 60.0
+    file_job_cpu_seconds: int = 30
+    file_job_memory_mb: int = 768
+    # /readyz calls a worker lane stalled when no worker has reported it for this long (lanes report every few
+    # seconds, also while a file job runs)
+    worker_stall_seconds: int = 120
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8  # then the delivery is marked dead (backoff 30 s doubling, at most 1 h)
     webhook_lease_seconds: int = 60  # a claimed delivery another worker may take over after this

@@ -26,6 +26,11 @@ from sqlmodel import Session
 
 os.environ.setdefault("SHIFAN_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("SHIFAN_OBJECT_DIR", tempfile.mkdtemp(prefix="shifan-objects-"))
+# Nothing a run writes lands in the checkout (tests/progress.py's guard fails a run that does): the made-once files
+# (deployment id, JWT secret) of the app and of every CLI process a test starts, and hypothesis's example database
+# (schemathesis), go to temporary folders.
+os.environ.setdefault("SHIFAN_VAR_DIR", tempfile.mkdtemp(prefix="shifan-var-"))
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="shifan-hypothesis-"))
 # Hundreds of logins and demo accounts: the cheapest argon2id cost for the suite (and the API and CLI processes
 # it starts, which inherit the environment); tests/test_auth.py checks that the default is the standard one.
 os.environ.setdefault("SHIFAN_PASSWORD_HASH_COST", "cheapest")
@@ -73,6 +78,9 @@ def on_sqlite() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql_only(reason): needs a PostgreSQL-only mechanism; skipped on SQLite")
+    from tests import progress
+
+    progress.register(config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -399,9 +407,11 @@ def serving(asgi_app):
 
 
 @contextmanager
-def served_demo(database_url: str, tmp: Path, setup: tuple[tuple[str, ...], ...] = (("demo",),)):
-    """`shifan demo` (or the setup commands given) then `shifan serve` as a real process on database_url;
-    yields (base URL, log path)."""
+def served_demo(
+    database_url: str, tmp: Path, setup: tuple[tuple[str, ...], ...] = (("demo",),), serve_args: tuple[str, ...] = ()
+):
+    """`shifan demo` (or the setup commands given) then `shifan serve` (with serve_args) as a real process on
+    database_url; yields (base URL, log path)."""
     import subprocess
     import sys
 
@@ -421,7 +431,7 @@ def served_demo(database_url: str, tmp: Path, setup: tuple[tuple[str, ...], ...]
     log_path = tmp / "api.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *serve_args],
             cwd=root,
             env=env,
             stdout=log,

@@ -112,7 +112,9 @@ def test_the_worker_makes_first_page_previews(client, world, session, store) -> 
     assert client.get(url["照片.png"], headers=office).status_code == 200
 
 
-def test_a_file_that_cannot_be_rendered_gets_no_preview_and_is_not_retried(client, world, session, store) -> None:
+def test_a_file_that_differs_from_its_record_gets_a_failed_preview_and_is_not_retried(
+    client, world, session, store
+) -> None:
     liaison, office = world.auth("lc-sfj"), world.auth("lc-office")
     target = PICKER.assignment(session, world.ids["lc_sfj"])
     evidence_id = upload(client, liaison, target.id, drawn_pdf(), "丢失.pdf", title="预览-丢失").json()["id"]
@@ -126,9 +128,12 @@ def test_a_file_that_cannot_be_rendered_gets_no_preview_and_is_not_retried(clien
     store.delete(version.object_key)
     store.put_stream(version.object_key, io.BytesIO(png(4, 4)), content_type="image/png", max_bytes=10_000)
     previews.run_once(store, limit=10_000)
-    assert _version(client, office, evidence_id)["preview"] == "none"
+    shown = _version(client, office, evidence_id)
+    assert shown["preview"] == "failed", shown
+    assert shown["preview_failure"] == {"code": "checksum", "message": "存储的文件与登记的校验值不符"}
     r = client.get(f"{API}/evidence/{evidence_id}/versions/1/preview.png", headers=office)
     assert r.status_code == 404 and r.json()["code"] == "preview_unavailable"
+    assert previews.run_once(store, limit=10_000)["claimed"] == 0 or _version(client, office, evidence_id) == shown
     with pytest.raises(previews.Unrenderable):
         previews.render(drawn_pdf()[:200], "pdf")
 
@@ -144,21 +149,21 @@ def test_leases_keep_two_workers_from_taking_the_same_version(client, world, ses
     version_id = _version_with_id(session, evidence_id)["id"]
     now = utcnow()
     with session_scope() as s:
-        first = {w.version_id: w for w in previews.claim(s, now=now, limit=10_000)}
+        first = {w.version.id: w for w in previews.claim(s, now=now, limit=10_000)}
     with session_scope() as s:
         second = previews.claim(s, now=now, limit=10_000)
-    assert version_id in first and not set(first) & {w.version_id for w in second}
+    assert version_id in first and not set(first) & {w.version.id for w in second}
     # A lease that ran out is taken over; the first worker's late answer is refused.
     with session_scope() as s:
         later = now + timedelta(seconds=previews.LEASE_SECONDS + 1)
-        again = {w.version_id: w for w in previews.claim(s, now=later, limit=10_000)}
+        again = {w.version.id: w for w in previews.claim(s, now=later, limit=10_000)}
     assert again[version_id].lease_token != first[version_id].lease_token
     with session_scope() as s:
         assert not previews.settle(s, work=first[version_id], key="pv/late", retry=False, now=now)
-    key, retry = previews.make(store, again[version_id])
-    assert key is not None and not retry
+    outcome = previews.make(store, again[version_id])
+    assert outcome.key is not None and not outcome.retry and outcome.failure is None
     with session_scope() as s:
-        assert previews.settle(s, work=again[version_id], key=key, retry=False, now=later)
+        assert previews.settle(s, work=again[version_id], key=outcome.key, retry=False, now=later)
     assert _version(client, world.auth("lc-office"), evidence_id)["preview"] == "ready"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -43,7 +43,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
-                    receiver.requests.append({"headers": dict(self.headers), "body": body})
+                    receiver.requests.append({"headers": dict(self.headers), "body": body, "at": datetime.now(UTC)})
                     failing = receiver.fail_next > 0
                     receiver.fail_next -= failing
                     if not failing and receiver.verify(self.headers, body):

@@ -17,10 +17,12 @@ from app.models.login_attempt import LoginAttempt
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
+from app.models.report_template import ReportTemplate
 from app.models.scoring import MetricFigure, Score, ScoringRound
 from app.models.search import EvidenceText
 from app.models.unit import Unit, UnitGroup, UnitGroupMember
 from app.models.user import ScriptToken, User
+from app.models.worker import WorkerBeat
 
 __all__ = [
     "Assignment",
@@ -51,6 +53,7 @@ __all__ = [
     "Rectification",
     "RectificationEvidence",
     "Region",
+    "ReportTemplate",
     "Review",
     "Score",
     "ScoringRound",
@@ -60,5 +63,6 @@ __all__ = [
     "UnitGroupMember",
     "UploadIntent",
     "User",
+    "WorkerBeat",
     "Webhook",
 ]

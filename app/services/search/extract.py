@@ -1,4 +1,4 @@
-"""The words inside a stored file: PDF (pypdf), DOCX, XLSX and OFD (their XML, read from the ZIP).
+"""The words inside a stored file: PDF (pypdf), DOCX, XLSX and OFD (their XML, streamed from the ZIP).
 
 Every reader is bounded (pages, bytes unpacked, characters kept): a file is evidence for people to read,
 and a hostile or huge one must cost the worker a moment, never its memory.
@@ -43,6 +43,8 @@ def extract(raw: bytes, *, extension: str | None) -> Extracted:
         return Extracted(TextStatus.no_text)
     try:
         text = readers[ext](raw)[:MAX_CHARS]
+    except MemoryError:  # the sandbox's memory limit: reported as such by the worker, not as a damaged file
+        raise
     except Exception as exc:  # noqa: BLE001 - damaged, or a reader library's own error: marked, the worker goes on
         return Extracted(TextStatus.failed, error=f"{type(exc).__name__}: {exc}"[:500])
     if text.strip():
@@ -61,7 +63,14 @@ def _pdf(raw: bytes) -> str:
             raise _Unreadable("encrypted")
         parts: list[str] = []
         size = 0
+        seen: set[object] = set()
         for page in reader.pages[:MAX_PAGES]:
+            # Pages that share one content stream say the same words: read it once (a hostile file makes 500
+            # pages of one huge stream, costing 500 times the reading for nothing new).
+            contents = _contents_key(page.raw_get("/Contents") if "/Contents" in page else None)
+            if contents is not None and contents in seen:
+                continue
+            seen.add(contents)
             part = page.extract_text() or ""
             parts.append(part)
             size += len(part)
@@ -72,6 +81,15 @@ def _pdf(raw: bytes) -> str:
     return words.unspace("\n".join(parts))
 
 
+def _contents_key(ref: object) -> object:
+    """An indirect content stream's (or array of streams') object numbers; None for direct contents."""
+    if hasattr(ref, "idnum"):
+        return (ref.idnum, ref.generation)  # type: ignore[attr-defined]
+    if isinstance(ref, list) and ref and all(hasattr(r, "idnum") for r in ref):
+        return tuple((r.idnum, r.generation) for r in ref)
+    return None
+
+
 def _archive(raw: bytes) -> zipfile.ZipFile:
     archive = zipfile.ZipFile(io.BytesIO(raw))
     if sum(i.file_size for i in archive.infolist()) > MAX_UNPACKED_BYTES:
@@ -79,15 +97,38 @@ def _archive(raw: bytes) -> zipfile.ZipFile:
     return archive
 
 
-def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+def _each(archive: zipfile.ZipFile, name: str, wanted: str) -> Iterator[ElementTree.Element]:
+    """Each `wanted` element of an XML part once it is parsed whole, from a streamed parse: an element is
+    dropped as soon as it is read, and nothing outside a wanted element is kept, so memory holds about one
+    element at a time whatever the part's size (a whole tree of a 20 MB part takes ~20 times that)."""
     if archive.getinfo(name).file_size > MAX_MEMBER_BYTES:
         raise _Unreadable(f"{name} too large")
+    stack: list[ElementTree.Element] = []
+    open_wanted = 0
     # expat (2.4+, bundled with Python 3.11) resolves no external entities and stops entity amplification
-    return ElementTree.fromstring(archive.read(name))  # noqa: S314
+    with archive.open(name) as stream:
+        for event, elem in ElementTree.iterparse(stream, events=("start", "end")):  # noqa: S314
+            is_wanted = _local(elem.tag) == wanted
+            if event == "start":
+                stack.append(elem)
+                open_wanted += is_wanted
+                continue
+            stack.pop()
+            if is_wanted:
+                open_wanted -= 1
+                yield elem
+            if is_wanted or open_wanted == 0:
+                elem.clear()
+                if stack:
+                    stack[-1].remove(elem)
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+def _text_of(elem: ElementTree.Element, tag: str) -> str:
+    return "".join(n.text or "" for n in elem.iter() if _local(n.tag) == tag)
 
 
 def _docx(raw: bytes) -> str:
@@ -95,32 +136,44 @@ def _docx(raw: bytes) -> str:
     names = ["word/document.xml"] + sorted(
         n for n in archive.namelist() if re.fullmatch(r"word/(header|footer|footnotes|endnotes)\d*\.xml", n)
     )
-    lines: list[str] = []
+    lines = _Lines()
     for name in names:
         if name not in archive.namelist():
             continue
-        for paragraph in _xml(archive, name).iter():
-            if _local(paragraph.tag) == "p":
-                line = "".join(n.text or "" for n in paragraph.iter() if _local(n.tag) == "t")
-                if line.strip():
-                    lines.append(line)
-    return "\n".join(lines)
+        for paragraph in _each(archive, name, "p"):
+            if lines.add(_text_of(paragraph, "t")):
+                return lines.text()
+    return lines.text()
+
+
+class _Lines:
+    """The lines read so far; add() says when they hold MAX_CHARS (more would be cut anyway: stop reading)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+
+    def add(self, line: str) -> bool:
+        if line.strip():
+            self.lines.append(line)
+            self.size += len(line) + 1
+        return self.size >= MAX_CHARS
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
 
 
 def _xlsx(raw: bytes) -> str:
     archive = _archive(raw)
     shared: list[str] = []
     if "xl/sharedStrings.xml" in archive.namelist():
-        for si in _xml(archive, "xl/sharedStrings.xml"):
-            shared.append("".join(n.text or "" for n in si.iter() if _local(n.tag) == "t"))
-    lines: list[str] = []
+        shared = [_text_of(si, "t") for si in _each(archive, "xl/sharedStrings.xml", "si")]
+    lines = _Lines()
     for name in sorted(n for n in archive.namelist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", n)):
-        for row in _xml(archive, name).iter():
-            if _local(row.tag) == "row":
-                cells = list(_cells(row, shared))
-                if cells:
-                    lines.append(" | ".join(cells))
-    return "\n".join(lines)
+        for row in _each(archive, name, "row"):
+            if lines.add(" | ".join(_cells(row, shared))):
+                return lines.text()
+    return lines.text()
 
 
 def _cells(row: ElementTree.Element, shared: list[str]) -> Iterator[str]:
@@ -129,7 +182,7 @@ def _cells(row: ElementTree.Element, shared: list[str]) -> Iterator[str]:
             continue
         kind = cell.get("t")
         if kind == "inlineStr":
-            value = "".join(n.text or "" for n in cell.iter() if _local(n.tag) == "t")
+            value = _text_of(cell, "t")
         else:
             v = next((n.text for n in cell if _local(n.tag) == "v"), None)
             if v is None:
@@ -145,11 +198,9 @@ def _ofd(raw: bytes) -> str:
         (n for n in archive.namelist() if re.fullmatch(r"Doc_\d+/Pages/Page_\d+/Content\.xml", n)),
         key=lambda n: [int(d) for d in re.findall(r"\d+", n)],
     )
-    lines: list[str] = []
+    lines = _Lines()
     for name in pages[:MAX_PAGES]:
-        for obj in _xml(archive, name).iter():
-            if _local(obj.tag) == "TextObject":
-                line = "".join(c.text or "" for c in obj.iter() if _local(c.tag) == "TextCode")
-                if line.strip():
-                    lines.append(line)
-    return "\n".join(lines)
+        for obj in _each(archive, name, "TextObject"):
+            if lines.add(_text_of(obj, "TextCode")):
+                return lines.text()
+    return lines.text()

@@ -24,6 +24,7 @@ from app.models.evidence import (
     EvidenceKind,
     EvidencePublic,
     EvidenceStatus,
+    JobFailure,
     PreviewState,
     ReviewDecision,
     ReviewPublic,
@@ -32,7 +33,7 @@ from app.models.evidence import (
     VersionState,
 )
 from app.services.access import Principal, campaign_scope, unit_scope
-from app.services.campaign import assignments, campaigns
+from app.services.campaign import assignments, campaigns, places
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.platform import audit
 from app.services.review import locks, reviews
@@ -239,14 +240,15 @@ def _same_as_returned(session: Session, evidence_id: int | None, content: Conten
 
 
 def withdraw(session: Session, *, evidence_id: int, number: int, principal: Principal, today: date) -> Evidence:
-    """Withdraw the current version before anyone reviewed it; it stays readable and in the audit trail."""
+    """Withdraw the current version while it waits for review or after the office returned it; it stays readable
+    and in the audit trail."""
     evidence = get_visible(session, evidence_id=evidence_id, principal=principal)
     reviews.require_actor(principal, Action.withdraw)
     campaign = session.get(Campaign, evidence.campaign_id)
     assert campaign is not None
     locks.check_open(session, campaign=campaign, unit_id=evidence.unit_id, today=today)
-    # The table allows withdrawing only while the evidence waits for review, and a review always
-    # moves it out of that state: so the current version has never been reviewed.
+    # The table allows withdrawing only while the evidence waits for review or was returned: never an approved
+    # version (the office reopens it first).
     reviews.check(evidence.status, Action.withdraw)
     if number != evidence.current_version:
         raise Conflict("只能撤回当前最新版本", code="not_current_version")
@@ -291,31 +293,45 @@ def _status_of(session: Session, version: EvidenceVersion) -> EvidenceStatus:
     return EvidenceStatus(last) if last else EvidenceStatus.submitted
 
 
-def _version_public(v: EvidenceVersion, text_status: str | None) -> VersionPublic:
+def _version_public(v: EvidenceVersion, text_status: str | None, text_error: str | None = None) -> VersionPublic:
     name = download_name(v.filename, v.extension) if v.kind == EvidenceKind.file else None
     status = TextStatus(text_status) if text_status else TextStatus.pending  # no row yet: the worker has not read it
-    return VersionPublic.model_validate(v, update={"download_name": name, "text_status": status})
+    failures = {
+        "preview_failure": JobFailure.of(v.preview_error) if v.preview == PreviewState.failed else None,
+        "text_failure": JobFailure.of(text_error) if status == TextStatus.failed else None,
+    }
+    return VersionPublic.model_validate(v, update={"download_name": name, "text_status": status, **failures})
 
 
 def _with_text_status(*where: Any):  # noqa: ANN202 - a SQLModel select
     """Versions with how their words were read for search (an outer join: no extra statement)."""
     return (
-        select(EvidenceVersion, EvidenceText.status)
+        select(EvidenceVersion, EvidenceText.status, EvidenceText.error)
         .outerjoin(EvidenceText, col(EvidenceText.version_id) == EvidenceVersion.id)
         .where(*where)
     )
 
 
+_PLACE = {"unit_name", "item_label", "items"}
+
+
+def _place(place: places.Place) -> dict[str, Any]:
+    unit_name, item_label, items = place
+    return {"unit_name": unit_name, "item_label": item_label, "items": items}
+
+
 def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
-    """Evidence with its current version, in two statements whatever the number of rows."""
+    """Evidence with its current version, unit name and items, in five statements whatever the number of rows."""
     if not rows:
         return []
+    where = places.of_evidence(session, rows)
     pairs = [and_(EvidenceVersion.evidence_id == e.id, EvidenceVersion.number == e.current_version) for e in rows]
     found = session.exec(_with_text_status(or_(*pairs))).all()
-    current = {v.evidence_id: (v, status) for v, status in found}
+    current = {v.evidence_id: (v, status, error) for v, status, error in found}
     return [
         EvidencePublic.model_validate(
-            e, update={"current": _version_public(*current[e.id]) if e.id in current else None}
+            e,
+            update={"current": _version_public(*current[e.id]) if e.id in current else None, **_place(where[e.id])},
         )
         for e in rows
     ]
@@ -326,13 +342,14 @@ def detail(session: Session, evidence: Evidence, *, principal: Principal | None 
     rows = session.exec(
         _with_text_status(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
     ).all()
-    versions = [v for v, _ in rows]
+    versions = [v for v, _, _ in rows]
     number_of = {v.id: v.number for v in versions}
     decisions = session.exec(select(Review).where(Review.evidence_id == evidence.id).order_by(Review.id)).all()
-    shown = [_version_public(v, status) for v, status in rows]
+    shown = [_version_public(*row) for row in rows]
     current = next((p for p in shown if p.number == evidence.current_version), None)  # as public_list finds it
     return EvidenceDetail(
-        **EvidencePublic.model_validate(evidence, update={"current": None}).model_dump(exclude={"current"}),
+        **EvidencePublic.model_validate(evidence, update={"current": None}).model_dump(exclude=_PLACE | {"current"}),
+        **_place(places.of_evidence(session, [evidence])[evidence.id]),  # type: ignore[index]
         current=current,
         versions=shown,
         # a review of a version committed after the versions were read (each statement sees the commits before

@@ -2,27 +2,23 @@
 the upload (never in the request), so a reviewer's list shows what each file is before downloading it.
 
 A version is recorded with preview "pending" when its type has a renderer (filetypes.PREVIEWABLE). Any
-number of workers may run: a claim is a conditional update on the version's lease (FOR UPDATE SKIP
-LOCKED on PostgreSQL), the file is read and rendered with no transaction open, and the result is
-recorded only while the lease is still this worker's (otherwise the PNG it wrote is removed again).
-PDFs are rendered with PDFium (pypdfium2: a wheel, no system library, no subprocess per file; it draws
-the fonts a PDF embeds, so Chinese text shows); images are scaled with Pillow, with a pixel limit
-against decompression bombs. A file that cannot be rendered gets preview "none" (its type icon).
+number of workers may run: a claim takes a lease on the version and counts an attempt (worker.leases); the
+file is rendered with no transaction open, in a child process with time, CPU and memory limits
+(worker.sandbox: PDFium and Pillow, see submission.rendering), and the result is recorded only while the lease
+is still this worker's (otherwise the PNG it wrote is removed again). A file that cannot be rendered gets
+preview "none" (its type icon); one stopped by a limit, whose renderer crashed, or still unfinished after
+MAX_ATTEMPTS claims gets "failed" with the reason, and is not tried again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 
-import pypdfium2
-from PIL import Image, ImageOps
-from sqlalchemy import or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.db import session_scope
 from app.models import EvidenceVersion
@@ -32,177 +28,87 @@ from app.services.access import Principal
 from app.services.errors import NotFound
 from app.services.storage import ObjectStore
 from app.services.submission import evidence, uploads
+from app.services.submission.rendering import Unrenderable, render
+from app.services.worker import filejobs, files, leases
+from app.services.worker.leases import Claimed
+
+__all__ = ["Unrenderable", "render", "claim", "settle", "make", "run_once", "open_preview"]
 
 log = logging.getLogger("shifan.previews")
 PREVIEW_ROOT = uploads.PREVIEW_ROOT  # written by the worker only; swept when no version names them
 MEDIA_TYPE = "image/png"
-MAX_SIDE = 320  # pixels on the longer side: a list thumbnail, a few tens of kilobytes
-MAX_SOURCE_BYTES = 64 * 1024 * 1024  # larger files keep their type icon rather than fill a worker's memory
-MAX_PIXELS = 100_000_000  # an image claiming more is refused before it is decoded
-MAX_ATTEMPTS = 3
-LEASE_SECONDS = 120
+MAX_SOURCE_BYTES = 64 * 1024 * 1024  # larger files keep their type icon: a thumbnail is not worth the reading
+LEASE_SECONDS = 300  # longer than a file job may take (SHIFAN_FILE_JOB_SECONDS), so a live job keeps its claim
 
 
-class Unrenderable(Exception):
-    """This file will not give a preview, however often it is tried."""
-
-
-@dataclass(frozen=True)
-class Work:
-    """A claimed version: what rendering needs, without the database."""
-
-    version_id: int
-    lease_token: str
-    attempt: int
-    object_key: str
-    extension: str
-    size: int
-    sha256: str
-
-
-def claim(session: Session, *, now: datetime, limit: int, lease_seconds: int = LEASE_SECONDS) -> list[Work]:
+def claim(session: Session, *, now: datetime, limit: int, lease_seconds: int = LEASE_SECONDS) -> list[Claimed]:
     """Take up to limit pending versions under one fresh lease (three statements whatever the batch)."""
-    free = (
-        col(EvidenceVersion.preview) == PreviewState.pending,
-        or_(col(EvidenceVersion.preview_lease_until).is_(None), col(EvidenceVersion.preview_lease_until) < now),
-    )
-    due = select(EvidenceVersion.id).where(*free).order_by(EvidenceVersion.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    token = str(uuid.uuid4())
-    # Compare-and-set: only versions still free are taken, so a worker that raced us simply gets fewer.
-    taken = (
-        session.execute(
-            update(EvidenceVersion)
-            .where(col(EvidenceVersion.id).in_(session.exec(due).all()), *free)
-            .values(
-                preview_lease_token=token,
-                preview_lease_until=now + timedelta(seconds=lease_seconds),
-                preview_attempts=EvidenceVersion.preview_attempts + 1,
-            )
-            .returning(EvidenceVersion.id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
-    )
-    rows = session.exec(
-        select(EvidenceVersion)
-        .where(col(EvidenceVersion.id).in_(taken))
-        .order_by(EvidenceVersion.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    return [
-        Work(
-            version_id=v.id,  # type: ignore[arg-type]
-            lease_token=token,
-            attempt=v.preview_attempts,
-            object_key=v.object_key or "",
-            extension=v.extension or "",
-            size=v.size or 0,
-            sha256=v.sha256 or "",
-        )
-        for v in rows
-    ]
+    pending = (col(EvidenceVersion.preview) == PreviewState.pending,)
+    return leases.claim(session, leases.PREVIEW, waiting=pending, now=now, limit=limit, lease_seconds=lease_seconds)
 
 
-def render(data: bytes, extension: str) -> bytes:
-    """The PNG preview of a PDF's first page or of an image, at most MAX_SIDE pixels on its longer side."""
-    try:
-        image = _pdf_page(data) if extension == "pdf" else _image(data)
-    except Unrenderable:
-        raise
-    except Exception as exc:  # noqa: BLE001 - PDFium and Pillow raise many kinds for a broken file
-        raise Unrenderable(f"{type(exc).__name__}: {exc}") from exc
-    image.thumbnail((MAX_SIDE, MAX_SIDE))
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def _pdf_page(data: bytes) -> Image.Image:
-    pdf = pypdfium2.PdfDocument(data)
-    try:
-        if len(pdf) == 0:
-            raise Unrenderable("PDF without pages")
-        page = pdf[0]
-        try:
-            width, height = page.get_size()  # points
-            scale = MAX_SIDE / max(width, height, 1.0)
-            return page.render(scale=scale, draw_annots=True).to_pil()
-        finally:
-            page.close()
-    finally:
-        pdf.close()
-
-
-def _image(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    if image.width * image.height > MAX_PIXELS:
-        raise Unrenderable(f"image of {image.width}×{image.height} pixels")
-    image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced size straight away
-    return ImageOps.exif_transpose(image)  # phone photos stand the right way up
-
-
-def _read(store: ObjectStore, work: Work) -> bytes:
-    """The file's bytes, refused when too large or not the bytes recorded."""
-    if work.size > MAX_SOURCE_BYTES:
-        raise Unrenderable(f"{work.size} bytes is above the preview limit")
-    data = b"".join(store.iter_bytes(work.object_key))
-    if hashlib.sha256(data).hexdigest() != work.sha256:
-        raise Unrenderable("stored bytes differ from the recorded checksum")
-    return data
-
-
-def settle(session: Session, *, work: Work, key: str | None, retry: bool, now: datetime) -> bool:
-    """Record a preview (key), or no preview, or a retry later; False if the lease was lost meanwhile."""
+def settle(
+    session: Session, *, work: Claimed, key: str | None, retry: bool, now: datetime, failure: str | None = None
+) -> bool:
+    """Record a preview (key), a failure (the stored "code: detail"), or a retry later; False if the lease was
+    lost meanwhile. A failure whose code is "unreadable" means no preview (type icon), any other failed."""
     if key is not None:
-        values = {"preview": PreviewState.ready, "preview_key": key, "preview_lease_until": None}
-    elif retry and work.attempt < MAX_ATTEMPTS:
-        values = {"preview_lease_until": now + timedelta(seconds=30 * 2**work.attempt)}  # pending, tried later
+        values = {"preview": PreviewState.ready, "preview_key": key, "preview_lease_until": None, "preview_error": None}
+    elif retry and work.attempt < leases.MAX_ATTEMPTS:
+        values = {"preview_lease_until": now + leases.backoff(work.attempt)}  # pending, tried later
     else:
-        values = {"preview": PreviewState.none, "preview_lease_until": None}
-    result = session.execute(
-        update(EvidenceVersion)
-        .where(col(EvidenceVersion.id) == work.version_id, col(EvidenceVersion.preview_lease_token) == work.lease_token)
-        .values(preview_lease_token=None, **values)
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+        failure = failure or ("gave_up: tried too often" if retry or work.given_up else "unreadable")
+        state = PreviewState.none if failure.startswith("unreadable") else PreviewState.failed
+        values = {"preview": state, "preview_lease_until": None, "preview_error": failure[:300]}
+    return leases.release(session, leases.PREVIEW, version_id=work.version.id, token=work.lease_token, values=values)  # type: ignore[arg-type]
 
 
-def make(store: ObjectStore, work: Work) -> tuple[str | None, bool]:
-    """(the stored preview's key, or None; whether trying again may help), never raising."""
+def make(store: ObjectStore, work: Claimed, *, on_wait: Callable[[], None] | None = None) -> files.Outcome:
+    """The stored preview's key, or why there is none and whether trying again may help; never raising."""
+    if work.given_up:
+        return files.Outcome(failure="gave_up: no answer after every attempt")
     try:
-        png = render(_read(store, work), work.extension)
-        key = f"{PREVIEW_ROOT}{uuid.uuid4().hex}"
-        store.put_stream(key, io.BytesIO(png), content_type=MEDIA_TYPE, max_bytes=len(png))
-        return key, False
-    except Unrenderable as exc:
-        log.info("no preview for version %s: %s", work.version_id, exc)
-        return None, False
+        answer = files.run(
+            store, work.version, filejobs.PREVIEW, max_bytes=MAX_SOURCE_BYTES, where="preview", on_wait=on_wait
+        )
+    except files.JobFailed as exc:
+        log.warning("no preview for version %s: %s", work.version.id, exc)
+        return files.Outcome(failure=exc.stored)
     except Exception:  # noqa: BLE001 - the store away for a moment: tried again later
-        log.exception("preview of version %s failed; retried later", work.version_id)
-        return None, True
+        log.exception("preview of version %s failed; retried later", work.version.id)
+        return files.Outcome(retry=True)
+    if answer[0] != "png":
+        log.info("no preview for version %s: %s", work.version.id, answer[1])
+        return files.Outcome(failure=f"unreadable: {answer[1]}")
+    try:
+        key = f"{PREVIEW_ROOT}{uuid.uuid4().hex}"
+        store.put_stream(key, io.BytesIO(answer[1]), content_type=MEDIA_TYPE, max_bytes=len(answer[1]))
+    except Exception:  # noqa: BLE001 - as above
+        log.exception("preview of version %s could not be stored; retried later", work.version.id)
+        return files.Outcome(retry=True)
+    return files.Outcome(key=key)
 
 
-def run_once(store: ObjectStore, *, limit: int = 20, now: datetime | None = None) -> dict[str, int]:
+def run_once(
+    store: ObjectStore, *, limit: int = 20, now: datetime | None = None, on_wait: Callable[[], None] | None = None
+) -> dict[str, int]:
     """Claim, render and record one batch of previews; counts of what happened."""
     with session_scope() as session:
         work = claim(session, now=now or utcnow(), limit=limit)
-    counts = {"claimed": len(work), "ready": 0, "none": 0, "retry": 0}
+    counts = {"claimed": len(work), "ready": 0, "none": 0, "failed": 0, "retry": 0}
     for item in work:
-        key, retry = make(store, item)
+        outcome = make(store, item, on_wait=on_wait)
         try:
             with session_scope() as session:
-                kept = settle(session, work=item, key=key, retry=retry, now=utcnow())
+                kept = settle(
+                    session, work=item, key=outcome.key, retry=outcome.retry, now=utcnow(), failure=outcome.failure
+                )
         except Exception:  # noqa: BLE001 - its lease runs out and it is claimed again
-            log.exception("preview of version %s could not be recorded", item.version_id)
+            log.exception("preview of version %s could not be recorded", item.version.id)
             kept = False
-        if key is not None and not kept:
-            store.delete(key)  # another worker took the version over; its preview wins
-        counts["ready" if key else "retry" if retry else "none"] += 1
+        if outcome.key is not None and not kept:
+            store.delete(outcome.key)  # another worker took the version over; its preview wins
+        counts[outcome.counted] += 1
     return counts
 
 
