@@ -181,7 +181,7 @@ def test_a_restored_backup_is_the_same_deployment(kind, deployments, tmp_path) -
     original.shifan("demo")
     with original.served(tmp_path) as base:
         intent_id, direct_body = hand_in_evidence(base)
-        original.shifan("worker", "--once", "--lanes", "previews")
+        original.shifan("worker", "--once")
         seen_before = overview(base)
     previews = rows(original.url, "SELECT preview_key FROM evidenceversion WHERE preview_key IS NOT NULL")
     assert len(previews) >= 2  # the demo's and the uploaded PDF and PNG got first-page previews

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -88,8 +89,16 @@ def write(directory: Path, manifest: Manifest) -> Path:
     """Write the manifest last, beside the files it names: its presence marks a finished backup."""
     path = directory / NAME
     aside = directory / f".{NAME}.part"
-    aside.write_text(manifest.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    with aside.open("w", encoding="utf-8") as f:
+        f.write(manifest.model_dump_json(indent=1) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
     aside.replace(path)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the rename itself on disk
+    finally:
+        os.close(fd)
     return path
 
 

@@ -5,6 +5,7 @@ have, so it is not needed; one the rows name but the store lacks is reported, no
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 from collections.abc import Callable
@@ -145,17 +146,13 @@ def _copy_one_in(store: ObjectStore, directory: Path, entry: FileEntry, on_bytes
         )
 
 
-def fsync_tree(directory: Path) -> None:
-    """Flush every file and folder of the backup to disk before the manifest says it is complete."""
-    for root, _dirs, files in os.walk(directory):
-        for name in files:
-            fd = os.open(Path(root) / name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        fd = os.open(root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def flush_to_disk(directory: Path) -> None:
+    """Flush the backup's files and folders to disk before the manifest says it is complete: one syncfs of
+    the filesystem holding them (one fsync per file costs a journal commit each: minutes for thousands)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if getattr(libc, "syncfs", None) is None or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)

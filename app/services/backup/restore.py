@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 from app.services.backup import database, manifest, objects
 from app.services.backup.objects import Progress
 from app.services.errors import Conflict, DomainError, Invalid
-from app.services.storage import ObjectStore
+from app.services.storage import LocalStore, ObjectStore
 from app.settings import Settings
 
 
@@ -74,6 +74,8 @@ def restore(
     found = verify(settings, source, on_bytes=on_checked)
     check_targets_empty(settings, store, found, resume=resume)
     objects.copy_in(store, source, found.objects(), jobs=jobs, on_bytes=on_restored)
+    if isinstance(store, LocalStore):  # an S3 server keeps what it acknowledged; a folder needs flushing
+        objects.flush_to_disk(store.root)
     database.restore(settings.database_url, source, found.database.file)
     engine = sa.create_engine(settings.database_url, poolclass=NullPool)
     try:

@@ -53,7 +53,7 @@ def take(
     if on_plan is not None:
         on_plan(sum(n.size or 0 for n in named))
     copied = objects.copy_out(store, named, out, jobs=jobs, on_bytes=on_bytes)
-    objects.fsync_tree(out)
+    objects.flush_to_disk(out)
     body = manifest.Manifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         shifan_version=shifan_version(),
