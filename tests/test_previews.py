@@ -175,3 +175,31 @@ def _version_with_id(session, evidence_id: int) -> dict:
     session.expire_all()
     row = session.exec(select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence_id)).one()
     return {"id": row.id}
+
+
+def test_a_claim_past_the_attempts_allowed_is_given_up_not_retried(client, world, session, store) -> None:
+    """A worker killed mid-job every time (the lease runs out, the version is claimed again): after
+    MAX_ATTEMPTS claims the preview and the search text are marked failed "gave_up", and no claim follows."""
+    from sqlalchemy import update
+
+    from app.db import session_scope
+    from app.models import EvidenceVersion
+    from app.services.search import indexing
+    from app.services.worker import leases
+
+    target = PICKER.assignment(session, world.ids["lc_sfj"])
+    evidence_id = upload(client, world.auth("lc-sfj"), target.id, drawn_pdf(), "反复.pdf", title="预览-反复").json()[
+        "id"
+    ]
+    with session_scope() as s:
+        s.execute(
+            update(EvidenceVersion)
+            .where(EvidenceVersion.evidence_id == evidence_id)
+            .values(preview_attempts=leases.MAX_ATTEMPTS, text_attempts=leases.MAX_ATTEMPTS)
+        )
+    previews.run_once(store, limit=10_000)
+    indexing.run_once(store, limit=10_000)
+    shown = _version(client, world.auth("lc-office"), evidence_id)
+    assert shown["preview"] == "failed" and shown["preview_failure"]["code"] == "gave_up", shown
+    assert shown["text_status"] == "failed" and shown["text_failure"]["code"] == "gave_up", shown
+    assert shown["preview_failure"]["message"] == "多次尝试仍未完成，已停止重试"
