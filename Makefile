@@ -1,4 +1,4 @@
-# The two commands a newcomer needs: `make run` and `make test`. Both set up .venv from pyproject.toml.
+# The two commands a newcomer needs: `make run` and `make test`. Both set up .venv (requirements-dev.lock).
 # Python 3.11 is required: python3.11 when it is installed, else python3 (checked); or say PY=/path/to/python3.11.
 PY ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
@@ -13,17 +13,23 @@ PYTEST_ARGS ?=
 # fewer requests); the invalid ones, refused by request validation before any database work, run on PostgreSQL
 SQLITE_FUZZ_COVERAGE ?= positive
 
-$(STAMP): pyproject.toml
+# Every install takes its versions and SHA-256 hashes from requirements-dev.lock (`make lock` rewrites it when
+# pyproject.toml's dependencies change); the project itself goes in editable, without dependencies of its own.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
 	  echo "Shifan needs Python 3.11, but '$(PY)' is $$(command -v $(PY) >/dev/null && $(PY) --version 2>&1 | head -n 1 || echo 'not installed')." >&2; \
 	  echo "Install Python 3.11 (e.g. apt-get install python3.11 python3.11-venv) and run again, or point" >&2; \
 	  echo "make at one: make $(MAKECMDGOALS) PY=/path/to/python3.11" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	@$(VENV)/bin/pip check >/dev/null || { $(VENV)/bin/pip check >&2; \
+	  echo "requirements-dev.lock does not hold what pyproject.toml asks for: run make lock" >&2; \
+	  [ -n "$(filter lock,$(MAKECMDGOALS))" ] || exit 1; }
 	touch $(STAMP)
 
-.PHONY: install run test test-postgresql test-sqlite lint openapi bench soak
+.PHONY: install run test test-postgresql test-sqlite lint openapi bench soak lock bundle bundle-test
 install: $(STAMP)
 
 ## Start the API on http://$(HOST):$(PORT) with the 陵川 demo county (SQLite under ./var unless SHIFAN_DATABASE_URL is set)
@@ -61,3 +67,23 @@ soak: $(STAMP)
 ## Regenerate openapi/openapi.json from the code
 openapi: $(STAMP)
 	$(VENV)/bin/shifan openapi
+
+## Pin every dependency with its hashes, for Linux x86_64 / CPython 3.11: requirements-dev.lock (what the venv
+## and the tests install), then requirements.lock (the runtime part at the same versions: the offline bundle's).
+## Locked versions are kept unless pyproject.toml excludes them; LOCK_ARGS=--upgrade (or --upgrade-package NAME)
+LOCK_ARGS ?=
+LOCK_FLAGS = --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+  --custom-compile-command "make lock" --quiet $(LOCK_ARGS)
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements-dev.lock
+	$(VENV)/bin/uv pip compile pyproject.toml -c requirements-dev.lock $(LOCK_FLAGS) -o requirements.lock
+
+## One archive that installs with no network: dist/shifan-offline-<version>.tar.gz, unpacking to
+## shifan-offline-<version>/ (wheels/, requirements.lock, install.sh PREFIX); see README "Installing without internet"
+bundle: $(STAMP)
+	$(VENV)/bin/python scripts/bundle.py --out dist
+
+## Build the bundle, install it and start it inside a network namespace with no network, on SQLite and on a
+## private PostgreSQL (as root: unshare -n; tests/test_offline_install.py)
+bundle-test: $(STAMP)
+	SHIFAN_OFFLINE_INSTALL_TEST=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/test_offline_install.py

@@ -16,7 +16,7 @@ from app import cli_backup, cli_export
 from app.db import session_scope
 from app.services.errors import DomainError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]  # the checkout, for `shifan openapi`; run-time files: app.resources
 
 
 def _session_do(work: Callable[[Session], object]) -> object:
@@ -30,7 +30,9 @@ def migrate(_: argparse.Namespace | None = None) -> None:
     from alembic import command
     from alembic.config import Config
 
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    from app.resources import ALEMBIC_INI
+
+    command.upgrade(Config(str(ALEMBIC_INI)), "head")
 
 
 def serve(args: argparse.Namespace) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -24,6 +23,7 @@ from app.models.campaign import Campaign, CampaignCreate, PhaseBase
 from app.models.region import Region, RegionCreate, RegionLevel
 from app.models.unit import UnitCreate, UnitGroupCreate
 from app.models.user import Role, UserCreate
+from app.resources import DATA
 from app.services.access import Principal, principal_for
 from app.services.accounts import regions, users
 from app.services.calendar import holidays
@@ -32,7 +32,6 @@ from app.services.demo import activity as demo_activity
 from app.services.indicators import frameworks
 from app.services.storage import ObjectStore
 
-DATA = Path(__file__).resolve().parents[3] / "data"
 DEMO_PASSWORD = "shifan-demo"
 
 
