@@ -24,10 +24,8 @@ def build_worker(args: argparse.Namespace):  # noqa: ANN201 - a lanes.Worker (im
     from app.db import session_scope
     from app.services.calendar import workdays
     from app.services.notifications import delivery, events
-    from app.services.search import indexing
     from app.services.storage import get_store
-    from app.services.submission import previews
-    from app.services.worker import heartbeats
+    from app.services.worker import heartbeats, previews, texts
     from app.services.worker.lanes import Lane, Worker
     from app.settings import get_settings
 
@@ -63,7 +61,7 @@ def build_worker(args: argparse.Namespace):  # noqa: ANN201 - a lanes.Worker (im
         return counts["claimed"]
 
     def read_texts(beat: object) -> int:
-        counts = indexing.run_once(store, limit=2, on_wait=beat)  # type: ignore[arg-type]
+        counts = texts.run_once(store, limit=2, on_wait=beat)  # type: ignore[arg-type]
         if counts["read"] or counts.get("retry"):
             print(f"search texts: {counts}", flush=True)
         return counts["read"] + counts.get("retry", 0)

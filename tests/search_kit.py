@@ -101,12 +101,12 @@ def ofd(*lines: str) -> bytes:
 
 def read_everything() -> dict[str, int]:
     """Run the worker's search job until no version waits; the summed counts."""
-    from app.services.search import indexing
     from app.services.storage import get_store
+    from app.services.worker import texts
 
     total: dict[str, int] = {}
     while True:
-        counts = indexing.run_once(get_store(), limit=50)
+        counts = texts.run_once(get_store(), limit=50)
         if not counts["read"]:
             return total
         for k, v in counts.items():

@@ -14,7 +14,9 @@ from PIL import Image
 
 from app.services.demo import samples
 from app.services.storage import LocalStore
-from app.services.submission import previews, uploads
+from app.services.submission import rendering, uploads
+from app.services.submission.previews import PREVIEW_ROOT
+from app.services.worker import previews
 from tests.conftest import pin_today, use_store
 from tests.evidence_kit import API, PICKER, png, upload
 from tests.graphql_kit import gql
@@ -104,7 +106,7 @@ def test_the_worker_makes_first_page_previews(client, world, session, store) -> 
     assert body["data"]["evidence"]["current"]["preview"] == "ready", body
 
     # The sweeper keeps a preview its version names and removes one nobody names.
-    stray = f"{previews.PREVIEW_ROOT}{'0' * 32}"
+    stray = f"{PREVIEW_ROOT}{'0' * 32}"
     store.put_stream(stray, io.BytesIO(b"x"), content_type="image/png", max_bytes=1)
     uploads.sweep(session, store, now=datetime.now(UTC) + timedelta(days=1), grace=timedelta(hours=1))
     assert store.size_of(stray) is None
@@ -134,8 +136,8 @@ def test_a_file_that_differs_from_its_record_gets_a_failed_preview_and_is_not_re
     r = client.get(f"{API}/evidence/{evidence_id}/versions/1/preview.png", headers=office)
     assert r.status_code == 404 and r.json()["code"] == "preview_unavailable"
     assert previews.run_once(store, limit=10_000)["claimed"] == 0 or _version(client, office, evidence_id) == shown
-    with pytest.raises(previews.Unrenderable):
-        previews.render(drawn_pdf()[:200], "pdf")
+    with pytest.raises(rendering.Unrenderable):
+        rendering.render(drawn_pdf()[:200], "pdf")
 
 
 def test_leases_keep_two_workers_from_taking_the_same_version(client, world, session, store) -> None:
@@ -184,8 +186,7 @@ def test_a_claim_past_the_attempts_allowed_is_given_up_not_retried(client, world
 
     from app.db import session_scope
     from app.models import EvidenceVersion
-    from app.services.search import indexing
-    from app.services.worker import leases
+    from app.services.worker import leases, texts
 
     target = PICKER.assignment(session, world.ids["lc_sfj"])
     evidence_id = upload(client, world.auth("lc-sfj"), target.id, drawn_pdf(), "反复.pdf", title="预览-反复").json()[
@@ -198,7 +199,7 @@ def test_a_claim_past_the_attempts_allowed_is_given_up_not_retried(client, world
             .values(preview_attempts=leases.MAX_ATTEMPTS, text_attempts=leases.MAX_ATTEMPTS)
         )
     previews.run_once(store, limit=10_000)
-    indexing.run_once(store, limit=10_000)
+    texts.run_once(store, limit=10_000)
     shown = _version(client, world.auth("lc-office"), evidence_id)
     assert shown["preview"] == "failed" and shown["preview_failure"]["code"] == "gave_up", shown
     assert shown["text_status"] == "failed" and shown["text_failure"]["code"] == "gave_up", shown

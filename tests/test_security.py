@@ -319,7 +319,7 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
     from app.models import Assignment
     from app.models.outbox import Webhook
     from app.services.notifications import addresses
-    from app.services.submission import previews
+    from app.services.worker import previews
     from tests.conftest import pin_today
     from tests.evidence_kit import pdf, upload
 

@@ -25,6 +25,7 @@ LAYERS = [
     "review",
     "submission",
     "search",
+    "worker",
     "assessment",
     "exports",
     "demo",

@@ -89,3 +89,15 @@ def summary(found: dict[str, LaneHealth]) -> str:
     if states == {"absent"}:
         return "absent"
     return "partial" if "absent" in states else "ok"
+
+
+def readiness() -> dict[str, object]:
+    """What /readyz says of the worker: one word for all lanes and each lane's health (nothing when the
+    heartbeats cannot be read, e.g. a database migrated before they existed)."""
+    try:
+        with session_scope() as session:
+            found = lanes(session)
+    except Exception:  # noqa: BLE001 - readiness reports, it never fails on this
+        log.warning("worker heartbeats not readable", exc_info=True)
+        return {}
+    return {"worker": summary(found), "lanes": {k: v.model_dump(mode="json") for k, v in found.items()}}
