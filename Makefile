@@ -87,3 +87,27 @@ bundle: $(STAMP)
 ## private PostgreSQL (as root: unshare -n; tests/test_offline_install.py)
 bundle-test: $(STAMP)
 	SHIFAN_OFFLINE_INSTALL_TEST=1 $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/test_offline_install.py
+
+# The container image (README "Building and running the image"): IMAGE_TAG, plus shifan:<version>; BASE_IMAGE is
+# built from Debian's packages (deploy/base-image.sh) when the engine lacks it or has one of an older recipe.
+IMAGE_TAG ?= shifan:latest
+BASE_IMAGE ?= shifan-base:bookworm
+DOCKER ?= docker
+SHIFAN_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+.PHONY: image image-test
+
+## Build the image with no network: the engine started if none runs (deploy/docker-engine.sh), the base image
+## if missing or outdated, the offline bundle (make bundle), then the Dockerfile
+image: bundle
+	@DOCKER=$(DOCKER) deploy/docker-engine.sh
+	@DOCKER=$(DOCKER) deploy/base-image.sh --unless-current $(BASE_IMAGE)
+	@started=$$(date +%s); \
+	  $(DOCKER) build --network none --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	    --build-arg BUNDLE=dist/shifan-offline-$(SHIFAN_VERSION).tar.gz \
+	    --tag $(IMAGE_TAG) --tag shifan:$(SHIFAN_VERSION) . && \
+	  $(DOCKER) image prune --force --filter label=org.shifan.stage=install >/dev/null && \
+	  echo "image $(IMAGE_TAG): $$($(DOCKER) image inspect --format '{{.Size}}' $(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}'), built in $$(( $$(date +%s) - started )) s"
+
+## Build the image, run it with PostgreSQL and Ceph RGW on this host and prove it works (tests/test_image.py)
+image-test: $(STAMP)
+	SHIFAN_IMAGE_TEST=1 SHIFAN_TEST_DB=postgresql $(VENV)/bin/pytest -q -s -p no:cacheprovider tests/test_image.py
