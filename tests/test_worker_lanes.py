@@ -7,6 +7,7 @@ SIGSEGV) marks its file crashed. And `shifan serve --with-worker` makes a first 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -204,20 +205,17 @@ def test_hostile_files_never_hold_up_deliveries_or_reminders(demo_api) -> None:
 
         # A renderer that crashes: the child is killed by SIGSEGV while it reads; the file is marked crashed.
         crashing = _upload(base, liaison, target, hostile_files.busy_pdf(tag=b"crash"), "crash.pdf")
-        children = _wait(
-            "a file job's child",
-            lambda: [p for p in _descendants(worker.pid) if _is_job(p)],
-            timeout=60,
-            every=0.1,
-        )
-        for pid in children:
-            os.kill(pid, signal.SIGSEGV)
-        crashed = _wait(
-            "the crashed file marked",
-            lambda: (v := _version(base, office, crashing))["text_status"] != "pending" and v,
-            timeout=60,
-            every=0.5,
-        )
+
+        # Every file job's child that appears is killed with SIGSEGV until the file is marked (its preview
+        # may finish first; reading its words takes seconds of CPU, so that child is always caught).
+        def crash_children() -> dict | None:
+            for pid in [p for p in _descendants(worker.pid) if _is_job(p)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSEGV)
+            shown = _version(base, office, crashing)
+            return shown if shown["text_status"] != "pending" else None
+
+        crashed = _wait("the crashed file marked", crash_children, timeout=60, every=0.05)
         assert crashed["text_status"] == "failed" and crashed["text_failure"]["code"] == "crashed", crashed
 
         ready = httpx.get(f"{base}/readyz", timeout=30).json()

@@ -74,6 +74,8 @@ def run(
     on_wait: Callable[[], None] | None = None,
 ) -> Any:
     """The job's answer for the version's stored file (see filejobs.run); JobFailed when it cannot be had."""
+    if on_wait is not None:
+        on_wait()  # the lane is busy from here on
     if (version.size or 0) > max_bytes:
         raise JobFailed("too_large", f"{version.size} bytes, limit {max_bytes}")
     if store.size_of(version.object_key) is None:  # type: ignore[arg-type] - an outage raises, a missing object is None

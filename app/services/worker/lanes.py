@@ -24,7 +24,8 @@ from app.services.worker import heartbeats
 
 log = logging.getLogger("shifan.worker")
 
-Batch = Callable[[Callable[[], None]], int]  # one batch, given a beat to call while it waits; jobs handled
+# One batch, given a callable it calls when it has found work and while it waits on it; the jobs it handled.
+Batch = Callable[[Callable[[], None]], int]
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Lane:
     error: str | None = None
     busy_since: datetime | None = None
     _last_beat: float = field(default=0.0, repr=False)
+    _written_busy: bool = field(default=False, repr=False)
 
 
 class Worker:
@@ -50,23 +52,28 @@ class Worker:
         self._lock = threading.Lock()
 
     def beat(self, lane: Lane, *, force: bool = False) -> None:
-        """Report the lane (at most every BEAT_EVERY seconds unless forced)."""
+        """Report the lane: when it turns busy or idle, and otherwise at most every BEAT_EVERY seconds."""
+        busy = lane.busy_since is not None
         with self._lock:
             now = time.monotonic()
-            if not force and now - lane._last_beat < heartbeats.BEAT_EVERY:
+            if not force and busy == lane._written_busy and now - lane._last_beat < heartbeats.BEAT_EVERY:
                 return
-            lane._last_beat = now
+            lane._last_beat, lane._written_busy = now, busy
         heartbeats.beat(
             self.id, lane.name, started_at=self.started_at, busy_since=lane.busy_since, handled=lane.handled,
             error=lane.error,
         )  # fmt: skip
 
+    def _working(self, lane: Lane) -> None:
+        """The batch found work (or is still at it): the lane is busy since its first call."""
+        if lane.busy_since is None:
+            lane.busy_since = utcnow()
+        self.beat(lane)
+
     def run_batch(self, lane: Lane) -> int:
         """One batch of the lane, with its heartbeats; how many jobs it handled (0 after an error)."""
-        lane.busy_since = utcnow()
-        self.beat(lane)
         try:
-            done = lane.batch(lambda: self.beat(lane))
+            done = lane.batch(lambda: self._working(lane))
             lane.error = None
         except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
             log.warning("lane %s: batch failed, tried again: %s: %s", lane.name, type(exc).__name__, exc)
@@ -75,7 +82,7 @@ class Worker:
             done = 0
         lane.busy_since = None
         lane.handled += done
-        self.beat(lane, force=bool(done) or lane.error is not None)
+        self.beat(lane, force=lane.error is not None)
         return done
 
     def once(self) -> None:

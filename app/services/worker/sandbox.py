@@ -6,6 +6,9 @@ limits. The children are forked from a multiprocessing forkserver that has alrea
 job starts in milliseconds; each job gets a fresh child, so the limits hold per job (RLIMIT_CPU counts a
 process's whole life) and nothing a parser leaves behind outlives the file.
 
+The forkserver prepares each child as multiprocessing does: it imports the main module of the process that
+started it (as __mp_main__), so every entry point keeps the `if __name__ == "__main__":` guard.
+
 The limits are the kernel's (setrlimit in the child before it reads the file), not hopes:
 - memory: RLIMIT_AS (address space): past it allocations fail (MemoryError in Python, or a crash in C);
 - CPU: RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL a second later;
@@ -15,7 +18,6 @@ The limits are the kernel's (setrlimit in the child before it reads the file), n
 from __future__ import annotations
 
 import multiprocessing
-import os
 import resource
 import signal
 import threading
@@ -67,6 +69,9 @@ def _child(conn: Connection, job: str, path: str, extension: str, limits: Limits
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    # The parent kills us at the wall limit; should the worker itself be killed first, the alarm still ends us
+    # (SIGALRM's default action), so no child outlives its limits.
+    signal.alarm(int(limits.wall_seconds) + 5)
     try:
         result = filejobs.run(job, path, extension)
     except MemoryError:
@@ -119,22 +124,16 @@ def _death(exitcode: int | None, limits: Limits) -> tuple:
         sig = -exitcode
         if sig in (signal.SIGXCPU, signal.SIGKILL):  # SIGKILL: the hard CPU limit a second after SIGXCPU
             return ("error", "cpu_limit", f"more than {limits.cpu_seconds} s of CPU")
+        if sig == signal.SIGALRM:
+            return ("error", "time_limit", f"no answer within {limits.wall_seconds:g} s")
         return ("error", "crashed", f"parser crashed ({signal.Signals(sig).name})")
     # a C allocation failing under RLIMIT_AS often ends the process without a Python MemoryError
     return ("error", "crashed", f"parser exited with code {exitcode}")
 
 
 def warm_up() -> None:
-    """Start the forkserver now (a worker does at start, so its first file does not pay for the imports)."""
+    """Start the forkserver now (a worker does at start, so its first file does not wait for the imports)."""
+    from multiprocessing import forkserver
+
     _forkserver()
-    multiprocessing.get_context("forkserver")  # same context object
-    from multiprocessing import forkserver
-
     forkserver.ensure_running()
-
-
-def pid_of_server() -> int | None:
-    """The forkserver's pid, for tests that measure what the children cost (None before it started)."""
-    from multiprocessing import forkserver
-
-    return getattr(forkserver._forkserver, "_forkserver_pid", None) or (None if os.name != "posix" else None)
