@@ -32,7 +32,7 @@ class Picker:
         self._counter = itertools.count()
 
     def assignment(self, session: Session, unit_id: int, *, exclude_items: set[int] | None = None) -> Assignment:
-        rows = session.exec(select(Assignment).where(Assignment.unit_id == unit_id).order_by(Assignment.id)).all()
+        rows = session.exec(self._mine(session, unit_id).order_by(Assignment.id)).all()
         # Items a material request shares with another of the unit's items are kept for shared_material():
         # handed out only when nothing else is left.
         shared = self._shared_items(session, [r.item_id for r in rows])
@@ -46,6 +46,11 @@ class Picker:
         [row] = self._add(session, unit_id, free[:1] or self._free_items(session, unit_id)[:1])
         self._used.add(row.id)  # type: ignore[arg-type]
         return row
+
+    def _mine(self, session: Session, unit_id: int):  # noqa: ANN202
+        """The unit's assignments in the world's campaign (tests may launch other campaigns of the county)."""
+        campaign_id = self._world(session, unit_id).campaign_id
+        return select(Assignment).where(Assignment.unit_id == unit_id, Assignment.campaign_id == campaign_id)
 
     @staticmethod
     def _world(session: Session, unit_id: int) -> Assignment:
@@ -95,11 +100,7 @@ class Picker:
 
     def shared_material(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering at least two of the unit's unused assignments."""
-        mine = {
-            a.item_id: a
-            for a in session.exec(select(Assignment).where(Assignment.unit_id == unit_id)).all()
-            if a.id not in self._used
-        }
+        mine = {a.item_id: a for a in session.exec(self._mine(session, unit_id)).all() if a.id not in self._used}
         covers = session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(list(mine)))).all()
         by_request: dict[int, list[Assignment]] = {}
         for c in covers:

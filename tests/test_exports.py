@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import subprocess
 import zipfile
 from datetime import date
@@ -100,7 +101,9 @@ def test_evidence_package_holds_the_approved_evidence_with_an_index(
     for title in ("包-方案甲", "包-方案乙"):
         assert archive.read(mine[title]["包内路径"]) == sent[title][1]
     paths = [mine[t]["包内路径"] for t in ("包-方案甲", "包-方案乙")]  # in the order they were handed in
-    number = mine["包-方案甲"]["序号"]
+    label = re.fullmatch(r"(\w*?)第(\d+)项", mine["包-方案甲"]["指标"])  # 第18项, or 加分项第1项 (never a key)
+    assert label, mine["包-方案甲"]["指标"]
+    number = int(label.group(2))
     assert paths[0].endswith(f"/{number}-县司法局-实施方案.pdf")
     assert paths[1].endswith(f"/{number}-县司法局-实施方案 (2).pdf")
     assert paths[0].split("/")[0] == mine["包-方案甲"]["一级指标"]
@@ -110,7 +113,8 @@ def test_evidence_package_holds_the_approved_evidence_with_an_index(
     )
     statement = archive.read(mine["包-说明"]["包内路径"]).decode("utf-8-sig")
     assert "本单位无此项工作。\r\n特此说明。" in statement
-    assert archive.read(mine["包-共用"]["包内路径"]) == image and mine["包-共用"]["同时适用的指标"]
+    assert archive.read(mine["包-共用"]["包内路径"]) == image
+    assert re.fullmatch(r"(\w*?第[\d、]+项，?)+", mine["包-共用"]["同时适用的指标"])  # 第27、28项
 
     for who, status in (("lc-sfj", 403), ("gp-office", 404), ("sx-province", 403)):
         refused = client.get(

@@ -103,8 +103,13 @@ def test_self_assessment_report_carries_the_rest_figures(client, app, world, ses
         assert section in text, section
     assert PLACEHOLDER in text and "附件：指标得分及印证资料一览表" in text
 
-    # The fonts: East Asian names on the body and the headings, so WPS and Word do not fall back.
-    for style, east_asian in (("Normal", "宋体"), ("Heading 1", "黑体"), ("Title", "黑体")):
+    # The faces GB/T 9704 asks for, named for East Asian text, so WPS and Word do not fall back.
+    for style, east_asian in (
+        ("Normal", "仿宋"),
+        ("Heading 1", "黑体"),
+        ("Heading 2", "楷体"),
+        ("Title", "方正小标宋简体"),
+    ):
         fonts = doc.styles[style].element.rPr.find(qn("w:rFonts"))
         assert fonts.get(qn("w:eastAsia")) == east_asian, style
 
@@ -155,11 +160,17 @@ def test_self_assessment_report_carries_the_rest_figures(client, app, world, ses
     returns = re.search(r"审核中退回补充 (\d+) 次", text)
     assert returns and int(returns.group(1)) >= 1, text
 
-    # Without round_id: the latest round (here the empty one made after).
-    latest = Document(
-        io.BytesIO(client.get(f"{API}/campaigns/{campaign_id}/self-assessment.docx", headers=office).content)
+    # Without round_id: the latest released round, never the empty draft made after (nor this unreleased one).
+    latest = "\n".join(
+        p.text
+        for p in Document(
+            io.BytesIO(client.get(f"{API}/campaigns/{campaign_id}/self-assessment.docx", headers=office).content)
+        ).paragraphs
     )
-    assert f"“{later['name']}”" in "\n".join(p.text for p in latest.paragraphs)
+    assert f"“{later['name']}”" not in latest and f"“{rnd['name']}”" not in latest
+    rounds = client.get(f"{API}/campaigns/{campaign_id}/rounds", headers=office).json()["items"]
+    released = [r for r in rounds if r["released_at"]]
+    assert (f"“{released[-1]['name']}”（已发布）" if released else "尚无已发布的评分轮次") in latest
 
     _converts_to_pdf(r.content, tmp_path, report["county_name"])
 

@@ -42,6 +42,28 @@ class Framework(SQLModel, table=True):
     owner_county_id: int | None = Field(default=None, foreign_key="region.id", index=True)
 
 
+FIRST_LIST = 0  # FrameworkSection.position of a framework's first list (the import numbers lists from 0)
+
+
+def item_label(number: int, section_name: str, section_position: int) -> str:
+    """An item as every document and message names it: 第18项 in the framework's first list (陵川's 三级指标,
+    罗平's 基础任务清单: the list a bare number means), 加分项第1项 or 负面清单第3项 in the others. Never the
+    item's key (indicator-18): that identifies it in data files and the API, not to a clerk."""
+    return items_label([(number, section_name, section_position)])
+
+
+def items_label(items: list[tuple[int, str, int]]) -> str:
+    """Several items (number, list name, list position) in one phrase, the numbers of one list together in the
+    order given: 第26、27、28项, or 第5项，加分项第1项 across lists."""
+    by_list: dict[tuple[int, str], list[str]] = {}
+    for number, section_name, position in items:
+        by_list.setdefault((position, section_name), []).append(str(number))
+    phrases = []
+    for (position, name), numbers in by_list.items():
+        phrases.append(f"{'' if position == FIRST_LIST else name}第{'、'.join(numbers)}项")
+    return "，".join(phrases)
+
+
 class FrameworkSection(SQLModel, table=True):
     """A list of items numbered from 1 (陵川: indicator/bonus/veto; 罗平: four lists)."""
 

@@ -33,6 +33,8 @@ class ItemResult(BaseModel):
     item_id: int
     key: str
     section: str
+    section_name: str = Field(description="所在清单的名称，如 三级指标、加分项、负面清单")
+    label: str = Field(description="文件和消息中对该项的称呼：第一个清单内为“第18项”，其他清单为“加分项第1项”")
     kind: str
     number: int
     text: str

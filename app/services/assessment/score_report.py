@@ -27,7 +27,7 @@ from app.models import (
     ScoringRound,
     Unit,
 )
-from app.models.framework import SectionKind
+from app.models.framework import SectionKind, item_label
 from app.models.score_report import (
     BonusResult,
     ItemResult,
@@ -116,6 +116,9 @@ def _r(x: float) -> float:
     return round(x, 2)
 
 
+_ItemRow = tuple[Item, str, str, str, int]  # item, section code, section name, section kind, section position
+
+
 @dataclass
 class _Basis:
     """Everything one round's rollup reads, loaded for many rounds at once."""
@@ -124,7 +127,7 @@ class _Basis:
     campaign: Campaign
     county_name: str
     scheme: Scheme
-    item_rows: list[tuple[Item, str, str, str]]  # item, section code, section name, section kind
+    item_rows: list[_ItemRow]
     headings: dict[int, Heading]
     marks: dict[int, _Mark]
 
@@ -141,9 +144,9 @@ def _bases(session: Session, rounds: list[ScoringRound], source: str) -> list[_B
     campaigns = {c.id: (c, name) for c, name in found}
     fw_ids = {c.framework_id for c, _ in found}
     frameworks = {f.id: f for f in session.exec(select(Framework).where(col(Framework.id).in_(fw_ids))).all()}
-    item_rows: dict[int, list[tuple[Item, str, str, str]]] = defaultdict(list)
+    item_rows: dict[int, list[_ItemRow]] = defaultdict(list)
     for row in session.exec(
-        select(Item, FrameworkSection.code, FrameworkSection.name, FrameworkSection.kind)
+        select(Item, FrameworkSection.code, FrameworkSection.name, FrameworkSection.kind, FrameworkSection.position)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
         .where(col(Item.framework_id).in_(fw_ids))
         .order_by(FrameworkSection.position, Item.position)
@@ -162,7 +165,7 @@ def _bases(session: Session, rounds: list[ScoringRound], source: str) -> list[_B
         campaign, county_name = campaigns[r.campaign_id]
         rows = item_rows[campaign.framework_id]
         config, config_source = scoring_config.in_force(campaign, frameworks.get(campaign.framework_id))
-        kinds = {item.id: SectionKind(kind) for item, _, _, kind in rows}
+        kinds = {item.id: SectionKind(kind) for item, _, _, kind, _ in rows}
         bases.append(
             _Basis(
                 round=r,
@@ -241,7 +244,7 @@ def _rollup(basis: _Basis, source: str, metrics: dict[int, list[MetricResult]]) 
     level1_groups: dict[str, list[ItemResult]] = defaultdict(list)
     level2_groups: dict[str, list[ItemResult]] = defaultdict(list)
     titles: dict[str, tuple[str, int]] = {}
-    section_names = {code: name for _, code, name, _ in item_rows}
+    section_names = {code: name for _, code, name, _, _ in item_rows}
     for it in results:
         if it.kind in (SectionKind.bonus, SectionKind.veto):
             continue
@@ -304,12 +307,12 @@ def _rollup(basis: _Basis, source: str, metrics: dict[int, list[MetricResult]]) 
 
 def _items(
     scheme: Scheme,
-    item_rows: list[tuple[Item, str, str, str]],
+    item_rows: list[_ItemRow],
     marks: dict[int, _Mark],
     metrics: dict[int, list[MetricResult]],
 ) -> list[ItemResult]:
     results = []
-    for item, section, _, _ in item_rows:
+    for item, section, section_name, _, position in item_rows:
         mark = marks.get(item.id, _Mark())  # type: ignore[arg-type]
         found = metrics.get(item.id, [])  # type: ignore[arg-type]
         results.append(
@@ -325,6 +328,8 @@ def _items(
                 max=scheme.max_of(item),
                 weight=scheme.weight_of(item),
                 points=_r(mark.points) if mark.points is not None else None,
+                section_name=section_name,
+                label=item_label(item.number, section_name, position),
                 not_applicable=mark.not_applicable and mark.scorers > 0,
                 vetoed=mark.vetoed,
                 scorers=mark.scorers,
@@ -344,10 +349,10 @@ def _all_pass(found: list[MetricResult]) -> bool | None:
 
 
 def _metrics(
-    session: Session, campaign: Campaign, scheme: Scheme, item_rows: list[tuple[Item, str, str, str]]
+    session: Session, campaign: Campaign, scheme: Scheme, item_rows: list[_ItemRow]
 ) -> dict[int, list[MetricResult]]:
     """Every declared metric per item id, with each unit's current figure judged."""
-    keys = {item.key: item.id for item, _, _, _ in item_rows}
+    keys = {item.key: item.id for item, *_ in item_rows}
     declared = {keys[k]: specs for k, specs in scheme.config.metrics.items() if k in keys}
     if not declared:
         return {}

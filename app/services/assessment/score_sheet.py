@@ -34,6 +34,7 @@ UNIT_COLUMNS = (
 )
 
 SOURCE_LABEL = {"office": "县级初审", "evaluators": "第三方评估（平均）"}
+_VETO = {True: "发生", False: "未发生", None: "未评定"}
 
 
 def _metric_text(it: ItemResult) -> tuple[str, str]:
@@ -84,12 +85,14 @@ def render(report: ScoreReport) -> bytes:
         sheets.row(ws, subtotal, fill=sheets.SUBTOTAL, bold=True)
     for it in report.items:
         if it.kind == SectionKind.bonus:
-            sheets.row(ws, ["加分项", "", it.number, it.text, it.max, it.weight, it.points, "", "", "", it.comment])
+            sheets.row(
+                ws, [it.section_name, "", it.number, it.text, it.max, it.weight, it.points, "", "", "", it.comment]
+            )
     for it in report.items:
         if it.kind == SectionKind.veto:
             sheets.row(
                 ws,
-                ["否决项", "", it.number, it.text, "", "", "", "", "", "发生" if it.vetoed else "未发生", it.comment],
+                [it.section_name, "", it.number, it.text, "", "", "", "", "", _VETO[it.vetoed], it.comment],
             )
     top = report.base_max + report.bonus.cap
     rows = [

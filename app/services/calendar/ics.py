@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from app.models import Assignment, Campaign, Item, Unit, User
 from app.models._base import utcnow
 from app.models.campaign import AssignmentStatus, status_label
+from app.models.framework import FrameworkSection, item_label
 from app.models.user import Role
 from app.services import auth
 from app.services.access import Principal, campaign_scope, county_scope, principal_for, unit_scope
@@ -75,8 +76,9 @@ def uid_domain() -> str:
 def _render(session: Session, *, unit: Unit, principal: Principal, today: date) -> str:
     """VCALENDAR text: one all-day event per unfinished assignment of the unit, with a reminder the day before."""
     rows = session.exec(
-        select(Assignment, Item.key, Item.text, Campaign.name)
+        select(Assignment, Item.number, Item.text, FrameworkSection.name, FrameworkSection.position, Campaign.name)
         .join(Item, col(Item.id) == Assignment.item_id)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
         .where(
             Assignment.unit_id == unit.id,
@@ -94,9 +96,10 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", vText(f"{unit.name}·示范创建截止日期"))
     calendar.add("x-wr-timezone", vText("Asia/Shanghai"))
-    for assignment, key, text, campaign_name in rows:
+    for assignment, number, text, section_name, section_position, campaign_name in rows:
         due: date = assignment.due_on
-        summary = f"【截止】{key} {text[:40]}"
+        label = item_label(number, section_name, section_position)
+        summary = f"【截止】{label} {text[:40]}"
         overdue = assignment.status in _OPEN and assignment.due_on < today
         event = Event()
         event.add("uid", f"assignment-{assignment.id}@{domain}")
@@ -106,7 +109,7 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
         event.add("summary", summary)
         event.add(
             "description",
-            f"{campaign_name}\n{key}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}",
+            f"{campaign_name}\n{label}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}",
         )
         event.add("transp", "TRANSPARENT")
         alarm = Alarm()

@@ -12,7 +12,7 @@ import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 
@@ -29,6 +29,7 @@ from app.models import (
     Unit,
 )
 from app.models.evidence import EvidenceKind, EvidenceStatus
+from app.models.framework import item_label, items_label
 from app.services.access import Principal
 from app.services.campaign import campaigns
 from app.services.platform import audit, sheets
@@ -41,7 +42,7 @@ log = logging.getLogger("shifan.package")
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 INDEX_COLUMNS: sheets.Columns = (
     ("一级指标", 24),
-    ("序号", 8),
+    ("指标", 12),  # 第18项, 加分项第1项 (model.framework.item_label)
     ("指标内容", 40),
     ("责任单位", 20),
     ("资料标题", 24),
@@ -71,6 +72,7 @@ class Entry:
     path: str
     level1: str
     number: int
+    label: str  # the item as people name it: 第18项, 加分项第1项
     item_text: str
     unit: str
     title: str
@@ -81,7 +83,7 @@ class Entry:
     sha256: str = ""
     object_key: str | None = None
     body: bytes | None = None  # a web address or statement, rendered
-    covers: list[str] = field(default_factory=list)
+    covers: str = ""  # the other items the file counts for, in one phrase (第27、28项)
     verified: bool | None = None
     missing: bool = False
     record: EvidenceVersion | None = None  # the version a file entry was planned from (for the audit)
@@ -121,9 +123,9 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
         .order_by(Evidence.id)
     ).all()
     items = {
-        i.id: (i, section)
-        for i, section in session.exec(
-            select(Item, FrameworkSection.name)
+        i.id: (i, section, position)
+        for i, section, position in session.exec(
+            select(Item, FrameworkSection.name, FrameworkSection.position)
             .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
             .where(Item.framework_id == campaign.framework_id)
         ).all()
@@ -160,19 +162,20 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
         item_ids.sort(key=lambda i: (items[i][0].section_id, items[i][0].position))
         if not item_ids:
             continue
-        item, section = items[item_ids[0]]
+        item, section, position = items[item_ids[0]]
         level1 = headings.get(item.level1_id, section) if item.level1_id else section  # type: ignore[arg-type]
         kind = EvidenceKind(version.kind)
         entry = Entry(
             path="",
             level1=level1,
             number=item.number,
+            label=item_label(item.number, section, position),
             item_text=item.text,
             unit=unit_name,
             title=evidence.title,
             kind=kind,
             version=version.number,
-            covers=[items[i][0].key for i in item_ids[1:]],
+            covers=items_label([(items[i][0].number, items[i][1], items[i][2]) for i in item_ids[1:]]),
         )
         if kind == EvidenceKind.file:
             entry.filename, entry.size, entry.sha256 = (
@@ -302,7 +305,7 @@ def index_workbook(package: Package) -> bytes:
     for e in package.entries:
         sheets.row(
             ws,
-            [e.level1, e.number, e.item_text, e.unit, e.title, _KIND_LABEL[e.kind], e.path, e.filename, e.size,
-             e.sha256, e.version, "、".join(e.covers), _CHECK[e.verified] if not e.missing else "缺失"],
+            [e.level1, e.label, e.item_text, e.unit, e.title, _KIND_LABEL[e.kind], e.path, e.filename, e.size,
+             e.sha256, e.version, e.covers, _CHECK[e.verified] if not e.missing else "缺失"],
         )  # fmt: skip
     return sheets.to_bytes(wb)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Item, Region, Unit
-from app.models.framework import FrameworkSection, MaterialRequestItem
+from app.models.framework import FrameworkSection, MaterialRequestItem, item_label, items_label
 from app.models.outbox import EventKind, OutboxEvent
 from app.settings import get_settings
 
@@ -42,7 +42,7 @@ class Names:
 
 
 def names_for(session: Session, events: list[OutboxEvent]) -> Names:
-    """Look up every name the events' messages need, in at most five statements."""
+    """Look up every name the events' messages need, in at most four statements."""
     data = [e.data for e in events]
     unit_ids = {d["unit_id"] for d in data if isinstance(d.get("unit_id"), int)}
     assignment_ids = {d["assignment_id"] for d in data if isinstance(d.get("assignment_id"), int)}
@@ -54,40 +54,26 @@ def names_for(session: Session, events: list[OutboxEvent]) -> Names:
     assignments: dict[int, str] = {}
     if assignment_ids:
         rows = session.exec(
-            select(Assignment.id, Item.number, FrameworkSection)
+            select(Assignment.id, Item.number, FrameworkSection.name, FrameworkSection.position)
             .join(Item, col(Item.id) == Assignment.item_id)
             .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
             .where(col(Assignment.id).in_(assignment_ids))
         ).all()
-        firsts = _first_sections(session, {s.framework_id for _, _, s in rows})
-        assignments = {a: f"{_section_label(s, firsts)}第{n}项" for a, n, s in rows}
+        assignments = {a: item_label(n, name, position) for a, n, name, position in rows}
     requests: dict[int, str] = {}
     if request_ids:
-        numbers: dict[int, list[int]] = {}
-        for request_id, number in session.exec(
-            select(MaterialRequestItem.material_request_id, Item.number)
+        covered: dict[int, list[tuple[int, str, int]]] = {}
+        request = MaterialRequestItem.material_request_id
+        for request_id, number, name, position in session.exec(
+            select(request, Item.number, FrameworkSection.name, FrameworkSection.position)
             .join(Item, col(Item.id) == MaterialRequestItem.item_id)
-            .where(col(MaterialRequestItem.material_request_id).in_(request_ids))
-            .order_by(Item.number)
+            .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+            .where(col(request).in_(request_ids))
+            .order_by(FrameworkSection.position, Item.number)
         ).all():
-            numbers.setdefault(request_id, []).append(number)
-        requests = {r: "第" + "、".join(str(n) for n in ns) + "项" for r, ns in numbers.items()}
+            covered.setdefault(request_id, []).append((number, name, position))
+        requests = {r: items_label(items) for r, items in covered.items()}
     return Names(counties=counties, units=units, assignments=assignments, requests=requests)
-
-
-def _first_sections(session: Session, framework_ids: set[int]) -> set[int]:
-    """The first list of each framework (陵川's 100 indicators, 罗平's 基础任务清单): its items need no list name."""
-    first: dict[int, FrameworkSection] = {}
-    for section in session.exec(
-        select(FrameworkSection).where(col(FrameworkSection.framework_id).in_(framework_ids))
-    ).all():
-        if section.framework_id not in first or section.position < first[section.framework_id].position:
-            first[section.framework_id] = section
-    return {s.id for s in first.values() if s.id is not None}
-
-
-def _section_label(section: FrameworkSection, firsts: set[int]) -> str:
-    return "" if section.id in firsts else section.name
 
 
 def _clean(text: Any, limit: int = COMMENT_CHARS) -> str:
