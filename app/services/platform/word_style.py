@@ -93,7 +93,9 @@ def complete(doc: DocumentObject) -> None:
             _apply(_style(doc, name), look)
     footer = doc.sections[0].footer
     if footer.is_linked_to_previous or not any(p.text.strip() for p in footer.paragraphs):
-        page_numbers(doc)
+        # Odd and even footers only where the template already tells odd from even pages: switching it on would
+        # leave its header off the even pages.
+        page_numbers(doc, odd_and_even=bool(doc.settings.odd_and_even_pages_header_footer))
 
 
 def language(doc: DocumentObject) -> None:
@@ -205,25 +207,34 @@ def _font_table(doc: DocumentObject) -> None:
     part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)  # noqa: SLF001
 
 
-def page_numbers(doc: DocumentObject) -> None:
-    """ "— 7 —" under the type area: odd pages on the right, even pages on the left, one character in."""
-    doc.settings.odd_and_even_pages_header_footer = True
+def page_numbers(doc: DocumentObject, *, odd_and_even: bool = True) -> None:
+    """ "— 7 —" under the type area: odd pages on the right, even pages on the left, one character in; or, where
+    odd_and_even is False (a template whose even pages share its one header), centred on every page."""
+    doc.settings.odd_and_even_pages_header_footer = odd_and_even
     section = doc.sections[0]
-    for footer, right in ((section.footer, True), (section.even_page_footer, False)):
+    footers = (
+        ((section.footer, "right"), (section.even_page_footer, "left"))
+        if odd_and_even
+        else ((section.footer, "centre"),)
+    )
+    for footer, side in footers:
         footer.is_linked_to_previous = False
         paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
         for child in list(paragraph._p):  # noqa: SLF001 - python-docx has no API to empty a paragraph
             if child.tag != qn("w:pPr"):
                 paragraph._p.remove(child)  # noqa: SLF001
-        _page_number(doc, paragraph, right=right)
+        _page_number(doc, paragraph, side=side)
 
 
-def _page_number(doc: DocumentObject, paragraph: Paragraph, *, right: bool) -> None:
+def _page_number(doc: DocumentObject, paragraph: Paragraph, *, side: str) -> None:
     paragraph.style = doc.styles["Footer"]
     fmt = paragraph.paragraph_format
-    fmt.alignment = WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT
+    fmt.alignment = {"right": WD_ALIGN_PARAGRAPH.RIGHT, "left": WD_ALIGN_PARAGRAPH.LEFT}.get(
+        side, WD_ALIGN_PARAGRAPH.CENTER
+    )
     fmt.first_line_indent = Pt(0)
-    fmt.right_indent, fmt.left_indent = (Pt(14), Pt(0)) if right else (Pt(0), Pt(14))
+    fmt.right_indent = Pt(14) if side == "right" else Pt(0)
+    fmt.left_indent = Pt(14) if side == "left" else Pt(0)
     paragraph.add_run("— ")
     paragraph._p.append(  # noqa: SLF001 - a PAGE field: python-docx writes none
         parse_xml(f'<w:fldSimple {nsdecls("w")} w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple>')
