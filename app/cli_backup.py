@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from app.cli_export import Progress
 
@@ -22,7 +24,8 @@ class _Shared:
         self._lock = threading.Lock()
 
     def plan(self, total: int) -> None:
-        self.bar = Progress(self.label, total)
+        small = total < 10 * MiB  # "0 MiB/0 MiB" says nothing
+        self.bar = Progress(self.label, total, unit="KiB" if small else "MiB", scale=1024 if small else MiB)
 
     def advance(self, amount: int) -> None:
         with self._lock:
@@ -50,7 +53,7 @@ def backup(args: argparse.Namespace) -> None:
     size = sum(f.size for f in files)
     print(
         f"备份完成：{args.out}（数据库 {made.database.backend}，{sum(made.database.row_counts.values())} 行；"
-        f"资料文件 {len(files)} 个，共 {size / MiB:.1f} MB；用时 {time.monotonic() - started:.1f} 秒）"
+        f"资料文件 {len(files)} 个，共 {_size(size)}；用时 {time.monotonic() - started:.1f} 秒）"
     )
     for key in made.missing_objects:
         print(f"警告：数据库记录的文件 {key} 在存储中找不到，未能备份（原系统中也已缺失）")
@@ -71,8 +74,12 @@ def restore(args: argparse.Namespace) -> None:
     started = time.monotonic()
     checked = _Shared("核验备份文件")
     if args.check:
-        found = restoring.verify(settings, source, on_bytes=checked.advance)
-        print(f"备份完好：{len(found.files)} 个文件的大小和校验值都与签名的清单一致（做于 {found.created_at}）。")
+        checked.plan(_planned_bytes(source))
+        found = restoring.verify(settings, source, jobs=args.jobs, on_bytes=checked.advance)
+        checked.close()
+        print(
+            f"备份完好：{len(found.files)} 个文件的大小和校验值都与签名的清单一致（做于 {_local(found.created_at)}）。"
+        )
         return
     restored = _Shared("恢复资料文件")
     checked.plan(_planned_bytes(source))
@@ -90,14 +97,25 @@ def restore(args: argparse.Namespace) -> None:
     restored.close()
     print(
         f"恢复完成：数据库 {sum(found.database.row_counts.values())} 行、资料文件 {len(found.objects())} 个，"
-        f"与备份清单逐一核对一致（备份做于 {found.created_at}；用时 {time.monotonic() - started:.1f} 秒）。"
+        f"与备份清单逐一核对一致（备份做于 {_local(found.created_at)}；用时 {time.monotonic() - started:.1f} 秒）。"
         "现在可以启动服务，并可运行 shifan audit verify 核验审计记录链。"
     )
 
 
+def _size(n: int) -> str:
+    return f"{n / MiB:.1f} MB" if n >= MiB else f"{n / 1024:.0f} KB"
+
+
+def _local(at: str) -> str:
+    """A manifest's UTC time as the clerk's clock shows it."""
+    return datetime.fromisoformat(at).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+
+
 def _planned_bytes(source: Path) -> int:
     """The bytes the backup's files take on disk (for the progress bars; the manifest is read properly later)."""
-    return sum(p.stat().st_size for p in source.rglob("*") if p.is_file()) if source.is_dir() else 0
+    if not source.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in source.rglob("*") if p.is_file() and p.name != "manifest.json")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

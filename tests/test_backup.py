@@ -227,31 +227,44 @@ def test_a_restored_backup_is_the_same_deployment(kind, deployments, tmp_path) -
 
 
 @pytest.fixture
-def refused(monkeypatch, capsys) -> Iterator[Callable[..., str]]:
-    """Runs `shifan restore` in this process (app.cli.main, a dozen times faster than a new interpreter) with a
-    deployment's environment and asserts it refused with the code and named what was wrong; its stderr."""
+def cli(monkeypatch, capsys) -> Iterator[Callable[..., tuple[int, str]]]:
+    """Runs a shifan command in this process (app.cli.main, a dozen times faster than a new interpreter) with a
+    deployment's environment; (exit code, stderr)."""
     from app.cli import main
     from app.services.storage import get_store
     from app.settings import get_settings
 
-    def run(target: Deployment, backup: Path, code: str, *names: str) -> str:
+    def run(target: Deployment, *args: str) -> tuple[int, str]:
         for name, value in target.env.items():
             if name.startswith("SHIFAN_"):
                 monkeypatch.setenv(name, value)
         get_settings.cache_clear()
         get_store.cache_clear()
-        with pytest.raises(SystemExit) as exited:
-            main(["restore", str(backup)])
-        err = capsys.readouterr().err
-        assert exited.value.code == 1 and f"[{code}]" in err, err
-        for name in names:
-            assert name in err, (name, err)
-        return err
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exited:
+            code = exited.code  # type: ignore[assignment]
+        return code, capsys.readouterr().err
 
     yield run
     monkeypatch.undo()
     get_settings.cache_clear()  # the rest of the session reads its own settings again
     get_store.cache_clear()
+
+
+@pytest.fixture
+def refused(cli) -> Callable[..., str]:
+    """`shifan restore` refused with the code and named what was wrong; its stderr."""
+
+    def run(target: Deployment, backup: Path, code: str, *names: str) -> str:
+        exit_code, err = cli(target, "restore", str(backup))
+        assert exit_code == 1 and f"[{code}]" in err, err
+        for name in names:
+            assert name in err, (name, err)
+        return err
+
+    return run
 
 
 def _untouched(target: Deployment) -> None:
@@ -260,13 +273,25 @@ def _untouched(target: Deployment) -> None:
     assert list(target.store.keys("")) == []
 
 
-def test_restore_refuses_a_damaged_partial_or_forged_backup_and_a_target_in_use(deployments, refused, tmp_path) -> None:
+def test_restore_refuses_a_damaged_partial_or_forged_backup_and_a_target_in_use(
+    deployments, cli, refused, tmp_path
+) -> None:
     original = deployments("local", "orig")
     original.shifan("demo")
+    # a backup that fails half-way (the database dumped, the store not answering) leaves an empty directory
+    broken = tmp_path / "broken"
+    away = {
+        "SHIFAN_STORAGE_BACKEND": "s3",
+        "SHIFAN_S3_ENDPOINT": f"127.0.0.1:{free_port()}",
+        "SHIFAN_S3_SECURE": "false",
+    }
+    code, err = cli(Deployment(original.url, {**original.env, **away}, original.store, original.drop),
+                    "backup", "--out", str(broken))  # fmt: skip
+    assert code == 1 and "storage" in err and list(broken.iterdir()) == [], err
     good = tmp_path / "good"
     original.shifan("backup", "--out", str(good))
-    again = original.shifan("backup", "--out", str(good), ok=False)  # never mixed into another backup's files
-    assert again.returncode == 1 and "[backup_target_not_empty]" in again.stderr
+    code, err = cli(original, "backup", "--out", str(good))  # never mixed into another backup's files
+    assert code == 1 and "[backup_target_not_empty]" in err
     objects = sorted(p for p in (good / "objects").rglob("*") if p.is_file())
     assert len(objects) >= 2
     target = deployments("local", "target")

@@ -167,7 +167,10 @@ def _postgresql_snapshot(url: str, directory: Path) -> Iterator[Snapshot]:
 @contextmanager
 def _sqlite_snapshot(url: str, directory: Path) -> Iterator[Snapshot]:
     file = DUMP_FILES["sqlite"]
-    source = sqlite3.connect(_sqlite_path(url))
+    path = _sqlite_path(url)
+    if not path.is_file():  # connecting would make an empty database and back that up
+        raise Invalid(f"找不到数据库文件 {path}，请检查 SHIFAN_DATABASE_URL", code="backup_database_missing")
+    source = sqlite3.connect(path)
     target = sqlite3.connect(directory / file)
     try:
         source.backup(target)  # one step: a consistent copy even while the API writes (it waits for writers)

@@ -18,11 +18,11 @@ from app.services.storage import LocalStore, ObjectStore
 from app.settings import Settings
 
 
-def verify(settings: Settings, source: Path, *, on_bytes: Progress | None = None) -> manifest.Manifest:
+def verify(settings: Settings, source: Path, *, jobs: int = 4, on_bytes: Progress | None = None) -> manifest.Manifest:
     """The backup's manifest once the backup is proven whole and suited to this installation; Invalid naming
     what is wrong otherwise. Reads only."""
     found = manifest.read_verified(source, manifest.signing_key(settings))
-    manifest.check_files(source, found, on_bytes=on_bytes)
+    manifest.check_files(source, found, jobs=jobs, on_bytes=on_bytes)
     here = database.backend_of(settings.database_url)
     if found.database.backend != here:
         names = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
@@ -71,7 +71,7 @@ def restore(
     on_restored: Progress | None = None,
 ) -> manifest.Manifest:
     """Put the backup in source back into the configured (empty) database and store."""
-    found = verify(settings, source, on_bytes=on_checked)
+    found = verify(settings, source, jobs=jobs, on_bytes=on_checked)
     check_targets_empty(settings, store, found, resume=resume)
     objects.copy_in(store, source, found.objects(), jobs=jobs, on_bytes=on_restored)
     if isinstance(store, LocalStore):  # an S3 server keeps what it acknowledged; a folder needs flushing

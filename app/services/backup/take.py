@@ -3,6 +3,7 @@ manifest last (a directory without one is an unfinished backup, and restore says
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -44,6 +45,22 @@ def take(
     on_plan is told the bytes the rows record before the objects are copied, on_bytes each chunk copied."""
     key = manifest.signing_key(settings)
     prepare_target(out)
+    try:
+        return _write(settings, store, out, key, jobs=jobs, on_plan=on_plan, on_bytes=on_bytes)
+    except BaseException:
+        # the directory was new or empty: what is in it now is this unfinished backup's, never anyone's data
+        for child in out.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        raise
+
+
+def _write(
+    settings: Settings, store: ObjectStore, out: Path, key: bytes, *, jobs: int, on_plan: Progress | None,
+    on_bytes: Progress | None,
+) -> manifest.Manifest:  # fmt: skip
     with database.snapshot(settings.database_url, out) as snap:
         counts = database.row_counts(snap.conn)
         revision = database.schema_revision(snap.conn)
