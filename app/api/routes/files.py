@@ -21,7 +21,7 @@ from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, Up
 from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
-from app.services.submission import links, previews, uploads
+from app.services.submission import links, previews, signed, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
@@ -236,7 +236,7 @@ def signed_download(
 ) -> StreamingResponse:
     """The file of a signed link from …/versions/{number}/link (no token: the signed link is the permission,
     for SHIFAN_DOWNLOAD_LINK_MINUTES)."""
-    version, chunks = uploads.open_signed_download(
+    version, chunks = signed.open_signed_download(
         session, store, version_id=version_id, expires=expires, signature=signature
     )
     return _file_response(version, chunks)
@@ -267,14 +267,14 @@ async def signed_upload(
     """The bytes of a direct upload, PUT to the signed upload_url of …/evidence/uploads where the store cannot
     presign (no token: the signed link is the permission); then call /uploads/{id}/complete as usual."""
     intent = await run_in_threadpool(
-        uploads.check_signed_upload, intent_id=intent_id, expires=expires, signature=signature
+        signed.check_signed_upload, intent_id=intent_id, expires=expires, signature=signature
     )
-    limit = get_settings().max_upload_bytes
+    signed.check_declared_length(intent, request.headers.get("content-length"))
 
     def receive(source: BinaryIO) -> None:
-        uploads.receive_signed_upload(store, intent=intent, source=source, max_bytes=limit)
+        signed.receive_signed_upload(store, intent=intent, source=source)
 
-    await stream_body(request, receive, max_bytes=limit)
+    await stream_body(request, receive, max_bytes=get_settings().max_upload_bytes)
     return Response(status_code=status.HTTP_200_OK)
 
 

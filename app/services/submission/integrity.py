@@ -1,6 +1,8 @@
 """A recorded version never changes: every read checks the stored object against what was recorded.
 
-The size is checked (stat) before anything is served or signed; where bytes stream through the API the
+open_verified is the one way a version's bytes are read for a person (the API's download, its own signed
+link): every such path calls it, so none can serve bytes the record does not vouch for. The size is
+checked (stat) before anything is served or signed; where bytes stream through the API the
 SHA-256 is checked at the end, and the last chunk is held back until it matches, so a client never
 receives a complete-looking file that differs from the record. Each mismatch is written to the audit
 trail in its own transaction: the request that found it fails, the record of it must not.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from itertools import chain
 
 from app.db import session_scope
 from app.models import Campaign, Evidence, EvidenceVersion
@@ -81,3 +84,15 @@ def verified_stream(
         raise IntegrityFailure()
     if held is not None:
         yield held
+
+
+def open_verified(
+    store: ObjectStore, version: EvidenceVersion, *, principal: Principal | None, where: str
+) -> Iterator[bytes]:
+    """A recorded version's bytes for a reader: the size checked first (IntegrityFailure, audited, before a
+    byte is sent), the first chunk already requested (a store failure is an error answer, not a cut
+    stream), the SHA-256 checked before the last chunk is let through (verified_stream)."""
+    check_size(store, version, principal=principal, where=where)
+    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
+    first = next(chunks, b"")
+    return verified_stream(chain([first], chunks), version, principal=principal, where=where)

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import chain
 from typing import BinaryIO
 
 from sqlmodel import Session, col, select
@@ -208,20 +207,6 @@ def create_intent(
     )
 
 
-def check_signed_upload(*, intent_id: str, expires: int, signature: str) -> UploadIntent:
-    """The intent of a signed upload link (links.sign_upload), read in a transaction of its own that ends
-    before the bytes travel; 403 upload_link_invalid/expired, 409 once completed."""
-    with session_scope() as session:
-        return links.verify_upload(
-            session, intent_id=intent_id, expires=expires, signature=signature, now=datetime.now(UTC)
-        )
-
-
-def receive_signed_upload(store: ObjectStore, *, intent: UploadIntent, source: BinaryIO, max_bytes: int) -> None:
-    """Store the bytes PUT to a signed upload link under the intent's key (completion checks them)."""
-    store.put_stream(intent.object_key, source, content_type="application/octet-stream", max_bytes=max_bytes)
-
-
 def _take(store: ObjectStore, intent: UploadIntent) -> Received:
     """Copy the client's object to a key no client can write, then check the copy: it has the declared
     size and checksum, an accepted type and a sound structure. On any failure the copy is removed; the
@@ -312,10 +297,7 @@ def open_download(
 ) -> tuple[EvidenceVersion, Iterator[bytes]]:
     """A file version and its bytes, already requested from the store so a failure is an error, not a cut stream."""
     version = _file_version(session, evidence_id=evidence_id, number=number, principal=principal)
-    integrity.check_size(store, version, principal=principal, where="content")
-    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
-    first = next(chunks, b"")
-    return version, integrity.verified_stream(chain([first], chunks), version, principal=principal, where="content")
+    return version, integrity.open_verified(store, version, principal=principal, where="content")
 
 
 def download_link(
@@ -339,16 +321,6 @@ def download_link(
         },
     )
     return DownloadLink(url=url, expires_at=datetime.now(UTC) + lifetime)
-
-
-def open_signed_download(
-    session: Session, store: ObjectStore, *, version_id: int, expires: int, signature: str
-) -> tuple[EvidenceVersion, Iterator[bytes]]:
-    """The file of a signed link (links.sign) and its bytes; 403 download_link_invalid/expired otherwise."""
-    version = links.verify(session, version_id=version_id, expires=expires, signature=signature, now=datetime.now(UTC))
-    chunks = store.iter_bytes(version.object_key)  # type: ignore[arg-type]
-    first = next(chunks, b"")
-    return version, chain([first], chunks)
 
 
 @dataclass(frozen=True)
