@@ -28,10 +28,10 @@ TOTAL_COLUMNS = tuple(word.Column(t, 3.12) for t in ("基本分", "计入加分"
 ANNEX_COLUMNS = (
     word.Column("序号", 1),
     word.Column("板块", 1.8),
-    word.Column("指标内容", 8.3, centred=False),
+    word.Column("指标内容", 8.1, centred=False),
     word.Column("满分", 1),
     word.Column("权重", 1),
-    word.Column("得分", 1.3),
+    word.Column("得分", 1.5),  # 未评定, 不适用: three characters
     word.Column("资料份数", 1.2),
 )
 ANNEX_HEADERS = tuple(c.title for c in ANNEX_COLUMNS)
