@@ -198,7 +198,7 @@ def test_the_worker_never_exits_on_a_data_error(monkeypatch, world, capsys) -> N
     monkeypatch.setattr(events, "scan_deadlines", broken)
     cli.main(["worker", "--once", "--today", "2026-12-28"])
     out = capsys.readouterr().out
-    assert "scan failed" in out and batches == [1, 1]  # the deliveries went on
+    assert "reminders: batch failed" in out and batches == [1, 1]  # the deliveries went on
 
 
 @pytest.mark.parametrize("name", ["2026.json"])
