@@ -194,8 +194,11 @@ def test_limits_refuse_abusive_queries_with_clear_codes(client, world) -> None:
     assert codes(two) == ["mutation_count"]
 
 
-def test_introspection_is_open_but_data_needs_a_token(client, world) -> None:
-    schema = gql(client, None, "{ __schema { queryType { name } types { name } } }")
+def test_introspection_and_data_need_a_token(client, world) -> None:
+    # the schema is described to a logged-in caller only (tests/test_graphql_introspection.py)
+    refused = gql(client, None, "{ __schema { queryType { name } types { name } } }")
+    assert refused["data"] is None and codes(refused) == ["not_authenticated"]
+    schema = gql(client, world.auth("lc-sfj"), "{ __schema { queryType { name } types { name } } }")
     assert schema["data"]["__schema"]["queryType"]["name"] == "Query"
     anonymous = gql(client, None, "{ counties { totalCount } }")
     assert anonymous["data"] is None and codes(anonymous) == ["not_authenticated"]

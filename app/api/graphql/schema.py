@@ -13,7 +13,7 @@ from strawberry.types import ExecutionContext
 from app.api.graphql.errors import DomainErrors
 from app.api.graphql.limits import QueryLimits
 from app.api.graphql.pagination import Connection, connection, page
-from app.api.graphql.permissions import IsAuthenticated
+from app.api.graphql.permissions import IntrospectionNeedsLogin, IsAuthenticated
 from app.api.graphql.types._base import Info, from_obj
 from app.api.graphql.types.assignments import AssignmentType
 from app.api.graphql.types.campaigns import CampaignType
@@ -150,6 +150,7 @@ schema = _Schema(
     query=Query,
     mutation=Mutation,
     extensions=[
+        IntrospectionNeedsLogin,
         QueryLimits,
         lambda: MaxAliasesLimiter(max_alias_count=30),
         lambda: MaxTokensLimiter(max_token_count=5000),
