@@ -90,6 +90,7 @@ bundle-test: $(STAMP)
 
 # The container image (README "Building and running the image"): IMAGE_TAG, plus shifan:<version>; BASE_IMAGE is
 # built from Debian's packages (deploy/base-image.sh) when the engine lacks it or has one of an older recipe.
+# Earlier builds' untagged images (old images, old bases, the stage holding the bundle) are removed by their labels.
 IMAGE_TAG ?= shifan:latest
 BASE_IMAGE ?= shifan-base:bookworm
 DOCKER ?= docker
