@@ -107,6 +107,7 @@ image: bundle
 	    --build-arg BUNDLE=dist/shifan-offline-$(SHIFAN_VERSION).tar.gz \
 	    --tag $(IMAGE_TAG) --tag shifan:$(SHIFAN_VERSION) . && \
 	  $(DOCKER) image prune --force --filter label=org.shifan.stage=install >/dev/null && \
+	  $(DOCKER) image prune --force --filter label=org.shifan.base-recipe >/dev/null && \
 	  echo "image $(IMAGE_TAG): $$($(DOCKER) image inspect --format '{{.Size}}' $(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}'), built in $$(( $$(date +%s) - started )) s"
 
 ## Build the image, run it with PostgreSQL and Ceph RGW on this host and prove it works (tests/test_image.py)
