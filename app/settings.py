@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Where people open the web app (the SPA), e.g. "https://fzzf.lingchuan.gov.cn": chat robot messages link
     # into it, and calendar event UIDs carry its host and path so they are unique across deployments.
     public_url: str = ""
+    # Without SHIFAN_PUBLIC_URL, the host names (comma-separated, e.g. "shifan.lingchuan.gov.cn,10.20.1.5") under
+    # which the API may build absolute links from the request's own address; loopback always may. A request under
+    # any other Host gets no link (400 host_not_allowed): a Host a client chose must not choose where links lead.
+    allowed_hosts: str = ""
     # Password guessing: this many failed logins per account name, or per client address, within the window
     # make further attempts wait (429 with Retry-After), whether or not the account exists.
     login_failures_per_name: int = 5
@@ -76,6 +80,11 @@ class Settings(BaseSettings):
     # argon2id cost of password hashes: "standard" (argon2-cffi's RFC 9106 low-memory profile: 3 passes over
     # 64 MiB) or "cheapest" (8 KiB, one pass), which only a test suite may use: such hashes are easy to crack.
     password_hash_cost: Literal["standard", "cheapest"] = "standard"
+
+    def allowed_host_list(self) -> set[str]:
+        """The host names links may be built under: SHIFAN_ALLOWED_HOSTS, lower case, with loopback's."""
+        listed = {h.strip().lower().strip("[]") for h in self.allowed_hosts.split(",") if h.strip()}
+        return listed | {"localhost", "127.0.0.1", "::1"}
 
     def cors_origin_list(self) -> list[str]:
         """SHIFAN_CORS_ORIGINS as a list, without blanks and trailing slashes (a browser sends none)."""

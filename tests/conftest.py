@@ -26,6 +26,8 @@ from sqlmodel import Session
 
 os.environ.setdefault("SHIFAN_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("SHIFAN_OBJECT_DIR", tempfile.mkdtemp(prefix="shifan-objects-"))
+# httpx's TestClient sends Host: testserver; the API builds links under named hosts only (loopback by default)
+os.environ.setdefault("SHIFAN_ALLOWED_HOSTS", "testserver")
 # Nothing a run writes lands in the checkout (tests/progress.py's guard fails a run that does): the made-once files
 # (deployment id, JWT secret) of the app and of every CLI process a test starts, and hypothesis's example database
 # (schemathesis), go to temporary folders.

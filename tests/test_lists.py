@@ -3,6 +3,8 @@ checked on the OpenAPI document for every GET and through HTTP on the lists that
 
 from __future__ import annotations
 
+from starlette.requests import Request
+
 from app.api.deps import PageParams
 
 API = "/api/v1"
@@ -85,11 +87,12 @@ def test_former_bare_lists_page_like_the_others(client, world) -> None:
 
 
 def test_page_of_a_whole_list() -> None:
-    class _Request:
-        url = type("U", (), {"replace": lambda self, query: f"/x?{query}"})()
-        query_params = type("Q", (), {"multi_items": lambda self: [("limit", "2")]})()
+    def _Request() -> Request:  # noqa: N802 - stands for the class
+        headers = [(b"host", b"localhost")]
+        return Request({"type": "http", "method": "GET", "path": "/x", "query_string": b"limit=2", "headers": headers})
 
-    page = PageParams(_Request(), 2, 0, None).of_all(list(range(5)))  # type: ignore[arg-type]
+    page = PageParams(_Request(), 2, 0, None).of_all(list(range(5)))
     assert (page.items, page.total, page.next_cursor is not None) == ([0, 1], 5, True)
-    last = PageParams(_Request(), 2, 4, None).of_all(list(range(5)))  # type: ignore[arg-type]
+    assert page.next == f"http://localhost/x?limit=2&cursor={page.next_cursor}"
+    last = PageParams(_Request(), 2, 4, None).of_all(list(range(5)))
     assert (last.items, last.next_cursor, last.next) == ([4], None, None)

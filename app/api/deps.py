@@ -20,7 +20,7 @@ from app.db import read_scope, session_scope
 from app.models.common import Page
 from app.services.access import Principal, authenticate, principal_of_claims
 from app.services.auth import decode_token
-from app.services.errors import Invalid, Unauthorized
+from app.services.errors import DomainError, Invalid, Unauthorized
 from app.services.storage import ObjectStore, get_store
 from app.settings import get_settings
 
@@ -29,9 +29,27 @@ T = TypeVar("T")
 API_PREFIX = "/api/v1"
 
 
+def public_base(request: Request) -> str:
+    """Where clients reach this service, for every absolute link the API hands out (download and upload links,
+    calendar feeds, the next page): SHIFAN_PUBLIC_URL when set; otherwise the request's own address, only under
+    a host the deployment names (SHIFAN_ALLOWED_HOSTS, or loopback). A link built from any Host a client sends
+    would lead whoever follows it (a colleague, a calendar app) to that client's server."""
+    settings = get_settings()
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = (request.url.hostname or "").lower()
+    if host not in settings.allowed_host_list():
+        raise DomainError(
+            f"无法生成链接：本服务不认识访问地址中的主机名“{host[:100]}”。"
+            "请管理员设置 SHIFAN_PUBLIC_URL（对外访问地址）或把该主机名加入 SHIFAN_ALLOWED_HOSTS",
+            code="host_not_allowed",
+        )
+    return str(request.base_url).rstrip("/")
+
+
 def _api_base(request: Request) -> str:
-    """The API's URL prefix as the caller reached it (links the API hands out point back through it)."""
-    return str(request.base_url).rstrip("/") + API_PREFIX
+    """The API's URL prefix where clients reach it (links the API hands out point back through it)."""
+    return public_base(request) + API_PREFIX
 
 
 ApiBase = Annotated[str, Depends(_api_base)]
@@ -149,7 +167,7 @@ class PageParams:
     def __init__(self, request: Request, limit: int, offset: int, cursor: str | None) -> None:
         self.limit = limit
         self.offset = _cursor_offset(cursor) if cursor else offset
-        self._url = request.url
+        self._request = request
         self._query = request.query_params
 
     def of(self, items: list[T], total: int) -> Page[T]:
@@ -159,8 +177,9 @@ class PageParams:
             return Page(items=items, total=total, limit=self.limit, offset=self.offset)
         cursor = base64.urlsafe_b64encode(f"o{following}".encode()).decode().rstrip("=")
         query = [(k, v) for k, v in self._query.multi_items() if k not in ("cursor", "offset")]
-        url = self._url.replace(query=urlencode([*query, ("cursor", cursor)]))
-        return Page(items=items, total=total, limit=self.limit, offset=self.offset, next_cursor=cursor, next=str(url))
+        here = public_base(self._request) + self._request.url.path  # only when a next page is linked
+        url = f"{here}?{urlencode([*query, ('cursor', cursor)])}"
+        return Page(items=items, total=total, limit=self.limit, offset=self.offset, next_cursor=cursor, next=url)
 
     def of_all(self, rows: Sequence[T]) -> Page[T]:
         """This page of a list the service loads whole (a county's units, a round's scores …)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today, public_base
 from app.api.openapi import binary
 from app.models.calendar import CalendarYearIn, CalendarYearPublic
 from app.models.campaign import DayUnit, DueIn
@@ -81,8 +82,8 @@ class FeedLink(BaseModel):
 def read_feed_link(unit_id: int, request: Request, session: SessionDep, who: CurrentPrincipal) -> FeedLink:
     """A subscription address (webcal-ready .ics) for the unit's deadlines: its liaison or the county office."""
     token, expires = ics.feed_link(session, unit_id=unit_id, principal=who)
-    url = request.url_for("unit_deadline_feed", unit_id=unit_id).include_query_params(token=token)
-    return FeedLink(url=str(url), expires_at=expires)
+    path = request.app.url_path_for("unit_deadline_feed", unit_id=unit_id)
+    return FeedLink(url=f"{public_base(request)}{path}?{urlencode({'token': token})}", expires_at=expires)
 
 
 @router.get(
