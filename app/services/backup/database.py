@@ -24,9 +24,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from app.resources import ALEMBIC_INI
 from app.services.errors import DomainError, Invalid, Unavailable
 
-ROOT = Path(__file__).resolve().parents[3]
 DUMP_FILES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 
 
@@ -81,7 +81,7 @@ def check_revision(revision: str | None) -> None:
     if revision is None:
         raise Invalid("备份中的数据库没有版本记录，不是本系统的数据库", code="backup_schema_unknown")
     try:
-        ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini"))).get_revision(revision)
+        ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_revision(revision)
     except CommandError as exc:
         raise Invalid(
             f"备份来自较新版本的示范系统（数据库版本 {revision}），请先把本系统升级到不低于做备份时的版本再恢复",
