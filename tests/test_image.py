@@ -53,7 +53,8 @@ def image() -> str:
             pytest.fail(message)
         pytest.skip(message)
     started = time.monotonic()
-    subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "image", f"IMAGE_TAG={IMAGE}"], check=True)
+    built = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "image", f"IMAGE_TAG={IMAGE}"])
+    assert built.returncode == 0, f"make image failed (exit {built.returncode}): its output is above"
     print(f"\nmake image: {time.monotonic() - started:.0f} s")
     return IMAGE
 
