@@ -11,6 +11,7 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from app.models._base import created_at_field
+from app.models.text import Line, WebUrl
 
 
 class DayKind(StrEnum):
@@ -44,7 +45,7 @@ class CalendarDay(SQLModel, table=True):
 class Festival(SQLModel):
     """One paragraph of the notice: 春节 2月15日至23日放假调休，2月14日、2月28日上班."""
 
-    name: str = Field(min_length=1, max_length=20)
+    name: Line = Field(min_length=1, max_length=20)
     holiday_from: date
     holiday_to: date
     make_up_workdays: list[date] = Field(default_factory=list, max_length=10)
@@ -61,10 +62,10 @@ class Festival(SQLModel):
 class CalendarYearIn(SQLModel):
     """Body of PUT /calendar/years/{year} (and a data/calendar/*.json file, which also names its year)."""
 
-    title: str = Field(min_length=1, max_length=200)
-    document_number: str | None = Field(default=None, max_length=50)
+    title: Line = Field(min_length=1, max_length=200)
+    document_number: Line | None = Field(default=None, max_length=50)
     published_on: date | None = None
-    source_url: str | None = Field(default=None, max_length=500)
+    source_url: WebUrl | None = Field(default=None, max_length=500)
     festivals: list[Festival] = Field(min_length=1, max_length=20)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator
 
@@ -43,3 +44,19 @@ def _text(value: object) -> object:
 # Annotated[str, Field(max_length=…)] stays as it is; these only add the cleaning step before it.
 Line = Annotated[str, BeforeValidator(_line)]
 Text = Annotated[str, BeforeValidator(_text)]
+
+
+def _url(value: object) -> object:
+    """A web address people open: cleaned as a line, http or https with a host only (never javascript:, data:,
+    file:, which a page or spreadsheet showing it as a link would run or open)."""
+    if not isinstance(value, str):
+        return value
+    cleaned = clean_line(value).strip()
+    parts = urlsplit(cleaned)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("网址须以 http:// 或 https:// 开头并包含网站地址")
+    return cleaned
+
+
+# A web address: http(s) only.
+WebUrl = Annotated[str, BeforeValidator(_url)]

@@ -121,7 +121,7 @@ async def upload_version(
     who: StreamingPrincipal,
     today: Today,
     store: StorageDep,
-    title: Annotated[str | None, Query(max_length=200, description="新的资料标题（可选，不填则不变）")] = None,
+    title: Annotated[Line | None, Query(max_length=200, description="新的资料标题（可选，不填则不变）")] = None,
 ) -> EvidenceDetail:
     """Upload a file as a new version of existing evidence (multipart field "file", optional field title)."""
     query = {"title": title}
