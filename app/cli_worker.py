@@ -92,21 +92,40 @@ def worker(args: argparse.Namespace) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if args.exit_with_parent:
+        _watch_parent(stop)
     print(f"worker {runner.id}: lanes {', '.join(lane.name for lane in runner.lanes)}", flush=True)
     runner.run(stop)
+
+
+def _watch_parent(stop: threading.Event) -> None:
+    """Stop when the process that started us is gone (however it died: even kill -9 leaves no worker behind)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                print("worker: the API process is gone; stopping", flush=True)
+                stop.set()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 @contextmanager
 def supervised_worker() -> Iterator[None]:
     """`shifan worker` as a child process while the block runs, started again (after a pause that doubles up to
-    a minute) whenever it exits; stopped with SIGTERM at the end."""
+    a minute) whenever it exits; stopped with SIGTERM at the end. SIGTERM to this process ends the block as
+    a clean exit (uvicorn re-raises the signal after its graceful shutdown; without a handler of ours the
+    process would die there, skipping the worker's stop), and the child stops by itself should we die anyway."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stop = threading.Event()
     current: list[subprocess.Popen[bytes]] = []
 
     def keep() -> None:
         pause = 1.0
         while not stop.is_set():
-            child = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=os.environ.copy())
+            command = [sys.executable, "-m", "app.cli", "worker", "--exit-with-parent"]
+            child = subprocess.Popen(command, env=os.environ.copy())
             current[:] = [child]
             while child.poll() is None and not stop.wait(1.0):
                 pass
@@ -163,5 +182,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when a lane finds nothing to do")
     p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
     p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
+    p.add_argument("--exit-with-parent", action="store_true", help="stop when the starting process is gone")
     p = sub.add_parser("previews", help="File previews (预览图)").add_subparsers(dest="previews_command", required=True)
     p.add_parser("retry", help=previews_retry.__doc__).set_defaults(func=previews_retry)

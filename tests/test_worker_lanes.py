@@ -287,6 +287,11 @@ def test_serve_with_worker_makes_a_first_uploads_preview(pg_admin_engine, tmp_pa
                 every=0.5,
             )
             assert "worker exited" in log_path.read_text(errors="replace")
+            workers = [p for p in _descendants(serve_pid) if b"worker" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        # served_demo's end sends SIGTERM to `shifan serve`: it stops its worker child, and exits cleanly
+        _wait(
+            "the worker child stopped with the API", lambda: not any(Path(f"/proc/{p}").exists() for p in workers), 30
+        )
     finally:
         drop()
 
