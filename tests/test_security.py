@@ -405,6 +405,8 @@ WRITE_BODIES: dict[str, dict | None] = {
     "POST /api/v1/campaigns/{campaign_id}/rectifications": {"unit_id": 1, "due_on": "2023-06-30", "problem": "越权"},
     "POST /api/v1/campaigns/{campaign_id}/rounds": {"name": "越权"},
     "PUT /api/v1/campaigns/{campaign_id}/scoring": {},
+    "PUT /api/v1/campaigns/{campaign_id}/self-assessment-template": None,  # multipart (a .docx)
+    "DELETE /api/v1/campaigns/{campaign_id}/self-assessment-template": None,
     "POST /api/v1/counties/{county_id}/unit-groups": {"name": "越权组"},
     "POST /api/v1/counties/{county_id}/units": {"name": "越权单位", "kind": "department"},
     "POST /api/v1/counties/{county_id}/units/import": None,  # multipart
