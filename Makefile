@@ -36,18 +36,23 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/shifan demo --serve --host $(HOST) --port $(PORT) $(ARGS)
 
+# pytest's cache (--lf) outside the checkout: a test run writes nothing next to the code
+PYTEST_CACHE ?= $(or $(TMPDIR),/tmp)/shifan-pytest-cache-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
+
 ## Lint, then the whole test suite twice, both passes at once: on PostgreSQL (127.0.0.1:5432; required when
-## CI=true) and on SQLite. Each pass's output is printed whole when it ends; make fails if either pass fails.
+## CI=true) and on SQLite. A line per finished test file of either pass shows while they run ([postgresql] …,
+## [sqlite] …); each pass's report (failures, the 20 slowest tests) is printed whole when it ends; make fails
+## if either pass fails.
 test: lint
-	@echo "make test: the PostgreSQL and SQLite passes run at once; each one's output follows when it ends"
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-sqlite
+	@echo "make test: the PostgreSQL and SQLite passes run at once; a line per finished test file, each report when its pass ends"
+	@$(VENV)/bin/python -m tests.passes test-postgresql test-sqlite
 
 test-postgresql: $(STAMP)
-	SHIFAN_TEST_DB=postgresql $(VENV)/bin/pytest -q -o cache_dir=.pytest_cache/postgresql $(PYTEST_ARGS)
+	SHIFAN_TEST_DB=postgresql $(VENV)/bin/pytest -q --durations=20 -o cache_dir=$(PYTEST_CACHE)/postgresql $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	SHIFAN_TEST_DB=sqlite SHIFAN_FUZZ_COVERAGE=$${SHIFAN_FUZZ_COVERAGE:-$(SQLITE_FUZZ_COVERAGE)} \
-	  $(VENV)/bin/pytest -q -o cache_dir=.pytest_cache/sqlite $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest -q --durations=20 -o cache_dir=$(PYTEST_CACHE)/sqlite $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

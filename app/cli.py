@@ -65,6 +65,11 @@ def demo(args: argparse.Namespace) -> None:
     from app.services import demo as demo_service
     from app.services.storage import ObjectStore, get_store
 
+    if args.reset:
+        from app.services.demo import reset
+
+        reset.wipe()  # refuses (demo_reset_refused) a database with accounts the demo did not create
+        print("已清空演示数据库，重新载入演示数据（旧的演示文件由 shifan sweep 清理）。")
     migrate()
     store: ObjectStore | None = get_store()
     try:
@@ -324,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=8000)
         p.add_argument("--workers", type=int, default=1)
     d.add_argument("--serve", action="store_true", help="start the API after loading")
+    d.add_argument("--reset", action="store_true", help="empty a demo-only database first and load the demo afresh")
     add("migrate", migrate, "Migrate the database to the newest schema")
     p = add("import-framework", import_framework, "Import a framework data file (JSON or .xlsx)")
     p.add_argument("file")

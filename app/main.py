@@ -48,6 +48,7 @@ from app.observability import REGISTRY
 from app.services.calendar import workdays
 from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
+from app.services.search import words
 from app.services.storage import get_store
 from app.settings import get_settings
 
@@ -75,6 +76,20 @@ class Readiness(BaseModel):
     warnings: list[str] | None = None  # e.g. a year ahead without a holiday calendar (weekends only)
 
 
+class ServiceIndex(BaseModel):
+    """What GET / answers: where everything is (a browser or a script that opens the bare address lands here)."""
+
+    name: str = "Shifan 示范"
+    message: str = "法治政府建设示范创建服务。接口文档：/docs；GraphQL：/graphql；健康检查：/healthz"
+    docs: str = "/docs"
+    redoc: str = "/redoc"
+    openapi: str = "/openapi.json"
+    graphql: str = "/graphql"
+    health: str = "/healthz"
+    ready: str = "/readyz"
+    api: str = API_PREFIX
+
+
 _metrics_bearer = HTTPBearer(auto_error=False, scheme_name="MetricsToken", description="SHIFAN_METRICS_TOKEN（设置时）")
 
 
@@ -83,6 +98,9 @@ log = logging.getLogger("shifan")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # the search segmenter's dictionary (about a second) is loaded before the app answers, so the first search
+    # after a start is as fast as the rest (loaded beside the start-up, a search could still arrive first and wait)
+    await run_in_threadpool(words.load_dictionary)
     try:
         await run_in_threadpool(get_store().ensure_ready)  # creates the bucket if it is missing
     except Unavailable:
@@ -153,6 +171,11 @@ def create_app() -> FastAPI:
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response, whoever wrote it
+
+    @app.get("/", tags=["ops"], response_model=ServiceIndex)
+    def index() -> ServiceIndex:
+        """Where to start: the API documentation, GraphQL, the health checks and the REST base path."""
+        return ServiceIndex()
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

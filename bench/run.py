@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import province, search, todo, upload  # noqa: E402
+from bench import province, search, todo, upload, waiting  # noqa: E402
 from bench.soak.report import keep_section  # noqa: E402
 
 
@@ -35,6 +35,7 @@ def main() -> None:
         upload.markdown(upload.run()),
         province.markdown(province.run()),
         search.markdown(search.run()),
+        waiting.markdown(waiting.run()),
     ]
     header = [
         "# Benchmarks",

@@ -78,6 +78,7 @@ def test_python_client_generates_without_warnings_and_works(app, world, tmp_path
             assert isinstance(page, AssignmentPage) and page.total > 0 and len(page.items) == 5
             sheet = framework_template.sync_detailed(client=me)
             assert sheet.status_code == 200 and sheet.content.startswith(b"PK")  # bytes, not dropped
+            assert "filename*=UTF-8''" in sheet.headers["content-disposition"]  # the file's name comes with it
     finally:
         sys.path.remove(str(out))
         for name in [m for m in sys.modules if m == "shifan_client" or m.startswith("shifan_client.")]:
@@ -99,6 +100,10 @@ export const notFound: Problem = { type: "urn:shifan:problem:not_found", title: 
 export const query: Query = { limit: 10, sort: "due_on" };
 type Ledger = operations["ledgerXlsx"]["responses"][200]["content"];
 export type Sheet = Ledger["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"];
+export type SheetName = operations["ledgerXlsx"]["responses"][200]["headers"]["Content-Disposition"];
+// a login needs its two fields only: scope, grant_type and the client fields stay optional
+export const login: components["schemas"]["LoginForm"] = { username: "lc-sfj", password: "shifan-demo" };
+export type Upload = components["schemas"]["EvidenceFileForm"];
 """
 
 

@@ -159,7 +159,7 @@ def test_return_resubmit_approve_reopen_all_audited(client, world, session, moto
     assert other.json()["total"] == 0
 
 
-def test_withdraw_only_before_review(client, world, session, moto_api_store) -> None:
+def test_withdraw_while_waiting_or_returned_never_once_approved(client, world, session, moto_api_store) -> None:
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     liaison, office = world.auth("lc-sfj"), world.auth("lc-office")
     ev = upload(client, liaison, a.id, pdf("first"), "a.pdf").json()
@@ -174,14 +174,22 @@ def test_withdraw_only_before_review(client, world, session, moto_api_store) -> 
 
     client.post(f"{base}/versions/file", files={"file": ("b.pdf", pdf("second"))}, headers=liaison)
     client.post(f"{base}/reviews", json={"decision": "return", "version": 2, "comment": "不清晰"}, headers=office)
-    reviewed = client.post(f"{base}/versions/2/withdraw", headers=liaison)
-    assert reviewed.status_code == 409 and reviewed.json()["code"] == "transition_not_allowed"
     client.post(f"{base}/versions/file", files={"file": ("c.pdf", pdf("third"))}, headers=liaison)
     assert client.post(f"{base}/versions/2/withdraw", headers=liaison).json()["code"] == "not_current_version"
     back = client.post(f"{base}/versions/3/withdraw", headers=liaison).json()
     # Back to where version 2 was left: returned, waiting for the unit.
     assert back["status"] == "returned" and back["current_version"] == 2
     assert _status(client, world, a.id) == "returned"
+    # A returned version the unit drops instead of correcting: withdrawn, and nothing counts for the item any more.
+    dropped = client.post(f"{base}/versions/2/withdraw", headers=liaison)
+    assert dropped.status_code == 200 and dropped.json()["status"] == "withdrawn", dropped.text
+    assert _status(client, world, a.id) == "not_started"
+    # An approved version is never withdrawn (the office reopens it first).
+    client.post(f"{base}/versions/file", files={"file": ("d.pdf", pdf("fourth"))}, headers=liaison)
+    assert client.post(f"{base}/reviews", json={"decision": "approve", "version": 4}, headers=office).status_code == 201
+    approved = client.post(f"{base}/versions/4/withdraw", headers=liaison)
+    assert approved.status_code == 409 and approved.json()["code"] == "transition_not_allowed"
+    assert "已通过" in approved.json()["detail"]
 
 
 def test_withdrawing_twice_in_a_row_withdraws_each_current_version(client, world, session) -> None:

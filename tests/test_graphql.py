@@ -144,7 +144,7 @@ def test_overdue_assignments_across_the_region_match_rest(client, app, world) ->
     )
     assert first["totalCount"] == expected > 100
     assert {n["overdue"] for n in first["nodes"]} == {True}
-    assert {n["status"] for n in first["nodes"]} <= {"not_started", "returned"}
+    assert {n["status"] for n in first["nodes"]} <= {"NOT_STARTED", "RETURNED"}  # GraphQL enum values: UPPER_CASE
     second = gql(client, world.auth("sx-province"), query, {"after": first["pageInfo"]["endCursor"]})
     page2 = second["data"]["overdueAssignments"]
     assert not {n["id"] for n in first["nodes"]} & {n["id"] for n in page2["nodes"]}
@@ -189,7 +189,7 @@ def test_limits_refuse_abusive_queries_with_clear_codes(client, world) -> None:
     two = gql(
         client,
         world.auth("lc-office"),
-        "mutation { a: reviewEvidence(evidenceId: 1, version: 1, decision: approve) { id } b: reviewEvidence(evidenceId: 2, version: 1, decision: approve) { id } }",
+        "mutation { a: reviewEvidence(evidenceId: 1, version: 1, decision: APPROVE) { id } b: reviewEvidence(evidenceId: 2, version: 1, decision: APPROVE) { id } }",
     )
     assert codes(two) == ["mutation_count"]
 
@@ -246,7 +246,7 @@ def test_review_mutation_goes_through_the_review_rules(client, app, world, sessi
     assert r.status_code == 201, r.text
     evidence_id = r.json()["id"]
     review = "mutation($id: Int!, $v: Int!, $d: ReviewDecision!, $c: String!) { reviewEvidence(evidenceId: $id, version: $v, decision: $d, comment: $c) { id status reviews { decision comment } } }"
-    refused = gql(client, world.auth("lc-sfj"), review, {"id": evidence_id, "v": 1, "d": "approve", "c": ""})
+    refused = gql(client, world.auth("lc-sfj"), review, {"id": evidence_id, "v": 1, "d": "APPROVE", "c": ""})
     rest = client.post(
         f"{API}/evidence/{evidence_id}/reviews",
         json={"decision": "approve", "version": 1},
@@ -254,17 +254,17 @@ def test_review_mutation_goes_through_the_review_rules(client, app, world, sessi
     )
     assert codes(refused) == [rest.json()["code"]] == ["forbidden"]  # the same refusal as REST
     assert refused["errors"][0]["extensions"]["status"] == rest.status_code == 403
-    missing = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 1, "d": "return", "c": " "})
+    missing = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 1, "d": "RETURN", "c": " "})
     assert codes(missing) == ["comment_required"]
-    stale = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 2, "d": "approve", "c": ""})
-    assert codes(stale) == ["review_stale"]
-    other_county = gql(client, world.auth("gp-office"), review, {"id": evidence_id, "v": 1, "d": "approve", "c": ""})
-    never = gql(client, world.auth("gp-office"), review, {"id": 987654321, "v": 1, "d": "approve", "c": ""})
+    no_such = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 2, "d": "APPROVE", "c": ""})
+    assert codes(no_such) == ["version_not_found"]  # there is no version 2: not "updated to version 1"
+    other_county = gql(client, world.auth("gp-office"), review, {"id": evidence_id, "v": 1, "d": "APPROVE", "c": ""})
+    never = gql(client, world.auth("gp-office"), review, {"id": 987654321, "v": 1, "d": "APPROVE", "c": ""})
     assert codes(other_county) == codes(never) == ["evidence_not_found"]  # another county's answers as missing
-    done = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 1, "d": "return", "c": "请补充签字页"})
+    done = gql(client, world.auth("lc-office"), review, {"id": evidence_id, "v": 1, "d": "RETURN", "c": "请补充签字页"})
     assert "errors" not in done, done
-    assert done["data"]["reviewEvidence"]["status"] == "returned"
-    assert done["data"]["reviewEvidence"]["reviews"] == [{"decision": "return", "comment": "请补充签字页"}]
+    assert done["data"]["reviewEvidence"]["status"] == "RETURNED"
+    assert done["data"]["reviewEvidence"]["reviews"] == [{"decision": "RETURN", "comment": "请补充签字页"}]
     rest = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-office")).json()
     assert rest["status"] == "returned" and len(rest["reviews"]) == 1
 
@@ -432,7 +432,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
         rounds { id released: releasedAt summary { total vetoed } scores(itemId: null) { itemKey points current } }
         framework { code sections { code kind } headings { level title } items(first: 5) { totalCount nodes { key } } }
         county { name units { name } unitGroups { name memberIds } }
-        evidence(first: 3, status: approved) { totalCount nodes { id status } }
+        evidence(first: 3, status: APPROVED) { totalCount nodes { id status } }
         rectifications(first: 3) { totalCount }
         assignments(first: 2, overdue: true) { totalCount }
       }
@@ -441,7 +441,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
     body = gql(client, office, query, {"id": cid, "county": world.ids["lc_county"]})
     assert "errors" not in body, body
     data, c = body["data"], body["data"]["campaign"]
-    assert data["viewer"] == {"username": "lc-office", "role": "office", "countyId": world.ids["lc_county"]}
+    assert data["viewer"] == {"username": "lc-office", "role": "OFFICE", "countyId": world.ids["lc_county"]}
     board = client.get(f"{API}/campaigns/{cid}/deadlines", params={"within": 3}, headers=office).json()
     assert c["deadlines"]["totals"] == {
         "overdue": board["totals"]["overdue"],
@@ -484,7 +484,7 @@ def test_campaign_fields_agree_with_rest(client, app, world) -> None:
     approved = client.get(
         f"{API}/campaigns/{cid}/evidence", params={"status": "approved", "limit": 1}, headers=office
     ).json()["total"]
-    assert c["evidence"]["totalCount"] == approved and all(e["status"] == "approved" for e in c["evidence"]["nodes"])
+    assert c["evidence"]["totalCount"] == approved and all(e["status"] == "APPROVED" for e in c["evidence"]["nodes"])
     assert (
         c["rectifications"]["totalCount"]
         == client.get(f"{API}/campaigns/{cid}/rectifications", headers=office).json()["total"]

@@ -100,6 +100,24 @@ def _bad_query(spec: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any
     return query
 
 
+_PLACES = ("body", "query", "path", "header", "cookie")
+
+
+def loc_agrees(error: dict[str, Any], where: str = "") -> None:
+    """An error's loc is the real path (0-based, body./query./path. first for a request's input) and its message
+    says each position 1-based in words: loc body.scores.2.points, msg 'scores 第 3 条的 points …'."""
+    loc, msg = error["loc"], error["msg"]
+    assert not re.search(r"\[\d+\]", msg), f"{where}: {msg!r} counts like an index"
+    if error.get("type") == "json_invalid":  # its loc ends in a character offset, not a position
+        return
+    parts = loc.split(".") if loc else []
+    if error.get("type") and parts:  # a validation error of a request: it says where in the request
+        assert parts[0] in _PLACES, f"{where}: loc {loc!r} does not say body, query or path"
+    for part in parts:
+        if part.isdigit():
+            assert f"第 {int(part) + 1} 条" in msg, f"{where}: loc {loc!r} but msg {msg!r}"
+
+
 def _check(response, seen: list[str], where: str) -> None:
     if response.status_code < 400:
         return
@@ -109,6 +127,8 @@ def _check(response, seen: list[str], where: str) -> None:
     texts += [(f"errors[{e['loc']}]", e["msg"]) for e in problem.get("errors") or []]
     for name, text in texts:
         assert not english(text), f"{where} {response.status_code} {name}: {text!r}"
+    for error in problem.get("errors") or []:
+        loc_agrees(error, where)
     seen.append(f"{response.status_code} {problem['code']}")
 
 
@@ -156,7 +176,7 @@ def test_every_error_of_every_route_is_in_chinese(app, client, world) -> None:
         ({"type": "less_than_equal", "loc": ("query", "limit"), "ctx": {"le": 500}}, "查询参数 limit 不能大于 500"),
         (
             {"type": "greater_than", "loc": ("body", "scores", 2, "points"), "ctx": {"gt": 0}},
-            "scores[3].points 必须大于 0",
+            "scores 第 3 条的 points 必须大于 0",
         ),
         ({"type": "enum", "loc": ("body", "kind"), "ctx": {"expected": "'url' or 'statement'"}}, "'url'、'statement'"),
         ({"type": "json_invalid", "loc": ("body", 12), "ctx": {"error": "Expecting value"}}, "不是有效的 JSON"),

@@ -61,17 +61,39 @@ def test_every_success_body_has_a_schema_and_files_are_binary(spec) -> None:
 
 
 def test_binary_media_types_are_the_ones_sent(client, world) -> None:
-    """A download's declared media type is the Content-Type the API answers with."""
+    """A download's declared media type is the Content-Type the API answers with, and the file name it declares
+    (Content-Disposition) is sent."""
     spec = client.app.openapi()
     framework = client.get(f"{API}/frameworks", headers=world.auth("admin")).json()["items"][0]["id"]
     for path, real in (
         (f"{API}/frameworks/template.xlsx", f"{API}/frameworks/template.xlsx"),
         (f"{API}/frameworks/{{framework_id}}/export.xlsx", f"{API}/frameworks/{framework}/export.xlsx"),
+        (f"{API}/campaigns/{{campaign_id}}/ledger.xlsx", f"{API}/campaigns/{world.ids['lc_campaign']}/ledger.xlsx"),
     ):
         r = client.get(real, headers=world.auth("lc-office"))
         assert r.status_code == 200, r.text
-        declared = set(spec["paths"][path]["get"]["responses"]["200"]["content"])
-        assert declared == {r.headers["content-type"].split(";")[0]}
+        ok = spec["paths"][path]["get"]["responses"]["200"]
+        assert set(ok["content"]) == {r.headers["content-type"].split(";")[0]}
+        assert ok["headers"]["Content-Disposition"] == {"$ref": "#/components/headers/Content-Disposition"}
+        assert (
+            r.headers["content-disposition"].startswith("attachment;")
+            and "filename*=UTF-8''" in r.headers["content-disposition"]
+        ), r.headers
+
+
+def test_every_request_body_is_a_named_schema(spec) -> None:
+    """Every request body, the streamed uploads and the login included, refers to a schema by name, so each
+    generator makes a class of it instead of an anonymous inline type."""
+    for method, path, op in operations(spec):
+        for media, content in op.get("requestBody", {}).get("content", {}).items():
+            ref = content["schema"].get("$ref", "")
+            assert ref.startswith("#/components/schemas/"), (method, path, media, content["schema"])
+            assert PASCAL.match(ref.rsplit("/", 1)[1])
+    bodies = {p: op["requestBody"]["content"] for _, p, op in operations(spec) if "requestBody" in op}
+    upload = bodies[f"{API}/assignments/{{assignment_id}}/evidence/file"]["multipart/form-data"]["schema"]
+    assert upload == {"$ref": "#/components/schemas/EvidenceFileForm"}
+    login = spec["components"]["schemas"]["LoginForm"]
+    assert set(login["required"]) == {"username", "password"} and "default" not in login["properties"]["scope"]
 
 
 def test_idempotency_key_is_declared_exactly_where_it_is_honoured(spec, client, world) -> None:
@@ -116,6 +138,7 @@ def test_public_operations_say_so_and_the_others_need_a_token(spec, client) -> N
         ("GET", f"{API}/calendar/units/{{unit_id}}/deadlines.ics"),
         ("GET", f"{API}/downloads/{{version_id}}"),  # the signed link is the permission
         ("PUT", f"{API}/uploads/{{intent_id}}/content"),
+        ("GET", "/"),  # where everything is
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),

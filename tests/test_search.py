@@ -109,7 +109,7 @@ def test_a_scan_without_text_is_marked_no_text_layer_not_silently_missing(client
     assert [e["current"]["text_status"] for e in listed] == ["no_text_layer"]
     q = "query($id: Int!) { evidence(id: $id) { current { textStatus } versions { textStatus } } }"
     got = gql(client, world.auth("lc-office"), q, {"id": evidence_id})["data"]["evidence"]
-    assert got == {"current": {"textStatus": "no_text_layer"}, "versions": [{"textStatus": "no_text_layer"}]}
+    assert got == {"current": {"textStatus": "NO_TEXT_LAYER"}, "versions": [{"textStatus": "NO_TEXT_LAYER"}]}
 
 
 def test_a_liaison_finds_only_its_units_and_another_county_nothing(client, world, session) -> None:
@@ -187,7 +187,7 @@ def test_graphql_search_pages_and_scopes_like_rest(client, world, session) -> No
     assert page["pageInfo"]["hasNextPage"] is True
     assert [n["evidenceId"] for n in page["nodes"]] == [h["evidence_id"] for h in rest["items"][:2]]
     assert "<mark>年度报告</mark>" in page["nodes"][0]["snippet"]
-    assert page["nodes"][0]["textStatus"] == "done"
+    assert page["nodes"][0]["textStatus"] == "DONE"  # GraphQL enum values: UPPER_CASE
     nxt = gql(
         client, world.auth("lc-office"), SEARCH,
         {"id": campaign, "q": "年度报告", "first": 2, "after": page["pageInfo"]["endCursor"]},

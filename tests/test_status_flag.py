@@ -50,9 +50,9 @@ def test_returned_past_its_due_date_stays_returned(client, app, world, session) 
     assert {row["status"] for row in by_status} <= {"not_started", "submitted", "returned", "approved"}
     # GraphQL says the same.
     query = """query($id: Int!) { campaign(id: $id) {
-        assignments(first: 100, status: returned) { totalCount nodes { id status overdue } } } }"""
+        assignments(first: 100, status: RETURNED) { totalCount nodes { id status overdue } } } }"""
     got = gql(client, liaison, query, {"id": world.ids["lc_campaign"]})["data"]["campaign"]["assignments"]
-    assert {"id": a.id, "status": "returned", "overdue": True} in got["nodes"]
+    assert {"id": a.id, "status": "RETURNED", "overdue": True} in got["nodes"]
     # The ledger says it in Chinese, with the flag.
     sheet = client.get(
         f"{API}/campaigns/{world.ids['lc_campaign']}/ledger.xlsx",

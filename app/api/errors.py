@@ -147,7 +147,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        extra = {"errors": exc.errors} if exc.errors else {}
+        errors = (
+            [{**e, "loc": ".".join(p for p in ("body", e.get("loc")) if p)} for e in exc.errors]
+            if exc.in_body
+            else exc.errors
+        )
+        extra = {"errors": errors} if errors else {}
         response = problem(exc.status, exc.code, exc.message, request, **extra)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)

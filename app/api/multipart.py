@@ -20,6 +20,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
+from app.api.openapi import request_body
 from app.services.errors import Invalid, file_too_large
 
 T = TypeVar("T")
@@ -30,16 +31,17 @@ _BUFFERED_CHUNKS = 2  # at most this many hand-overs wait for the worker thread:
 FIELD_BYTES = 16 * 1024  # every text field of one upload together (a title, an id)
 
 
-def openapi_body(**fields: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI requestBody of a streamed upload: the "file" part and the text fields (name=JSON schema)."""
+def openapi_body(name: str, **fields: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI requestBody of a streamed upload, a schema called name: the "file" part and the text fields
+    (field name=JSON schema)."""
     properties: dict[str, Any] = dict(fields)
     properties[FIELD] = {
         "type": "string",
         "format": "binary",
         "description": "资料文件：PDF、OFD、JPEG、PNG、DOC/DOCX、XLS/XLSX、WPS/ET、MP4、ZIP",
     }
-    schema = {"type": "object", "required": [FIELD], "properties": properties}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    schema = {"title": name, "type": "object", "required": [FIELD], "properties": properties}
+    return request_body(name, schema, "multipart/form-data")
 
 
 def _incomplete() -> Invalid:

@@ -3,6 +3,7 @@ downloads, the headers the API reads and sends, and `security: []` on the public
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -21,6 +22,10 @@ _HEADERS: dict[str, dict[str, Any]] = {
     "Location": {
         "description": "新建资源的地址（其 GET 路径）",
         "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Content-Disposition": {
+        "description": "下载时的文件名（RFC 6266：attachment; filename=…; filename*=UTF-8''…，中文名在 filename* 中）",
+        "schema": {"type": "string"},
     },
     "Idempotent-Replayed": {
         "description": "true：这是同一 Idempotency-Key 首次请求的应答重放",
@@ -52,15 +57,32 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def binary(media_type: str, description: str, *, headers: dict[str, Any] | None = None) -> dict[int | str, Any]:
-    """The `responses` of an operation answering with a file: bytes of media_type, not JSON."""
+def binary(
+    media_type: str, description: str, *, headers: dict[str, Any] | None = None, named: bool = True
+) -> dict[int | str, Any]:
+    """The `responses` of an operation answering with a file: bytes of media_type, not JSON, with the file's name
+    in Content-Disposition (named=False: a feed or an image shown inline, which carry none)."""
     response: dict[str, Any] = {
         "description": description,
         "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
     }
+    headers = {**({"Content-Disposition": header("Content-Disposition")} if named else {}), **(headers or {})}
     if headers:
         response["headers"] = headers
     return {200: response}
+
+
+# Bodies a route reads itself (a streamed upload, a login in either form encoding): their schemas, by name, go into
+# components/schemas like FastAPI's own, so every request body has a name a generator makes a class of.
+_BODIES: dict[str, dict[str, Any]] = {}
+
+
+def request_body(name: str, schema: dict[str, Any], *media_types: str) -> dict[str, Any]:
+    """The `openapi_extra` of a route that reads its body itself: the schema under name, for each media type."""
+    if _BODIES.setdefault(name, schema) != schema:
+        raise RuntimeError(f"two request bodies named {name}")
+    ref = {"schema": {"$ref": f"#/components/schemas/{name}"}}
+    return {"requestBody": {"required": True, "content": {media: ref for media in media_types}}}
 
 
 def header(name: str) -> dict[str, str]:
@@ -75,9 +97,11 @@ def document(schema: dict[str, Any], *, servers: list[dict[str, str]]) -> dict[s
     """Add what generators need to FastAPI's document (after errors.document has set the error bodies)."""
     schema["servers"] = servers
     components = schema.setdefault("components", {})
+    components.setdefault("schemas", {}).update(_BODIES)
     components.setdefault("headers", {}).update(_HEADERS)
     components.setdefault("parameters", {}).update(_PARAMETERS)
     _readable_schema_names(schema)
+    _request_defaults_stay_optional(schema)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             operation.setdefault("security", [])  # no auth dependency: a public operation
@@ -121,6 +145,50 @@ def _readable_schema_names(schema: dict[str, Any]) -> None:
     bad = [name for name in schemas if not _SCHEMA_NAME.match(name)]
     if bad:  # a generic or a duplicate got a name no generator turns into a good class name
         raise RuntimeError(f"schema names not in PascalCase: {bad}")
+
+
+def _refs(node: Any) -> set[str]:
+    """The schema names node refers to (directly)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        found = {ref.rsplit("/", 1)[1]} if isinstance(ref, str) and ref.startswith("#/components/schemas/") else set()
+        return found.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def _reachable(schemas: dict[str, Any], start: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in schemas:
+            seen.add(name)
+            todo += _refs(schemas[name])
+    return seen
+
+
+def _request_defaults_stay_optional(schema: dict[str, Any]) -> None:
+    """A property with a default in a schema only requests use is one the client may leave out, but
+    openapi-typescript types every defaulted property of a component as always present (right for answers, where
+    the server fills it in): it made LoginForm.scope required. So in request-only schemas the default moves into
+    the description, and the property stays optional for every generator."""
+    schemas = schema.get("components", {}).get("schemas", {})
+    requests: set[str] = set()
+    answers: set[str] = set()
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            requests |= _refs(operation.get("requestBody", {}))
+            answers |= _refs(operation.get("responses", {})) | _refs(operation.get("parameters", []))
+    for name in _reachable(schemas, requests) - _reachable(schemas, answers):
+        for prop in schemas[name].get("properties", {}).values():
+            if "default" not in prop:
+                continue
+            default = prop.pop("default")
+            if default not in (None, "", [], {}):
+                said = f"不填时为 {json.dumps(default, ensure_ascii=False)}"
+                prop["description"] = f"{prop['description']}（{said}）" if prop.get("description") else said
 
 
 def _rewrite_refs(node: Any, refs: dict[str, str]) -> None:

@@ -7,11 +7,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, model_validator
+from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field, json_doc_field
 from app.models.common import Page
+from app.models.evidence import ReviewDecision
 from app.models.text import Line, Text
 
 
@@ -219,6 +221,19 @@ class AssignmentUpdate(SQLModel):
         return self
 
 
+class LastReview(BaseModel):
+    """The office's latest decision on evidence that counts for an assignment: why it was returned, or that it
+    passed, without a second request."""
+
+    decision: ReviewDecision
+    comment: str = PydanticField(description="审核意见（退回补充时必填）")
+    reviewed_at: datetime = PydanticField(description="审核时间")
+    reviewer_name: str = PydanticField(description="审核人")
+    evidence_id: int
+    evidence_title: str
+    version: int = PydanticField(description="所审核的版本号")
+
+
 # A plain pydantic model, not SQLModel: built from plain columns, 50 a page on the busiest read there is, where
 # SQLModel's per-object hooks cost a fifth of the request.
 class AssignmentPublic(BaseModel):
@@ -239,6 +254,10 @@ class AssignmentPublic(BaseModel):
     due_overridden: bool
     status: AssignmentStatus  # the workflow status, whatever the date
     overdue: bool  # still waiting on the unit (not started, or returned) and past its due date
+    last_review: LastReview | None = PydanticField(
+        default=None,
+        description="最近一次审核（本任务现有资料中，撤回的不算）：结论、意见、审核时间和审核人；尚未审核为 null",
+    )
 
 
 class AssignmentPage(Page[AssignmentPublic]):

@@ -248,8 +248,17 @@ class ReviewPublic(SQLModel):
     created_at: datetime
 
 
+class EvidenceItem(SQLModel):
+    """An item evidence counts for, as a clerk names it."""
+
+    item_id: int
+    number: int
+    label: str = Field(description="文件和消息中对该项的称呼：第18项；其他清单为“加分项第1项”")
+    text: str = Field(description="指标内容")
+
+
 class EvidencePublic(SQLModel):
-    """A piece of evidence with its current version."""
+    """A piece of evidence with its current version, its unit and the items it counts for."""
 
     id: int
     campaign_id: int
@@ -262,6 +271,11 @@ class EvidencePublic(SQLModel):
     created_at: datetime
     updated_at: datetime
     current: VersionPublic | None = None
+    unit_name: str = Field(default="", description="报送单位")
+    item_label: str = Field(default="", description="资料计入的指标，如“第18项”“第26、27、28项”")
+    items: list[EvidenceItem] = Field(
+        default_factory=list, description="资料计入的指标（按资料报送要求提交的，涵盖该要求的每一项）"
+    )
 
 
 class ReuseRef(SQLModel):

@@ -18,10 +18,20 @@ class DomainError(Exception):
     code = "bad_request"
     message = "请求无法处理"
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, errors: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        errors: list[Any] | None = None,
+        in_body: bool = False,
+    ) -> None:
         self.message = message or type(self).message
         self.code = code or type(self).code
         self.errors = errors or []
+        # the errors' locations are paths inside the request's body: REST shows them as body.<loc>, like the
+        # validation errors of the framework (GraphQL, which has arguments and no body, as they are)
+        self.in_body = in_body
         super().__init__(self.message)
 
 
@@ -89,9 +99,12 @@ def file_too_large(max_bytes: int) -> TooLarge:
     return TooLarge(f"文件超过大小上限 {max_bytes // (1024 * 1024)} MB，请压缩或拆分后上传", code="file_too_large")
 
 
-def invalid_from(exc: ValidationError, message: str, *, code: str = "validation_failed") -> Invalid:
-    """An Invalid listing every field pydantic refused, as {loc, msg, type} (the REST validation shape)."""
-    return Invalid(message, code=code, errors=errors_of(exc.errors()))
+def invalid_from(
+    exc: ValidationError, message: str, *, code: str = "validation_failed", in_body: bool = False
+) -> Invalid:
+    """An Invalid listing every field pydantic refused, as {loc, msg, type} (the REST validation shape); in_body when
+    what was validated is the request's body."""
+    return Invalid(message, code=code, errors=errors_of(exc.errors()), in_body=in_body)
 
 
 class PreconditionFailed(DomainError):

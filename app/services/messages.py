@@ -123,7 +123,9 @@ _FALLBACK = "{f} 的值不符合要求"
 
 
 def field_name(loc: Sequence[Any]) -> str:
-    """The field a location names, as shown to a person: 'title', '查询参数 limit', 'items[2].score'."""
+    """The field a location names, as shown to a person: 'title', '查询参数 limit', 'scores 第 3 条的 points'.
+    Positions in a list are counted from 1 and said in words (条, so they never read like an indicator's 第18项,
+    nor like the location's 0-based index: loc body.scores.2.points is 'scores 第 3 条的 points')."""
     parts = list(loc)
     where = ""
     if parts and parts[0] in _WHERE:
@@ -131,12 +133,21 @@ def field_name(loc: Sequence[Any]) -> str:
     text = ""
     for part in parts:
         if isinstance(part, int):
-            text += f"[{part + 1}]" if text else f"第 {part + 1} 项"
+            text += f" 第 {part + 1} 条" if text else f"第 {part + 1} 条"
+        elif text.endswith("条"):
+            text += f"的 {part}"
         else:
             text += f".{part}" if text else str(part)
     if not text:
         return "请求体" if not where else where.strip()
     return f"{where}{text}"
+
+
+def problem(loc: Sequence[Any], reason: str) -> dict[str, str]:
+    """A problem our own rules found in an input, shaped like a pydantic error in errors_of: loc the real path
+    (dotted, 0-based as the data is), msg the field in words (1-based) and the reason: `scores.2.points` →
+    'scores 第 3 条的 points：第18项得分不能超过分值 2'."""
+    return {"loc": ".".join(str(p) for p in loc), "msg": f"{field_name(loc)}：{reason}"}
 
 
 def _expected(value: Any) -> str:

@@ -70,6 +70,7 @@ LIST_BOUNDS: dict[str, int] = {
     "DeadlineBoard.byUnit": 200,
     "DeadlineBoard.byLevel1": 20,
     "Evidence.reusedIn": 50,  # the same document serving other items or campaigns of the county
+    "Evidence.items": 20,  # the items one material request covers (陵川: at most 13)
     "Evidence.versions": 20,
     "Evidence.reviews": 40,  # each version approved, returned or reopened
     "Framework.sections": 10,

@@ -90,7 +90,7 @@ def read_feed_link(unit_id: int, request: Request, session: SessionDep, who: Cur
     "/units/{unit_id}/deadlines.ics",
     name="unit_deadline_feed",
     response_class=Response,
-    responses=binary("text/calendar", "iCalendar 订阅"),
+    responses=binary("text/calendar", "iCalendar 订阅", named=False),
 )
 def unit_deadline_feed(
     unit_id: int, session: SessionDep, today: Today, token: Annotated[str, Query(max_length=2000)]

@@ -128,7 +128,7 @@ def resubmit_link_or_statement(
 def withdraw_version(
     evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, today: Today
 ) -> EvidenceDetail:
-    """Withdraw the current version before it is reviewed; it stays on record."""
+    """Withdraw the current version while it waits for review or after it was returned; it stays on record."""
     row = evidence.withdraw(session, evidence_id=evidence_id, number=number, principal=who, today=today)
     return evidence.detail(session, row, principal=who)
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import ApiBase, CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
 from app.api.location import CREATED, created_at
 from app.api.multipart import StreamingForm, openapi_body, stream_body
-from app.api.openapi import binary, header
+from app.api.openapi import binary, header, request_body
 from app.models import EvidenceVersion
 from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, UploadIntentCreate, UploadIntentPublic
 from app.models.text import Line
@@ -85,6 +85,7 @@ async def _upload(
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=openapi_body(
+        "EvidenceFileForm",
         title={"type": "string", "maxLength": 200, "description": _TITLE},
         material_request_id={"type": "integer", "description": _MATERIAL},
     ),
@@ -112,7 +113,8 @@ async def upload_file(
     response_model=EvidenceDetail,
     status_code=status.HTTP_201_CREATED,
     openapi_extra=openapi_body(
-        title={"type": "string", "maxLength": 200, "description": "新的资料标题（可选，不填则不变）；也可作为查询参数"}
+        "VersionFileForm",
+        title={"type": "string", "maxLength": 200, "description": "新的资料标题（可选，不填则不变）；也可作为查询参数"},
     ),
 )
 async def upload_version(
@@ -250,12 +252,16 @@ def signed_download(
         200: {"description": "已收到文件内容；再调用 complete 确认"},
         403: {"description": "链接无效（upload_link_invalid）或已过期（upload_link_expired）"},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=request_body(
+        "UploadContent",
+        {
+            "title": "UploadContent",
+            "type": "string",
+            "format": "binary",
+            "description": "文件的全部字节，大小须与申报的一致",
+        },
+        "application/octet-stream",
+    ),
 )
 async def signed_upload(
     intent_id: str,
@@ -281,7 +287,7 @@ async def signed_upload(
 @router.get(
     "/evidence/{evidence_id}/versions/{number}/preview.png",
     response_class=Response,
-    responses=binary(previews.MEDIA_TYPE, "首页预览图（PNG，长边不超过 320 像素）"),
+    responses=binary(previews.MEDIA_TYPE, "首页预览图（PNG，长边不超过 320 像素）", named=False),
 )
 def read_preview(
     evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep

@@ -7,40 +7,54 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentPrincipal, PageDep, ReadDep, SortDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, ReadDep, SessionDep, SortDep, Today
 from app.api.routes.campaigns import assignment_page
 from app.models.campaign import AssignmentPage, AssignmentStatus
 from app.models.user import Role
 from app.services.calendar import workdays
-from app.services.campaign import assignments
+from app.services.campaign import assignments, campaigns
 from app.services.campaign.assignments import AssignmentFilter
 
 router = APIRouter(prefix="/me", tags=["me"])
 
 
+class MyCampaign(BaseModel):
+    """A campaign the caller works in."""
+
+    id: int
+    name: str
+    county_id: int
+
+
 class MePublic(BaseModel):
-    """The caller's identity and binding."""
+    """The caller's identity and binding, and the campaigns it works in."""
 
     user_id: int
     username: str
     role: Role
     county_id: int | None
     unit_id: int | None
-    campaign_ids: list[int]
+    campaign_ids: list[int] = Field(
+        description="所参与的创建活动：依法治县办为本县的，联络员为本单位有任务的，第三方评估机构为受委托的，"
+        "省（市）为辖区内的，系统管理员为全部"
+    )
+    campaigns: list[MyCampaign] = Field(description="同 campaign_ids，附名称")
 
 
 @router.get("", response_model=MePublic)
-def read_me(who: CurrentPrincipal) -> MePublic:
-    """Who the token belongs to, with the county, unit or campaigns it is bound to."""
+def read_me(who: CurrentPrincipal, session: SessionDep) -> MePublic:
+    """Who the token belongs to, with the county or unit it is bound to and the campaigns it works in."""
+    found = campaigns.working_in(session, principal=who)
     return MePublic(
         user_id=who.user_id,
         username=who.username,
         role=who.role,
         county_id=who.county_id,
         unit_id=who.unit_id,
-        campaign_ids=sorted(who.campaign_ids),
+        campaign_ids=[c.id for c in found],  # type: ignore[misc]
+        campaigns=[MyCampaign(id=c.id, name=c.name, county_id=c.county_id) for c in found],  # type: ignore[arg-type]
     )
 
 

@@ -28,7 +28,12 @@ router = APIRouter(tags=["scoring"])
 
 XLSX = sheets.MEDIA_TYPE
 SourceQuery = Annotated[
-    str, Query(description="office（县级初审）、evaluators（第三方平均）或 evaluator:<用户ID>", max_length=40)
+    str | None,
+    Query(
+        description="office（县级初审）、evaluators（第三方平均）或 evaluator:<用户ID>；"
+        "不填时第三方评估机构看本机构的评分，其他角色看县级初审",
+        max_length=40,
+    ),
 ]
 
 
@@ -105,7 +110,7 @@ def list_scores(
 
 
 @router.get("/rounds/{round_id}/report", response_model=ScoreReport)
-def read_report(round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = "office") -> Any:
+def read_report(round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = None) -> Any:
     """Total, level-1/level-2 subtotals, bonus, veto, quantified results and per-unit points of a round."""
     return score_report.build(session, round_id=round_id, principal=who, source=source)
 
@@ -116,7 +121,7 @@ def read_report(round_id: int, session: SessionDep, who: CurrentPrincipal, sourc
     responses=binary(XLSX, "评分表（.xlsx）"),
 )
 def download_score_sheet(
-    round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = "office"
+    round_id: int, session: SessionDep, who: CurrentPrincipal, source: SourceQuery = None
 ) -> Response:
     """The score sheet (评分表) as .xlsx: items with subtotals, bonus, veto, total, and a sheet per unit."""
     report = score_report.build(session, round_id=round_id, principal=who, source=source)

@@ -180,8 +180,16 @@ def _bases(session: Session, rounds: list[ScoringRound], source: str) -> list[_B
     return bases
 
 
-def build(session: Session, *, round_id: int, principal: Principal, source: str = scoring.OFFICE_KEY) -> ScoreReport:
-    """The report of one round from one source: the office, one evaluator, or the evaluators' mean."""
+def default_source(principal: Principal) -> str:
+    """The source a report shows when none is named: an evaluator's own scores (the ones it may read before the
+    release), the office's preliminary review for everyone else."""
+    return scoring.evaluator_key(principal.user_id) if principal.role == Role.evaluator else scoring.OFFICE_KEY
+
+
+def build(session: Session, *, round_id: int, principal: Principal, source: str | None = None) -> ScoreReport:
+    """The report of one round from one source: the office, one evaluator, or the evaluators' mean (default: see
+    default_source)."""
+    source = source or default_source(principal)
     row = scoring.get_round(session, round_id=round_id, principal=principal)
     _check_source(principal, row.released_at is not None, source)
     basis = _bases(session, [row], source)[0]

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Item, Score, ScoringRound
-from app.models.framework import SectionKind
+from app.models.framework import FrameworkSection, SectionKind, item_label
 from app.models.scoring import RoundCreate, ScoreBatch, ScoreCreate, ScorePublic, ScorerKind
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope
@@ -19,6 +19,7 @@ from app.services.assessment import scoring_config
 from app.services.assessment.scoring_config import Scheme
 from app.services.campaign import campaigns
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.messages import problem
 from app.services.platform import audit
 
 OFFICE_KEY = "office"
@@ -74,20 +75,23 @@ def _scorer(session: Session, principal: Principal, row: ScoringRound) -> tuple[
     raise Forbidden("只有依法治县办和受委托的第三方评估机构可以评分", code="not_a_scorer")
 
 
-def _problems(entry: ScoreCreate, item: Item | None, scheme: Scheme, loc: str) -> list[dict]:
-    if item is None:
-        return [{"loc": f"{loc}.item_id", "msg": "该指标不属于本次创建活动的指标体系"}]
+def _problems(entry: ScoreCreate, found: tuple[Item, str] | None, scheme: Scheme, n: int) -> list[dict]:
+    """What is wrong with the n-th score of a batch (its item with the item's label: 第18项, 否决项第1项)."""
+    at = ("scores", n)
+    if found is None:
+        return [problem((*at, "item_id"), f"指标 {entry.item_id} 不属于本次创建活动的指标体系")]
+    item, label = found
     if scheme.item_kinds[item.id] == SectionKind.veto:  # type: ignore[index]
         if entry.vetoed is None or entry.points is not None or entry.not_applicable:
-            return [{"loc": loc, "msg": f"否决项“{item.key}”只填写是否发生（vetoed），不打分"}]
+            return [problem(at, f"{label}只填写是否发生（vetoed），不打分")]
         return []
     if entry.vetoed is not None:
-        return [{"loc": f"{loc}.vetoed", "msg": f"“{item.key}”不是否决项"}]
+        return [problem((*at, "vetoed"), f"{label}不是否决项，不填 vetoed")]
     if entry.points is None and not entry.not_applicable:
-        return [{"loc": f"{loc}.points", "msg": f"“{item.key}”请填写得分，或标记为合理缺项"}]
+        return [problem((*at, "points"), f"{label}请填写得分，或标记为合理缺项")]
     top = scheme.max_of(item)
     if entry.points is not None and entry.points > top:
-        return [{"loc": f"{loc}.points", "msg": f"“{item.key}”得分不能超过分值 {top:g}"}]
+        return [problem((*at, "points"), f"{label}得分不能超过分值 {top:g}")]
     return []
 
 
@@ -102,18 +106,21 @@ def record(session: Session, *, round_id: int, batch: ScoreBatch, principal: Pri
     scheme = scoring_config.scheme(session, campaign=campaign)
     ids = [e.item_id for e in batch.scores]
     items = {
-        i.id: i
-        for i in session.exec(
-            select(Item).where(col(Item.id).in_(ids), Item.framework_id == campaign.framework_id)
+        i.id: (i, item_label(i.number, name, position))
+        for i, name, position in session.exec(
+            select(Item, FrameworkSection.name, FrameworkSection.position)
+            .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+            .where(col(Item.id).in_(ids), Item.framework_id == campaign.framework_id)
         ).all()
     }
     errors = []
     for n, entry in enumerate(batch.scores):
-        errors += _problems(entry, items.get(entry.item_id), scheme, f"scores.{n}")
-    for item_id in {i for i in ids if ids.count(i) > 1}:
-        errors.append({"loc": "scores", "msg": f"指标 {item_id} 在一次提交中出现多次"})
+        errors += _problems(entry, items.get(entry.item_id), scheme, n)
+    for item_id in sorted({i for i in ids if ids.count(i) > 1}):
+        label = items[item_id][1] if item_id in items else f"指标 {item_id}"
+        errors.append(problem(("scores",), f"{label}在一次提交中出现多次"))
     if errors:
-        raise Invalid("评分有误，未保存任何一项", code="score_invalid", errors=errors)
+        raise Invalid("评分有误，未保存任何一项", code="score_invalid", errors=errors, in_body=True)
     rows = [
         Score(
             round_id=row.id,  # type: ignore[arg-type]
@@ -143,7 +150,7 @@ def record(session: Session, *, round_id: int, batch: ScoreBatch, principal: Pri
         before=None,
         after={"scorer": key, "scores": [{"id": s.id, "item_id": s.item_id, "points": s.points} for s in rows]},
     )
-    return [_public(s, items[s.item_id].key, current=True) for s in rows]
+    return [_public(s, items[s.item_id][0].key, current=True) for s in rows]
 
 
 def visible_condition(principal: Principal, row: ScoringRound) -> ColumnElement[bool]:

@@ -96,7 +96,7 @@ def replace(
     try:
         config = ScoringConfig.model_validate(raw)
     except ValidationError as exc:
-        raise invalid_from(exc, "评分配置格式不正确", code="scoring_invalid") from exc
+        raise invalid_from(exc, "评分配置格式不正确", code="scoring_invalid", in_body=True) from exc
     released = session.exec(
         select(ScoringRound.id).where(
             ScoringRound.campaign_id == campaign_id, col(ScoringRound.released_at).is_not(None)
@@ -112,9 +112,10 @@ def replace(
         config,
         item_kinds={key: kind for _, key, kind in _items(session, campaign.framework_id)},
         level1_titles={*titles, *sections.all()},
+        at=(),
     )
     if errors:
-        raise Invalid("评分配置与指标体系不符，未作修改", code="scoring_invalid", errors=errors)
+        raise Invalid("评分配置与指标体系不符，未作修改", code="scoring_invalid", errors=errors, in_body=True)
     before = {"scoring": campaign.scoring}
     campaign.scoring = config.model_dump(mode="json")
     session.add(campaign)

@@ -24,7 +24,8 @@ from app.models.calendar import (
 from app.models.user import Role
 from app.services.access import Principal
 from app.services.calendar import workdays
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import Forbidden, Invalid, invalid_from
+from app.services.messages import problem
 from app.services.platform import audit
 
 # A notice may name a few days of the neighbouring years (元旦 across the year end, an early 春节 调休).
@@ -37,9 +38,10 @@ def _days(year: int, festivals: list[Festival]) -> dict[date, tuple[DayKind, str
     first, last = date(year, 1, 1) - _SLACK, date(year, 12, 31) + _SLACK
     out: dict[date, tuple[DayKind, str]] = {}
     problems: list[dict[str, str]] = []
-    for f in festivals:
+    for n, f in enumerate(festivals):
+        at = ("festivals", n)
         if sum(g.name == f.name for g in festivals) > 1:
-            problems.append({"loc": f"festivals.{f.name}", "msg": f"节日“{f.name}”出现了不止一次"})
+            problems.append(problem((*at, "name"), f"节日“{f.name}”出现了不止一次"))
         named = [
             (f.holiday_from + timedelta(days=i), DayKind.holiday)
             for i in range((f.holiday_to - f.holiday_from).days + 1)
@@ -47,22 +49,25 @@ def _days(year: int, festivals: list[Festival]) -> dict[date, tuple[DayKind, str
         named += [(d, DayKind.workday) for d in f.make_up_workdays]
         for day, kind in named:
             if not first <= day <= last:
-                problems.append(
-                    {"loc": f"festivals.{f.name}", "msg": f"{f.name}：{day.isoformat()} 不在 {year} 年的通知范围内"}
-                )
+                problems.append(problem(at, f"{f.name} {day.isoformat()} 不在 {year} 年的通知范围内"))
             elif day in out:
-                problems.append(
-                    {"loc": f"festivals.{f.name}", "msg": f"{f.name}：{day.isoformat()} 已在“{out[day][1]}”中出现"}
-                )
+                problems.append(problem(at, f"{f.name} {day.isoformat()} 已在“{out[day][1]}”中出现"))
             elif kind == DayKind.workday and day.weekday() < 5:
                 problems.append(
-                    {"loc": f"festivals.{f.name}", "msg": f"{f.name}：调休上班日 {day.isoformat()} 不是周六或周日"}
+                    problem((*at, "make_up_workdays"), f"{f.name}调休上班日 {day.isoformat()} 不是周六或周日")
                 )
             else:
                 out[day] = (kind, f.name)
     if problems:
-        raise Invalid(f"{year} 年节假日安排有误，未载入", code="calendar_year_invalid", errors=problems)
+        raise Invalid(f"{year} 年节假日安排有误，未载入", code="calendar_year_invalid", errors=problems, in_body=True)
     return out
+
+
+def _festival_of(festivals: list[Festival], day: date) -> int:
+    """The position of the festival that names day."""
+    return next(
+        n for n, f in enumerate(festivals) if f.holiday_from <= day <= f.holiday_to or day in f.make_up_workdays
+    )
 
 
 def _public(row: CalendarYear, days: list[CalendarDay]) -> CalendarYearPublic:
@@ -108,7 +113,11 @@ def load_year(session: Session, *, year: int, data: CalendarYearIn, principal: P
         raise Invalid(
             f"{year} 年节假日安排有误，未载入",
             code="calendar_year_invalid",
-            errors=[{"loc": "festivals", "msg": f"{d.isoformat()} 已由 {y} 年的通知安排"} for d, y in taken],
+            errors=[
+                problem(("festivals", _festival_of(data.festivals, d)), f"{d.isoformat()} 已由 {y} 年的通知安排")
+                for d, y in taken
+            ],
+            in_body=True,
         )
     row = session.get(CalendarYear, year)
     before = audit.snapshot(_public(row, _stored_days(session, year))) if row is not None else None
@@ -160,11 +169,11 @@ def parse_file(path: Path) -> CalendarYearFile:
     """A holiday notice data file (data/calendar/*.json), validated."""
     try:
         return CalendarYearFile.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError) as exc:
+    except ValidationError as exc:
+        raise invalid_from(exc, f"节假日安排文件 {path.name} 的内容不符合要求", code="calendar_file_invalid") from exc
+    except OSError as exc:
         raise Invalid(
-            f"无法读取节假日安排文件 {path.name}",
-            code="calendar_file_invalid",
-            errors=[{"loc": path.name, "msg": str(exc)[:500]}],
+            f"无法读取节假日安排文件 {path.name}：{exc.strerror or exc}", code="calendar_file_invalid"
         ) from exc
 
 

@@ -22,7 +22,7 @@ from app.models.campaign import (
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.calendar import workdays
-from app.services.campaign import campaigns, units
+from app.services.campaign import campaigns, last_review, units
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit, concurrency
 
@@ -92,7 +92,7 @@ _COLUMNS = {
     "due_overridden": Assignment.due_overridden,
     "status": Assignment.status,
 }
-assert set(_COLUMNS) | {"overdue"} == set(AssignmentPublic.model_fields), "AssignmentPublic and its columns drifted"
+assert set(_COLUMNS) | {"overdue", "last_review"} == set(AssignmentPublic.model_fields), "AssignmentPublic drifted"
 
 
 def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
@@ -121,15 +121,21 @@ def horizon_provisional(session: Session, *, filters: AssignmentFilter, today: d
 _PUBLIC_LIST = TypeAdapter(list[AssignmentPublic])
 
 
-def _public(rows: Sequence[Any], today: date) -> list[AssignmentPublic]:
-    """The rows as the API shows them, the overdue flag computed from today; validated in one call (pydantic's
-    core builds the 50 objects of a page faster than constructing them one by one in Python)."""
+def _public(session: Session, rows: Sequence[Any], today: date) -> list[AssignmentPublic]:
+    """The rows as the API shows them, the overdue flag computed from today and the latest review read in one more
+    statement; validated in one call (pydantic's core builds the 50 objects of a page faster than constructing
+    them one by one in Python)."""
     values = []
     for row in rows:
         value = dict(zip(_COLUMNS, row, strict=False))  # (a list query adds its window count at the end)
         value["overdue"] = value["status"] in OPEN and value["due_on"] < today
         values.append(value)
-    return _PUBLIC_LIST.validate_python(values)
+    found = _PUBLIC_LIST.validate_python(values)
+    if found:
+        reviews = last_review.for_assignments(session, assignment_ids=[a.id for a in found])
+        for assignment in found:
+            assignment.last_review = reviews.get(assignment.id)
+    return found
 
 
 def list_visible(
@@ -167,7 +173,7 @@ def list_visible(
     # the page and the total in one round trip (a window count); a page past the end counts on its own
     rows = session.execute(query.add_columns(func.count().over()).order_by(*order).limit(limit).offset(offset)).all()
     total = rows[0][-1] if rows else session.exec(select(func.count()).select_from(query.subquery())).one()
-    return _public(rows, today), total
+    return _public(session, rows, today), total
 
 
 def ledger(
@@ -191,7 +197,7 @@ def for_items(
         .order_by(col(Assignment.role).desc(), Unit.name)
     ).all()
     found: dict[tuple[int, int], list[AssignmentPublic]] = {k: [] for k in keys}
-    for public in _public(rows, today):
+    for public in _public(session, rows, today):
         if (public.campaign_id, public.item_id) in found:
             found[(public.campaign_id, public.item_id)].append(public)
     return found
@@ -217,7 +223,7 @@ def get_visible(session: Session, *, assignment_id: int, principal: Principal, t
     row = session.execute(_query(principal).where(Assignment.id == assignment_id)).first()
     if row is None:
         raise NotFound("未找到该任务分工", code="assignment_not_found")
-    return _public([row], today)[0]
+    return _public(session, [row], today)[0]
 
 
 def etag_of(assignment: Assignment) -> str:

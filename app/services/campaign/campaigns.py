@@ -19,6 +19,7 @@ from app.services.accounts import regions
 from app.services.campaign.units import Resolver
 from app.services.errors import Invalid, NotFound
 from app.services.indicators import frameworks
+from app.services.messages import problem
 from app.services.platform import audit
 
 
@@ -34,14 +35,14 @@ def create(session: Session, *, data: CampaignCreate, principal: Principal | Non
     regions.get_county_or_raise(session, county_id=county_id)
     frameworks.get_or_raise(session, framework_id=data.framework_id)
     problems = [
-        {"loc": f"phases.{i}", "msg": f"阶段“{p.name}”的结束日期早于开始日期"}
+        problem(("phases", i, "ends_on"), f"阶段“{p.name}”的结束日期早于开始日期")
         for i, p in enumerate(data.phases)
         if p.ends_on < p.starts_on
     ]
     if sum(p.is_submission for p in data.phases) > 1:
-        problems.append({"loc": "phases", "msg": "只能有一个资料报送阶段"})
+        problems.append(problem(("phases",), "只能有一个资料报送阶段"))
     if problems:
-        raise Invalid("活动阶段设置有误", code="phases_invalid", errors=problems)
+        raise Invalid("活动阶段设置有误", code="phases_invalid", errors=problems, in_body=True)
     campaign = Campaign(
         county_id=county_id,
         framework_id=data.framework_id,
@@ -77,6 +78,16 @@ def list_visible(session: Session, *, principal: Principal, county_ids: list[int
     query = select(Campaign).where(campaign_scope(principal)).order_by(Campaign.id)
     if county_ids is not None:
         query = query.where(col(Campaign.county_id).in_(county_ids))
+    return list(session.exec(query).all())
+
+
+def working_in(session: Session, *, principal: Principal) -> list[Campaign]:
+    """The campaigns the caller works in: an office its county's, a liaison those where its unit has assignments,
+    an evaluator those it is engaged for, a province its region's, an admin every one."""
+    query = select(Campaign).where(campaign_scope(principal)).order_by(Campaign.id)
+    if principal.role == Role.liaison:
+        mine = select(Assignment.campaign_id).where(Assignment.unit_id == principal.unit_id).distinct()
+        query = query.where(col(Campaign.id).in_(mine))
     return list(session.exec(query).all())
 
 

@@ -1,6 +1,7 @@
-"""The demo campaign brought to life through the services (so the audit trail shows every step): files
-uploaded and statements written by liaisons, returned with a comment, approved, a few assignments past
-their due date, a scoring round with the office's scores, a rectification."""
+"""The demo campaign brought to life through the services (so the audit trail shows every step): files (in
+Chinese) uploaded and statements written by liaisons, returned with a comment, approved, a few assignments past
+their due date, a scoring round with the office's scores, released so provinces and evaluators read them, a
+rectification."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.models.evidence import EvidenceKind, ReviewCreate, ReviewDecision
 from app.models.rectification import RectificationCreate
 from app.models.scoring import RoundCreate, ScoreBatch, ScoreCreate
 from app.services.access import Principal
-from app.services.assessment import scoring, scoring_config
+from app.services.assessment import release, scoring, scoring_config
 from app.services.campaign import assignments
 from app.services.demo import samples
 from app.services.review import rectification, reviews
@@ -28,9 +29,9 @@ from app.settings import get_settings
 RETURN_COMMENT = "请补充会议纪要的盖章扫描件，并注明会议日期。"
 
 
-def tiny_pdf(text: str) -> bytes:
-    """A small, well-formed one-page PDF saying text (ASCII)."""
-    return samples.one_page_pdf(f"BT /F1 14 Tf 72 720 Td ({text}) Tj ET".encode())
+def tiny_pdf(*lines: str) -> bytes:
+    """A small, well-formed one-page PDF saying lines (Chinese)."""
+    return samples.chinese_pdf(list(lines))
 
 
 def tiny_png(width: int = 16, height: int = 16) -> bytes:
@@ -87,12 +88,13 @@ def bring_to_life(
     def upload(assignment_id: int, data: bytes, filename: str) -> int:
         return _file(session, store, assignment_id=assignment_id, data=data, filename=filename, who=sfj, today=today)
 
-    submitted = upload(plan, tiny_pdf("Lingchuan justice bureau: work plan"), "工作方案.pdf")
+    plan_pdf = tiny_pdf("陵川县司法局", f"{today.year}年法治政府建设工作方案", "一、总体要求", "二、主要任务")
+    submitted = upload(plan, plan_pdf, "工作方案.pdf")
     photo = upload(board, tiny_png(), "公示栏照片.png")
     statement = _statement(
         session, assignment_id=rules, text="本单位已按要求落实，相关制度已印发执行。", who=sfj, today=today
     )
-    minutes = upload(meeting, tiny_pdf("Meeting minutes (draft)"), "会议纪要.pdf")
+    minutes = upload(meeting, tiny_pdf("会议纪要（草稿）", "县司法局党组会议研究法治政府建设工作"), "会议纪要.pdf")
     late = _statement(session, assignment_id=slow, text="材料正在整理中，先行说明。", who=sfj, today=today)
     _review(session, photo, ReviewDecision.approve, office)
     _review(session, statement, ReviewDecision.approve, office)
@@ -122,6 +124,8 @@ def bring_to_life(
         ),
     ]
     scores = scoring.record(session, round_id=round_.id, batch=ScoreBatch(scores=entries), principal=office)
+    # released, so the province's overview (README's GraphQL example) and the evaluators see the office's scores
+    release.release(session, round_id=round_.id, principal=office)
     finding = next(s for s in scores if s.item_id == meeting_item.id)
     fix = rectification.create(
         session,

@@ -1,4 +1,5 @@
-"""Small, well-formed sample files written from scratch: the demo's evidence, and the test suite's."""
+"""Small, well-formed sample files written from scratch: the demo's evidence (in Chinese, as a county's files are),
+and the test suite's."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ import zlib
 
 def one_page_pdf(content: bytes, *, width: int = 595, height: int = 842) -> bytes:
     """A one-page PDF (A4 unless told) drawing the PDF content stream `content` with Helvetica as /F1."""
+    return _pdf(content, font=b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>", width=width, height=height)
+
+
+def _pdf(content: bytes, *, font: bytes, extra: tuple[bytes, ...] = (), width: int = 595, height: int = 842) -> bytes:
+    """One page drawing content with font as /F1 (objects 1–5), then the extra objects (6, 7 …) the font names."""
     objects = [
         b"<</Type/Catalog/Pages 2 0 R>>",
         b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
         b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 %d %d]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>"
         % (width, height),
         b"<</Length " + str(len(content)).encode() + b">>stream\n" + content + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+        font,
+        *extra,
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -26,6 +33,26 @@ def one_page_pdf(content: bytes, *, width: int = 595, height: int = 842) -> byte
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def chinese_pdf(lines: list[str], *, size: int = 16) -> bytes:
+    """A one-page A4 PDF saying lines in Chinese, in Adobe's STSong-Light (one of the fonts every PDF reader
+    provides, so nothing is embedded) with the UniGB-UTF16-H encoding: readers draw it with their Song font, and
+    text extraction (search) reads the characters back as UTF-16."""
+    shown = b"".join(
+        b"BT /F1 %d Tf 72 %d Td <%s> Tj ET\n" % (size, 760 - n * (size * 2), line.encode("utf-16-be").hex().encode())
+        for n, line in enumerate(lines)
+    )
+    return _pdf(
+        shown,
+        font=b"<</Type/Font/Subtype/Type0/BaseFont/STSong-Light/Encoding/UniGB-UTF16-H/DescendantFonts[6 0 R]>>",
+        extra=(
+            b"<</Type/Font/Subtype/CIDFontType0/BaseFont/STSong-Light/CIDSystemInfo<</Registry(Adobe)/Ordering(GB1)"
+            b"/Supplement 4>>/FontDescriptor 7 0 R/DW 1000>>",
+            b"<</Type/FontDescriptor/FontName/STSong-Light/Flags 6/FontBBox[-25 -254 1000 880]/ItalicAngle 0"
+            b"/Ascent 880/Descent -120/CapHeight 880/StemV 93>>",
+        ),
+    )
 
 
 def solid_png(width: int, height: int, rgb: bytes) -> bytes:

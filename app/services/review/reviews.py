@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.models import Assignment, Evidence, EvidenceVersion, MaterialRequestItem, Review
 from app.models.campaign import AssignmentStatus
-from app.models.evidence import EvidenceStatus, ReviewCreate, ReviewDecision
+from app.models.evidence import EvidenceStatus, ReviewCreate, ReviewDecision, VersionState
 from app.models.user import Role
 from app.services.access import Principal
 from app.services.campaign import campaigns
@@ -22,7 +22,7 @@ from app.services.platform import audit
 
 class Action(StrEnum):
     submit = "submit"  # a new version (the first one, or a resubmission)
-    withdraw = "withdraw"  # the current version, before anyone reviewed it
+    withdraw = "withdraw"  # the current version, while it waits for review or after it was returned
     approve = ReviewDecision.approve
     return_ = ReviewDecision.return_
     reopen = ReviewDecision.reopen
@@ -36,6 +36,8 @@ TRANSITIONS: dict[tuple[EvidenceStatus, Action], EvidenceStatus | None] = {
     (S.returned, Action.submit): S.submitted,
     (S.withdrawn, Action.submit): S.submitted,
     (S.submitted, Action.withdraw): None,
+    # a returned file the unit drops instead of correcting (it was the wrong file, or another one suffices)
+    (S.returned, Action.withdraw): None,
     (S.submitted, Action.approve): S.approved,
     (S.submitted, Action.return_): S.returned,
     (S.approved, Action.reopen): S.returned,
@@ -75,8 +77,11 @@ def check(status: str, action: Action) -> EvidenceStatus | None:
 
 
 def derive(statuses: Iterable[str]) -> AssignmentStatus:
-    """An assignment's status from its evidence: anything returned needs the unit, then anything
-    waiting needs the office; approved only when every piece is approved."""
+    """The one rule for an assignment's status, over the evidence that counts for it now (its own and that of the
+    material requests covering its item; withdrawn evidence does not count), first match wins:
+    no evidence → not_started 未报送; any piece returned → returned 退回补充 (the unit has something to do:
+    send a corrected version or withdraw that piece); any piece waiting → submitted 已报送 (the office has);
+    every piece approved → approved 已通过. README ("How an assignment's status is decided") says the same."""
     live = {EvidenceStatus(s) for s in statuses} - {S.withdrawn}
     if not live:
         return AssignmentStatus.not_started
@@ -136,17 +141,11 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
         campaign = campaigns.get_managed(session, campaign_id=evidence.campaign_id, principal=principal)
     action = Action(data.decision)
     require_actor(principal, action)
+    version = _reviewable_version(session, evidence, data.version)
     new_status = check(evidence.status, action)
     assert new_status is not None
-    if data.version != evidence.current_version:
-        raise Conflict(f"资料已更新为第 {evidence.current_version} 版，请刷新后审核最新版本", code="review_stale")
     if action in (Action.return_, Action.reopen) and not data.comment.strip():
         raise Invalid("退回或重新打开时必须填写意见", code="comment_required")
-    version = session.exec(
-        select(EvidenceVersion).where(
-            EvidenceVersion.evidence_id == evidence_id, EvidenceVersion.number == data.version
-        )
-    ).one()
     before = audit.snapshot(evidence, "status", "current_version")
     decision = Review(
         evidence_id=evidence_id,
@@ -190,6 +189,25 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
             },
         )
     return evidence
+
+
+def _reviewable_version(session: Session, evidence: Evidence, number: int) -> EvidenceVersion:
+    """The version the office named, if it is the current one; otherwise the one reason it is not, each with its own
+    code: no such version, withdrawn by the unit, or a newer one handed in since the office read it."""
+    version = session.exec(
+        select(EvidenceVersion).where(EvidenceVersion.evidence_id == evidence.id, EvidenceVersion.number == number)
+    ).first()
+    if version is None:
+        raise NotFound(f"该资料没有第 {number} 版（当前为第 {evidence.current_version} 版）", code="version_not_found")
+    if version.state == VersionState.withdrawn:
+        current = evidence.current_version
+        raise Conflict(f"第 {number} 版已由报送单位撤回，不能审核；当前为第 {current} 版", code="version_withdrawn")
+    if number != evidence.current_version:
+        raise Conflict(
+            f"报送单位已提交第 {evidence.current_version} 版，第 {number} 版不再是当前版本，请刷新后审核最新版本",
+            code="review_stale",
+        )
+    return version
 
 
 def refresh_for(session: Session, evidence: Evidence) -> None:

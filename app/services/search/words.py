@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from functools import cache
 
 import jieba
@@ -13,12 +14,27 @@ _SPACED = re.compile(rf"(?<={_CJK})[ \t]+(?={_CJK})|(?<={_CJK})[ \t]+(?=\d)|(?<=
 _WORD = re.compile(r"\w", re.UNICODE)
 
 
+_loading = threading.Lock()
+
+
 @cache
 def _tokenizer() -> jieba.Tokenizer:
+    with _loading:  # one load even when the start-up's and a first request's threads ask at once
+        return _load()
+
+
+@cache
+def _load() -> jieba.Tokenizer:
     jieba.setLogLevel(logging.WARNING)  # its dictionary ships in the wheel; no download, only a cache file
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     return tokenizer
+
+
+def load_dictionary() -> None:
+    """Load the segmenter's dictionary now (about a second), so that no search pays for it: the app calls it at
+    start, off the event loop."""
+    _tokenizer()
 
 
 def unspace(text: str) -> str:

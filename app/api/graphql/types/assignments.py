@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from app.api.graphql.types._base import Info
 from app.models.campaign import AssignmentRole, AssignmentStatus
+from app.models.evidence import ReviewDecision
 from app.services.submission import evidence
 
 if TYPE_CHECKING:
     from app.api.graphql.types.evidence import EvidenceType
+
+
+@strawberry.type(name="LastReview", description="最近一次审核（本任务现有资料中，撤回的不算）")
+class LastReviewType:
+    decision: ReviewDecision
+    comment: str = strawberry.field(description="审核意见（退回补充时必填）")
+    reviewed_at: datetime = strawberry.field(description="审核时间")
+    reviewer_name: str = strawberry.field(description="审核人")
+    evidence_id: int
+    evidence_title: str
+    version: int = strawberry.field(description="所审核的版本号")
 
 
 @strawberry.type(name="Assignment", description="任务分工：某单位在某活动中负责的一项指标")
@@ -32,6 +44,10 @@ class AssignmentType:
     due_overridden: bool
     status: AssignmentStatus
     overdue: bool = strawberry.field(description="已逾期：未报送或退回补充，且已过截止日期")
+    # a LastReview model of the service, read the same way as the type's own fields
+    last_review: LastReviewType | None = strawberry.field(
+        default=None, description="最近一次审核：结论、意见、审核时间和审核人；尚未审核为 null"
+    )
 
     @strawberry.field(description="为该任务提交的印证资料（含所属资料清单项下的）")
     async def evidence(

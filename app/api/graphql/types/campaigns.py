@@ -191,7 +191,7 @@ class CampaignType:
         )
         return connection([from_obj(AssignmentType, a) for a in rows], at=at, total=total)
 
-    @strawberry.field(description="印证资料（status=submitted 即待审核队列）")
+    @strawberry.field(description="印证资料（status: SUBMITTED 即待审核队列）")
     async def evidence(
         self,
         info: Info,

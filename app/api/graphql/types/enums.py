@@ -1,4 +1,6 @@
-"""Every enum the schema shows, registered once (before any type uses it), named by the REST values."""
+"""Every enum the schema shows, registered once (before any type uses it). GraphQL names its enum values in
+UPPER_CASE (the convention every GraphQL client expects): the REST value in capitals, `not_started` → NOT_STARTED,
+`return` → RETURN. Inputs and answers carry those names; the resolvers still get and give the Python enums."""
 
 from __future__ import annotations
 
@@ -19,19 +21,21 @@ for enum, description in (
     (Role, "角色"),
     (CampaignStatus, "创建活动状态"),
     (AssignmentStatus, "任务的流程状态：未报送、已报送、退回补充、已通过（是否逾期另见 overdue）"),
-    (AssignmentRole, "lead 牵头单位 / co 责任单位"),
+    (AssignmentRole, "LEAD 牵头单位 / CO 责任单位"),
     (SectionKind, "清单类别：标准指标、加分项、否决项等"),
     (LeadRule, "牵头单位规则"),
-    (EvidenceKind, "file 文件 / url 网址 / statement 情况说明"),
+    (EvidenceKind, "FILE 文件 / URL 网址 / STATEMENT 情况说明"),
     (EvidenceStatus, "资料状态"),
-    (ReviewDecision, "approve 通过 / return 退回补充 / reopen 撤回通过"),
+    (ReviewDecision, "APPROVE 通过 / RETURN 退回补充 / REOPEN 撤回通过"),
     (VersionState, "版本状态"),
-    (ScorerKind, "office 县级初审 / evaluator 第三方评估"),
+    (ScorerKind, "OFFICE 县级初审 / EVALUATOR 第三方评估"),
     (RectificationStatus, "整改状态"),
     (RectificationSource, "整改事项来源"),
     (
         TextStatus,
-        "文件文字的读取情况：pending 待读取、done 已读取、no_text 无可读文字、no_text_layer 无文本层、failed 读取失败",
+        "文件文字的读取情况：PENDING 待读取、DONE 已读取、NO_TEXT 无可读文字、NO_TEXT_LAYER 无文本层、FAILED 读取失败",
     ),
 ):
-    strawberry.enum(enum, graphql_name_from="value", description=description)
+    definition = strawberry.enum(enum, graphql_name_from="value", description=description).__strawberry_definition__
+    for value in definition.values:
+        value.name = str(value.value).upper()

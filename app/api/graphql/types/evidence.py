@@ -30,7 +30,7 @@ class VersionType:
     sha256: str | None
     page_count: int | None = strawberry.field(description="PDF 页数")
     resubmitted_unchanged: bool = strawberry.field(description="与此前被退回的版本内容完全相同")
-    text_status: TextStatus = strawberry.field(description="供检索的文字读取情况；no_text_layer 即无文本层（扫描件）")
+    text_status: TextStatus = strawberry.field(description="供检索的文字读取情况；NO_TEXT_LAYER 即无文本层（扫描件）")
     url: str | None
     text: str | None
     state: VersionState
@@ -56,7 +56,7 @@ class SearchHitType:
     item_id: int | None = strawberry.field(description="指标（资料直接提交到指标时）")
     item_number: int | None
     material_request_id: int | None = strawberry.field(description="材料清单条目（资料提交到跨指标的材料要求时）")
-    text_status: TextStatus = strawberry.field(description="文件文字的读取情况；no_text_layer 即无文本层（扫描件）")
+    text_status: TextStatus = strawberry.field(description="文件文字的读取情况；NO_TEXT_LAYER 即无文本层（扫描件）")
     text_status_label: str
     snippet: str = strawberry.field(description="命中的片段，检索词以 <mark></mark> 标出（其余文字已做 HTML 转义）")
 
@@ -101,11 +101,23 @@ class DownloadLinkType:
     expires_at: datetime
 
 
+@strawberry.type(name="EvidenceItem", description="资料计入的一项指标")
+class EvidenceItemType:
+    item_id: int
+    number: int
+    label: str = strawberry.field(description="第18项；其他清单为“加分项第1项”")
+    text: str = strawberry.field(description="指标内容")
+
+
 @strawberry.type(name="Evidence", description="一份印证资料")
 class EvidenceType:
     id: int
     campaign_id: int
     unit_id: int
+    unit_name: str = strawberry.field(description="报送单位")
+    item_label: str = strawberry.field(description="资料计入的指标，如“第18项”“第26、27、28项”")
+    # EvidenceItem models of the service, read like the type's own fields
+    items: list[EvidenceItemType] = strawberry.field(description="资料计入的指标")
     assignment_id: int | None
     material_request_id: int | None
     title: str

@@ -104,5 +104,5 @@ class RoundType:
         return [from_obj(ScoreType, s) for s in rows]
 
     @strawberry.field(description="本轮的评分汇总（与 REST 评分报告同一算法）")
-    async def summary(self, info: Info, source: str = scoring.OFFICE_KEY) -> ScoreSummaryType:
+    async def summary(self, info: Info, source: str | None = None) -> ScoreSummaryType:
         return ScoreSummaryType.of(await info.context.call(score_report.build, round_id=self.id, source=source))
