@@ -1,9 +1,10 @@
-"""The one command-line entry point: serve, migrate, demo, import-framework, export, create-user, token, worker,
-audit verify."""
+"""The one command-line entry point: serve, migrate, demo, import-framework, export, create-user, token, worker
+(app/cli_worker.py), audit verify."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import cli_backup, cli_export
+from app import cli_backup, cli_export, cli_worker
 from app.db import session_scope
 from app.services.errors import DomainError
 
@@ -38,8 +39,10 @@ def migrate(_: argparse.Namespace | None = None) -> None:
 def serve(args: argparse.Namespace) -> None:
     """Run the API with uvicorn, logging JSON lines (with the request id) to stdout.
 
-    X-Forwarded-For is believed only from the addresses in FORWARDED_ALLOW_IPS (the proxy's own; default
-    127.0.0.1): from any other peer the header is ignored and the peer's address is the client's."""
+    With --with-worker (and always under `shifan demo --serve`, unless --no-worker) a `shifan worker` child runs
+    beside the API, started again if it exits. X-Forwarded-For is believed only from the addresses in
+    FORWARDED_ALLOW_IPS (the proxy's own; default 127.0.0.1): from any other peer the header is ignored and the
+    peer's address is the client's."""
     import os
 
     import uvicorn
@@ -47,16 +50,17 @@ def serve(args: argparse.Namespace) -> None:
     from app.observability import LOGGING, configure_logging
 
     configure_logging()
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=LOGGING,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-    )
+    with cli_worker.supervised_worker() if args.with_worker else contextlib.nullcontext():
+        uvicorn.run(
+            "app.main:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=LOGGING,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        )
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -184,76 +188,6 @@ def sweep(args: argparse.Namespace) -> None:
     print(f"login attempts older than a day removed: {login_throttle.purge()}")
 
 
-def _scan_reminders(today: date, within_workdays: int) -> None:
-    """One deadline scan, with the calendar's warnings; an error is logged, never raised (the worker goes on)."""
-    from app.services.calendar import workdays
-    from app.services.notifications import events
-
-    for warning in workdays.readiness_warnings(today=today):
-        print(f"警告 calendar: {warning}", flush=True)
-    try:
-        found = _session_do(lambda s: events.scan_deadlines(s, today=today, within_workdays=within_workdays))
-    except Exception as exc:  # noqa: BLE001 - a data error must not stop reminders and webhooks for good
-        print(f"reminders: scan failed, retried next round: {type(exc).__name__}: {exc}", flush=True)
-        return
-    print(f"reminders: {found} new", flush=True)
-
-
-def _read_search_texts() -> int:
-    """One batch of the search job (the words of new evidence versions); how many were read."""
-    from app.services.search import indexing
-    from app.services.storage import get_store
-
-    try:
-        counts = indexing.run_once(get_store())
-    except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
-        print(f"search texts: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
-        return 0
-    if counts["read"]:
-        print(f"search texts: {counts}", flush=True)
-    return counts["read"]
-
-
-def worker(args: argparse.Namespace) -> None:
-    """Scan deadlines for reminders, deliver pending webhook events, make file previews; run as many as you
-    like. It never exits on an error in the data: it logs it, skips what it concerns, and goes on."""
-    import time
-
-    import httpx
-
-    from app.services.notifications import delivery
-    from app.services.storage import get_store
-    from app.services.submission import previews
-    from app.settings import get_settings
-
-    settings = get_settings()
-    last_scan: float | None = None  # scan at once: monotonic time starts near 0 on a freshly booted machine
-    with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
-        while True:
-            if last_scan is None or time.monotonic() - last_scan >= args.scan_seconds:
-                _scan_reminders(args.today or date.today(), settings.remind_within_workdays)
-                last_scan = time.monotonic()
-            try:
-                counts = delivery.run_once(client=client)
-            except Exception as exc:  # noqa: BLE001 - e.g. the database away for a moment: wait, try again
-                print(f"deliveries: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
-                counts = {"claimed": 0}
-            if counts["claimed"]:
-                print(f"deliveries: {counts}", flush=True)
-            try:
-                made = previews.run_once(get_store())
-            except Exception as exc:  # noqa: BLE001 - as above: the database or the store away for a moment
-                print(f"previews: batch failed, retried: {type(exc).__name__}: {exc}", flush=True)
-                made = {"claimed": 0}
-            if made["claimed"]:
-                print(f"previews: {made}", flush=True)
-            texts = _read_search_texts()
-            if args.once:
-                return
-            if not counts["claimed"] and not made["claimed"] and not texts:
-                time.sleep(args.poll_seconds)
-
-
 def audit_verify(_: argparse.Namespace) -> None:
     """Recompute the audit hash chain; name the first entry that no longer matches (exit code 1)."""
     from app.services.platform import audit_chain
@@ -324,12 +258,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    for p in (add("serve", serve, "Run the API server"), d := add("demo", demo, "Load the demo county")):
+    for p in (srv := add("serve", serve, "Run the API server"), d := add("demo", demo, "Load the demo county")):
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
         p.add_argument("--workers", type=int, default=1)
-    d.add_argument("--serve", action="store_true", help="start the API after loading")
+    d.add_argument("--serve", action="store_true", help="start the API (and the worker) after loading")
     d.add_argument("--reset", action="store_true", help="empty a demo-only database first and load the demo afresh")
+    d.add_argument("--no-worker", dest="with_worker", action="store_false", help="serve without the worker")
+    d.set_defaults(with_worker=True)
+    srv.add_argument("--with-worker", action="store_true", help="also run the worker, as a supervised child process")
     add("migrate", migrate, "Migrate the database to the newest schema")
     p = add("import-framework", import_framework, "Import a framework data file (JSON or .xlsx)")
     p.add_argument("file")
@@ -349,16 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("token_id", type=int)
     p = add("sweep", sweep, "Remove expired direct uploads and orphaned objects (run e.g. hourly from cron)")
     p.add_argument("--grace-minutes", type=int, help="leave objects younger than this alone (default from settings)")
-    p = add(
-        "worker",
-        worker,
-        "Send reminders, deliver webhook events, make file previews, read new evidence for search (safe on every"
-        " instance)",
-    )
-    p.add_argument("--once", action="store_true", help="one scan, one delivery, preview and search batch, then exit")
-    p.add_argument("--poll-seconds", type=float, default=2.0, help="wait when nothing is due")
-    p.add_argument("--scan-seconds", type=float, default=600.0, help="how often to look for due/overdue work")
-    p.add_argument("--today", type=date.fromisoformat, help="judge due/overdue as of this date (default: today)")
     cal = sub.add_parser("calendar", help="Holiday notices (放假调休安排) by year", description="节假日安排")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
     p = cal_sub.add_parser("load", help="Load a year's notice from a data file (data/calendar/*.json)")
@@ -371,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=search_reread)
     cli_export.add_parser(sub)
     cli_backup.add_parser(sub)
+    cli_worker.add_parser(sub)
     audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
     audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)
     audit_cmds.add_parser("verify", help=audit_verify.__doc__, description=audit_verify.__doc__).set_defaults(

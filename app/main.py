@@ -44,12 +44,14 @@ from app.api.routes import (
     webhooks,
 )
 from app.api.security_headers import SecurityHeadersMiddleware
+from app.models.worker import LaneHealth
 from app.observability import REGISTRY
 from app.services.calendar import workdays
 from app.services.errors import Unauthorized, Unavailable
 from app.services.platform import health
 from app.services.search import words
 from app.services.storage import get_store
+from app.services.worker import heartbeats
 from app.settings import get_settings
 
 SERVERS = [{"url": "/", "description": "本服务（与本文档同一地址）"}]
@@ -74,6 +76,9 @@ class Readiness(BaseModel):
     storage: Literal["ok", "unavailable"]
     calendar: Literal["ok", "provisional"] | None = None  # while the database answers
     warnings: list[str] | None = None  # e.g. a year ahead without a holiday calendar (weekends only)
+    # The background worker, by its lanes' heartbeats (informational: the API serves without it).
+    worker: Literal["ok", "stalled", "absent", "partial"] | None = None
+    lanes: dict[str, LaneHealth] | None = None
 
 
 class ServiceIndex(BaseModel):
@@ -190,7 +195,8 @@ def create_app() -> FastAPI:
     )
     def readyz(store: StorageDep, today: Today) -> JSONResponse:
         """Readiness: the database and the object store both answer; `calendar` warns (never fails) when a
-        year ahead has no holiday calendar."""
+        year ahead has no holiday calendar; `worker` and `lanes` tell each worker lane's last heartbeat and a
+        stalled lane (never failing readiness: the API serves without the worker)."""
         checks = health.readiness(store)
         ready = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ok" if ready else "unavailable", **checks}
@@ -199,6 +205,7 @@ def create_app() -> FastAPI:
             body["calendar"] = "provisional" if found else "ok"
             if found:
                 body["warnings"] = found
+            body.update(heartbeats.readiness())
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get(

@@ -12,7 +12,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import province, search, todo, upload, waiting  # noqa: E402
-from bench.soak.report import keep_section  # noqa: E402
 
 
 def machine() -> str:
@@ -27,6 +26,14 @@ def machine() -> str:
     )
     mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
     return f"{cpu}, {os.cpu_count()} cores, {mem} GiB RAM, Python {platform.python_version()}, {platform.system()}"
+
+
+def kept_sections(old: str, *, written: str) -> str:
+    """Every marked section of the old file whose name the new sections do not carry, in their order."""
+    import re
+
+    blocks = re.finditer(r"<!-- ([\w-]+):start -->.*?<!-- \1:end -->", old, flags=re.S)
+    return "\n\n".join(m.group(0) for m in blocks if f"<!-- {m.group(1)}:start -->" not in written) + "\n"
 
 
 def main() -> None:
@@ -47,9 +54,11 @@ def main() -> None:
         "",
     ]
     path = ROOT / "BENCHMARKS.md"
-    # the soak's section is written by `make soak` (bench/soak), which this run does not repeat: keep it
-    soak = keep_section(path.read_text(encoding="utf-8")) if path.exists() else ""
-    path.write_text("\n".join(header + sections) + ("\n" + soak if soak else ""), encoding="utf-8")
+    # Sections between <!-- name:start/end --> markers that this run does not write (the soak's, from `make
+    # soak`; the backup's and the worker lanes', from `python -m bench.backup` / `python -m bench.worker_lanes`)
+    # are kept as they are.
+    kept = kept_sections(path.read_text(encoding="utf-8"), written="\n".join(sections)) if path.exists() else ""
+    path.write_text("\n".join(header + sections) + ("\n" + kept if kept else ""), encoding="utf-8")
     print("\n".join(sections))
 
 

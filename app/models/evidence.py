@@ -42,6 +42,7 @@ class PreviewState(StrEnum):
     none = "none"  # no preview: not a file, a type without a renderer (Word, OFD, video), or unreadable
     pending = "pending"  # a PDF or image waiting for the worker
     ready = "ready"  # GET …/preview.png answers
+    failed = "failed"  # stopped by a limit (time, CPU, memory), the renderer crashed, or given up: see preview_failure
 
 
 class TextStatus(StrEnum):
@@ -50,6 +51,38 @@ class TextStatus(StrEnum):
     no_text = "no_text"  # a kind of file without words to read (images, video, archives)
     no_text_layer = "no_text_layer"  # 无文本层: a PDF or OFD whose pages carry no text (a scan)
     failed = "failed"  # the file could not be read (damaged, or a format we do not open)
+
+
+# Why a file job (preview, search text) did not finish: the code is stored, the message is what people read.
+JOB_FAILURE_MESSAGES = {
+    "time_limit": "处理超时，已停止（文件可能异常，请核对后重新导出上传）",
+    "cpu_limit": "处理耗时超过上限，已停止（文件可能异常，请核对后重新导出上传）",
+    "memory_limit": "处理所需内存超过上限，已停止（文件可能异常，请核对后重新导出上传）",
+    "crashed": "解析程序异常退出（文件可能已损坏）",
+    "gave_up": "多次尝试仍未完成，已停止重试",
+    "too_large": "文件过大，不做此项处理",
+    "checksum": "存储的文件与登记的校验值不符",
+    "missing": "文件存储中找不到该文件",
+    "unreadable": "文件无法解析",
+}
+
+
+class JobFailure(SQLModel):
+    """Why the worker could not make a preview or read the words of a file."""
+
+    code: str = Field(
+        description="time_limit、cpu_limit、memory_limit、crashed、gave_up、too_large、checksum、missing、unreadable"
+    )
+    message: str
+
+    @classmethod
+    def of(cls, stored: str | None) -> JobFailure | None:
+        """The failure behind a stored "code: detail" (older free-text errors read as unreadable)."""
+        if not stored:
+            return None
+        code = stored.split(":", 1)[0].strip()
+        code = code if code in JOB_FAILURE_MESSAGES else "unreadable"
+        return cls(code=code, message=JOB_FAILURE_MESSAGES[code])
 
 
 TEXT_STATUS_LABELS = {
@@ -110,6 +143,11 @@ class EvidenceVersion(SQLModel, table=True):
     preview_attempts: int = 0
     preview_lease_token: str | None = Field(default=None, max_length=36)
     preview_lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    preview_error: str | None = Field(default=None, max_length=300)  # "code: detail" when failed or none
+    # Reading the words for search, claimed under a lease like the preview (the words go to evidencetext).
+    text_attempts: int = 0
+    text_lease_token: str | None = Field(default=None, max_length=36)
+    text_lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class Review(SQLModel, table=True):
@@ -232,8 +270,11 @@ class VersionPublic(SQLModel):
     withdrawn_at: datetime | None
     preview: PreviewState = Field(
         default=PreviewState.none,
-        description="首页预览图：ready 可取 preview.png；pending 正在生成；none 无预览（显示文件类型图标）",
+        description="首页预览图：ready 可取 preview.png；pending 正在生成；none 无预览（显示文件类型图标）；"
+        "failed 生成失败（原因见 preview_failure）",
     )
+    preview_failure: JobFailure | None = Field(default=None, description="预览图未能生成的原因")
+    text_failure: JobFailure | None = Field(default=None, description="文字未能读取（检索）的原因")
 
 
 class ReviewPublic(SQLModel):

@@ -328,6 +328,8 @@ def _items(
                 item_id=item.id,  # type: ignore[arg-type]
                 key=item.key,
                 section=section,
+                section_name=section_name,
+                label=item_label(item.number, section_name, position),
                 kind=scheme.item_kinds[item.id],  # type: ignore[index]
                 number=item.number,
                 text=item.text,
@@ -336,8 +338,6 @@ def _items(
                 max=scheme.max_of(item),
                 weight=scheme.weight_of(item),
                 points=_r(mark.points) if mark.points is not None else None,
-                section_name=section_name,
-                label=item_label(item.number, section_name, position),
                 not_applicable=mark.not_applicable and mark.scorers > 0,
                 vetoed=mark.vetoed,
                 scorers=mark.scorers,

@@ -19,6 +19,14 @@ from app.models.evidence import (
 from app.services.submission import uploads
 
 
+@strawberry.type(name="JobFailure", description="worker 未能生成预览图或读取文字的原因")
+class JobFailureType:
+    code: str = strawberry.field(
+        description="time_limit、cpu_limit、memory_limit、crashed、gave_up、too_large、checksum、missing、unreadable"
+    )
+    message: str
+
+
 @strawberry.type(name="EvidenceVersion", description="资料的一个版本")
 class VersionType:
     number: int
@@ -38,8 +46,11 @@ class VersionType:
     created_at: datetime
     withdrawn_at: datetime | None
     preview: PreviewState = strawberry.field(
-        description="首页预览图：ready 可取 …/preview.png；pending 正在生成；none 无预览（显示文件类型图标）"
+        description="首页预览图：READY 可取 …/preview.png；PENDING 正在生成；NONE 无预览（显示文件类型图标）；"
+        "FAILED 生成失败（原因见 previewFailure）"
     )
+    preview_failure: JobFailureType | None = strawberry.field(description="预览图未能生成的原因")
+    text_failure: JobFailureType | None = strawberry.field(description="文字未能读取（检索）的原因")
 
 
 @strawberry.type(name="SearchHit", description="检索命中的一个资料版本：所属单位、指标，以及命中的片段")
