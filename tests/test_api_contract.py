@@ -56,7 +56,10 @@ def test_readyz_reports_database_and_storage(client, app, database_url) -> None:
 
     pin_today(app, date(2023, 3, 1))  # a year the calendar knows, and the next one too
     ok = client.get("/readyz")
-    assert ok.status_code == 200 and ok.json() == {"status": "ok", "database": "ok", "storage": "ok", "calendar": "ok"}
+    body = ok.json()
+    lanes, worker = body.pop("lanes"), body.pop("worker")  # the worker's lanes, by the heartbeats in this database
+    assert ok.status_code == 200 and body == {"status": "ok", "database": "ok", "storage": "ok", "calendar": "ok"}
+    assert set(lanes) == {"reminders", "deliveries", "previews", "search"} and worker in ("ok", "absent", "stalled")
     use_store(app, unreachable_store())
     try:
         down = client.get("/readyz")
