@@ -106,6 +106,18 @@ class Picker:
             by_request.setdefault(c.material_request_id, set()).add(c.item_id)
         return {i for items in by_request.values() if len(items) >= 2 for i in items}
 
+    def _shared_elsewhere(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
+        """A material request covering two or more unused assignments of the unit in any one campaign."""
+        unused = [a for a in session.exec(select(Assignment).where(Assignment.unit_id == unit_id)).all()]
+        unused = [a for a in unused if a.id not in self._used]
+        groups: dict[tuple[int, int], list[Assignment]] = {}
+        for a in unused:
+            for c in session.exec(select(MaterialRequestItem).where(MaterialRequestItem.item_id == a.item_id)).all():
+                groups.setdefault((a.campaign_id, c.material_request_id), []).append(a)
+        (_, request_id), rows = max(groups.items(), key=lambda kv: len(kv[1]), default=((0, 0), []))
+        assert len(rows) >= 2, "no material request covers two unused assignments of this unit"
+        return request_id, rows
+
     def shared_material(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering at least two of the unit's unused assignments."""
         mine = {a.item_id: a for a in session.exec(self._mine(session, unit_id)).all() if a.id not in self._used}
@@ -119,9 +131,11 @@ class Picker:
             requests: dict[int, list[int]] = {}
             for c in session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(free))).all():
                 requests.setdefault(c.material_request_id, []).append(c.item_id)
-            request_id, items = max(requests.items(), key=lambda kv: len(kv[1]))
-            assert len(items) >= 2, "no material request covers two free items"
-            rows = self._add(session, unit_id, sorted(items))
+            request_id, items = max(requests.items(), key=lambda kv: len(kv[1]), default=(0, []))
+            if len(items) >= 2:
+                rows = self._add(session, unit_id, sorted(items))
+            else:  # the world campaign is used up: two unused assignments of another campaign under one request
+                request_id, rows = self._shared_elsewhere(session, unit_id)
         self._used.update(a.id for a in rows)  # type: ignore[misc]
         return request_id, rows
 

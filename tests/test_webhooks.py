@@ -195,7 +195,7 @@ def test_no_event_without_its_change(client, app, world, receiver, session) -> N
         json={"decision": "approve", "version": 9},
         headers=world.auth("gp-office"),
     )
-    assert stale.status_code == 409
+    assert stale.status_code == 404 and stale.json()["code"] == "version_not_found"  # no version 9: refused
     session.expire_all()
     assert len(session.exec(select(OutboxEvent.id)).all()) == before
 
