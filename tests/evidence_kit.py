@@ -27,9 +27,10 @@ def png(width: int = 2, height: int = 2) -> bytes:
 class Picker:
     """Hands out the 县司法局 liaison's assignments in 陵川, each to one test only."""
 
-    def __init__(self) -> None:
+    def __init__(self, campaign_id: int | None = None) -> None:
         self._used: set[int] = set()
         self._counter = itertools.count()
+        self._campaign_id = campaign_id  # None: the shared world's campaign
 
     def assignment(self, session: Session, unit_id: int, *, exclude_items: set[int] | None = None) -> Assignment:
         rows = session.exec(self._mine(session, unit_id).order_by(Assignment.id)).all()
@@ -60,10 +61,12 @@ class Picker:
         campaign_id = self._world(session, unit_id).campaign_id
         return select(Assignment).where(Assignment.unit_id == unit_id, Assignment.campaign_id == campaign_id)
 
-    @staticmethod
-    def _world(session: Session, unit_id: int) -> Assignment:
-        """The unit's first assignment: it stands in the shared world's campaign."""
-        first = session.exec(select(Assignment).where(Assignment.unit_id == unit_id).order_by(Assignment.id)).first()
+    def _world(self, session: Session, unit_id: int) -> Assignment:
+        """The unit's first assignment in this picker's campaign (by default the shared world's)."""
+        query = select(Assignment).where(Assignment.unit_id == unit_id)
+        if self._campaign_id is not None:
+            query = query.where(Assignment.campaign_id == self._campaign_id)
+        first = session.exec(query.order_by(Assignment.id)).first()
         assert first is not None, "the unit has no assignment in the world"
         return first
 

@@ -9,16 +9,38 @@ from datetime import date
 import pytest
 
 from tests.conftest import pin_today
-from tests.evidence_kit import API, PICKER, pdf, upload
+from tests.evidence_kit import API, Picker, pdf, upload
 from tests.graphql_kit import gql
 from tests.search_kit import chinese_pdf, docx, ofd, read_everything, scanned_pdf, xlsx
 
 BODY = ("陵川县司法局", "关于张某不服县市场监管局行政处罚一案，本机关依法作出行政复议决定书，维持原具体行政行为。")
 
 
+# The search tests hand out a dozen assignments: a campaign of their own in 陵川 (same framework, same February
+# 2023 submission phase as the world's), so the world's campaign keeps its items for the tests that need it.
+OWN: dict = {}
+
+
 @pytest.fixture(autouse=True)
-def _during_submission(app, client) -> None:
+def _during_submission(app, client, world, session) -> None:
     pin_today(app, date(2023, 2, 10))
+    if not OWN:
+        from app.models import Campaign
+        from tests.world import launched_campaign
+
+        framework_id = session.get(Campaign, world.ids["lc_campaign"]).framework_id
+        made = launched_campaign(session, county_id=world.ids["lc_county"], framework_id=framework_id, name="检索测试")
+        session.commit()
+        from sqlmodel import select
+
+        from app.models import User
+
+        evaluator = session.exec(select(User).where(User.username == "evaluator")).one()  # engaged as in the world's
+        engaged = client.post(
+            f"{API}/campaigns/{made.id}/evaluators", json={"user_id": evaluator.id}, headers=world.auth("lc-office")
+        )
+        assert engaged.status_code in (200, 201, 204), engaged.text
+        OWN.update(campaign=made.id, picker=Picker(made.id))
 
 
 def _search(client, headers, campaign_id: int, q: str, **params):
@@ -32,11 +54,11 @@ def _hits(client, headers, campaign_id: int, q: str) -> dict[int, dict]:
 
 
 def test_a_chinese_pdf_is_found_by_a_word_of_its_body_once_the_worker_has_read_it(client, world, session) -> None:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     r = upload(client, world.auth("lc-sfj"), a.id, chinese_pdf(*BODY), "scan-0001.pdf", title="材料一")
     assert r.status_code == 201, r.text
     evidence_id = r.json()["id"]
-    campaign = world.ids["lc_campaign"]
+    campaign = OWN["campaign"]
     # the request only stored the file: its words are read by the worker, afterwards
     assert evidence_id not in _hits(client, world.auth("lc-office"), campaign, "行政复议")
     assert read_everything().get("done", 0) >= 1
@@ -63,18 +85,18 @@ def test_docx_xlsx_ofd_statements_and_addresses_are_found(client, world, session
     }
     made: dict[str, int] = {}
     for kind, (raw, name) in files.items():
-        a = PICKER.assignment(session, world.ids["lc_sfj"])
+        a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
         r = upload(client, headers, a.id, raw, name, title=f"附件{kind}")
         assert r.status_code == 201, r.text
         made[kind] = r.json()["id"]
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     r = client.post(
         f"{API}/assignments/{a.id}/evidence",
         json={"kind": "statement", "text": "本单位已建立合法性审核机制，配备法律顾问两名。"},
         headers=headers,
     )
     made["statement"] = r.json()["id"]
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     r = client.post(
         f"{API}/assignments/{a.id}/evidence",
         json={"kind": "url", "url": "https://www.lingchuan.gov.cn/zwgk/123.html", "title": "合法性审核目录公开网页"},
@@ -83,24 +105,24 @@ def test_docx_xlsx_ofd_statements_and_addresses_are_found(client, world, session
     made["url"] = r.json()["id"]
     read_everything()
 
-    found = _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "合法性审核")
+    found = _hits(client, world.auth("lc-office"), OWN["campaign"], "合法性审核")
     assert set(made.values()) <= set(found), {k: v in found for k, v in made.items()}
     assert "<mark>合法性审核</mark>" in found[made["xlsx"]]["snippet"]
     assert found[made["ofd"]]["text_status"] == "done"
     assert found[made["url"]]["kind"] == "url"
     assert found[made["statement"]]["snippet"].count("<mark>") >= 1
     # a word only inside the workbook's cells
-    assert made["xlsx"] in _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "办结")
+    assert made["xlsx"] in _hits(client, world.auth("lc-office"), OWN["campaign"], "办结")
 
 
 def test_a_scan_without_text_is_marked_no_text_layer_not_silently_missing(client, world, session) -> None:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     r = upload(client, world.auth("lc-sfj"), a.id, scanned_pdf(), "x.pdf", title="执法案卷扫描件")
     assert r.status_code == 201, r.text
     evidence_id = r.json()["id"]
     assert r.json()["versions"][0]["text_status"] == "pending"  # read by the worker, not in the request
     read_everything()
-    hit = _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "扫描件")[evidence_id]
+    hit = _hits(client, world.auth("lc-office"), OWN["campaign"], "扫描件")[evidence_id]
     assert (hit["text_status"], hit["text_status_label"]) == ("no_text_layer", "无文本层")
     # the reviewer sees it on the evidence itself, in its list and through GraphQL
     detail = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-office")).json()
@@ -115,13 +137,21 @@ def test_a_scan_without_text_is_marked_no_text_layer_not_silently_missing(client
 def test_a_liaison_finds_only_its_units_and_another_county_nothing(client, world, session) -> None:
     word = ("重大行政决策目录",)
     mine = upload(
-        client, world.auth("lc-sfj"), PICKER.assignment(session, world.ids["lc_sfj"]).id, chinese_pdf(*word), "a.pdf"
+        client,
+        world.auth("lc-sfj"),
+        OWN["picker"].assignment(session, world.ids["lc_sfj"]).id,
+        chinese_pdf(*word),
+        "a.pdf",
     ).json()["id"]
     theirs = upload(
-        client, world.auth("lc-gaj"), PICKER.assignment(session, world.ids["lc_gaj"]).id, chinese_pdf(*word), "b.pdf"
+        client,
+        world.auth("lc-gaj"),
+        OWN["picker"].assignment(session, world.ids["lc_gaj"]).id,
+        chinese_pdf(*word),
+        "b.pdf",
     ).json()["id"]
     read_everything()
-    campaign = world.ids["lc_campaign"]
+    campaign = OWN["campaign"]
     assert {mine, theirs} <= set(_hits(client, world.auth("lc-office"), campaign, "决策"))
     sfj = _hits(client, world.auth("lc-sfj"), campaign, "决策")
     assert mine in sfj and theirs not in sfj
@@ -135,11 +165,11 @@ def test_a_liaison_finds_only_its_units_and_another_county_nothing(client, world
 
 
 def test_withdrawn_versions_are_not_found_and_broken_searches_are_refused(client, world, session) -> None:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     r = upload(client, world.auth("lc-sfj"), a.id, pdf("Xylophone quarterly"), "q.pdf", title="撤回的文件")
     evidence_id = r.json()["id"]
     read_everything()
-    campaign = world.ids["lc_campaign"]
+    campaign = OWN["campaign"]
     assert (
         "<mark>Xylophone</mark>"
         in _hits(client, world.auth("lc-office"), campaign, "xylophone")[evidence_id]["snippet"]
@@ -175,11 +205,11 @@ query Search($id: Int!, $q: String!, $first: Int, $after: String) {
 def test_graphql_search_pages_and_scopes_like_rest(client, world, session) -> None:
     ids = []
     for _ in range(3):
-        a = PICKER.assignment(session, world.ids["lc_sfj"])
+        a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
         r = upload(client, world.auth("lc-sfj"), a.id, chinese_pdf("政务公开工作年度报告"), "r.pdf")
         ids.append(r.json()["id"])
     read_everything()
-    campaign = world.ids["lc_campaign"]
+    campaign = OWN["campaign"]
     rest = _search(client, world.auth("lc-office"), campaign, "年度报告").json()
     first = gql(client, world.auth("lc-office"), SEARCH, {"id": campaign, "q": "年度报告", "first": 2})
     page = first["data"]["campaign"]["searchEvidence"]
@@ -203,7 +233,7 @@ def test_the_worker_command_reads_new_versions(client, world, session, capsys) -
     from app.cli import main
 
     read_everything()  # what other tests left waiting, so this version is in the worker's one batch
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     r = client.post(
         f"{API}/assignments/{a.id}/evidence",
         json={"kind": "statement", "text": "已落实行政执法公示制度。"},
@@ -212,7 +242,7 @@ def test_the_worker_command_reads_new_versions(client, world, session, capsys) -
     assert r.status_code == 201, r.text
     main(["worker", "--once", "--today", "2023-02-10"])
     assert "search texts: {'read': 1, 'done': 1}" in capsys.readouterr().out
-    assert r.json()["id"] in _hits(client, world.auth("lc-office"), world.ids["lc_campaign"], "执法公示")
+    assert r.json()["id"] in _hits(client, world.auth("lc-office"), OWN["campaign"], "执法公示")
 
 
 def test_a_stored_object_that_differs_from_its_record_is_marked_failed_and_found_by_its_title(
@@ -225,14 +255,14 @@ def test_a_stored_object_that_differs_from_its_record_is_marked_failed_and_found
     from app.models import EvidenceVersion
     from app.services.storage import get_store
 
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    a = OWN["picker"].assignment(session, world.ids["lc_sfj"])
     original = docx("安全生产责任制落实情况")
     r = upload(client, world.auth("lc-sfj"), a.id, original, "a.docx", title="被改动的台账")
     evidence_id = r.json()["id"]
     key = session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == evidence_id)).one()
     get_store().put_stream(key, io.BytesIO(docx("别的内容")), content_type="application/zip", max_bytes=1 << 20)
     read_everything()
-    campaign = world.ids["lc_campaign"]
+    campaign = OWN["campaign"]
     assert evidence_id not in _hits(client, world.auth("lc-office"), campaign, "安全生产")  # its words never read
     hit = _hits(client, world.auth("lc-office"), campaign, "台账 改动")[evidence_id]
     assert (hit["text_status"], hit["text_status_label"]) == ("failed", "读取失败")
