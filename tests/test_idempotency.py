@@ -11,9 +11,9 @@ from tests.evidence_kit import API, pdf
 
 
 def _rounds(client, world) -> list[dict]:
-    return client.get(f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", headers=world.auth("gp-office")).json()[
-        "items"
-    ]
+    r = client.get(f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", headers=world.auth("gp-office"))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
 
 
 def test_a_retry_creates_once_and_gets_the_first_answer(client, world) -> None:
