@@ -49,9 +49,10 @@ def test_returned_past_its_due_date_stays_returned(client, app, world, session) 
     by_status = client.get(url, params={"sort": "status", "limit": 500}, headers=office).json()["items"]
     assert {row["status"] for row in by_status} <= {"not_started", "submitted", "returned", "approved"}
     # GraphQL says the same.
-    query = """query($id: Int!) { campaign(id: $id) {
-        assignments(first: 100, status: RETURNED) { totalCount nodes { id status overdue } } } }"""
-    got = gql(client, liaison, query, {"id": world.ids["lc_campaign"]})["data"]["campaign"]["assignments"]
+    query = """query($id: Int!, $unit: Int!) { campaign(id: $id) {
+        assignments(first: 100, status: RETURNED, unitId: $unit) { totalCount nodes { id status overdue } } } }"""
+    variables = {"id": world.ids["lc_campaign"], "unit": world.ids["lc_sfj"]}
+    got = gql(client, liaison, query, variables)["data"]["campaign"]["assignments"]
     assert {"id": a.id, "status": "RETURNED", "overdue": True} in got["nodes"]
     # The ledger says it in Chinese, with the flag.
     sheet = client.get(
