@@ -48,7 +48,7 @@ class Picker:
         if not free:  # every item of the world's campaign is the unit's already: one of its other campaigns'
             others = session.exec(select(Assignment).where(Assignment.unit_id == unit_id).order_by(Assignment.id)).all()
             excluded = exclude_items or set()
-            due_on = self._world(session, unit_id).due_on  # same phase dates first: its uploads open when the world's are
+            due_on = self._world(session, unit_id).due_on  # the same due date first: open when the world is
             others = sorted(others, key=lambda r: r.due_on != due_on)
             row = next((r for r in others if r.id not in self._used and r.item_id not in excluded), None)
             assert row is not None, "every assignment of this unit in every campaign is handed out already"
