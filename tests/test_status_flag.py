@@ -49,11 +49,18 @@ def test_returned_past_its_due_date_stays_returned(client, app, world, session) 
     by_status = client.get(url, params={"sort": "status", "limit": 500}, headers=office).json()["items"]
     assert {row["status"] for row in by_status} <= {"not_started", "submitted", "returned", "approved"}
     # GraphQL says the same.
-    query = """query($id: Int!, $unit: Int!) { campaign(id: $id) {
-        assignments(first: 100, status: RETURNED, unitId: $unit) { totalCount nodes { id status overdue } } } }"""
-    variables = {"id": world.ids["lc_campaign"], "unit": world.ids["lc_sfj"]}
-    got = gql(client, liaison, query, variables)["data"]["campaign"]["assignments"]
-    assert {"id": a.id, "status": "RETURNED", "overdue": True} in got["nodes"]
+    query = """query($id: Int!, $unit: Int!, $after: String) { campaign(id: $id) {
+        assignments(first: 100, status: RETURNED, unitId: $unit, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor } nodes { id status overdue } } } }"""
+    variables = {"id": a.campaign_id, "unit": world.ids["lc_sfj"], "after": None}
+    nodes: list[dict] = []
+    while True:  # every page: the shared world holds more returned assignments than one page
+        got = gql(client, liaison, query, variables)["data"]["campaign"]["assignments"]
+        nodes += got["nodes"]
+        if not got["pageInfo"]["hasNextPage"]:
+            break
+        variables["after"] = got["pageInfo"]["endCursor"]
+    assert {"id": a.id, "status": "RETURNED", "overdue": True} in nodes
     # The ledger says it in Chinese, with the flag.
     sheet = client.get(
         f"{API}/campaigns/{world.ids['lc_campaign']}/ledger.xlsx",
