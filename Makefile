@@ -85,8 +85,10 @@ lock: $(STAMP)
 
 ## One archive that installs with no network: dist/shifan-offline-<version>.tar.gz, unpacking to
 ## shifan-offline-<version>/ (wheels/, requirements.lock, install.sh PREFIX); see README "Installing without internet"
+# DIST: where the bundle goes (the image test builds into a temporary folder: a test writes nothing in the checkout)
+DIST ?= dist
 bundle: $(STAMP)
-	$(VENV)/bin/python scripts/bundle.py --out dist
+	$(VENV)/bin/python scripts/bundle.py --out $(DIST)
 
 ## Build the bundle, install it and start it inside a network namespace with no network, on SQLite and on a
 ## private PostgreSQL (as root: unshare -n; tests/test_offline_install.py)
@@ -103,14 +105,15 @@ SHIFAN_VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 .PHONY: image image-test
 
 ## Build the image with no network: the engine started if none runs (deploy/docker-engine.sh), the base image
-## if missing or outdated, the offline bundle (make bundle), then the Dockerfile
+## if missing or outdated, the offline bundle (make bundle), then the Dockerfile with $(DIST) as the build context
+## (it holds the bundle alone)
 image: bundle
 	@DOCKER=$(DOCKER) deploy/docker-engine.sh
 	@DOCKER=$(DOCKER) deploy/base-image.sh --unless-current $(BASE_IMAGE)
 	@started=$$(date +%s); \
 	  $(DOCKER) build --network none --build-arg BASE_IMAGE=$(BASE_IMAGE) \
-	    --build-arg BUNDLE=dist/shifan-offline-$(SHIFAN_VERSION).tar.gz \
-	    --tag $(IMAGE_TAG) --tag shifan:$(SHIFAN_VERSION) . && \
+	    --build-arg BUNDLE=shifan-offline-$(SHIFAN_VERSION).tar.gz --file Dockerfile \
+	    --tag $(IMAGE_TAG) --tag shifan:$(SHIFAN_VERSION) $(DIST) && \
 	  $(DOCKER) image prune --force --filter label=org.shifan.stage=install >/dev/null && \
 	  $(DOCKER) image prune --force --filter label=org.shifan.base-recipe >/dev/null && \
 	  echo "image $(IMAGE_TAG): $$($(DOCKER) image inspect --format '{{.Size}}' $(IMAGE_TAG) | awk '{printf "%.0f MB", $$1/1e6}'), built in $$(( $$(date +%s) - started )) s"

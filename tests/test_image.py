@@ -44,8 +44,9 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
 
 
 @pytest.fixture(scope="module")
-def image() -> str:
-    """The image built from this checkout by `make image` (its output is shown: -s); the engine started first."""
+def image(tmp_path_factory) -> str:
+    """The image built from this checkout by `make image` (its output is shown: -s); the engine started first.
+    The bundle goes to a temporary folder (DIST), not the checkout's dist/."""
     engine = subprocess.run([str(ROOT / "deploy/docker-engine.sh")], capture_output=True, text=True, check=False)
     if engine.returncode != 0:
         message = f"no Docker engine can run here: {engine.stdout}{engine.stderr}"
@@ -53,7 +54,10 @@ def image() -> str:
             pytest.fail(message)
         pytest.skip(message)
     started = time.monotonic()
-    built = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "image", f"IMAGE_TAG={IMAGE}"])
+    dist = tmp_path_factory.mktemp("dist")
+    built = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "image", f"IMAGE_TAG={IMAGE}", f"DIST={dist}"]
+    )
     assert built.returncode == 0, f"make image failed (exit {built.returncode}): its output is above"
     print(f"\nmake image: {time.monotonic() - started:.0f} s")
     return IMAGE
