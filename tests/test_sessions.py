@@ -155,7 +155,8 @@ def test_people_list_and_end_their_own_sessions_only(client, world, defaults) ->
     by_id = {s["id"]: s for s in mine}
     assert by_id[desk["session_id"]]["current"] and not by_id[phone["session_id"]]["current"]
     assert (
-        by_id[phone["session_id"]]["user_agent"] == "Mozilla/5.0 (iPhone) phone" and by_id[phone["session_id"]]["method"] == "password"
+        by_id[phone["session_id"]]["user_agent"] == "Mozilla/5.0 (iPhone) phone"
+        and by_id[phone["session_id"]]["method"] == "password"
     )
     assert {s["username"] for s in mine} == {"lc-gaj"}
 

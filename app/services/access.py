@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, true
@@ -11,9 +12,9 @@ from sqlmodel import Session, col, select
 from app.models import Campaign, Engagement, LoginSession, Region, ScriptToken, User
 from app.models._base import utcnow
 from app.models.user import Role
-from app.services import session_limits
 from app.services.auth import decode_token
 from app.services.errors import Forbidden, Unauthorized
+from app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,7 @@ def authenticate(session: Session, token: str) -> Principal:
 
 # What authentication reads of an account: plain columns, not the ORM object (every request reads it).
 _ACCOUNT = (User.id, User.username, User.role, User.is_active, User.county_id, User.unit_id, User.region_id)
-
-
+# … and of an access token's login session (its primary key, in the same query)
 _SESSION = (LoginSession.started_at, LoginSession.refreshed_at, LoginSession.ended_at)
 
 
@@ -68,7 +68,7 @@ def principal_of_claims(session: Session, claims: dict) -> Principal:
     if claims["kind"] == "access":
         if user.started_at is None:
             raise Unauthorized("本次登录已结束，请重新登录", code="session_ended")
-        refused = session_limits.refusal(
+        refused = session_refusal(
             started_at=user.started_at, refreshed_at=user.refreshed_at, ended_at=user.ended_at, now=utcnow()
         )
         if refused is not None:
@@ -80,6 +80,34 @@ def principal_of_claims(session: Session, claims: dict) -> Principal:
         if row is None or row.revoked_at is not None or row.user_id != user.id:
             raise Unauthorized("该接口令牌已被吊销", code="token_revoked")
     return principal_for(session, user)
+
+
+# When a login session no longer stands: one rule for the access-token check above and the refresh
+# (app/services/accounts/sessions.py).
+def idle_deadline(refreshed_at: datetime) -> datetime:
+    """The moment a session not refreshed since refreshed_at ends."""
+    return refreshed_at + timedelta(minutes=get_settings().session_idle_minutes)
+
+
+def absolute_deadline(started_at: datetime) -> datetime:
+    """The moment a session started at started_at ends, refreshed or not."""
+    return started_at + timedelta(hours=get_settings().session_absolute_hours)
+
+
+def session_refusal(
+    *, started_at: datetime, refreshed_at: datetime, ended_at: datetime | None, now: datetime
+) -> Unauthorized | None:
+    """Why the session no longer stands (an error to raise), or None while it does."""
+    settings = get_settings()
+    if ended_at is not None:
+        return Unauthorized("本次登录已结束（已退出或已被结束），请重新登录", code="session_ended")
+    if now >= absolute_deadline(started_at):
+        hours = settings.session_absolute_hours
+        return Unauthorized(f"登录已满 {hours} 小时，为安全起见请重新登录", code="session_expired")
+    if now >= idle_deadline(refreshed_at):
+        minutes = settings.session_idle_minutes
+        return Unauthorized(f"超过 {minutes} 分钟未操作，登录已失效，请重新登录", code="session_idle")
+    return None
 
 
 def principal_for(session: Session, user: User | Any, *, session_id: int | None = None) -> Principal:

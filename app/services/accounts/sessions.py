@@ -19,8 +19,8 @@ from app.models import LoginSession, User
 from app.models._base import utcnow
 from app.models.login_session import LoginSessionPublic, TokenPair
 from app.models.user import Role
-from app.services import auth, session_limits
-from app.services.access import Principal
+from app.services import auth
+from app.services.access import Principal, absolute_deadline, idle_deadline, session_refusal
 from app.services.errors import Invalid, NotFound, Unauthorized
 from app.services.platform import audit
 from app.settings import get_settings
@@ -91,9 +91,7 @@ def _rotate(session: Session, *, refresh_token: str, client: str, now: datetime)
         after = {"presented_generation": generation, "current_generation": row.generation, "client": client}
         _audit(session, user, "session.refresh_reused", row, after=after)
         return Unauthorized("该刷新令牌已使用过，为安全起见本次登录已结束，请重新登录", code="refresh_token_reused")
-    refused = session_limits.refusal(
-        started_at=row.started_at, refreshed_at=row.refreshed_at, ended_at=row.ended_at, now=now
-    )
+    refused = session_refusal(started_at=row.started_at, refreshed_at=row.refreshed_at, ended_at=row.ended_at, now=now)
     if refused is not None:
         return refused
     if not user.is_active:
@@ -163,7 +161,7 @@ def _live(session: Session, *, user_id: int | None, current: int | None) -> list
 
 def _public(row: LoginSession, username: str, current: int | None) -> LoginSessionPublic:
     assert row.id is not None
-    ends = session_limits.absolute_deadline(row.started_at)
+    ends = absolute_deadline(row.started_at)
     return LoginSessionPublic(
         id=row.id,
         user_id=row.user_id,
@@ -173,7 +171,7 @@ def _public(row: LoginSession, username: str, current: int | None) -> LoginSessi
         user_agent=row.user_agent,
         started_at=row.started_at,
         refreshed_at=row.refreshed_at,
-        idle_expires_at=min(session_limits.idle_deadline(row.refreshed_at), ends),
+        idle_expires_at=min(idle_deadline(row.refreshed_at), ends),
         expires_at=ends,
         current=row.id == current,
     )
@@ -209,7 +207,7 @@ def _end(session: Session, row: LoginSession, *, reason: str, action: str, by: P
 
 def _pair(user: User, row: LoginSession, now: datetime) -> TokenPair:
     assert user.id is not None and row.id is not None
-    ends = session_limits.absolute_deadline(row.started_at)
+    ends = absolute_deadline(row.started_at)
     ttl = timedelta(minutes=get_settings().access_token_minutes)
     token, expires = auth.issue_token(user_id=user.id, role=user.role, ttl=ttl, session_id=row.id, not_after=ends)
     mac = auth.refresh_mac(session_id=row.id, generation=row.generation, nonce=row.nonce)
