@@ -47,7 +47,7 @@ class LoginSessionPublic(BaseModel):
     current: bool = PydanticField(description="是否为本次请求所用的登录")
 
 
-class TokenPair(BaseModel):
+class TokenPublic(BaseModel):
     """An OAuth2 token answer: a short-lived access token and the refresh token that renews it (once)."""
 
     access_token: str

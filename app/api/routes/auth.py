@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.api.openapi import request_body
-from app.models.login_session import TokenPair
+from app.models.login_session import TokenPublic
 from app.services import messages
 from app.services.accounts import sessions, users
 from app.services.errors import Invalid, TooLarge
@@ -89,12 +89,12 @@ async def _fields(request: Request, model: type[Form], hint: str) -> Form:
 
 @router.post(
     "/token",
-    response_model=TokenPair,
+    response_model=TokenPublic,
     responses={429: {"description": "登录失败次数过多，稍后再试"}},
     # described as the form only: generators given two media types of one schema make a client that sends both
     openapi_extra=request_body("LoginForm", LoginForm.model_json_schema(), FORM),
 )
-def login(request: Request, session: SessionDep, form: Annotated[LoginForm, Depends(login_fields)]) -> TokenPair:
+def login(request: Request, session: SessionDep, form: Annotated[LoginForm, Depends(login_fields)]) -> TokenPublic:
     """Exchange a username and password for a login session's tokens (OAuth2 password flow: a form, or the same
     fields as a JSON object): a short-lived access token and a refresh token; repeated failures wait (429)."""
     return users.login(
@@ -104,11 +104,11 @@ def login(request: Request, session: SessionDep, form: Annotated[LoginForm, Depe
 
 @router.post(
     "/refresh",
-    response_model=TokenPair,
+    response_model=TokenPublic,
     responses={401: {"description": "刷新令牌无效、已用过（本次登录随即结束）或登录已超时"}},
     openapi_extra=request_body("RefreshForm", RefreshForm.model_json_schema(), FORM),
 )
-def refresh(request: Request, form: Annotated[RefreshForm, Depends(refresh_fields)]) -> TokenPair:
+def refresh(request: Request, form: Annotated[RefreshForm, Depends(refresh_fields)]) -> TokenPublic:
     """Exchange a refresh token for new tokens (OAuth2 refresh_token grant); the refresh token given is used up,
     and presenting it again ends the whole login session."""
     return sessions.refresh(refresh_token=form.refresh_token, client=_client(request))

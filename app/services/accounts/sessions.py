@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from app.db import session_scope
 from app.models import LoginSession, User
 from app.models._base import utcnow
-from app.models.login_session import LoginSessionPublic, TokenPair
+from app.models.login_session import LoginSessionPublic, TokenPublic
 from app.models.user import Role
 from app.services import auth
 from app.services.access import Principal, absolute_deadline, idle_deadline, session_refusal
@@ -28,7 +28,7 @@ from app.settings import get_settings
 _REFRESH = re.compile(r"^(\d{1,18})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$")
 
 
-def start(session: Session, *, user: User, method: str, client: str = "", user_agent: str = "") -> TokenPair:
+def start(session: Session, *, user: User, method: str, client: str = "", user_agent: str = "") -> TokenPublic:
     """Start a login session for user, whom the login method (password, oidc …) has just checked, and hand out its
     tokens; audited as login.success."""
     assert user.id is not None
@@ -61,7 +61,7 @@ def login_failed(*, username: str, user: User | None, reason: str, client: str =
     )
 
 
-def refresh(*, refresh_token: str, client: str = "") -> TokenPair:
+def refresh(*, refresh_token: str, client: str = "") -> TokenPublic:
     """A new token pair for the session of refresh_token, which is used up. Runs in a transaction of its own,
     committed even when the answer is a refusal: a reused token's session must stay ended."""
     with session_scope() as session:
@@ -71,7 +71,7 @@ def refresh(*, refresh_token: str, client: str = "") -> TokenPair:
     return answer
 
 
-def _rotate(session: Session, *, refresh_token: str, client: str, now: datetime) -> TokenPair | Unauthorized:
+def _rotate(session: Session, *, refresh_token: str, client: str, now: datetime) -> TokenPublic | Unauthorized:
     invalid = Unauthorized("刷新令牌无效，请重新登录", code="refresh_token_invalid")
     parsed = _REFRESH.match(refresh_token.strip())
     if parsed is None:
@@ -205,13 +205,13 @@ def _end(session: Session, row: LoginSession, *, reason: str, action: str, by: P
     )
 
 
-def _pair(user: User, row: LoginSession, now: datetime) -> TokenPair:
+def _pair(user: User, row: LoginSession, now: datetime) -> TokenPublic:
     assert user.id is not None and row.id is not None
     ends = absolute_deadline(row.started_at)
     ttl = timedelta(minutes=get_settings().access_token_minutes)
     token, expires = auth.issue_token(user_id=user.id, role=user.role, ttl=ttl, session_id=row.id, not_after=ends)
     mac = auth.refresh_mac(session_id=row.id, generation=row.generation, nonce=row.nonce)
-    return TokenPair(
+    return TokenPublic(
         access_token=token,
         expires_at=expires.isoformat(),
         expires_in=max(0, int((expires - now).total_seconds())),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from app.models.login_session import TokenPair
+from app.models.login_session import TokenPublic
 from app.models.region import Region, RegionLevel
 from app.models.unit import Unit
 from app.models.user import Role, ScriptToken, User, UserCreate
@@ -77,7 +77,7 @@ def list_visible(session: Session, *, principal: Principal) -> list[User]:
     return list(session.exec(query).all())
 
 
-def login(session: Session, *, username: str, password: str, client: str = "", user_agent: str = "") -> TokenPair:
+def login(session: Session, *, username: str, password: str, client: str = "", user_agent: str = "") -> TokenPublic:
     """A login session for a correct username and password; one message for every failure, and 429 after
     too many failures for the name or from the client (login_throttle). Every refusal is audited with its
     reason (sessions.login_failed), the success by sessions.start."""
