@@ -44,7 +44,8 @@ def start(session: Session, *, user: User, method: str, client: str = "", user_a
     )
     session.add(row)
     session.flush()
-    _audit(session, user, "login.success", row, after={"method": method, "client": row.client, "agent": row.user_agent})
+    after = {"method": method, "client": row.client, "user_agent": row.user_agent}
+    _audit(session, user, "login.success", row, after=after)
     return _pair(user, row, now)
 
 
