@@ -30,7 +30,11 @@ class Settings(BaseSettings):
     jwt_secret: str = ""
     jwt_issuer: str = "shifan"
     jwt_audience: str = "shifan-api"
-    access_token_minutes: int = 60
+    # Login sessions (等保 2.0 身份鉴别): a short access token, a refresh token rotated on every use; a session
+    # with no refresh for session_idle_minutes, or older than session_absolute_hours, ends (log in again).
+    access_token_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
     script_token_days: int = 365
     max_framework_bytes: int = 5 * 1024 * 1024
     storage_backend: str = "local"  # "local" (object_dir) or "s3" (MinIO or any S3 server)

@@ -36,6 +36,11 @@ os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", tempfile.mkdtemp(prefix="s
 # Hundreds of logins and demo accounts: the cheapest argon2id cost for the suite (and the API and CLI processes
 # it starts, which inherit the environment); tests/test_auth.py checks that the default is the standard one.
 os.environ.setdefault("SHIFAN_PASSWORD_HASH_COST", "cheapest")
+# The world's tokens are logged in once and used for the whole run, never refreshed: login sessions of a working day
+# for the suite (deployments keep 15-minute access tokens and a 30-minute idle limit; tests/test_sessions.py works
+# at those defaults and checks them).
+os.environ.setdefault("SHIFAN_ACCESS_TOKEN_MINUTES", "600")
+os.environ.setdefault("SHIFAN_SESSION_IDLE_MINUTES", "600")
 
 from app import db as app_db  # noqa: E402
 from app import settings as app_settings  # noqa: E402

@@ -119,8 +119,9 @@ def test_another_countys_caller_finds_nothing(client, world, hot_routes) -> None
 
 
 def test_a_kept_token_still_expires(client, world, monkeypatch) -> None:
-    token, _ = auth.issue_token(user_id=int(auth.decode_token(world.tokens["lc-sfj"])["sub"]), role="liaison",
-                                ttl=timedelta(seconds=30))  # fmt: skip
+    kept = auth.decode_token(world.tokens["lc-sfj"])  # the same login session, a token that expires soon
+    token, _ = auth.issue_token(user_id=int(kept["sub"]), role="liaison", ttl=timedelta(seconds=30),
+                                session_id=kept["sid"])  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get(f"{API}/me/assignments", headers=headers).status_code == 200  # verified, now kept
     later = time.time() + 60

@@ -28,6 +28,7 @@ from tests.evidence_kit import API
 # Routes a caller reaches without a bearer token, and why.
 PUBLIC = {
     ("POST", "/api/v1/auth/token"),  # the login itself
+    ("POST", "/api/v1/auth/refresh"),  # the refresh token in the body is the credential
     ("GET", "/api/v1/calendar/units/{unit_id}/deadlines.ics"),  # feed token in the query (own audience)
     ("GET", "/api/v1/downloads/{version_id}"),  # a signed, short-lived download link (tests/test_downloads.py)
     ("PUT", "/api/v1/uploads/{intent_id}/content"),  # a signed, short-lived upload link (test_evidence_direct.py)
@@ -343,10 +344,12 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
         framework = c.post(f"{API}/frameworks", files={"file": ("陵川自编.json", own_framework("lc-own"), "application/json")},
                            headers=office).json()["id"]  # fmt: skip
         app.dependency_overrides.pop(deps._today, None)
+        login = c.post(f"{API}/auth/token", data={"username": "lc-office", "password": "shifan-demo"})
     yield {
         "assignment_id": a.id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
         "evidence_id": evidence, "number": 1, "rectification_id": rect, "round_id": rnd, "unit_id": world.ids["lc_sfj"],
         "group_id": group, "webhook_id": hook, "framework_id": framework, "region_id": world.ids["lc_county"],
+        "session_id": login.json()["session_id"],
     }  # fmt: skip
     # its webhook points at a host that does not exist: left on, every later event of 陵川 (a deadline scan
     # makes hundreds) would be a delivery waiting on a name lookup in whichever test drains the outbox next
@@ -423,6 +426,8 @@ WRITE_BODIES: dict[str, dict | None] = {
     "DELETE /api/v1/webhooks/{webhook_id}": None,
     "DELETE /api/v1/frameworks/{framework_id}": None,  # 陵川's own framework: its office or admin only
     "PATCH /api/v1/regions/{region_id}": {"name": "越权"},
+    "DELETE /api/v1/me/sessions/{session_id}": None,  # a login session of 陵川's office: its owner's only
+    "DELETE /api/v1/sessions/{session_id}": None,  # the security administrator's only
 }
 # Writes on objects that are no county's, or that only their own creator can name.
 # (A holiday year is the whole country's: admin only, its refusals are in tests/test_calendar_years.py.)

@@ -14,6 +14,7 @@ from app.models.framework import (
 )
 from app.models.idempotency import IdempotencyRecord
 from app.models.login_attempt import LoginAttempt
+from app.models.login_session import LoginSession
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
@@ -43,6 +44,7 @@ __all__ = [
     "Heading",
     "IdempotencyRecord",
     "LoginAttempt",
+    "LoginSession",
     "Item",
     "LateWindow",
     "MaterialRequest",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, and_, false, true
 from sqlmodel import Session, col, select
 
-from app.models import Campaign, Engagement, Region, ScriptToken, User
+from app.models import Campaign, Engagement, LoginSession, Region, ScriptToken, User
+from app.models._base import utcnow
 from app.models.user import Role
 from app.services.auth import decode_token
 from app.services.errors import Forbidden, Unauthorized
+from app.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Principal:
     unit_id: int | None = None
     region_path: str | None = None
     campaign_ids: frozenset[int] = field(default_factory=frozenset)
+    session_id: int | None = None  # the login session of an access token (None: a script token)
 
     def require(self, *roles: Role) -> None:
         """Forbidden unless the caller has one of roles."""
@@ -39,16 +43,37 @@ def authenticate(session: Session, token: str) -> Principal:
 
 # What authentication reads of an account: plain columns, not the ORM object (every request reads it).
 _ACCOUNT = (User.id, User.username, User.role, User.is_active, User.county_id, User.unit_id, User.region_id)
+# … and of an access token's login session (its primary key, in the same query)
+_SESSION = (LoginSession.started_at, LoginSession.refreshed_at, LoginSession.ended_at)
 
 
 def principal_of_claims(session: Session, claims: dict) -> Principal:
     """The principal of a token's verified claims, checked against the database: Unauthorized when the
-    account is gone, disabled or holds another role now, or the script token was revoked."""
-    user = session.exec(select(*_ACCOUNT).where(User.id == int(claims["sub"]))).first()
+    account is gone, disabled or holds another role now, the access token's login session has ended (logout,
+    idle or absolute limit, ended by its owner or the security administrator), or the script token was revoked.
+    An access token's account and session are read in one query (the session by its primary key)."""
+    sid = claims.get("sid")
+    if claims["kind"] == "access":
+        if type(sid) is not int:  # issued before sessions existed, or not by this service
+            raise Unauthorized("令牌内容不完整，请重新登录", code="token_invalid")
+        joined = and_(LoginSession.id == sid, LoginSession.user_id == User.id)
+        query = select(*_ACCOUNT, *_SESSION).outerjoin(LoginSession, joined)  # type: ignore[arg-type]
+    else:
+        query = select(*_ACCOUNT)
+    user = session.exec(query.where(User.id == int(claims["sub"]))).first()
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
     if claims["role"] != user.role:
         raise Unauthorized("账号角色已变更，请重新登录", code="token_invalid")
+    if claims["kind"] == "access":
+        if user.started_at is None:
+            raise Unauthorized("本次登录已结束，请重新登录", code="session_ended")
+        refused = session_refusal(
+            started_at=user.started_at, refreshed_at=user.refreshed_at, ended_at=user.ended_at, now=utcnow()
+        )
+        if refused is not None:
+            raise refused
+        return principal_for(session, user, session_id=sid)
     if claims["kind"] == "script":
         token = select(ScriptToken.revoked_at, ScriptToken.user_id).where(ScriptToken.jti == claims.get("jti"))
         row = session.exec(token).first()
@@ -57,7 +82,35 @@ def principal_of_claims(session: Session, claims: dict) -> Principal:
     return principal_for(session, user)
 
 
-def principal_for(session: Session, user: User | Any) -> Principal:
+# When a login session no longer stands: one rule for the access-token check above and the refresh
+# (app/services/accounts/sessions.py).
+def idle_deadline(refreshed_at: datetime) -> datetime:
+    """The moment a session not refreshed since refreshed_at ends."""
+    return refreshed_at + timedelta(minutes=get_settings().session_idle_minutes)
+
+
+def absolute_deadline(started_at: datetime) -> datetime:
+    """The moment a session started at started_at ends, refreshed or not."""
+    return started_at + timedelta(hours=get_settings().session_absolute_hours)
+
+
+def session_refusal(
+    *, started_at: datetime, refreshed_at: datetime, ended_at: datetime | None, now: datetime
+) -> Unauthorized | None:
+    """Why the session no longer stands (an error to raise), or None while it does."""
+    settings = get_settings()
+    if ended_at is not None:
+        return Unauthorized("本次登录已结束（已退出或已被结束），请重新登录", code="session_ended")
+    if now >= absolute_deadline(started_at):
+        hours = settings.session_absolute_hours
+        return Unauthorized(f"登录已满 {hours} 小时，为安全起见请重新登录", code="session_expired")
+    if now >= idle_deadline(refreshed_at):
+        minutes = settings.session_idle_minutes
+        return Unauthorized(f"超过 {minutes} 分钟未操作，登录已失效，请重新登录", code="session_idle")
+    return None
+
+
+def principal_for(session: Session, user: User | Any, *, session_id: int | None = None) -> Principal:
     """The principal of user (the account, or a row of its _ACCOUNT columns), with the scope of their role loaded."""
     assert user.id is not None
     role = Role(user.role)
@@ -77,6 +130,7 @@ def principal_for(session: Session, user: User | Any) -> Principal:
         unit_id=user.unit_id,
         region_path=region_path,
         campaign_ids=campaign_ids,
+        session_id=session_id,
     )
 
 

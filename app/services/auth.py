@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -44,12 +47,20 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 
 def issue_token(
-    *, user_id: int, role: str, ttl: timedelta, kind: str = "access", jti: str | None = None
+    *,
+    user_id: int,
+    role: str,
+    ttl: timedelta,
+    kind: str = "access",
+    jti: str | None = None,
+    session_id: int | None = None,
+    not_after: datetime | None = None,
 ) -> tuple[str, datetime]:
-    """A signed token for user_id and when it expires."""
+    """A signed token for user_id and when it expires (an access token names its login session, sid, and
+    expires by not_after at the latest)."""
     settings = get_settings()
     now = datetime.now(UTC)
-    expires = now + ttl
+    expires = now + ttl if not_after is None else min(now + ttl, not_after)
     claims: dict[str, Any] = {
         "sub": str(user_id),
         "role": role,
@@ -61,7 +72,17 @@ def issue_token(
         "exp": int(expires.timestamp()),
         "jti": jti or secrets.token_hex(16),
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     return jwt.encode(claims, settings.secret(), algorithm=ALGORITHM), expires
+
+
+def refresh_mac(*, session_id: int, generation: int, nonce: str) -> str:
+    """The secret part of a login session's refresh token of one generation: an HMAC with the signing secret,
+    so the token is never stored and an earlier generation is still recognised (reuse) when presented."""
+    message = f"refresh:{session_id}:{generation}:{nonce}".encode()
+    digest = hmac.new(get_settings().secret().encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 # Tokens whose signature and claims were verified, by (token, secret, audience, issuer): a client sends the

@@ -229,6 +229,9 @@ def soak_env(cluster: PrivateCluster, database_url: str, s3: S3Server, bucket: s
         SHIFAN_WEBHOOK_ALLOW_NETWORKS="127.0.0.1/32",
         # a delivery whose worker was killed is taken over after this lease (default 60 s)
         SHIFAN_WEBHOOK_LEASE_SECONDS="3",
+        # the simulated devices log in once and never refresh: login sessions as long as a long soak
+        SHIFAN_ACCESS_TOKEN_MINUTES="720",
+        SHIFAN_SESSION_IDLE_MINUTES="720",
     )
     return env
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from app.models.login_session import TokenPublic
 from app.models.region import Region, RegionLevel
 from app.models.unit import Unit
 from app.models.user import Role, ScriptToken, User, UserCreate
 from app.services import auth
 from app.services.access import Principal, county_scope
-from app.services.accounts import login_throttle
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from app.services.accounts import login_throttle, sessions
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.services.platform import audit
 from app.settings import get_settings
 
@@ -76,19 +77,24 @@ def list_visible(session: Session, *, principal: Principal) -> list[User]:
     return list(session.exec(query).all())
 
 
-def login(session: Session, *, username: str, password: str, client: str = "") -> tuple[str, datetime]:
-    """An access token for a correct username and password; one message for every failure, and 429 after
-    too many failures for the name or from the client (login_throttle)."""
-    login_throttle.check(session, username=username, client=client)
+def login(session: Session, *, username: str, password: str, client: str = "", user_agent: str = "") -> TokenPublic:
+    """A login session for a correct username and password; one message for every failure, and 429 after
+    too many failures for the name or from the client (login_throttle). Every refusal is audited with its
+    reason (sessions.login_failed), the success by sessions.start."""
+    try:
+        login_throttle.check(session, username=username, client=client)
+    except TooManyRequests:
+        sessions.login_failed(username=username, user=None, reason="throttled", client=client)
+        raise
     user = session.exec(select(User).where(User.username == username)).first()
     ok = auth.verify_password(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
         login_throttle.record(username=username, client=client, succeeded=False)
+        reason = "unknown_user" if user is None else "wrong_password" if not ok else "account_disabled"
+        sessions.login_failed(username=username, user=user, reason=reason, client=client)
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     login_throttle.record(username=username, client=client, succeeded=True)
-    ttl = timedelta(minutes=get_settings().access_token_minutes)
-    assert user.id is not None
-    return auth.issue_token(user_id=user.id, role=user.role, ttl=ttl)
+    return sessions.start(session, user=user, method="password", client=client, user_agent=user_agent)
 
 
 def mint_script_token(

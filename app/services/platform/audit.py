@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
+from app.db import session_scope
 from app.models import AuditEntry
 from app.models._base import utcnow
 from app.models.audit import AuditPublic, AuditRoot, AuditVerdict
@@ -62,6 +63,13 @@ def record(
             at=utcnow(),
         ),
     )
+
+
+def record_apart(**entry: Any) -> None:
+    """Add an entry (record's arguments) in a transaction of its own, committed at once: for what must stay in
+    the trail though the request answers with a refusal and rolls back (a failed login)."""
+    with session_scope() as session:
+        record(session, **entry)
 
 
 @dataclass(frozen=True)
