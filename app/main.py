@@ -39,6 +39,7 @@ from app.api.routes import (
     rectifications,
     regions,
     scoring,
+    sso,
     units,
     users,
     webhooks,
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
+        sso,
         me,
         regions,
         users,

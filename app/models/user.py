@@ -55,6 +55,14 @@ class UserPublic(UserBase):
     is_active: bool
 
 
+class TokenPublic(SQLModel):
+    """An OAuth2 bearer token: the answer of every login (password, 统一身份认证, 钉钉免登)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: str
+
+
 class ScriptToken(SQLModel, table=True):
     """A long-lived token for an integration script; revoking it stops it at once."""
 

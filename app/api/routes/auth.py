@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from app.api.deps import SessionDep
 from app.api.openapi import request_body
+from app.models.user import TokenPublic
 from app.services import messages
 from app.services.accounts import users
 from app.services.errors import Invalid, TooLarge
@@ -33,14 +34,6 @@ class LoginForm(BaseModel):
     scope: str = Field(default="", max_length=1000, description="OAuth2 的 scope，本服务不使用，可不填")
     client_id: str | None = Field(default=None, max_length=200, description="OAuth2 客户端，本服务不使用")
     client_secret: str | None = Field(default=None, max_length=200, description="OAuth2 客户端，本服务不使用")
-
-
-class TokenPublic(BaseModel):
-    """An OAuth2 bearer token."""
-
-    access_token: str
-    token_type: str = "bearer"
-    expires_at: str
 
 
 async def login_fields(request: Request) -> LoginForm:
@@ -82,5 +75,4 @@ def login(request: Request, session: SessionDep, form: Annotated[LoginForm, Depe
     """Exchange a username and password for a bearer token (OAuth2 password flow: a form, or the same fields as a
     JSON object); repeated failures wait (429)."""
     client = request.client.host if request.client else ""
-    token, expires = users.login(session, username=form.username, password=form.password, client=client)
-    return TokenPublic(access_token=token, expires_at=expires.isoformat())
+    return users.login(session, username=form.username, password=form.password, client=client)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from app.models.region import Region, RegionLevel
 from app.models.unit import Unit
-from app.models.user import Role, ScriptToken, User, UserCreate
+from app.models.user import Role, ScriptToken, TokenPublic, User, UserCreate
 from app.services import auth
 from app.services.access import Principal, county_scope
 from app.services.accounts import login_throttle
@@ -18,7 +18,7 @@ from app.services.platform import audit
 from app.settings import get_settings
 
 
-def _check_binding(session: Session, data: UserCreate) -> UserCreate:
+def check_binding(session: Session, data: UserCreate) -> UserCreate:
     """The role's binding is present and of the right kind; a liaison's county is its unit's."""
     role = Role(data.role)
     if role == Role.office:
@@ -41,7 +41,7 @@ def _check_binding(session: Session, data: UserCreate) -> UserCreate:
 
 def create(session: Session, *, data: UserCreate, principal: Principal | None = None) -> User:
     """A new account; an office may create liaisons of its own county's units only."""
-    data = _check_binding(session, data)
+    data = check_binding(session, data)
     if principal is not None and principal.role != Role.admin:
         principal.require(Role.office)
         if data.role != Role.liaison:
@@ -76,8 +76,8 @@ def list_visible(session: Session, *, principal: Principal) -> list[User]:
     return list(session.exec(query).all())
 
 
-def login(session: Session, *, username: str, password: str, client: str = "") -> tuple[str, datetime]:
-    """An access token for a correct username and password; one message for every failure, and 429 after
+def login(session: Session, *, username: str, password: str, client: str = "") -> TokenPublic:
+    """The login answer for a correct username and password; one message for every failure, and 429 after
     too many failures for the name or from the client (login_throttle)."""
     login_throttle.check(session, username=username, client=client)
     user = session.exec(select(User).where(User.username == username)).first()
@@ -86,9 +86,16 @@ def login(session: Session, *, username: str, password: str, client: str = "") -
         login_throttle.record(username=username, client=client, succeeded=False)
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     login_throttle.record(username=username, client=client, succeeded=True)
+    return issue_login(session, user=user, method="password")
+
+
+def issue_login(session: Session, *, user: User, method: str) -> TokenPublic:
+    """The answer of a login that has proven who user is (method: password, oidc or dingtalk): the one place a
+    login token is issued, whatever the way in."""
     ttl = timedelta(minutes=get_settings().access_token_minutes)
     assert user.id is not None
-    return auth.issue_token(user_id=user.id, role=user.role, ttl=ttl)
+    token, expires = auth.issue_token(user_id=user.id, role=user.role, ttl=ttl)
+    return TokenPublic(access_token=token, expires_at=expires.isoformat())
 
 
 def mint_script_token(
