@@ -213,11 +213,22 @@ def _exchange(settings: Settings, *, pending: SsoLoginState, code: str) -> dict[
         "aud": {"essential": True, "value": settings.oidc_client_id},
     }
     try:
-        return dict(app.parse_id_token(token, nonce=pending.nonce, claims_options=options, leeway=LEEWAY_SECONDS))
+        claims = dict(app.parse_id_token(token, nonce=pending.nonce, claims_options=options, leeway=LEEWAY_SECONDS))
     except JoseError as exc:
         raise _token_refusal(exc) from exc
     except (httpx.HTTPError, ValueError) as exc:
         raise _unavailable() from exc
+    wanted = settings.oidc_username_claim
+    if wanted and wanted not in claims and app.server_metadata.get("userinfo_endpoint"):
+        # providers that conform the ID token to its minimum (sub) give profile claims at the userinfo endpoint; they
+        # count only when they are about the same subject (OIDC Core 5.3.2)
+        try:
+            more = dict(app.userinfo(token=token))
+        except (OAuthError, httpx.HTTPError, ValueError) as exc:
+            raise _unavailable() from exc
+        if more.get("sub") == claims["sub"]:
+            claims = {**more, **claims}
+    return claims
 
 
 def _token_refusal(exc: JoseError) -> Unauthorized:
