@@ -25,7 +25,7 @@ from app.settings import Settings, get_settings
 
 # errcodes that mean the access token is no longer good: fetch a new one and ask once more
 _STALE_TOKEN = {40001, 40014, 42001}
-_tokens: dict[tuple[str, str], tuple[str, float]] = {}
+_tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
 
 
@@ -76,7 +76,7 @@ def _user_info(settings: Settings, auth_code: str) -> dict[str, Any]:
 
 def _access_token(settings: Settings, *, fresh: bool) -> str:
     """The app's access token, kept until shortly before DingTalk's expires_in."""
-    key = (settings.dingtalk_api_base, settings.dingtalk_app_key)
+    key = (settings.dingtalk_api_base, settings.dingtalk_app_key, settings.dingtalk_app_secret)
     with _tokens_lock:
         kept = _tokens.get(key)
     if kept is not None and not fresh and kept[1] > time.monotonic():
