@@ -108,7 +108,9 @@ def test_idempotency_key_is_declared_exactly_where_it_is_honoured(spec, client, 
         for m, p, op in operations(spec)
         if any(t.startswith("multipart/") for t in op.get("requestBody", {}).get("content", {}))
     }
-    assert declared == posts - uploads - {("POST", f"{API}/auth/token")}
+    logins = {(m, p) for m, p in posts if p.startswith(f"{API}/auth/")}  # a token is never kept
+    assert logins == {("POST", f"{API}/auth/token"), ("POST", f"{API}/auth/dingtalk")}
+    assert declared == posts - uploads - logins
     assert len(declared) >= 25 and all(honours_key(m, p, set()) for m, p in declared)
     # over HTTP: a declared POST replays under its key, an upload refuses the key
     key = {"Idempotency-Key": "generators-1", **world.auth("admin")}
@@ -135,6 +137,9 @@ def test_public_operations_say_so_and_the_others_need_a_token(spec, client) -> N
             assert op["security"] == [{"MetricsToken": []}, {}]  # the token only when one is configured
     assert set(public) == {
         ("POST", f"{API}/auth/token"),
+        ("GET", f"{API}/auth/oidc/login"),  # unified login (统一身份认证, 钉钉免登)
+        ("GET", f"{API}/auth/oidc/callback"),
+        ("POST", f"{API}/auth/dingtalk"),
         ("GET", f"{API}/calendar/units/{{unit_id}}/deadlines.ics"),
         ("GET", f"{API}/downloads/{{version_id}}"),  # the signed link is the permission
         ("PUT", f"{API}/uploads/{{intent_id}}/content"),

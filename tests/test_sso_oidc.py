@@ -15,8 +15,12 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from sqlmodel import Session
 
-from tests.sso_kit import audit_entries, configured, make_accounts
+from app import db as app_db
+from app.models.user import Role, UserCreate
+from app.services.accounts import users
+from tests.sso_kit import PASSWORD, audit_entries, configured, make_accounts
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "node" / "oidc-provider.mjs"
@@ -30,7 +34,19 @@ OTHER_SECRET = "other-client-secret-for-tests-only-0123456789"
 
 @pytest.fixture(scope="module")
 def accounts(database_url):
-    return make_accounts("oidc")
+    made = make_accounts("oidc")
+    made["disabled"] = f"oidc-disabled-{made['suffix']}"
+    with Session(app_db.get_engine()) as s:
+        data = UserCreate(
+            username=made["disabled"],
+            display_name="停用",
+            role=Role.office,
+            county_id=made["county_id"],
+            password=PASSWORD,
+        )
+        users.create(s, data=data).is_active = False
+        s.commit()
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +66,9 @@ def provider(accounts):
             "sub-office": {"preferred_username": accounts["office"], "name": "县办张三"},
             "sub-stranger": {"preferred_username": "nobody-" + accounts["suffix"], "name": "陌生人"},
             "sub-newcomer": {"preferred_username": "newcomer-" + accounts["suffix"], "name": "新同事李四"},
+            # claims the office's username, but the office account is linked to sub-office already
+            "sub-impostor": {"preferred_username": accounts["office"], "name": "冒名者"},
+            "sub-disabled": {"preferred_username": accounts["disabled"], "name": "已停用"},
         },
     }
     process = subprocess.Popen(
@@ -218,3 +237,14 @@ def test_jit_needs_a_valid_binding(client, oidc, accounts) -> None:
     with configured(oidc_jit_role="liaison", oidc_jit_county_id=accounts["county_id"], oidc_jit_unit_id=None):
         r = callback(client, sign_in(client, "sub-stranger"))
     assert r.status_code == 403 and r.json()["code"] == "sso_jit_misconfigured", r.text
+
+
+def test_linked_account_is_not_taken_over_by_another_subject(client, oidc, accounts) -> None:
+    assert callback(client, sign_in(client, "sub-office")).status_code == 200  # linked to sub-office
+    r = callback(client, sign_in(client, "sub-impostor"))
+    assert r.status_code == 403 and r.json()["code"] == "sso_subject_mismatch", r.text
+
+
+def test_disabled_account_is_refused(client, oidc, accounts) -> None:
+    r = callback(client, sign_in(client, "sub-disabled"))
+    assert r.status_code == 403 and r.json()["code"] == "account_disabled", r.text
