@@ -45,6 +45,8 @@ def accounts(database_url):
             password=PASSWORD,
         )
         users.create(s, data=data).is_active = False
+        made["linked"] = f"oidc-linked-{made['suffix']}"
+        users.create(s, data=data.model_copy(update={"username": made["linked"]}))
         s.commit()
     return made
 
@@ -69,6 +71,7 @@ def provider(accounts):
             # claims the office's username, but the office account is linked to sub-office already
             "sub-impostor": {"preferred_username": accounts["office"], "name": "冒名者"},
             "sub-disabled": {"preferred_username": accounts["disabled"], "name": "已停用"},
+            "sub-prelinked": {"preferred_username": "someone-else-" + accounts["suffix"], "name": "预先关联"},
         },
     }
     process = subprocess.Popen(
@@ -248,3 +251,23 @@ def test_linked_account_is_not_taken_over_by_another_subject(client, oidc, accou
 def test_disabled_account_is_refused(client, oidc, accounts) -> None:
     r = callback(client, sign_in(client, "sub-disabled"))
     assert r.status_code == 403 and r.json()["code"] == "account_disabled", r.text
+
+
+def test_subject_linked_by_an_administrator(client, oidc, accounts, capsys) -> None:
+    from app.cli import main
+
+    with configured(oidc_username_claim=""):  # only linked subjects log in
+        refused = callback(client, sign_in(client, "sub-prelinked"))
+        assert refused.status_code == 403 and refused.json()["code"] == "sso_account_unknown"
+        main(["sso", "link", "--username", accounts["linked"], "--provider", "oidc", "--subject", "sub-prelinked"])
+        r = callback(client, sign_in(client, "sub-prelinked"))
+        assert r.status_code == 200, r.text
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()
+        assert me["username"] == accounts["linked"]
+        with pytest.raises(SystemExit):  # one subject, one account
+            main(["sso", "link", "--username", accounts["office"], "--provider", "oidc", "--subject", "sub-prelinked"])
+        assert "sso_identity_taken" in capsys.readouterr().err
+        main(["sso", "unlink", "--provider", "oidc", "--subject", "sub-prelinked"])
+        assert callback(client, sign_in(client, "sub-prelinked")).status_code == 403
+    actions = [e["action"] for e in audit_entries(client, accounts["admin"], "sso_identity.link")]
+    assert actions[:1] == ["sso_identity.link"]

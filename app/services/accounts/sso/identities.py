@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from app.db import session_scope
@@ -15,7 +16,7 @@ from app.models.sso import SsoIdentity
 from app.models.user import Role, User, UserCreate
 from app.services.access import principal_for
 from app.services.accounts import users
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit
 
 # No password login for accounts made here: argon2 refuses this as a hash, so verify_password is always False.
@@ -139,3 +140,53 @@ def record_refusal(*, provider: str, reason: str, subject: str | None, client: s
             object_id=provider,
             after={"provider": provider, "reason": reason, "subject": subject, "client": client[:64]},
         )
+
+
+def link(session: Session, *, username: str, provider: str, subject: str) -> SsoIdentity:
+    """Store an external subject for an account ahead of its first login (an administrator's act, audited);
+    Conflict when either side is linked already."""
+    if provider not in PROVIDER_NAMES:
+        raise Invalid("provider 只能是 oidc 或 dingtalk", code="sso_provider_invalid")
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or user.id is None:
+        raise NotFound("未找到该用户", code="user_not_found")
+    taken = session.exec(
+        select(SsoIdentity).where(
+            SsoIdentity.provider == provider,
+            or_(SsoIdentity.subject == subject, SsoIdentity.user_id == user.id),  # type: ignore[arg-type]
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict("该身份或该账号已有关联，请先解除", code="sso_identity_taken")
+    row = SsoIdentity(provider=provider, subject=subject, user_id=user.id)
+    session.add(row)
+    session.flush()
+    _audit_link(session, "sso_identity.link", user, row)
+    return row
+
+
+def unlink(session: Session, *, provider: str, subject: str) -> SsoIdentity:
+    """Remove an external subject's link (audited): its next login is matched afresh, or refused."""
+    row = session.exec(
+        select(SsoIdentity).where(SsoIdentity.provider == provider, SsoIdentity.subject == subject)
+    ).first()
+    if row is None:
+        raise NotFound("未找到该关联", code="sso_identity_not_found")
+    user = session.get(User, row.user_id)
+    assert user is not None
+    session.delete(row)
+    session.flush()
+    _audit_link(session, "sso_identity.unlink", user, row)
+    return row
+
+
+def _audit_link(session: Session, action: str, user: User, row: SsoIdentity) -> None:
+    audit.record(
+        session,
+        principal=None,
+        action=action,
+        object_type="user",
+        object_id=user.id,  # type: ignore[arg-type]
+        county_id=user.county_id,
+        after={"provider": row.provider, "subject": row.subject, "username": user.username},
+    )
