@@ -271,3 +271,18 @@ def test_subject_linked_by_an_administrator(client, oidc, accounts, capsys) -> N
         assert callback(client, sign_in(client, "sub-prelinked")).status_code == 403
     actions = [e["action"] for e in audit_entries(client, accounts["admin"], "sso_identity.link")]
     assert actions[:1] == ["sso_identity.link"]
+
+
+def _state_of(client) -> str:
+    r = client.get("/api/v1/auth/oidc/login", follow_redirects=False)
+    return dict(parse_qsl(urlsplit(r.headers["location"]).query))["state"]
+
+
+def test_provider_error_and_late_callbacks_are_refused(client, oidc) -> None:
+    r = callback(client, {"state": _state_of(client), "error": "access_denied", "error_description": "<b>no</b>"})
+    assert r.status_code == 401 and r.json()["code"] == "oidc_authorization_failed"
+    assert r.json()["detail"] == "统一身份认证未完成登录（access_denied），请重新登录"
+    with configured(oidc_login_minutes=-1):  # the login's time at the provider is up as soon as it starts
+        late = _state_of(client)
+    r = callback(client, {"state": late, "code": "whatever"})
+    assert r.status_code == 401 and r.json()["code"] == "oidc_state_expired"

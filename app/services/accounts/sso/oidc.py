@@ -8,6 +8,7 @@ to a registered redirect URI with code and state, and whoever holds them calls /
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -37,6 +38,7 @@ from app.settings import Settings, get_settings
 
 METADATA_SECONDS = 3600  # the discovery document is read again after an hour (JWKS: also on an unknown key id)
 LEEWAY_SECONDS = 60
+_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
 
 
 class _Provider(OAuth2Mixin, OpenIDMixin, BaseApp):
@@ -143,9 +145,8 @@ def complete_login(session: Session, *, params: CallbackParams, client: str) -> 
     try:
         pending = _take_state(params.state)
         if params.error:
-            raise Unauthorized(
-                f"统一身份认证未完成登录（{params.error}），请重新登录", code="oidc_authorization_failed"
-            )
+            said = params.error if _ERROR_CODE.fullmatch(params.error) else "error"  # RFC 6749 error codes only
+            raise Unauthorized(f"统一身份认证未完成登录（{said}），请重新登录", code="oidc_authorization_failed")
         if params.iss is not None and params.iss != settings.oidc_issuer:
             raise Unauthorized("回调中的签发方（iss）与所配统一身份认证不一致", code="oidc_issuer_mismatch")
         if not params.code:
@@ -187,9 +188,12 @@ def _take_state(state: str | None) -> SsoLoginState:
         row = own.exec(select(SsoLoginState).where(SsoLoginState.state_hash == _hash(state))).first()
         if row is None:
             raise refused
-        own.delete(row)
-        own.flush()
         own.expunge(row)
+        # whoever deletes the row owns the login: a second callback with the same state at the same time deletes
+        # nothing (PostgreSQL makes it wait for the first and then see the row gone) and is refused
+        taken = own.exec(delete(SsoLoginState).where(col(SsoLoginState.state_hash) == row.state_hash))  # type: ignore[call-overload]
+        if taken.rowcount != 1:
+            raise refused
     if row.expires_at < utcnow():
         raise Unauthorized("登录请求已超时，请重新发起统一身份认证登录", code="oidc_state_expired")
     return row
