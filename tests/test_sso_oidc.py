@@ -286,3 +286,12 @@ def test_provider_error_and_late_callbacks_are_refused(client, oidc) -> None:
         late = _state_of(client)
     r = callback(client, {"state": late, "code": "whatever"})
     assert r.status_code == 401 and r.json()["code"] == "oidc_state_expired"
+
+
+def test_discovery_for_another_issuer_is_not_trusted(client, provider) -> None:
+    # the document at <issuer>/.well-known/openid-configuration names an issuer other than the configured one
+    with configured(
+        oidc_issuer=provider + "/", oidc_client_id="shifan", oidc_client_secret=SECRET, oidc_redirect_uris=SPA
+    ):
+        r = client.get("/api/v1/auth/oidc/login", follow_redirects=False)
+    assert r.status_code == 503 and r.json()["code"] == "oidc_issuer_mismatch", r.text
