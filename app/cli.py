@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import cli_backup, cli_export, cli_worker
+from app import cli_backup, cli_export, cli_sso, cli_worker
 from app.db import session_scope
 from app.services.errors import DomainError
 
@@ -299,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_export.add_parser(sub)
     cli_backup.add_parser(sub)
     cli_worker.add_parser(sub)
+    cli_sso.add_parser(sub)
     audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
     audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)
     audit_cmds.add_parser("verify", help=audit_verify.__doc__, description=audit_verify.__doc__).set_defaults(

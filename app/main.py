@@ -40,6 +40,7 @@ from app.api.routes import (
     regions,
     scoring,
     sessions,
+    sso,
     units,
     users,
     webhooks,
@@ -133,6 +134,7 @@ def create_app() -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
+        sso,
         me,
         regions,
         users,

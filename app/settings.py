@@ -84,6 +84,42 @@ class Settings(BaseSettings):
     # argon2id cost of password hashes: "standard" (argon2-cffi's RFC 9106 low-memory profile: 3 passes over
     # 64 MiB) or "cheapest" (8 KiB, one pass), which only a test suite may use: such hashes are easy to crack.
     password_hash_cost: Literal["standard", "cheapest"] = "standard"
+    # 统一身份认证 (OpenID Connect, authorization code flow with PKCE): off until SHIFAN_OIDC_ISSUER is set. The
+    # provider's discovery document is read from <issuer>/.well-known/openid-configuration (its "issuer" must equal
+    # this value), its keys from the document's jwks_uri.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    # Where the provider may send the browser back (comma-separated, each registered at the provider): the SPA's or
+    # app's page that hands code and state to /api/v1/auth/oidc/callback, or that callback itself. A login's
+    # ?redirect= must be one of them; without it the first is used.
+    oidc_redirect_uris: str = ""
+    oidc_scopes: str = "openid profile"
+    # The ID token claim whose value is an account's username (first login links the provider's subject to that
+    # account; later logins go by the subject); empty: only subjects already linked log in.
+    oidc_username_claim: str = "preferred_username"
+    oidc_login_minutes: int = 10  # how long a login sent to the provider may take to come back
+    oidc_timeout_seconds: float = 10.0
+    # Just-in-time accounts for unknown subjects: none unless a role is set (office: of SHIFAN_OIDC_JIT_COUNTY_ID;
+    # liaison: of unit SHIFAN_OIDC_JIT_UNIT_ID, which must lie in that county).
+    oidc_jit_role: Literal["", "office", "liaison"] = ""
+    oidc_jit_county_id: int | None = None
+    oidc_jit_unit_id: int | None = None
+    # 钉钉 / 浙政钉 免登: off until SHIFAN_DINGTALK_API_BASE is set (e.g. https://oapi.dingtalk.com, or the
+    # intranet gateway in front of it). The user is found by the getuserinfo answer's userid or unionid: as a
+    # linked identity, else as a username.
+    dingtalk_api_base: str = ""
+    dingtalk_app_key: str = ""
+    dingtalk_app_secret: str = ""
+    dingtalk_user_field: Literal["userid", "unionid"] = "userid"
+    dingtalk_timeout_seconds: float = 10.0
+
+    def oidc_redirect_uri_list(self) -> list[str]:
+        """SHIFAN_OIDC_REDIRECT_URIS as a list; with none, the API's own callback under SHIFAN_PUBLIC_URL."""
+        listed = [u.strip() for u in self.oidc_redirect_uris.split(",") if u.strip()]
+        if not listed and self.public_url:
+            listed = [self.public_url.rstrip("/") + "/api/v1/auth/oidc/callback"]
+        return listed
 
     def allowed_host_list(self) -> set[str]:
         """The host names links may be built under: SHIFAN_ALLOWED_HOSTS, lower case, with loopback's."""

@@ -108,7 +108,8 @@ def test_idempotency_key_is_declared_exactly_where_it_is_honoured(spec, client, 
         for m, p, op in operations(spec)
         if any(t.startswith("multipart/") for t in op.get("requestBody", {}).get("content", {}))
     }
-    logins = {("POST", f"{API}/auth/{name}") for name in ("token", "refresh", "logout")}  # a token is never kept
+    logins = {(m, p) for m, p in posts if p.startswith(f"{API}/auth/")}  # a token is never kept
+    assert logins == {("POST", f"{API}/auth/{name}") for name in ("token", "refresh", "logout", "dingtalk")}
     assert declared == posts - uploads - logins
     assert len(declared) >= 25 and all(honours_key(m, p, set()) for m, p in declared)
     # over HTTP: a declared POST replays under its key, an upload refuses the key
@@ -137,6 +138,9 @@ def test_public_operations_say_so_and_the_others_need_a_token(spec, client) -> N
     assert set(public) == {
         ("POST", f"{API}/auth/token"),
         ("POST", f"{API}/auth/refresh"),  # the refresh token in the body is the credential
+        ("GET", f"{API}/auth/oidc/login"),  # unified login (统一身份认证, 钉钉免登)
+        ("GET", f"{API}/auth/oidc/callback"),
+        ("POST", f"{API}/auth/dingtalk"),
         ("GET", f"{API}/calendar/units/{{unit_id}}/deadlines.ics"),
         ("GET", f"{API}/downloads/{{version_id}}"),  # the signed link is the permission
         ("PUT", f"{API}/uploads/{{intent_id}}/content"),

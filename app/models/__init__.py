@@ -21,6 +21,7 @@ from app.models.region import Region
 from app.models.report_template import ReportTemplate
 from app.models.scoring import MetricFigure, Score, ScoringRound
 from app.models.search import EvidenceText
+from app.models.sso import SsoIdentity, SsoLoginState
 from app.models.unit import Unit, UnitGroup, UnitGroupMember
 from app.models.user import ScriptToken, User
 from app.models.worker import WorkerBeat
@@ -60,6 +61,8 @@ __all__ = [
     "Score",
     "ScoringRound",
     "ScriptToken",
+    "SsoIdentity",
+    "SsoLoginState",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",

@@ -37,7 +37,7 @@ class LoginSessionPublic(BaseModel):
     id: int
     user_id: int
     username: str
-    method: str = PydanticField(description="登录方式：password（密码）、oidc（统一身份认证）")
+    method: str = PydanticField(description="登录方式：password（密码）、oidc（统一身份认证）、dingtalk（钉钉免登）")
     client: str = PydanticField(description="登录时的客户端地址")
     user_agent: str = PydanticField(description="登录时的浏览器或客户端标识")
     started_at: datetime

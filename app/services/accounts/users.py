@@ -19,7 +19,7 @@ from app.services.platform import audit
 from app.settings import get_settings
 
 
-def _check_binding(session: Session, data: UserCreate) -> UserCreate:
+def check_binding(session: Session, data: UserCreate) -> UserCreate:
     """The role's binding is present and of the right kind; a liaison's county is its unit's."""
     role = Role(data.role)
     if role == Role.office:
@@ -42,7 +42,7 @@ def _check_binding(session: Session, data: UserCreate) -> UserCreate:
 
 def create(session: Session, *, data: UserCreate, principal: Principal | None = None) -> User:
     """A new account; an office may create liaisons of its own county's units only."""
-    data = _check_binding(session, data)
+    data = check_binding(session, data)
     if principal is not None and principal.role != Role.admin:
         principal.require(Role.office)
         if data.role != Role.liaison:
