@@ -85,12 +85,26 @@ def on_sqlite() -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql_only(reason): needs a PostgreSQL-only mechanism; skipped on SQLite")
+    config.addinivalue_line(
+        "markers",
+        "one_pass(reason): the same test whatever SHIFAN_TEST_DB says (its own SQLite file, no database, a tool "
+        "over the committed files); `make test` runs it in its SQLite pass only",
+    )
     from tests import progress
 
     progress.register(config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `make test` (tests/passes.py) runs both passes at once: a test that would do the very same thing in each runs
+    # in the SQLite pass alone. `make test-postgresql` on its own still runs it.
+    from tests.progress import BOTH_PASSES
+
+    if os.environ.get(BOTH_PASSES) == "1" and not on_sqlite():
+        once = [item for item in items if item.get_closest_marker("one_pass")]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [item for item in items if not item.get_closest_marker("one_pass")]
     marked = [item for item in items if item.get_closest_marker("postgresql_only")]
     if not marked or not on_sqlite():
         return

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from tests.progress import PROGRESS_MARK
+from tests.progress import BOTH_PASSES, PROGRESS_MARK
 
 _print = threading.Lock()
 
@@ -29,7 +29,7 @@ def run_pass(target: str, results: dict[str, int]) -> None:
     """Run `make target`, echoing its progress lines now and the rest when it ends."""
     name = target.removeprefix("test-")
     started = time.monotonic()
-    env = {**os.environ, "SHIFAN_TEST_PROGRESS": name, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "SHIFAN_TEST_PROGRESS": name, "PYTHONUNBUFFERED": "1", BOTH_PASSES: "1"}
     proc = subprocess.Popen(
         [*shlex.split(os.environ.get("MAKE", "make")), "--no-print-directory", target],
         stdout=subprocess.PIPE,

@@ -21,6 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS_MARK = "\x1e"  # ASCII record separator: never in pytest's own output
+# set by tests/passes.py for both passes when they run together (`make test`): one_pass tests run in the SQLite one
+BOTH_PASSES = "SHIFAN_TEST_BOTH_PASSES"
 # never written by a test, or too big to walk: the environment, the npm tools, git itself, Python's bytecode
 # (and pytest's own .pytest_cache, which a bare `pytest` keeps in the checkout by design; make test puts it aside)
 _SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache"}

@@ -28,6 +28,9 @@ needs_node = pytest.mark.skipif(
 )
 
 
+pytestmark = pytest.mark.one_pass("client generators over the committed OpenAPI document")
+
+
 def node_tool(name: str) -> str:
     tool = NODE_BIN / name
     assert tool.exists() and shutil.which("node"), f"{tool} missing: run `npm ci --prefix tools/node`"

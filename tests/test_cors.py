@@ -22,10 +22,13 @@ from tests.conftest import app_with_cors, pin_today, serving
 from tests.evidence_kit import PICKER, pdf
 from tests.test_offline_docs import CHROMIUM, render
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None and os.environ.get("CI", "").lower() != "true",
-    reason="Debian's chromium is not installed (.ci/run installs it; in CI its absence fails)",
-)
+pytestmark = [
+    pytest.mark.one_pass("a browser against the CORS middleware"),
+    pytest.mark.skipif(
+        CHROMIUM is None and os.environ.get("CI", "").lower() != "true",
+        reason="Debian's chromium is not installed (.ci/run installs it; in CI its absence fails)",
+    ),
+]
 
 # The SPA: everything it learns goes into <pre id="out"> as JSON once it has finished or failed.
 SPA = """<!doctype html><html><head><meta charset="utf-8"><title>SPA</title></head><body><pre id="out">running</pre>

@@ -11,12 +11,16 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import served_demo
 from tests.evidence_kit import pdf
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+pytestmark = pytest.mark.one_pass("its own SQLite files and processes")
 
 
 def test_demo_on_fresh_sqlite(tmp_path) -> None:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 APP = Path(__file__).resolve().parents[1] / "app"
+
+
+pytestmark = pytest.mark.one_pass("reads the source files")
 
 
 def _module_name(path: Path) -> str:

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+pytestmark = pytest.mark.one_pass("runs both passes itself")
+
+
 def _run(pytest_args: str) -> subprocess.CompletedProcess[str]:
     make = shlex.split(os.environ.get("MAKE", "make"))  # as tests/passes.py runs it
     stamp_current = subprocess.run([*make, "-q", ".venv/.installed"], cwd=ROOT, capture_output=True).returncode == 0
@@ -36,13 +39,13 @@ def _run(pytest_args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_both_passes_report_progress_then_their_reports() -> None:
-    done = _run("tests/test_layout.py")
+    done = _run("tests/test_filetypes.py")
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-2000:]
     lines = out.splitlines()
     for name in ("postgresql", "sqlite"):
         progress = [n for n, line in enumerate(lines) if line.startswith(f"[{name}] ")]
-        assert any("1/1 files" in lines[n] and "tests/test_layout.py" in lines[n] for n in progress), out
+        assert any("1/1 files" in lines[n] and "tests/test_filetypes.py" in lines[n] for n in progress), out
         report = next(n for n, line in enumerate(lines) if f" {name} pass: passed in " in line)
         assert progress and max(progress) < report  # progress first, the report when the pass ends
         block = out[out.index(f" {name} pass: passed in ") :]
@@ -51,6 +54,6 @@ def test_both_passes_report_progress_then_their_reports() -> None:
 
 
 def test_a_failing_pass_fails_the_run() -> None:
-    done = _run("tests/test_layout.py -k no_such_test_anywhere")  # pytest exits 5: nothing collected
+    done = _run("tests/test_filetypes.py -k no_such_test_anywhere")  # pytest exits 5: nothing collected
     assert done.returncode == 1
     assert "FAILED (exit" in done.stdout and done.stdout.splitlines()[-1].startswith("make test: failed: ")

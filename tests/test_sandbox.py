@@ -14,6 +14,8 @@ from app.services.demo import samples
 from app.services.worker import filejobs, sandbox
 from tests import hostile_files
 
+pytestmark = pytest.mark.one_pass("no database: the worker's sandbox")
+
 
 def _file(tmp_path: Path, name: str, data: bytes) -> str:
     path = tmp_path / name
