@@ -3,11 +3,12 @@ separate process against a database."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -53,3 +54,18 @@ def cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedProces
         [sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**os.environ, "SHIFAN_DATABASE_URL": database_url, **env},
     )  # fmt: skip
+
+
+def cli_here(*args: str) -> subprocess.CompletedProcess[str]:
+    """`shifan ARGS` through the same entry point in this process (its settings, its database): no interpreter
+    start per call."""
+    from app.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
