@@ -76,7 +76,11 @@ def test_stamped_roots_catch_a_cut_tail_and_a_rewritten_root(client, world, data
     # links up to its (new) head, as before the seals nothing could tell, but the stamped root reaches further
     entries = AuditEntry.__table__  # type: ignore[attr-defined]
     with guard_off("audit_entry") as conn:
-        cut = conn.execute(sa.select(entries).where(entries.c.seq > seal.last_seq - 2)).mappings().all()
+        cut = (
+            conn.execute(sa.select(entries).where(entries.c.seq > seal.last_seq - 2).order_by(entries.c.seq))
+            .mappings()
+            .all()
+        )
         kept = conn.execute(sa.select(entries).where(entries.c.seq == seal.last_seq - 2)).mappings().one()
         conn.execute(sa.delete(entries).where(entries.c.seq > seal.last_seq - 2))
         conn.execute(
