@@ -56,7 +56,9 @@ def _verify(client, world) -> dict:
     return r.json()
 
 
-def test_stamped_roots_catch_a_cut_tail_and_a_rewritten_root(client, world, database_url, tsa_env, tmp_path) -> None:
+def test_stamped_roots_catch_a_cut_tail_and_a_rewritten_root(
+    client, world, database_url, authority, tsa_env, tmp_path
+) -> None:
     office = world.auth("gp-office")
     target = client.get(
         f"{API}/campaigns/{world.ids['gp_campaign']}/assignments", params={"limit": 1, "offset": 5}, headers=office
@@ -128,6 +130,22 @@ def test_stamped_roots_catch_a_cut_tail_and_a_rewritten_root(client, world, data
             original = {k: getattr(seal, k) for k in ("roots", "digest", "tsa_token", "stamped_at")}
             conn.execute(sa.update(seals).where(seals.c.id == seal.id).values(**original))
     assert _verify(client, world)["ok"]
+
+    # two sealers starting from the same root at once: only the first keeps its root (the roots never fork)
+    assert client.patch(f"{API}/assignments/{target}", json={"due_on": "2023-03-08"}, headers=office).status_code == 200
+    engine = app_db.get_engine()
+    with Session(engine) as a, Session(engine) as b:
+        both = [audit_roots.prepare(s, now=datetime.now(UTC)) for s in (a, b)]
+    for made in both:
+        assert made is not None and made.first_seq == seal.last_seq + 1
+        audit_roots.stamp(made, url=authority.url, timeout=10, cert_pem=authority.cert.read_bytes())
+    with Session(engine) as s:
+        assert audit_roots.store(s, both[0])
+        s.commit()
+    with Session(engine) as s:
+        assert not audit_roots.store(s, both[1])
+    verdict = _verify(client, world)
+    assert verdict["ok"] and verdict["seals"] == verdict["stamped"], verdict
 
 
 def _add_entries(engine: sa.Engine, n: int, at: datetime, tag: str) -> None:

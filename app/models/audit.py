@@ -50,7 +50,8 @@ class AuditSeal(SQLModel, table=True):
     __tablename__ = "audit_seal"
     id: int | None = Field(default=None, primary_key=True)
     sealed_at: datetime = created_at_field()
-    first_seq: int
+    # both unique: two sealers that started from the same seal cannot both keep theirs (the chain of seals forks)
+    first_seq: int = Field(unique=True)
     last_seq: int = Field(unique=True)
     last_entry_hash: str = Field(max_length=64)
     prev_digest: str = Field(max_length=64)

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("tsa_token", sa.LargeBinary(), nullable=True),
         sa.Column("stamped_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("first_seq"),
         sa.UniqueConstraint("last_seq"),
     )
     op.create_table(

@@ -128,11 +128,12 @@ def stamp(seal: AuditSeal, *, url: str, timeout: float, cert_pem: bytes | None) 
 
 
 def store(session: Session, seal: AuditSeal) -> bool:
-    """Keep the seal; False when another sealer stored one over the same entries first."""
+    """Keep the seal; False when another sealer stored one from the same previous seal first (nothing is kept)."""
+    session.add(seal)
     try:
-        with session.begin_nested():
-            session.add(seal)
+        session.flush()
     except IntegrityError:
+        session.rollback()
         return False
     return True
 
