@@ -35,7 +35,7 @@ def archive(session: Session, *, before: date, out: Path, now: datetime) -> Audi
     seal = session.exec(query.order_by(col(AuditSeal.last_seq).desc()).limit(1)).first()
     if seal is None:
         raise Conflict(
-            f"{before.isoformat()} 之前没有可归档的已封存记录：请先运行 shifan audit seal（每日封存）",
+            f"{before.isoformat()} 之前没有可归档的已封存记录：请先进行每日封存（命令 audit seal）",
             code="audit_not_sealed",
         )
     plan = ExportPlan(None, start, seal.last_seq, None, before - timedelta(days=1), "jsonl", now)
@@ -51,7 +51,9 @@ def archive(session: Session, *, before: date, out: Path, now: datetime) -> Audi
         raise
     if counted["entries"] != seal.last_seq - start + 1 or counted["last_hash"] != seal.last_entry_hash:
         out.unlink(missing_ok=True)
-        raise Conflict("待归档的记录与其日根不符，未归档：请先运行 shifan audit verify", code="audit_archive_mismatch")
+        raise Conflict(
+            "待归档的记录与其日根不符，未归档：请先核验审计记录链（命令 audit verify）", code="audit_archive_mismatch"
+        )
     row = AuditArchive(
         created_at=now,
         before=before,
@@ -94,7 +96,7 @@ def prune(
     ).first()
     if done is None:
         raise Conflict(
-            f"{before.isoformat()} 之前的审计记录尚未归档：请先运行 shifan audit archive", code="audit_not_archived"
+            f"{before.isoformat()} 之前的审计记录尚未归档：请先归档（命令 audit archive）", code="audit_not_archived"
         )
     start = anchor(session)[0] + 1
     if done.last_seq < start:
@@ -102,7 +104,8 @@ def prune(
     last = session.exec(select(AuditEntry).where(AuditEntry.seq == done.last_seq)).first()
     if last is None or last.entry_hash != done.last_entry_hash:
         raise Conflict(
-            "库中记录与归档文件所记的末条哈希不符，未删除：请先运行 shifan audit verify", code="audit_archive_mismatch"
+            "库中记录与归档文件所记的末条哈希不符，未删除：请先核验审计记录链（命令 audit verify）",
+            code="audit_archive_mismatch",
         )
     newest = session.exec(select(func.max(AuditEntry.at)).where(col(AuditEntry.seq) <= done.last_seq)).one()
     if newest is not None and newest >= day_bounds(limit, limit)[0]:
