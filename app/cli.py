@@ -1,5 +1,5 @@
 """The one command-line entry point: serve, migrate, demo, import-framework, export, create-user, token, worker
-(app/cli_worker.py), audit verify."""
+(app/cli_worker.py), audit verify|seal|archive|prune (app/cli_audit.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import cli_backup, cli_export, cli_sso, cli_worker
+from app import cli_audit, cli_backup, cli_export, cli_sso, cli_worker
 from app.db import session_scope
 from app.services.errors import DomainError
 
@@ -188,24 +188,6 @@ def sweep(args: argparse.Namespace) -> None:
     print(f"login attempts older than a day removed: {login_throttle.purge()}")
 
 
-def audit_verify(_: argparse.Namespace) -> None:
-    """Recompute the audit hash chain; name the first entry that no longer matches (exit code 1)."""
-    from app.services.platform import audit_chain
-
-    verdict = _session_do(audit_chain.verify)
-    assert isinstance(verdict, audit_chain.AuditVerdict)
-    if verdict.ok:
-        print(f"审计记录链完整：共 {verdict.checked} 条，链头第 {verdict.head_seq} 条。")
-        return
-    bad = verdict.first_break
-    assert bad is not None
-    print(f"审计记录链在第 {bad.seq} 条（id {bad.entry_id}）处不符：{bad.reason}", file=sys.stderr)
-    print(
-        f"audit chain broken at seq {bad.seq} (entry id {bad.entry_id}); {verdict.checked} entries verified before it"
-    )
-    sys.exit(1)
-
-
 def calendar_load(args: argparse.Namespace) -> None:
     """Load a year's holiday notice from a data file (data/calendar/2026.json); it wins over the built-in calendar."""
     from app.services.calendar import holidays
@@ -300,11 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_backup.add_parser(sub)
     cli_worker.add_parser(sub)
     cli_sso.add_parser(sub)
-    audit_sub = add("audit", lambda _: parser.error("audit needs a subcommand"), "Audit trail checks")
-    audit_cmds = audit_sub.add_subparsers(dest="audit_command", required=True)
-    audit_cmds.add_parser("verify", help=audit_verify.__doc__, description=audit_verify.__doc__).set_defaults(
-        func=audit_verify
-    )
+    cli_audit.add_parser(sub)
     p = add("openapi", export_openapi, "Write openapi/openapi.json and openapi/schema.graphql from the code")
     p.add_argument("--out", default=str(ROOT / "openapi" / "openapi.json"))
     p.add_argument("--graphql-out", default=str(ROOT / "openapi" / "schema.graphql"))

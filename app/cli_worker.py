@@ -46,7 +46,27 @@ def build_worker(args: argparse.Namespace):  # noqa: ANN201 - a lanes.Worker (im
         with session_scope() as session:
             found = events.scan_deadlines(session, today=today, within_workdays=settings.remind_within_workdays)
         print(f"reminders: {found} new", flush=True)
+        seal_daily()
         return 0  # a scan is not a backlog: the lane waits its poll either way
+
+    def seal_daily() -> None:
+        # the audit chain's daily root, once per UTC day, stamped by SHIFAN_TSA_URL here and never in a request;
+        # an authority that does not answer is asked again at the next scan
+        from datetime import UTC, datetime
+
+        from app.services.platform import audit_roots, timestamp
+
+        now = datetime.now(UTC)
+        with session_scope() as session:
+            if audit_roots.sealed_today(session, now=now):
+                return
+        try:
+            made = audit_roots.seal(now=now)
+        except timestamp.TimestampError as exc:
+            print(f"警告 audit seal: {exc}", flush=True)
+            return
+        if made is not None:
+            print(f"audit seal: entries {made.first_seq}-{made.last_seq}, digest {made.digest}", flush=True)
 
     def deliveries(_beat: object) -> int:
         counts = delivery.run_once(client=client, limit=10)  # small batches: the heartbeat stays fresh

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where the made-once files (deployment id, JWT secret) and the zero-setup SQLite file and object folder live.
 VAR_DIR = Path(os.environ.get("SHIFAN_VAR_DIR") or "var")
+AUDIT_RETENTION_MIN_DAYS = 180
 
 
 class Settings(BaseSettings):
@@ -121,6 +122,15 @@ class Settings(BaseSettings):
             listed = [self.public_url.rstrip("/") + "/api/v1/auth/oidc/callback"]
         return listed
 
+    # Audit entries younger than this many days are never removed (网络安全法 §21: logs kept at least six months);
+    # lower values are refused at start.
+    audit_retention_days: int = 180
+    # The RFC 3161 time-stamp authority that stamps the audit chain's daily roots (`shifan audit seal`, the worker),
+    # and the PEM file of its signing certificate, which `shifan audit verify` checks the tokens' signatures with.
+    tsa_url: str = ""
+    tsa_cert: str = ""
+    tsa_timeout_seconds: float = 15.0
+
     def allowed_host_list(self) -> set[str]:
         """The host names links may be built under: SHIFAN_ALLOWED_HOSTS, lower case, with loopback's."""
         listed = {h.strip().lower().strip("[]") for h in self.allowed_hosts.split(",") if h.strip()}
@@ -129,6 +139,14 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         """SHIFAN_CORS_ORIGINS as a list, without blanks and trailing slashes (a browser sends none)."""
         return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value < AUDIT_RETENTION_MIN_DAYS:
+            minimum = AUDIT_RETENTION_MIN_DAYS
+            raise ValueError(f"SHIFAN_AUDIT_RETENTION_DAYS must be at least {minimum} (网络安全法 §21)")
+        return value
 
     @field_validator("webhook_allow_networks")
     @classmethod

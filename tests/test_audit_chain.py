@@ -10,8 +10,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from app import db as app_db
 from app.main import create_app
 from app.models import AuditEntry
+from tests.audit_kit import guard_off
 from tests.conftest import serving
 from tests.evidence_kit import API
 
@@ -48,29 +48,9 @@ def _assignments(client, world, n: int) -> list[int]:
     return [a["id"] for a in page.json()["items"]]
 
 
-@contextmanager
-def _guard_off() -> Iterator[sa.Connection]:
+def _guard_off() -> AbstractContextManager[sa.Connection]:
     """A connection with the append-only guard lifted, as a database superuser could (restored after)."""
-    engine = app_db.get_engine()
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(sa.text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only"))
-        else:
-            conn.execute(sa.text("DROP TRIGGER audit_entry_no_update"))
-            conn.execute(sa.text("DROP TRIGGER audit_entry_no_delete"))
-        try:
-            yield conn
-        finally:
-            if engine.dialect.name == "postgresql":
-                conn.execute(sa.text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
-            else:
-                for event in ("UPDATE", "DELETE"):
-                    conn.execute(
-                        sa.text(
-                            f"CREATE TRIGGER audit_entry_no_{event.lower()} BEFORE {event} ON audit_entry "
-                            "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END"
-                        )
-                    )
+    return guard_off("audit_entry")
 
 
 def test_every_change_is_chained_and_verifies(client, world, database_url) -> None:

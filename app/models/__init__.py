@@ -1,6 +1,6 @@
 """All tables, imported here so SQLModel.metadata (and Alembic) sees every one."""
 
-from app.models.audit import AuditChainHead, AuditEntry
+from app.models.audit import AuditArchive, AuditChainHead, AuditEntry, AuditSeal
 from app.models.calendar import CalendarDay, CalendarYear
 from app.models.campaign import Assignment, AssignmentTally, Campaign, Engagement, LateWindow, Phase
 from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
@@ -29,8 +29,10 @@ from app.models.worker import WorkerBeat
 __all__ = [
     "Assignment",
     "AssignmentTally",
+    "AuditArchive",
     "AuditChainHead",
     "AuditEntry",
+    "AuditSeal",
     "CalendarDay",
     "CalendarYear",
     "Campaign",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from app.models._base import created_at_field
+from app.models._base import UTCDateTime, created_at_field
 
 
 class AuditEntry(SQLModel, table=True):
@@ -43,6 +43,40 @@ class AuditChainHead(SQLModel, table=True):
     entry_hash: str = Field(max_length=64)
 
 
+class AuditSeal(SQLModel, table=True):
+    """A daily root of the chain (app/services/platform/audit_roots.py): the per-county roots of the entries
+    since the previous seal, linked to that seal and time-stamped by an RFC 3161 authority; never changed."""
+
+    __tablename__ = "audit_seal"
+    id: int | None = Field(default=None, primary_key=True)
+    sealed_at: datetime = created_at_field()
+    # both unique: two sealers that started from the same seal cannot both keep theirs (the chain of seals forks)
+    first_seq: int = Field(unique=True)
+    last_seq: int = Field(unique=True)
+    last_entry_hash: str = Field(max_length=64)
+    prev_digest: str = Field(max_length=64)
+    roots: list[Any] = Field(sa_column=Column(JSON, nullable=False))  # [[county_id, root, entries], ...]
+    digest: str = Field(max_length=64)
+    tsa_token: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    stamped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class AuditArchive(SQLModel, table=True):
+    """Entries exported to a file by `shifan audit archive` (up to a sealed root), which prune may then remove."""
+
+    __tablename__ = "audit_archive"
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    before: date
+    first_seq: int
+    last_seq: int = Field(index=True)
+    last_entry_hash: str = Field(max_length=64)
+    entries: int
+    sha256: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    pruned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
 class AuditRoot(SQLModel):
     """A county's daily root digest (county_id None: entries without a county, admin's only)."""
 
@@ -70,6 +104,10 @@ class AuditVerdict(SQLModel):
     checked: int
     head_seq: int
     first_break: AuditBreak | None
+    start_seq: int = 1  # the first entry still stored (after an archived part was pruned)
+    seals: int = 0  # daily roots checked
+    stamped: int = 0  # of which carry a time-stamp token
+    warnings: list[str] = []
 
 
 class AuditPublic(SQLModel):

@@ -1,7 +1,7 @@
 """login sessions: short access tokens bound to a session, rotated refresh tokens, idle and absolute limits
 
 Revision ID: 0011b
-Revises: 0010b
+Revises: 0011a
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011b"
-down_revision: str | None = "0010b"
+down_revision: str | None = "0011a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """sso: pending OpenID Connect logins (state, nonce, PKCE verifier) and external identities linked to accounts
 
 Revision ID: 0011d
-Revises: 0010b
+Revises: 0011c
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011d"
-down_revision: str | None = "0011b"
+down_revision: str | None = "0011c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

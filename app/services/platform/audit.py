@@ -18,7 +18,7 @@ from app.models.audit import AuditPublic, AuditRoot, AuditVerdict
 from app.models.user import Role
 from app.services.access import Principal, county_scope
 from app.services.errors import Invalid
-from app.services.platform import audit_chain
+from app.services.platform import audit_chain, audit_verify
 
 # Set per request by the API's middleware (and returned to the client as X-Request-ID).
 request_id: ContextVar[str] = ContextVar("shifan_request_id", default="")
@@ -140,4 +140,4 @@ def roots(session: Session, *, principal: Principal, since: date, until: date) -
 def verify(session: Session, *, principal: Principal) -> AuditVerdict:
     """Recompute the whole chain (admin): the first entry that no longer matches, if any."""
     principal.require(Role.admin)
-    return audit_chain.verify(session)
+    return audit_verify.verify(session)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
-from app.models.audit import AuditBreak, AuditChainHead, AuditEntry, AuditRoot, AuditVerdict
+from app.models.audit import AuditChainHead, AuditEntry, AuditRoot
 
 GENESIS = "0" * 64
 HASHED = ("seq", "at", "user_id", "username", "role", "action", "object_type", "object_id", "county_id",
@@ -93,40 +93,6 @@ def _link_pending(session: OrmSession) -> None:
 def _drop_pending(session: OrmSession, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # rolled back or closed: its changes, and their entries, are gone
         session.info.pop(_PENDING, None)
-
-
-def verify(session: Session, *, batch: int = 2000) -> AuditVerdict:
-    """Recompute the chain from its start; the first entry that no longer matches, if any."""
-    expected_prev, expected_seq, checked, last_seq = GENESIS, 1, 0, 0
-    while True:
-        rows = session.exec(
-            select(AuditEntry).where(col(AuditEntry.seq) >= expected_seq).order_by(col(AuditEntry.seq)).limit(batch)
-        ).all()
-        for row in rows:
-            if row.seq != expected_seq:
-                why = f"第 {expected_seq} 条至第 {row.seq - 1} 条记录缺失（被删除）"
-                return _broken(checked, row.seq, row.id, why)
-            if row.prev_hash != expected_prev:
-                return _broken(checked, row.seq, row.id, "与前一条记录的链接不符（前一条被改动或删除）")
-            if entry_digest(row) != row.entry_hash:
-                return _broken(checked, row.seq, row.id, "记录内容与其哈希不符（被改动）")
-            expected_prev, expected_seq, last_seq = row.entry_hash, row.seq + 1, row.seq
-            checked += 1
-        session.expunge_all()
-        if len(rows) < batch:
-            break
-    head = session.get(AuditChainHead, 1)
-    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
-    if head_seq != last_seq or head_hash != expected_prev:
-        why = f"链头指向第 {head_seq} 条，而记录只到第 {last_seq} 条（末尾记录被删除或改动）"
-        return _broken(checked, last_seq + 1 if head_seq > last_seq else head_seq, None, why)
-    return AuditVerdict(ok=True, checked=checked, head_seq=head_seq, first_break=None)
-
-
-def _broken(checked: int, seq: int, entry_id: int | None, reason: str) -> AuditVerdict:
-    return AuditVerdict(
-        ok=False, checked=checked, head_seq=0, first_break=AuditBreak(seq=seq, entry_id=entry_id, reason=reason)
-    )
 
 
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

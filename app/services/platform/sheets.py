@@ -3,10 +3,11 @@ widths, thin borders and wrapped text, so files look the same in Excel, WPS and 
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from io import BytesIO
 from typing import Any
@@ -154,6 +155,9 @@ class StreamedSheet:
 
     def row(self, values: Sequence[Any]) -> None:
         """Append one data row (each value by cell_value's rule), with borders and wrapping."""
+        self._rows.append(self._row_xml(values))
+
+    def _row_xml(self, values: Sequence[Any]) -> str:
         n = self._next
         self._next += 1
         cells = []
@@ -173,7 +177,7 @@ class StreamedSheet:
                 cells.append(f'<c r="{ref}" s="{self._style["date"]}"><v>{(day - _EPOCH).days}</v></c>')
             else:
                 cells.append(f'<c r="{ref}" s="{self._style["text"]}"><v>{value}</v></c>')
-        self._rows.append(f'<row r="{n}">{"".join(cells)}</row>')
+        return f'<row r="{n}">{"".join(cells)}</row>'
 
     def to_bytes(self) -> bytes:
         """The .xlsx: openpyxl's file with the data rows spliced into its sheet (and its dimension widened)."""
@@ -189,6 +193,52 @@ class StreamedSheet:
                     data = "".join([head, *self._rows, "</sheetData>", tail]).encode()
                 book.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
         return out.getvalue()
+
+    def stream(self, rows: Iterable[Sequence[Any]], *, flush_every: int = 500) -> Iterator[bytes]:
+        """The .xlsx as it is written, for exports of any length (the audit trail): the same file as to_bytes
+        (without the optional dimension, unknown until the end), rows taken from rows as they come and the
+        compressed bytes handed on every flush_every rows, so neither the rows nor the file are ever whole
+        in memory (the ZIP is written with data descriptors, as for a stream that cannot seek)."""
+        skeleton = zipfile.ZipFile(BytesIO(to_bytes(self._wb)))
+        sink = _Sink()
+        with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as book:
+            for info in skeleton.infolist():
+                data = skeleton.read(info)
+                if not _WORKSHEET.match(info.filename):
+                    book.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                    continue
+                head, tail = _DIMENSION.sub("", data.decode(), count=1).rsplit("</sheetData>", 1)
+                member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                member.compress_type = zipfile.ZIP_DEFLATED
+                with book.open(member, "w") as out:
+                    out.write(head.encode())
+                    for n, values in enumerate(rows, start=1):
+                        out.write(self._row_xml(values).encode())
+                        if n % flush_every == 0:
+                            yield sink.take()
+                    out.write(f"</sheetData>{tail}".encode())
+                yield sink.take()
+        yield sink.take()
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, unseekable stream whose bytes are taken away as they come (zipfile then writes a stream)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._buffer += data
+        return len(data)
+
+    def take(self) -> bytes:
+        """What was written since the last take."""
+        out = bytes(self._buffer)
+        self._buffer.clear()
+        return out
 
 
 def open_workbook(raw: bytes, *, code: str) -> Any:
