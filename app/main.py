@@ -39,6 +39,7 @@ from app.api.routes import (
     rectifications,
     regions,
     scoring,
+    security,
     units,
     users,
     webhooks,
@@ -150,6 +151,7 @@ def create_app() -> FastAPI:
         files,
         exports,
         audit,
+        security,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -120,8 +120,21 @@ TABLE = {
         "yn-province": 404,
     },
     ("POST /counties/{id}/units", "lc"): {"lc-sfj": 403, "sx-province": 403, "evaluator": 403, "gp-office": 404},
-    ("GET /audit", None): {"lc-office": 200, "admin": 200, "lc-sfj": 403, "evaluator": 403, "sx-province": 403},
-    ("POST /regions", None): {"admin": 201, "lc-office": 403, "sx-province": 403},
+    ("GET /audit", None): {
+        "lc-office": 200,
+        "auditadmin": 200,
+        "sysadmin": 403,
+        "lc-sfj": 403,
+        "evaluator": 403,
+        "sx-province": 403,
+    },
+    ("POST /regions", None): {
+        "sysadmin": 201,
+        "secadmin": 403,
+        "auditadmin": 403,
+        "lc-office": 403,
+        "sx-province": 403,
+    },
 }
 
 
@@ -170,7 +183,7 @@ def _hs256(claims: dict, secret: bytes) -> str:
 
 
 def test_only_hs256_with_our_secret_is_accepted(client, world) -> None:
-    claims = jwt.get_unverified_claims(world.tokens["admin"])
+    claims = jwt.get_unverified_claims(world.tokens["sysadmin"])
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -215,10 +228,12 @@ def test_one_client_guessing_many_names_is_throttled(app) -> None:
     with TestClient(app, client=("198.51.100.8", 40000)) as c:
         for n in range(get_settings().login_failures_per_client):
             assert c.post(f"{API}/auth/token", data={"username": f"guess-{n}", "password": "x"}).status_code == 401
-        r = c.post(f"{API}/auth/token", data={"username": "admin", "password": "x"})
+        r = c.post(f"{API}/auth/token", data={"username": "sysadmin", "password": "x"})
         assert r.status_code == 429 and r.json()["code"] == "login_throttled"
     with TestClient(app, client=("198.51.100.9", 40000)) as other:  # another address is not affected
-        assert other.post(f"{API}/auth/token", data={"username": "admin", "password": "shifan-demo"}).status_code == 200
+        assert (
+            other.post(f"{API}/auth/token", data={"username": "sysadmin", "password": "shifan-demo"}).status_code == 200
+        )
 
 
 def test_an_own_login_now_and_then_does_not_clear_a_spraying_client(app, world) -> None:

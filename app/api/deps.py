@@ -16,6 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from app.api import duties
 from app.db import read_scope, session_scope
 from app.models.common import Page
 from app.services.access import Principal, authenticate, principal_of_claims
@@ -72,20 +73,34 @@ def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str | None:
     return token
 
 
-def _principal(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def _principal(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")
-    return authenticate(session, token)
+    who = authenticate(session, token)  # refuses a password that must be changed first (issue 23)
+    duties.refuse_outside_route_duty(who.role, request)  # 三员分立: an administrator only on its duty's routes
+    return who
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
-def _principal_own_session(token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def _password_changer(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    if not token:
+        raise Unauthorized("请先登录", code="not_authenticated")
+    return authenticate(session, token, password_change=True)
+
+
+# The caller of POST /me/password only: the one route an expired or administrator-set password still reaches.
+PasswordChanger = Annotated[Principal, Depends(_password_changer)]
+
+
+def _principal_own_session(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")
     with session_scope() as session:
-        return authenticate(session, token)
+        who = authenticate(session, token)
+    duties.refuse_outside_route_duty(who.role, request)
+    return who
 
 
 # For streaming uploads: the caller is checked in a short transaction of its own, so no database
@@ -123,12 +138,15 @@ class Reader:
         return Response(await anyio.to_thread.run_sync(run, limiter=_readers()), media_type="application/json")
 
 
-async def _reader(token: Annotated[str | None, Depends(_bearer)]) -> Reader:
+async def _reader(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Reader:
     # async: no worker-thread hop; the token's signature and expiry are checked here, before the route runs,
-    # as for every other route (the account itself is read with the route's work)
+    # as for every other route (the account itself is read with the route's work, which refuses a token whose
+    # role is no longer the account's)
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")
-    return Reader(decode_token(token))
+    claims = decode_token(token)
+    duties.refuse_outside_route_duty(str(claims.get("role", "")), request)
+    return Reader(claims)
 
 
 # A read-only route: `return await read(lambda session, who: service_call(...))`; declare the answer's model
