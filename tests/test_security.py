@@ -204,7 +204,8 @@ def test_logins_are_throttled_alike_for_real_and_unknown_names(app, session) -> 
 
     users.create(
         session,
-        data=UserCreate(username="throttled-user", display_name="t", role=Role.admin, password=demo.DEMO_PASSWORD),
+        data=UserCreate(username="throttled-user", display_name="t", role=Role.evaluator, password=demo.DEMO_PASSWORD),
+        checked=False,
     )
     session.commit()
     with TestClient(app, client=("198.51.100.7", 40000)) as c:
@@ -214,9 +215,10 @@ def test_logins_are_throttled_alike_for_real_and_unknown_names(app, session) -> 
             for _ in range(get_settings().login_failures_per_name):
                 r = c.post(f"{API}/auth/token", data={"username": name, "password": "wrong"})
                 assert r.status_code == 401 and r.json()["code"] == "invalid_credentials"
+            # the per-account lockout (issue 23: 5 failures in 15 minutes) answers before the throttle
             r = c.post(f"{API}/auth/token", data={"username": name, "password": demo.DEMO_PASSWORD})
-            answers[name] = (r.status_code, r.json()["code"], r.json()["detail"])
-            assert r.status_code == 429 and 0 < int(r.headers["retry-after"]) <= 15 * 60 + 1
+            answers[name] = (r.status_code, r.json()["code"])
+            assert r.status_code == 423, r.text
         # the answer does not tell an existing account from a made-up one
         assert answers["throttled-user"] == answers[made_up]
     # a window later the name may try again (attempts older than the window do not count)

@@ -59,7 +59,12 @@ def _views(session: Session, rows: list[User]) -> list[AccountSecurity]:
     days = timedelta(days=passwords.policy(session).max_age_days)
     return [
         AccountSecurity(
-            **u.model_dump(include={"id", "username", "display_name", "role", "is_active", "must_change_password"}),
+            id=u.id,
+            username=u.username,
+            display_name=u.display_name,
+            role=Role(u.role),
+            is_active=u.is_active,
+            must_change_password=u.must_change_password,
             password_changed_at=u.password_changed_at,
             password_expires_at=u.password_changed_at + days,
             locked_until=locked.get(login_throttle.name_key(u.username)),
