@@ -63,6 +63,7 @@ def add_province(session: Session, name: str) -> tuple[int, int, str]:
             password=demo.DEMO_PASSWORD,
             region_id=province.id,
         ),
+        checked=False,  # the demo's password, as for the demo's own accounts
     )
     return province.id, city.id, username  # type: ignore[return-value]
 

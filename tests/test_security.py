@@ -438,15 +438,20 @@ WRITE_BODIES: dict[str, dict | None] = {
     "POST /api/v1/rounds/{round_id}/scores": {"scores": [{"item_id": 1, "points": 1}]},
     "PATCH /api/v1/unit-groups/{group_id}": {"aliases": []},
     "DELETE /api/v1/webhooks/{webhook_id}": None,
-    "DELETE /api/v1/frameworks/{framework_id}": None,  # 陵川's own framework: its office or admin only
+    "DELETE /api/v1/frameworks/{framework_id}": None,  # 陵川's own framework: its office or the system administrator
     "PATCH /api/v1/regions/{region_id}": {"name": "越权"},
 }
 # Writes on objects that are no county's, or that only their own creator can name.
-# (A holiday year is the whole country's: admin only, its refusals are in tests/test_calendar_years.py.)
+# (A holiday year is the whole country's: the system administrator only, its refusals are in tests/test_calendar_years.py.)
 WRITES_LEFT_OUT = {
     "POST /api/v1/uploads/{intent_id}/complete",
     "PUT /api/v1/calendar/years/{year}",
     "PUT /api/v1/uploads/{intent_id}/content",  # a signed link, no token (tests/test_evidence_direct.py)
+    # accounts and tokens: the system or security administrator only (tests/test_duties.py, test_passwords.py)
+    "POST /api/v1/users/{user_id}/password",
+    "POST /api/v1/security/accounts/{user_id}/unlock",
+    "PUT /api/v1/security/accounts/{user_id}/role",
+    "POST /api/v1/security/script-tokens/{token_id}/revoke",
 }
 
 

@@ -188,7 +188,7 @@ def test_office_creates_only_own_liaisons(client, world) -> None:
         "display_name": "新联络员",
         "role": "liaison",
         "unit_id": world.ids["lc_gaj"],
-        "password": "long-enough-pw",
+        "password": "Long-enough-pw1",
     }
     assert client.post("/api/v1/users", json=body, headers=world.auth("lc-office")).status_code == 201
     foreign = {**body, "username": "gp-new-liaison", "unit_id": world.ids["gp_sfj"]}
