@@ -31,11 +31,8 @@ from app.services.platform import audit
 
 UNLOCK_CLIENT = "unlock"
 _BEIJING = ZoneInfo("Asia/Shanghai")
-_CLASSES = (
-    ("大写字母", set(string.ascii_uppercase)),
-    ("小写字母", set(string.ascii_lowercase)),
-    ("数字", set(string.digits)),
-)
+_CLASSES = (set(string.ascii_uppercase), set(string.ascii_lowercase), set(string.digits))
+_PLAIN = set(string.ascii_letters + string.digits)
 
 
 def policy(session: Session) -> PasswordPolicy:
@@ -69,8 +66,9 @@ def update_policy(session: Session, *, data: PasswordPolicyBase, principal: Prin
 
 
 def _class_count(password: str) -> int:
-    found = sum(1 for _, chars in _CLASSES if any(c in chars for c in password))
-    return found + (1 if any(not c.isalnum() for c in password) else 0)
+    """How many of upper case, lower case, digits and symbols (anything else, Chinese characters too) it has."""
+    found = sum(1 for chars in _CLASSES if any(c in chars for c in password))
+    return found + (1 if any(c not in _PLAIN for c in password) else 0)
 
 
 def check_new(session: Session, *, user: User | None, username: str, password: str, field: str = "password") -> None:
