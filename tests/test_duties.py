@@ -53,39 +53,48 @@ def test_no_account_holds_two_duties(client, world) -> None:
         assert r.status_code == 409 and r.json()["code"] == "duty_conflict", r.text
     r = client.put(f"{API}/security/accounts/{ids['secadmin']}/role", json={"role": "audit_admin"}, headers=sec)
     assert r.status_code == 403 and r.json()["code"] == "role_grant_self"
-    # the system administrator creates accounts, never an administrator's
+    # the system administrator creates accounts, never an administrator's; nor does the security administrator
+    # turn one into an administrator (its creator knew the first password): administrators are made on the server
     name = f"duty-{uuid.uuid4().hex[:8]}"
-    body = {"username": name, "display_name": "审计员（新）", "role": "audit_admin", "password": STRONG}
+    body = {"username": name, "display_name": "新账号", "role": "audit_admin", "password": STRONG}
     r = client.post(f"{API}/users", json=body, headers=sysadmin)
     assert r.status_code == 403 and r.json()["code"] == "duty_grant_refused"
     made = client.post(f"{API}/users", json={**body, "role": "evaluator"}, headers=sysadmin)
     assert made.status_code == 201, made.text
-    # the security administrator grants the duty; the account then holds that one for good
     user_id = made.json()["id"]
-    granted = client.put(f"{API}/security/accounts/{user_id}/role", json={"role": "audit_admin"}, headers=sec)
-    assert granted.status_code == 200 and granted.json()["role"] == "audit_admin", granted.text
-    again = client.put(f"{API}/security/accounts/{user_id}/role", json={"role": "system_admin"}, headers=sec)
-    assert again.status_code == 409 and again.json()["code"] == "duty_conflict"
-    # a liaison's binding is checked as when creating an account
-    bad = client.put(f"{API}/security/accounts/{ids['lc-gaj']}/role", json={"role": "liaison"}, headers=sec)
+    for duty in ("audit_admin", "security_admin", "system_admin"):
+        r = client.put(f"{API}/security/accounts/{user_id}/role", json={"role": duty}, headers=sec)
+        assert r.status_code == 403 and r.json()["code"] == "duty_grant_on_server", r.text
+    # the security administrator grants business roles, their binding checked as when creating an account
+    office = {"role": "office", "county_id": world.ids["gp_county"]}
+    granted = client.put(f"{API}/security/accounts/{user_id}/role", json=office, headers=sec)
+    assert granted.status_code == 200 and granted.json()["role"] == "office", granted.text
+    bad = client.put(f"{API}/security/accounts/{user_id}/role", json={"role": "liaison"}, headers=sec)
     assert bad.status_code == 422 and bad.json()["code"] == "user_binding_invalid"
-    # the new audit administrator logs in, changes the password the system administrator chose, reads the trail
+    # the account logs in, changes the password the system administrator chose; the audit administrator reads it all
     token = client.post(f"{API}/auth/token", data={"username": name, "password": STRONG}).json()["access_token"]
     mine = {"Authorization": f"Bearer {token}"}
-    assert client.get(f"{API}/audit", headers=mine).json()["code"] == "password_change_required"
-    change = {"current_password": STRONG, "new_password": "Qx9!audit-own"}
+    assert client.get(f"{API}/campaigns", headers=mine).json()["code"] == "password_change_required"
+    change = {"current_password": STRONG, "new_password": "Qx9!office-own"}
     assert client.post(f"{API}/me/password", json=change, headers=mine).status_code == 204
-    trail = client.get(f"{API}/audit", params={"object_type": "user", "object_id": str(user_id)}, headers=mine)
+    assert client.get(f"{API}/campaigns", headers=mine).status_code == 200
+    trail = client.get(f"{API}/audit", params={"object_type": "user", "object_id": str(user_id)}, headers=auditor)
     assert [(e["action"], e["username"]) for e in trail.json()["items"]] == [
         ("user.password.change", name),
         ("user.role.grant", "secadmin"),
         ("user.create", "sysadmin"),
     ]
     grant = trail.json()["items"][1]
-    assert grant["before"]["role"] == "evaluator" and grant["after"]["role"] == "audit_admin"
+    assert grant["before"]["role"] == "evaluator" and grant["after"] == {
+        "role": "office",
+        "county_id": world.ids["gp_county"],
+        "unit_id": None,
+        "region_id": None,
+    }
+    assert client.get(f"{API}/audit", headers=sec).json()["code"] == "duty_refused"  # only the auditor reads it
     # nobody alters or deletes an entry: the trail has no such route, whoever asks
     entry = grant["id"]
-    for headers in (sysadmin, sec, auditor, mine):
+    for headers in (sysadmin, sec, auditor):
         for method in ("PUT", "PATCH", "DELETE"):
             assert client.request(method, f"{API}/audit/{entry}", headers=headers).status_code in (404, 405)
 

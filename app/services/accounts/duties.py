@@ -73,9 +73,14 @@ def _views(session: Session, rows: list[User]) -> list[AccountSecurity]:
     ]
 
 
+def _binding(user: User) -> dict[str, object]:
+    return {"role": str(user.role), "county_id": user.county_id, "unit_id": user.unit_id, "region_id": user.region_id}
+
+
 def grant_role(session: Session, *, user_id: int, grant: RoleGrant, principal: Principal) -> User:
-    """Give an account a role (with its binding); an administrator keeps its one duty for good, and nobody changes
-    their own role. The account's tokens stop working (they name the old role); audited."""
+    """Give an account a business role (with its binding): an administrator keeps its one duty for good, no account
+    becomes an administrator here, and nobody changes their own role. The account's tokens stop working (they name
+    the old role); audited."""
     principal.require(Role.security_admin)
     user = _account(session, user_id)
     if user.id == principal.user_id:
@@ -86,10 +91,16 @@ def grant_role(session: Session, *, user_id: int, grant: RoleGrant, principal: P
             f"该账号已担任{DUTY_NAMES[held]}，一个账号只能担任一种管理员职责（三员分立），不能再授予其他角色；请另建账号",
             code="duty_conflict",
         )
+    if grant.role in ADMIN_DUTIES and held != grant.role:
+        # whoever created the account knew its first password and could have taken it over: an administrator's
+        # account is made on the server, never turned into one here
+        raise Forbidden(
+            "管理员职责只能在服务器上授予（shifan create-user 创建管理员账号），以免创建账号的人借初始密码兼任其他职责",
+            code="duty_grant_on_server",
+        )
     probe = UserCreate(username=user.username, display_name=user.display_name, password="-" * 8, **grant.model_dump())
     bound = users.check_binding(session, probe)
-    fields = ("role", "county_id", "unit_id", "region_id")
-    before = audit.snapshot(user, *fields)
+    before = _binding(user)
     user.role, user.county_id, user.unit_id, user.region_id = (
         bound.role,
         bound.county_id,
@@ -100,7 +111,7 @@ def grant_role(session: Session, *, user_id: int, grant: RoleGrant, principal: P
     session.flush()
     audit.record(
         session, principal=principal, action="user.role.grant", object_type="user", object_id=user.id,  # type: ignore[arg-type]
-        county_id=user.county_id, before=before, after=audit.snapshot(user, *fields),
+        county_id=user.county_id, before=before, after=_binding(user),
     )  # fmt: skip
     return user
 
