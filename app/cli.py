@@ -101,9 +101,13 @@ def demo(args: argparse.Namespace) -> None:
         serve(args)
 
 
+# the account roles (app/models/user.py Role), spelled out so `shifan --help` does not import the models
+ROLES = ["system_admin", "security_admin", "audit_admin", "office", "liaison", "evaluator", "province"]
+
 WHAT_TO_TRY = """
 演示账号（密码均为 {password}）：
-  admin        系统管理员          lc-office    陵川县委依法治县办（审核、评分）
+  sysadmin     系统管理员          secadmin     安全管理员          auditadmin   安全审计员
+  lc-office    陵川县委依法治县办（审核、评分）
   lc-sfj       县司法局联络员      lc-gaj       县公安局联络员（有逾期事项）
   evaluator    第三方评估机构      evaluator-b  第三方评估机构（第二组）
   sx-province  山西省委依法治省办  yc-office    阳城县委依法治县办
@@ -148,6 +152,14 @@ def create_user(args: argparse.Namespace) -> None:
     )
     user = _session_do(lambda s: users.create(s, data=data))
     print(f"created user {user.username} (id {user.id}, role {user.role})")  # type: ignore[attr-defined]
+
+
+def reset_password(args: argparse.Namespace) -> None:
+    """Set an account's password on the server (an administrator's too); its holder changes it at the next login."""
+    from app.services.accounts import passwords
+
+    user = _session_do(lambda s: passwords.reset_on_server(s, username=args.username, new_password=args.password))
+    print(f"password of {user.username} set; it must be changed at the next login")  # type: ignore[attr-defined]
 
 
 def token(args: argparse.Namespace) -> None:
@@ -255,11 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("create-user", create_user, "Create an account")
     p.add_argument("--username", required=True)
     p.add_argument("--password", required=True)
-    p.add_argument("--role", required=True, choices=["admin", "office", "liaison", "evaluator", "province"])
+    p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--display-name")
     p.add_argument("--county-id", type=int)
     p.add_argument("--unit-id", type=int)
     p.add_argument("--region-id", type=int)
+    p = add("reset-password", reset_password, "Set an account's password (changed at its next login)")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
     p = add("token", token, "Mint a long-lived script token for a user")
     p.add_argument("--username", required=True)
     p.add_argument("--name", required=True, help="what the script is, e.g. 'nightly-sync'")

@@ -125,7 +125,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=["framework", "ledger", "units", "package", "self-assessment"])
     p.add_argument("id", type=int, help="framework, campaign or county id")
     p.add_argument("--out", required=True, help="file to write")
-    p.add_argument("--as", dest="as_user", default="admin", help="the account the export is made as (audited)")
+    p.add_argument("--as", dest="as_user", default="sysadmin", help="the account the export is made as (audited)")
     p.add_argument("--unit-id", type=int, help="ledger: one unit only")
     p.add_argument(
         "--round", dest="round_id", type=int, help="self-assessment: the round id (default: the latest released)"

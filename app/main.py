@@ -39,6 +39,7 @@ from app.api.routes import (
     rectifications,
     regions,
     scoring,
+    security,
     sessions,
     sso,
     units,
@@ -153,6 +154,7 @@ def create_app() -> FastAPI:
         files,
         exports,
         audit,
+        security,
         sessions,
     ):
         api.include_router(module.router)

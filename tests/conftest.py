@@ -227,7 +227,9 @@ def world(app, database_url) -> World:
         s.commit()
     with TestClient(app) as c:
         for username in (
-            "admin",
+            "sysadmin",
+            "secadmin",
+            "auditadmin",
             "lc-office",
             "lc-sfj",
             "lc-gaj",

@@ -63,6 +63,7 @@ def add_province(session: Session, name: str) -> tuple[int, int, str]:
             password=demo.DEMO_PASSWORD,
             region_id=province.id,
         ),
+        checked=False,  # the demo's password, as for the demo's own accounts
     )
     return province.id, city.id, username  # type: ignore[return-value]
 
@@ -73,7 +74,7 @@ def add_scored_county(session: Session, *, city_id: int, name: str, framework_id
     for unit in unit_names:
         units.create_unit(session, county_id=county.id, data=UnitCreate(name=unit, kind="department"), principal=None)  # type: ignore[arg-type]
     campaign = launched_campaign(session, county_id=county.id, framework_id=framework_id, name=f"{name}示范创建")  # type: ignore[arg-type]
-    admin = principal_for(session, session.exec(select(User).where(User.username == "admin")).one())
+    admin = principal_for(session, session.exec(select(User).where(User.username == "sysadmin")).one())
     row = scoring.create_round(session, campaign_id=campaign.id, data=RoundCreate(name="初审"), principal=admin)  # type: ignore[arg-type]
     items = session.exec(select(Item).where(Item.framework_id == framework_id).order_by(Item.position)).all()
     standard = [i for i in items if i.key.startswith("indicator-")][: 5 + len(name) % 5]

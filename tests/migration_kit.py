@@ -32,6 +32,10 @@ class OldDatabase:
         command.upgrade(self._cfg, revision)
         get_engine().dispose()
 
+    def downgrade(self, revision: str) -> None:
+        command.downgrade(self._cfg, revision)
+        get_engine().dispose()
+
 
 @contextmanager
 def old_database(tmp_path: Path, revision: str, restore_url: str) -> Iterator[OldDatabase]:

@@ -18,11 +18,11 @@ from app.services.accounts import regions, users
 from app.services.campaign import units
 from app.settings import get_settings
 
-PASSWORD = "sso-test-password"
+PASSWORD = "Sso-Test-2026"  # the password rules: 3 of 4 classes
 
 
 def make_accounts(tag: str) -> dict[str, object]:
-    """A county with an office account, a unit and an admin, all named after tag (unique per run)."""
+    """A county with an office account, a unit and an audit administrator, all named after tag (unique per run)."""
     suffix = uuid.uuid4().hex[:6]
     with Session(app_db.get_engine(), expire_on_commit=False) as s:
         province = regions.create(s, data=RegionCreate(name=f"测试省{suffix}", level=RegionLevel.province))
@@ -38,7 +38,7 @@ def make_accounts(tag: str) -> dict[str, object]:
         made = {"county_id": county.id, "unit_id": unit.id, "suffix": suffix}
         for key, role, binding in (
             ("office", Role.office, {"county_id": county.id}),
-            ("admin", Role.admin, {}),
+            ("admin", Role.audit_admin, {}),  # reads the audit trail (三员分立: the audit administrator)
         ):
             name = f"{tag}-{key}-{suffix}"
             users.create(

@@ -248,7 +248,7 @@ def test_domain_validation_errors_say_body_and_count_from_one(client, world) -> 
     year = {"title": "国务院办公厅关于2040年部分节假日安排的通知", "festivals": [{"name": "春节", "holiday_from": "2040-02-01", "holiday_to": "2040-02-03"},
                           {"name": "清明节", "holiday_from": "2040-04-04", "holiday_to": "2040-04-06",
                            "make_up_workdays": ["2040-04-03"]}]}  # fmt: skip
-    cal = client.put(f"{API}/calendar/years/2040", json=year, headers=world.auth("admin"))
+    cal = client.put(f"{API}/calendar/years/2040", json=year, headers=world.auth("sysadmin"))
     assert cal.status_code == 422 and cal.json()["errors"][0]["loc"] == "body.festivals.1.make_up_workdays"
     assert cal.json()["errors"][0]["msg"].startswith("festivals 第 2 条的 make_up_workdays：")
     for response in (r, phases, scoring, cal):
@@ -312,7 +312,7 @@ def test_me_lists_the_campaigns_each_role_works_in(client, world) -> None:
     assert me("idle-evaluator")["campaign_ids"] == []
     assert {lc, gp} <= set(me("sx-province")["campaign_ids"]) == visible("sx-province")
     assert lc not in me("yn-province")["campaign_ids"]
-    assert {lc, gp} <= set(me("admin")["campaign_ids"])
+    assert {lc, gp} <= set(me("sysadmin")["campaign_ids"])
 
 
 def test_a_json_login_works_and_a_wrong_one_names_the_fields(client) -> None:

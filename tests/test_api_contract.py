@@ -24,7 +24,7 @@ def test_graphql_schema_is_committed_and_current() -> None:
 
 
 def test_unknown_route_is_problem_json(client, world) -> None:
-    r = client.get("/api/v1/nope", headers=world.auth("admin"))
+    r = client.get("/api/v1/nope", headers=world.auth("sysadmin"))
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
@@ -47,7 +47,7 @@ def test_not_found_ids(client, world) -> None:
         ("/api/v1/frameworks/999999", "framework_not_found"),
         ("/api/v1/counties/999999/units", "county_not_found"),
     ):
-        r = client.get(path, headers=world.auth("admin"))
+        r = client.get(path, headers=world.auth("sysadmin"))
         assert r.status_code == 404 and r.json()["code"] == code, path
 
 

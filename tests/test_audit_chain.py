@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _verify(client, world) -> dict:
-    r = client.get(f"{API}/audit/verify", headers=world.auth("admin"))
+    r = client.get(f"{API}/audit/verify", headers=world.auth("auditadmin"))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -100,7 +100,7 @@ def test_daily_roots_per_county_scoped_and_recomputable(client, world) -> None:
     province = {r["county_id"] for r in roots("sx-province")}
     assert {world.ids["gp_county"], world.ids["lc_county"]} <= province and None not in province
     assert roots("yn-province") == []  # another province's counties: nothing
-    everything = roots("admin")
+    everything = roots("auditadmin")
     assert {r["county_id"] for r in everything} >= province
     for who in ("gp-sfj", "evaluator"):
         assert client.get(f"{API}/audit/roots", headers=world.auth(who)).status_code == 403, who

@@ -1,5 +1,5 @@
 """The audit trail an auditor takes away: GET /audit/export streamed as JSON Lines, CSV and .xlsx, scoped to the
-caller (admin: everything; an office: its own county), recomputed by the standalone verifier
+caller (the audit administrator: everything; an office: its own county), recomputed by the standalone verifier
 (scripts/verify_audit_export.py, run in an isolated interpreter without site-packages: the standard library only)."""
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def verifier(*files: Path, ca: Path | None = None) -> subprocess.CompletedProces
     )  # fmt: skip
 
 
-def test_admin_exports_the_whole_chain_in_three_formats(client, world, tmp_path) -> None:
+def test_the_audit_administrator_exports_the_whole_chain_in_three_formats(client, world, tmp_path) -> None:
     _change(client, world, "gp-office", "gp_campaign")
-    jsonl = _export(client, world, "admin", "jsonl")
+    jsonl = _export(client, world, "auditadmin", "jsonl")
     assert jsonl.headers["content-type"].startswith("application/x-ndjson")
     assert "content-length" not in jsonl.headers  # streamed, not built whole
     assert "audit-all-" in jsonl.headers["content-disposition"]
@@ -63,7 +63,7 @@ def test_admin_exports_the_whole_chain_in_three_formats(client, world, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK: the export recomputes" in done.stdout and f"{len(entries)} entries of the whole chain" in done.stdout
 
-    as_csv = _export(client, world, "admin", "csv")
+    as_csv = _export(client, world, "auditadmin", "csv")
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"), newline="")))
     csv_entries = [r for r in rows if r["kind"] == "entry"]
@@ -73,7 +73,7 @@ def test_admin_exports_the_whole_chain_in_three_formats(client, world, tmp_path)
     done = verifier(tmp_path / "all.csv")
     assert done.returncode == 0, done.stdout + done.stderr
 
-    xlsx = _export(client, world, "admin", "xlsx")
+    xlsx = _export(client, world, "auditadmin", "xlsx")
     assert xlsx.headers["content-type"] == sheets.MEDIA_TYPE
     ws = load_workbook(io.BytesIO(xlsx.content), read_only=True).worksheets[0]
     table = list(ws.iter_rows(values_only=True))
@@ -83,13 +83,13 @@ def test_admin_exports_the_whole_chain_in_three_formats(client, world, tmp_path)
     assert sheet_entries[len(entries) - 1][15] == entries[-1]["entry_hash"]
 
     # the exports are on record, with what they held
-    exported = client.get(f"{API}/audit", params={"action": "audit.export"}, headers=world.auth("admin")).json()
+    exported = client.get(f"{API}/audit", params={"action": "audit.export"}, headers=world.auth("auditadmin")).json()
     assert exported["total"] >= 3 and exported["items"][-1]["after"]["format"] == "jsonl"
 
 
 def test_the_verifier_finds_an_export_edited_after_it_left(client, world, tmp_path) -> None:
     today = datetime.now(UTC).date().isoformat()
-    lines = _export(client, world, "admin", "jsonl", since=today, until=today).text.splitlines()
+    lines = _export(client, world, "auditadmin", "jsonl", since=today, until=today).text.splitlines()
     entries = [n for n, line in enumerate(lines) if json.loads(line)["kind"] == "entry"]
     edited = json.loads(lines[entries[1]])
     edited["username"] = "someone-else"
@@ -123,6 +123,9 @@ def test_who_may_export_and_what_is_refused(client, world) -> None:
     for who in ("lc-sfj", "evaluator", "sx-province"):
         r = client.get(f"{API}/audit/export", headers=world.auth(who))
         assert r.status_code == 403 and r.json()["code"] == "forbidden", who
+    for who in ("sysadmin", "secadmin"):  # 三员分立: the trail is the audit administrator's alone
+        r = client.get(f"{API}/audit/export", headers=world.auth(who))
+        assert r.status_code == 403 and r.json()["code"] == "duty_refused", who
     assert client.get(f"{API}/audit/export").status_code == 401
     office = world.auth("gp-office")
     wrong = client.get(f"{API}/audit/export", params={"format": "pdf"}, headers=office)

@@ -16,7 +16,9 @@ from app.settings import get_settings
 
 def test_login_and_me_for_every_role(client, world) -> None:
     expected = {
-        "admin": "admin",
+        "sysadmin": "system_admin",
+        "secadmin": "security_admin",
+        "auditadmin": "audit_admin",
         "lc-office": "office",
         "lc-sfj": "liaison",
         "evaluator": "evaluator",
@@ -65,20 +67,20 @@ def test_expired_token(client, world) -> None:
 def test_tampered_payload_is_refused(client, world) -> None:
     header, payload, sig = world.tokens["lc-sfj"].split(".")
     claims = _claims(world.tokens["lc-sfj"])
-    claims["role"] = "admin"
+    claims["role"] = "system_admin"
     r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {header}.{_b64(claims)}.{sig}"})
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
 
 
 def test_alg_none_is_refused(client, world) -> None:
-    claims = _claims(world.tokens["admin"])
+    claims = _claims(world.tokens["sysadmin"])
     token = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
 
 
 def test_wrong_audience_issuer_and_secret(client, world) -> None:
-    claims = _claims(world.tokens["admin"])
+    claims = _claims(world.tokens["sysadmin"])
     secret = get_settings().secret()
     for changed, key in (({**claims, "aud": "other"}, secret), ({**claims, "iss": "evil"}, secret), (claims, "x" * 40)):
         token = jwt.encode(changed, key, algorithm="HS256")
@@ -88,7 +90,7 @@ def test_wrong_audience_issuer_and_secret(client, world) -> None:
 
 
 def test_not_yet_valid_token(client, world) -> None:
-    claims = {**_claims(world.tokens["admin"]), "nbf": int(time.time()) + 3600}
+    claims = {**_claims(world.tokens["sysadmin"]), "nbf": int(time.time()) + 3600}
     token = jwt.encode(claims, get_settings().secret(), algorithm="HS256")
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 

@@ -33,7 +33,7 @@ def _due(client, headers, start: str, days: int) -> dict:
 
 
 def test_an_admin_loads_a_year_and_it_wins(client, world) -> None:
-    admin, office = world.auth("admin"), world.auth("lc-office")
+    admin, office = world.auth("sysadmin"), world.auth("lc-office")
     # Before: 2031 is counted as weekends only, and the answer says so.
     before = _due(client, office, "2030-12-31", 3)
     assert before["due_on"] == "2031-01-03" and before["provisional"] is True
@@ -59,13 +59,13 @@ def test_an_admin_loads_a_year_and_it_wins(client, world) -> None:
     assert _due(client, office, "2031-01-01", 1)["due_on"] == "2031-01-06"  # Sunday 5 January no longer worked
     listed = client.get(f"{API}/calendar/years", headers=office).json()["items"]
     assert [y["title"] for y in listed if y["year"] == 2031] == ["更正"]
-    trail = client.get(f"{API}/audit", params={"action": "calendar.year.load"}, headers=admin).json()
+    trail = client.get(f"{API}/audit", params={"action": "calendar.year.load"}, headers=world.auth("auditadmin")).json()
     mine = [e for e in trail["items"] if e["object_id"] == "2031"]
     assert len(mine) == 2 and any(e["before"] and e["before"]["make_up_workdays"] == 1 for e in mine)
 
 
 def test_a_loaded_year_wins_over_the_library(client, world) -> None:
-    admin, office = world.auth("admin"), world.auth("lc-office")
+    admin, office = world.auth("sysadmin"), world.auth("lc-office")
     # The library knows 2010: Friday 26 February + 1 working day is Monday 1 March.
     assert _due(client, office, "2010-02-26", 1) == {**_due(client, office, "2010-02-26", 1), "due_on": "2010-03-01"}
     notice = {
@@ -85,7 +85,7 @@ def test_loading_refuses_other_roles_and_wrong_notices(client, world) -> None:
         r = client.put(url, json=body, headers=world.auth(who))
         assert r.status_code == 403 and r.json()["code"] == "admin_only"
     assert client.put(url, json=body).status_code == 401
-    admin = world.auth("admin")
+    admin = world.auth("sysadmin")
     weekday = {**body, "festivals": [{**body["festivals"][0], "make_up_workdays": ["2032-01-07"]}]}  # a Wednesday
     r = client.put(url, json=weekday, headers=admin)
     assert r.status_code == 422 and r.json()["code"] == "calendar_year_invalid"
@@ -107,7 +107,9 @@ def test_the_shipped_2026_notice_matches_the_library(client, world, capsys) -> N
     cli.main(["calendar", "load", str(DATA / "2026.json")])
     assert "2026 年节假日安排已载入" in capsys.readouterr().out
     mine = next(
-        y for y in client.get(f"{API}/calendar/years", headers=world.auth("admin")).json()["items"] if y["year"] == 2026
+        y
+        for y in client.get(f"{API}/calendar/years", headers=world.auth("sysadmin")).json()["items"]
+        if y["year"] == 2026
     )
     days_off = {d for d in holidays if d.year == 2026}
     worked = {d for d in workdays if d.year == 2026}

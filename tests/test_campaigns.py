@@ -41,7 +41,7 @@ def test_demo_launch_resolves_or_reports_every_cell(client, world, session) -> N
 
 
 def _framework_id(client, world) -> int:
-    return client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}", headers=world.auth("admin")).json()[
+    return client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}", headers=world.auth("sysadmin")).json()[
         "framework_id"
     ]
 

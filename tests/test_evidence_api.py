@@ -64,7 +64,7 @@ def test_who_may_read_and_who_may_submit(client, world, session, moto_api_store)
         "lc-office": 200,  # its county
         "evaluator": 200,  # engaged for the campaign
         "sx-province": 200,  # read-only, its region
-        "admin": 200,
+        "sysadmin": 200,
         "lc-gaj": 404,  # another unit of the same county
         "gp-office": 404,  # another county
         "gp-sfj": 404,

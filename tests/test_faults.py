@@ -29,7 +29,10 @@ def test_api_survives_a_postgresql_restart(tmp_path) -> None:
     cluster = start_private_cluster()
     try:
         url = cluster.create_database("shifan_fault")
-        setup = (("migrate",), ("create-user", "--username", "fault-admin", "--password", PASSWORD, "--role", "admin"))
+        setup = (
+            ("migrate",),
+            ("create-user", "--username", "fault-admin", "--password", PASSWORD, "--role", "system_admin"),
+        )
         with served_demo(url, tmp_path, setup) as (base, _), httpx.Client(base_url=base, timeout=30) as c:
             token = c.post(f"{API}/auth/token", data={"username": "fault-admin", "password": PASSWORD})
             h = {"Authorization": f"Bearer {token.json()['access_token']}"}

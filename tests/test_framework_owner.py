@@ -34,30 +34,30 @@ def test_an_offices_framework_is_its_countys(client, world) -> None:
     assert taken.status_code == 403 and taken.json()["code"] == "framework_not_owner"
     gone = client.delete(f"{API}/frameworks/{fw['id']}", headers=world.auth("gp-office"))
     assert gone.status_code == 403 and gone.json()["code"] == "framework_not_owner"
-    listed = client.get(f"{API}/frameworks?limit=500", headers=world.auth("admin")).json()["items"]
+    listed = client.get(f"{API}/frameworks?limit=500", headers=world.auth("sysadmin")).json()["items"]
     versions = [f for f in listed if f["code"] == code]
     assert [f["version"] for f in versions] == [1]
 
     # the owner versions it (the county keeps it), admin too; the owner deletes its own version
     second = _import(client, world, "lc-office", code)
     assert second.status_code == 201 and second.json()["owner_county_id"] == world.ids["lc_county"]
-    third = _import(client, world, "admin", code)
+    third = _import(client, world, "sysadmin", code)
     assert third.status_code == 201 and third.json()["version"] == 3
     assert client.delete(f"{API}/frameworks/{second.json()['id']}", headers=world.auth("lc-office")).status_code == 204
-    assert client.delete(f"{API}/frameworks/{third.json()['id']}", headers=world.auth("admin")).status_code == 204
+    assert client.delete(f"{API}/frameworks/{third.json()['id']}", headers=world.auth("sysadmin")).status_code == 204
 
     trail = _trail(client, world, "lc-office", object_type="framework")
     mine = [e for e in trail if (e["after"] or e["before"] or {}).get("code") == code]
     assert [e["action"] for e in mine] == ["framework.delete"] * 2 + ["framework.import"] * 3
     assert all(e["county_id"] == world.ids["lc_county"] for e in mine)
-    assert {e["username"] for e in mine} == {"lc-office", "admin"}
+    assert {e["username"] for e in mine} == {"lc-office", "sysadmin"}
     assert not [e for e in _trail(client, world, "gp-office", object_type="framework")
                 if (e["after"] or e["before"] or {}).get("code") == code]  # fmt: skip
 
 
 def test_admin_frameworks_are_global_and_only_admin_changes_them(client, world) -> None:
     code = f"global-{uuid.uuid4().hex[:8]}"
-    fw = _import(client, world, "admin", code).json()
+    fw = _import(client, world, "sysadmin", code).json()
     assert fw["owner_county_id"] is None
     for who in ("lc-office", "gp-office"):
         r = _import(client, world, who, code)
@@ -66,10 +66,10 @@ def test_admin_frameworks_are_global_and_only_admin_changes_them(client, world) 
         assert r.status_code == 403, who
     for who in ("lc-sfj", "evaluator", "sx-province"):  # roles that import nothing at all
         assert _import(client, world, who, f"x-{code}").status_code == 403, who
-    assert client.delete(f"{API}/frameworks/{fw['id']}", headers=world.auth("admin")).status_code == 204
+    assert client.delete(f"{API}/frameworks/{fw['id']}", headers=world.auth("sysadmin")).status_code == 204
     entries = [  # by code: SQLite may hand a deleted framework's id to a new one
         e
-        for e in _trail(client, world, "admin", object_type="framework", object_id=str(fw["id"]))
+        for e in _trail(client, world, "auditadmin", object_type="framework", object_id=str(fw["id"]))
         if (e["after"] or e["before"])["code"] == code
     ]
     assert [e["action"] for e in entries] == ["framework.delete", "framework.import"]
@@ -77,7 +77,7 @@ def test_admin_frameworks_are_global_and_only_admin_changes_them(client, world) 
 
 
 def test_region_changes_are_admins_and_audited(client, world) -> None:
-    admin = world.auth("admin")
+    admin = world.auth("sysadmin")
     made = client.post(f"{API}/regions", json={"name": "测试县", "level": "county", "parent_id": None}, headers=admin)
     assert made.status_code == 422  # a county needs its city
     regions = client.get(f"{API}/regions?limit=500", headers=admin).json()["items"]
@@ -94,7 +94,7 @@ def test_region_changes_are_admins_and_audited(client, world) -> None:
     assert renamed.status_code == 200 and renamed.json()["name"] == "测试二县"
     assert client.patch(f"{API}/regions/987654321", json={"name": "无"}, headers=admin).status_code == 404
     assert client.patch(f"{API}/regions/{county}", json={"name": ""}, headers=admin).status_code == 422
-    entries = _trail(client, world, "admin", object_type="region", object_id=str(county))
+    entries = _trail(client, world, "auditadmin", object_type="region", object_id=str(county))
     assert [e["action"] for e in entries] == ["region.update", "region.create"]
     assert entries[0]["before"]["name"] == "测试县" and entries[0]["after"]["name"] == "测试二县"
-    assert all(e["county_id"] == county and e["username"] == "admin" for e in entries)
+    assert all(e["county_id"] == county and e["username"] == "sysadmin" for e in entries)

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from tests.conftest import fresh_database, served_demo
 
 ROOT = Path(__file__).resolve().parents[1]
-ROLES = ("admin", "lc-office", "lc-sfj", "evaluator", "sx-province")
+ROLES = ("sysadmin", "lc-office", "lc-sfj", "evaluator", "sx-province")
 EXAMPLES = int(os.environ.get("SHIFAN_FUZZ_EXAMPLES", "3"))
 # Schemathesis's coverage phase sends some 40 boundary cases per operation (98% of the fuzzing's requests), most
 # of them invalid on purpose, and they are refused by request validation before any database work whoever sends

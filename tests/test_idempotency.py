@@ -30,7 +30,7 @@ def test_a_retry_creates_once_and_gets_the_first_answer(client, world) -> None:
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     # keys belong to the caller: the same key from another account is its own request
     admin = client.post(
-        url, json={"name": "幂等"}, headers={**world.auth("admin"), "Idempotency-Key": "script-run-42:round"}
+        url, json={"name": "幂等"}, headers={**world.auth("sysadmin"), "Idempotency-Key": "script-run-42:round"}
     )
     assert admin.status_code == 201 and admin.json()["id"] != first.json()["id"]
 

@@ -15,7 +15,7 @@ NOTICE = {
 
 
 def test_calendar_texts_are_cleaned_and_only_web_addresses_accepted(client, world) -> None:
-    admin = world.auth("admin")
+    admin = world.auth("sysadmin")
     r = client.put(f"{API}/calendar/years/2095", json=NOTICE, headers=admin)
     assert r.status_code == 200, r.text
     stored = client.get(f"{API}/calendar/years", headers=admin).json()["items"]

@@ -40,7 +40,7 @@ def test_former_bare_lists_page_like_the_others(client, world) -> None:
     office = world.auth("lc-office")
     county = world.ids["lc_county"]
     campaign = world.ids["lc_campaign"]
-    admin = world.auth("admin")
+    admin = world.auth("sysadmin")
     fw = client.get(f"{API}/campaigns/{campaign}", headers=office).json()["framework_id"]
     for url, who in [
         (f"{API}/campaigns", office),

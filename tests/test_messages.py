@@ -146,16 +146,16 @@ def test_every_error_of_every_route_is_in_chinese(app, client, world) -> None:
         url = _bad_path(spec, path, op)
         for body in _broken_bodies(spec, op):
             # as admin: bad path values make every write a 422, so nothing in the shared world changes
-            sent = {**body, "headers": {**world.auth("admin"), **body.get("headers", {})}}
+            sent = {**body, "headers": {**world.auth("sysadmin"), **body.get("headers", {})}}
             r = client.request(method.upper(), url, params=_bad_query(spec, op), **sent)
             _check(r, seen, f"{method.upper()} {path}")
         r = client.request(method.upper(), url)  # no token
         _check(r, seen, f"{method.upper()} {path} anonymous")
         unused = next(m for m in ("put", "patch", "delete", "get", "post") if m not in spec["paths"][path])
-        r = client.request(unused.upper(), url, headers=world.auth("admin"))
+        r = client.request(unused.upper(), url, headers=world.auth("sysadmin"))
         _check(r, seen, f"{unused.upper()} {path}")
     for url in (f"{API}/no-such-thing", "/no-such-thing", f"{API}/campaigns/1/no-such-list"):
-        _check(client.get(url, headers=world.auth("admin")), seen, url)
+        _check(client.get(url, headers=world.auth("sysadmin")), seen, url)
     r = client.get(f"{API}/campaigns", headers={"Authorization": "Bearer not-a-token"})
     _check(r, seen, "bad token")
     kinds = {s.split()[0] for s in seen}

@@ -64,7 +64,7 @@ def test_binary_media_types_are_the_ones_sent(client, world) -> None:
     """A download's declared media type is the Content-Type the API answers with, and the file name it declares
     (Content-Disposition) is sent."""
     spec = client.app.openapi()
-    framework = client.get(f"{API}/frameworks", headers=world.auth("admin")).json()["items"][0]["id"]
+    framework = client.get(f"{API}/frameworks", headers=world.auth("sysadmin")).json()["items"][0]["id"]
     for path, real in (
         (f"{API}/frameworks/template.xlsx", f"{API}/frameworks/template.xlsx"),
         (f"{API}/frameworks/{{framework_id}}/export.xlsx", f"{API}/frameworks/{framework}/export.xlsx"),
@@ -113,7 +113,7 @@ def test_idempotency_key_is_declared_exactly_where_it_is_honoured(spec, client, 
     assert declared == posts - uploads - logins
     assert len(declared) >= 25 and all(honours_key(m, p, set()) for m, p in declared)
     # over HTTP: a declared POST replays under its key, an upload refuses the key
-    key = {"Idempotency-Key": "generators-1", **world.auth("admin")}
+    key = {"Idempotency-Key": "generators-1", **world.auth("sysadmin")}
     body = {"name": "幂等测试省", "level": "province"}
     first = client.post(f"{API}/regions", json=body, headers=key)
     again = client.post(f"{API}/regions", json=body, headers=key)
@@ -206,7 +206,9 @@ def test_typed_bodies_and_plain_shapes(spec, client, world) -> None:
     assert problem["properties"]["errors"]["type"] == "array"
     covers = spec["components"]["schemas"]["DueAnswer"]["properties"]["calendar_covers"]
     assert "prefixItems" not in covers and covers["items"] == {"type": "integer"}
-    due = client.get(f"{API}/calendar/due", params={"days": 3, "from_date": "2024-01-02"}, headers=world.auth("admin"))
+    due = client.get(
+        f"{API}/calendar/due", params={"days": 3, "from_date": "2024-01-02"}, headers=world.auth("sysadmin")
+    )
     assert due.status_code == 200 and len(due.json()["calendar_covers"]) == 2
     # the typed body is still checked by the service, in its own words
     bad = client.put(

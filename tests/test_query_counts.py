@@ -43,10 +43,10 @@ def test_framework_list_statements_do_not_grow_with_rows(client, world, session)
 
     from app.services.indicators import frameworks
 
-    before = _statements(client, world, "admin", "/api/v1/frameworks")
+    before = _statements(client, world, "sysadmin", "/api/v1/frameworks")
     raw = (Path(__file__).resolve().parents[1] / "data" / "frameworks" / "lingchuan-2021.json").read_bytes()
     frameworks.import_document(session, doc=frameworks.parse(raw), principal=None)
     session.commit()
-    after = _statements(client, world, "admin", "/api/v1/frameworks")
+    after = _statements(client, world, "sysadmin", "/api/v1/frameworks")
     assert after[1] == before[1] + 1
     assert after[0] == before[0], (before, after)

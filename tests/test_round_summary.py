@@ -36,7 +36,7 @@ def test_release_stores_the_figures_a_full_rollup_gives(client, world, session) 
     )
     session.commit()
     token = client.post(f"{API}/auth/token", data={"username": username, "password": "shifan-demo"}).json()
-    province, admin = {"Authorization": f"Bearer {token['access_token']}"}, world.auth("admin")
+    province, admin = {"Authorization": f"Bearer {token['access_token']}"}, world.auth("sysadmin")
 
     # A second round through HTTP: scored, checked unreleased, released.
     r = client.post(f"{API}/campaigns/{campaign_id}/rounds", json={"name": "复审"}, headers=admin)

@@ -87,7 +87,7 @@ def test_upload_new_version_then_delete_unused_but_not_frozen(client, world, ses
     # the seed frameworks are global (imported by the system): only admin versions them (issue 13.5)
     r = client.post("/api/v1/frameworks", files={"file": ("lp.json", raw)}, headers=world.auth("lc-office"))
     assert r.status_code == 403 and r.json()["code"] == "framework_not_owner"
-    r = client.post("/api/v1/frameworks", files={"file": ("lp.json", raw)}, headers=world.auth("admin"))
+    r = client.post("/api/v1/frameworks", files={"file": ("lp.json", raw)}, headers=world.auth("sysadmin"))
     assert r.status_code == 201, r.text
     created = r.json()
     assert created["code"] == "luoping-yunnan" and created["version"] >= 2
@@ -97,12 +97,12 @@ def test_upload_new_version_then_delete_unused_but_not_frozen(client, world, ses
         f"/api/v1/frameworks/{created['id']}/items", params={"section": "negative"}, headers=world.auth("lc-sfj")
     ).json()
     assert items["total"] == 7 and items["items"][0]["text"].startswith("因违法执法")
-    r = client.delete(f"/api/v1/frameworks/{created['id']}", headers=world.auth("admin"))
+    r = client.delete(f"/api/v1/frameworks/{created['id']}", headers=world.auth("sysadmin"))
     assert r.status_code == 204
     assert session.exec(select(func.count()).select_from(Item).where(Item.framework_id == created["id"])).one() == 0
     # the 陵川 framework is used by a campaign: frozen
     campaign = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}", headers=world.auth("lc-office")).json()
-    r = client.delete(f"/api/v1/frameworks/{campaign['framework_id']}", headers=world.auth("admin"))
+    r = client.delete(f"/api/v1/frameworks/{campaign['framework_id']}", headers=world.auth("sysadmin"))
     assert r.status_code == 409 and r.json()["code"] == "framework_in_use"
 
 

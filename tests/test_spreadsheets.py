@@ -50,7 +50,7 @@ def _tree(client, headers, framework_id: int) -> dict:
 
 @pytest.mark.parametrize("code", ["lingchuan-2021", "luoping-yunnan"])
 def test_stored_framework_exports_and_imports_as_an_identical_new_version(client, world, code) -> None:
-    h = world.auth("admin")
+    h = world.auth("sysadmin")
     listed = client.get(f"{API}/frameworks", params={"limit": 500}, headers=h).json()["items"]
     original = min((f for f in listed if f["code"] == code), key=lambda f: f["version"])
     r = client.get(f"{API}/frameworks/{original['id']}/export.xlsx", headers=h)
@@ -75,13 +75,13 @@ def test_stored_framework_exports_and_imports_as_an_identical_new_version(client
     )
     assert refused.status_code == 403 and refused.json()["code"] == "framework_not_owner"
     imported = client.post(
-        f"{API}/frameworks", files={"file": ("框架.xlsx", r.content, XLSX)}, headers=world.auth("admin")
+        f"{API}/frameworks", files={"file": ("框架.xlsx", r.content, XLSX)}, headers=world.auth("sysadmin")
     )
     assert imported.status_code == 201, imported.text
     again = imported.json()
     assert again["code"] == code and again["version"] > original["version"] and again["counts"] == original["counts"]
     assert _tree(client, h, again["id"]) == _tree(client, h, original["id"])
-    assert client.delete(f"{API}/frameworks/{again['id']}", headers=world.auth("admin")).status_code == 204
+    assert client.delete(f"{API}/frameworks/{again['id']}", headers=world.auth("sysadmin")).status_code == 204
 
 
 def test_an_offices_own_workbook_fills_in_keys_names_and_materials(client, world) -> None:
@@ -110,7 +110,7 @@ def test_an_offices_own_workbook_fills_in_keys_names_and_materials(client, world
     assert found["indicator-2"]["material_keys"] and found["veto-1"]["material_keys"] == []
     materials = client.get(f"{API}/frameworks/{fid}/materials", params={"limit": 500}, headers=h).json()["items"]
     assert {m["text"] for m in materials} == {"告知承诺制清单", "（示例）审批时限统计表"}  # one per filled cell
-    assert client.delete(f"{API}/frameworks/{fid}", headers=world.auth("admin")).status_code == 204
+    assert client.delete(f"{API}/frameworks/{fid}", headers=world.auth("sysadmin")).status_code == 204
 
 
 def test_a_broken_workbook_is_refused_whole_with_every_cell_named(client, world, session) -> None:
@@ -140,7 +140,7 @@ def test_a_broken_workbook_is_refused_whole_with_every_cell_named(client, world,
 
 
 def test_export_opens_in_libreoffice(client, world, tmp_path) -> None:
-    h = world.auth("admin")
+    h = world.auth("sysadmin")
     fid = next(
         f["id"]
         for f in client.get(f"{API}/frameworks", params={"limit": 500}, headers=h).json()["items"]

@@ -9,7 +9,7 @@ def _first_assignment(client, world, unit_key: str, campaign: str = "lc_campaign
     r = client.get(
         f"/api/v1/campaigns/{world.ids[campaign]}/assignments",
         params={"unit_id": world.ids[unit_key], "limit": 1},
-        headers=world.auth("admin"),
+        headers=world.auth("sysadmin"),
     )
     assert r.status_code == 200, r.text
     return r.json()["items"][0]["id"]
@@ -17,7 +17,7 @@ def _first_assignment(client, world, unit_key: str, campaign: str = "lc_campaign
 
 READ_CAMPAIGN = [
     # (who, campaign, expected)
-    ("admin", "lc_campaign", 200),
+    ("sysadmin", "lc_campaign", 200),
     ("lc-office", "lc_campaign", 200),
     ("lc-office", "gp_campaign", 404),
     ("gp-office", "lc_campaign", 404),
@@ -43,7 +43,7 @@ def test_read_campaign(client, world, who, campaign, expected) -> None:
 @pytest.mark.parametrize(
     ("who", "visible"),
     [
-        ("admin", {"lc_campaign", "gp_campaign"}),
+        ("sysadmin", {"lc_campaign", "gp_campaign"}),
         ("lc-office", {"lc_campaign"}),
         ("gp-sfj", {"gp_campaign"}),
         ("evaluator", {"lc_campaign"}),
@@ -123,7 +123,7 @@ def test_change_due_date(client, world, who, expected) -> None:
         ("lc-sfj", "lc_county", 403),
         ("sx-province", "lc_county", 403),
         ("evaluator", "lc_county", 403),
-        ("admin", "gp_county", 201),
+        ("sysadmin", "gp_county", 201),
     ],
 )
 def test_create_unit(client, world, who, county, expected) -> None:
@@ -164,7 +164,7 @@ def test_read_units(client, world, who, county, expected) -> None:
     ],
 )
 def test_create_campaign_roles(client, world, who, expected) -> None:
-    campaign = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}", headers=world.auth("admin")).json()
+    campaign = client.get(f"/api/v1/campaigns/{world.ids['lc_campaign']}", headers=world.auth("sysadmin")).json()
     body = {
         "name": "第二轮",
         "framework_id": campaign["framework_id"],
@@ -188,7 +188,7 @@ def test_office_creates_only_own_liaisons(client, world) -> None:
         "display_name": "新联络员",
         "role": "liaison",
         "unit_id": world.ids["lc_gaj"],
-        "password": "long-enough-pw",
+        "password": "Long-enough-pw1",
     }
     assert client.post("/api/v1/users", json=body, headers=world.auth("lc-office")).status_code == 201
     foreign = {**body, "username": "gp-new-liaison", "unit_id": world.ids["gp_sfj"]}
@@ -207,5 +207,5 @@ def test_regions_admin_only(client, world) -> None:
     body = {"name": "测试省", "level": "province"}
     assert client.post("/api/v1/regions", json=body, headers=world.auth("lc-office")).status_code == 403
     bad = {"name": "孤县", "level": "county", "parent_id": world.ids["yn_province"]}
-    r = client.post("/api/v1/regions", json=bad, headers=world.auth("admin"))
+    r = client.post("/api/v1/regions", json=bad, headers=world.auth("sysadmin"))
     assert r.status_code == 422 and r.json()["code"] == "region_parent_invalid"

@@ -61,6 +61,7 @@ def build(s: Session) -> dict[str, int]:
             data=UserCreate(
                 username=username, display_name=username, role=role, password=demo.DEMO_PASSWORD, **binding
             ),
+            checked=False,  # the demo's password, as for the demo's own accounts
         )
     s.flush()
     return ids

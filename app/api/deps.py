@@ -16,6 +16,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from app.api import duties
 from app.db import read_scope, session_scope
 from app.models.common import Page
 from app.models.user import Role
@@ -73,41 +74,54 @@ def bearer_token(token: Annotated[str | None, Depends(_bearer)]) -> str | None:
     return token
 
 
-def _principal(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def _principal(request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")
-    return authenticate(session, token)
+    who = authenticate(session, token)  # refuses a password that must be changed first (issue 23)
+    duties.refuse_outside_route_duty(who.role, request)  # 三员分立: an administrator only on its duty's routes
+    return who
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
+def _password_changer(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    if not token:
+        raise Unauthorized("请先登录", code="not_authenticated")
+    return authenticate(session, token, password_change=True)
+
+
+# The caller of POST /me/password only: the one route an expired or administrator-set password still reaches.
+PasswordChanger = Annotated[Principal, Depends(_password_changer)]
+
+
 def _security_administrator(who: CurrentPrincipal) -> Principal:
-    who.require(Role.admin)
+    who.require(Role.security_admin)
     return who
 
 
-# The security administrator's duty (等保 2.0 三员分立: ending anyone's login session …). Today the platform admin
-# holds it; this alias is the one place that says so, for the routes of that duty.
+# The security administrator's duty (等保 2.0 三员分立) for the routes that take it as their caller (ending
+# anyone's login session …); app/api/duties.py maps every route to its duty.
 SecurityAdministrator = Annotated[Principal, Depends(_security_administrator)]
 
 
 def _audit_administrator(who: CurrentPrincipal) -> Principal:
-    # The one place naming who holds the audit administrator's duty (等保 2.0 审计管理员) for the audit export:
-    # today an admin (every county), or a county's office (the service keeps it to its own county). When the
-    # admin role is split into duties, point this at the audit-administrator duty.
-    who.require(Role.admin, Role.office)
+    # the audit administrator (every county), or a county's office (the service keeps it to its own county)
+    who.require(Role.audit_admin, Role.office)
     return who
 
 
+# Who may take the audit trail away (GET /audit/export): 审计管理员, or an office for its own county.
 AuditAdministrator = Annotated[Principal, Depends(_audit_administrator)]
 
 
-def _principal_own_session(token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+def _principal_own_session(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")
     with session_scope() as session:
-        return authenticate(session, token)
+        who = authenticate(session, token)
+    duties.refuse_outside_route_duty(who.role, request)
+    return who
 
 
 # For streaming uploads: the caller is checked in a short transaction of its own, so no database
@@ -145,12 +159,15 @@ class Reader:
         return Response(await anyio.to_thread.run_sync(run, limiter=_readers()), media_type="application/json")
 
 
-async def _reader(token: Annotated[str | None, Depends(_bearer)]) -> Reader:
+async def _reader(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Reader:
     # async: no worker-thread hop; the token's signature and expiry are checked here, before the route runs,
-    # as for every other route (the account itself is read with the route's work)
+    # as for every other route (the account itself is read with the route's work, which refuses a token whose
+    # role is no longer the account's)
     if not token:
         raise Unauthorized("请先登录", code="not_authenticated")
-    return Reader(decode_token(token))
+    claims = decode_token(token)
+    duties.refuse_outside_route_duty(str(claims.get("role", "")), request)
+    return Reader(claims)
 
 
 # A read-only route: `return await read(lambda session, who: service_call(...))`; declare the answer's model

@@ -16,6 +16,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.login_attempt import LoginAttempt
 from app.models.login_session import LoginSession
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
+from app.models.password import PasswordHistory, PasswordPolicy
 from app.models.rectification import Rectification, RectificationEvidence
 from app.models.region import Region
 from app.models.report_template import ReportTemplate
@@ -54,6 +55,8 @@ __all__ = [
     "MaterialRequestItem",
     "MetricFigure",
     "OutboxEvent",
+    "PasswordHistory",
+    "PasswordPolicy",
     "Phase",
     "Rectification",
     "RectificationEvidence",

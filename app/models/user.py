@@ -13,11 +13,17 @@ from app.models.text import Line
 
 
 class Role(StrEnum):
-    admin = "admin"
+    # the three administrators (三员分立, issue 23): no account holds two; see app/api/duties.py
+    system_admin = "system_admin"  # 系统管理员: accounts, units, regions, frameworks, calendar, webhooks
+    security_admin = "security_admin"  # 安全管理员: password policy, lockouts, role grants, token revocation
+    audit_admin = "audit_admin"  # 安全审计员: reads (and exports) the audit trail, changes nothing
     office = "office"
     liaison = "liaison"
     evaluator = "evaluator"
     province = "province"
+
+
+ADMIN_DUTIES = frozenset({Role.system_admin, Role.security_admin, Role.audit_admin})
 
 
 class UserBase(SQLModel):
@@ -40,6 +46,10 @@ class User(UserBase, table=True):
     password_hash: str = Field(max_length=255)
     is_active: bool = True
     created_at: datetime = created_at_field()
+    # issue 23 (app/services/accounts/passwords.py): when the password was last set (it expires after the
+    # policy's days), and whether an administrator set it, so its holder must change it before anything else
+    password_changed_at: datetime = created_at_field()
+    must_change_password: bool = False
 
 
 class UserCreate(UserBase):
@@ -65,3 +75,14 @@ class ScriptToken(SQLModel, table=True):
     created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ScriptTokenPublic(SQLModel):
+    """A script token as the API shows it (never the token itself)."""
+
+    id: int
+    user_id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, true
 from sqlmodel import Session, col, select
 
-from app.models import Campaign, Engagement, LoginSession, Region, ScriptToken, User
+from app.models import Campaign, Engagement, LoginSession, PasswordPolicy, Region, ScriptToken, User
 from app.models._base import utcnow
 from app.models.user import Role
 from app.services.auth import decode_token
@@ -36,30 +36,46 @@ class Principal:
             raise Forbidden()
 
 
-def authenticate(session: Session, token: str) -> Principal:
+def authenticate(session: Session, token: str, *, password_change: bool = False) -> Principal:
     """The principal a bearer token stands for; Unauthorized if it is not (or no longer) valid."""
-    return principal_of_claims(session, decode_token(token))
+    return principal_of_claims(session, decode_token(token), password_change=password_change)
 
 
-# What authentication reads of an account: plain columns, not the ORM object (every request reads it).
-_ACCOUNT = (User.id, User.username, User.role, User.is_active, User.county_id, User.unit_id, User.region_id)
+# What authentication reads of an account: plain columns, not the ORM object (every request reads it), with the
+# password policy's expiry in the same read (issue 23).
+_ACCOUNT = (
+    User.id, User.username, User.role, User.is_active, User.county_id, User.unit_id, User.region_id,
+    User.password_changed_at, User.must_change_password, PasswordPolicy.max_age_days,
+)  # fmt: skip
 # … and of an access token's login session (its primary key, in the same query)
 _SESSION = (LoginSession.started_at, LoginSession.refreshed_at, LoginSession.ended_at)
 
 
-def principal_of_claims(session: Session, claims: dict) -> Principal:
+def password_stale(user: Any, max_age_days: int | None, *, now: datetime | None = None) -> tuple[str, str] | None:
+    """(code, message) when the account's password must be changed before anything else (set by an administrator,
+    or older than the policy allows), else None; user is an account or a row of its _ACCOUNT columns."""
+    how = "请先修改密码（POST /api/v1/me/password，提交 current_password 和 new_password）再进行其他操作"
+    if user.must_change_password:
+        return "password_change_required", f"管理员设置或重置了您的密码，{how}"
+    days = max_age_days or PasswordPolicy().max_age_days
+    if (now or utcnow()) >= user.password_changed_at + timedelta(days=days):
+        return "password_expired", f"密码已超过 {days} 天未更换，已过期，{how}"
+    return None
+
+
+def principal_of_claims(session: Session, claims: dict, *, password_change: bool = False) -> Principal:
     """The principal of a token's verified claims, checked against the database: Unauthorized when the
     account is gone, disabled or holds another role now, the access token's login session has ended (logout,
-    idle or absolute limit, ended by its owner or the security administrator), or the script token was revoked.
-    An access token's account and session are read in one query (the session by its primary key)."""
+    idle or absolute limit, ended by its owner or the security administrator), or the script token was revoked;
+    Forbidden when its password must be changed first (a login token only, and not for the change itself:
+    password_change). The account, the password policy and an access token's session are read in one query."""
     sid = claims.get("sid")
+    query = select(*_ACCOUNT).select_from(User).outerjoin(PasswordPolicy, col(PasswordPolicy.id) == 1)
     if claims["kind"] == "access":
         if type(sid) is not int:  # issued before sessions existed, or not by this service
             raise Unauthorized("令牌内容不完整，请重新登录", code="token_invalid")
         joined = and_(LoginSession.id == sid, LoginSession.user_id == User.id)
-        query = select(*_ACCOUNT, *_SESSION).outerjoin(LoginSession, joined)  # type: ignore[arg-type]
-    else:
-        query = select(*_ACCOUNT)
+        query = query.add_columns(*_SESSION).outerjoin(LoginSession, joined)  # type: ignore[arg-type]
     user = session.exec(query.where(User.id == int(claims["sub"]))).first()
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
@@ -73,6 +89,8 @@ def principal_of_claims(session: Session, claims: dict) -> Principal:
         )
         if refused is not None:
             raise refused
+        if not password_change and (stale := password_stale(user, user.max_age_days)) is not None:
+            raise Forbidden(stale[1], code=stale[0])
         return principal_for(session, user, session_id=sid)
     if claims["kind"] == "script":
         token = select(ScriptToken.revoked_at, ScriptToken.user_id).where(ScriptToken.jti == claims.get("jti"))
@@ -136,7 +154,7 @@ def principal_for(session: Session, user: User | Any, *, session_id: int | None 
 
 def county_scope(principal: Principal, county_column: ColumnElement[int]) -> ColumnElement[bool]:
     """Condition on a county id column: the counties whose units and users the caller may see."""
-    if principal.role == Role.admin:
+    if principal.role == Role.system_admin:
         return true()
     if principal.role in (Role.office, Role.liaison):
         return county_column == principal.county_id

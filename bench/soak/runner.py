@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from app.services.auth import hash_password
 from bench.soak import faults, traffic
 from bench.soak.checker import Target, Verdict, check, idle_in_transaction
 from bench.soak.history import History
@@ -51,7 +52,7 @@ def setup(world: World, settings: Settings) -> traffic.Plan:
     """Liaison accounts for the busiest units, late windows so nothing is locked, a scoring round, the webhook."""
     engine = sa.create_engine(world.database_url, poolclass=sa.pool.NullPool)
     with httpx.Client(base_url=world.base_url, timeout=60) as api, engine.connect() as conn:
-        office, admin = _token(api, "lc-office"), _token(api, "admin")
+        office, admin = _token(api, "lc-office"), _token(api, "sysadmin")
         county_id = api.get(f"{API}/me", headers=office).json()["county_id"]
         campaigns = api.get(f"{API}/campaigns", headers=office).json()["items"]
         campaign_id = conn.execute(
@@ -75,8 +76,15 @@ def setup(world: World, settings: Settings) -> traffic.Plan:
         for n, (unit_id, _) in enumerate([u for u in units if u[1] is None][: settings.liaison_units]):
             name = f"soak-liaison-{n}"
             body = {"username": name, "display_name": f"压测联络员{n}", "role": "liaison", "county_id": county_id,
-                    "unit_id": unit_id, "password": traffic.PASSWORD}  # fmt: skip
+                    "unit_id": unit_id, "password": "Soak-first-1"}  # fmt: skip
             api.post(f"{API}/users", json=body, headers=admin).raise_for_status()
+            # the soak's accounts share the demo's password (which the rules refuse through the API), set as the
+            # demo sets it, and need no first change
+            conn.execute(
+                sa.text("UPDATE app_user SET password_hash = :h, must_change_password = false WHERE username = :n"),
+                {"h": hash_password(traffic.PASSWORD), "n": name},
+            )
+            conn.commit()
             liaisons.append(name)
         plan_liaisons: dict[str, list[int]] = {}
         for name in liaisons:

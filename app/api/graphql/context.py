@@ -19,6 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.fastapi import BaseContext
 
+from app.api import duties
 from app.db import get_engine
 from app.services.access import Principal, authenticate
 from app.services.errors import Unauthorized
@@ -117,7 +118,9 @@ class Context(BaseContext):
             if self._principal is None:
                 if not self.token:
                     raise Unauthorized("请先登录", code="not_authenticated")
-                self._principal = await self._run(authenticate, token=self.token)
+                who = await self._run(authenticate, token=self.token)
+                duties.refuse_outside_duty(who.role, "POST", "/graphql")  # 三员分立
+                self._principal = who
         return self._principal
 
     async def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:

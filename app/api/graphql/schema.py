@@ -97,7 +97,7 @@ class Query:
 
     @strawberry.field(
         permission_classes=_auth,
-        description="自 since 起调用者所辖各县的变更（由旧到新），供对接系统增量同步（依法治县办、省级、管理员）",
+        description="自 since 起调用者所辖各县的变更（由旧到新），供对接系统增量同步（依法治县办、省级）",
     )
     async def changes(
         self, info: Info, since: datetime, first: int | None = None, after: str | None = None

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import CurrentPrincipal, PageDep, ReadDep, SessionDep, SortDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, PasswordChanger, ReadDep, SessionDep, SortDep, Today
 from app.api.routes.campaigns import assignment_page
 from app.models.campaign import AssignmentPage, AssignmentStatus
 from app.models.user import Role
+from app.services.accounts import passwords
 from app.services.calendar import workdays
 from app.services.campaign import assignments, campaigns
 from app.services.campaign.assignments import AssignmentFilter
@@ -38,7 +39,7 @@ class MePublic(BaseModel):
     unit_id: int | None
     campaign_ids: list[int] = Field(
         description="所参与的创建活动：依法治县办为本县的，联络员为本单位有任务的，第三方评估机构为受委托的，"
-        "省（市）为辖区内的，系统管理员为全部"
+        "省（市）为辖区内的，系统管理员为全部（安全管理员、安全审计员无）"
     )
     campaigns: list[MyCampaign] = Field(description="同 campaign_ids，附名称")
 
@@ -56,6 +57,20 @@ def read_me(who: CurrentPrincipal, session: SessionDep) -> MePublic:
         campaign_ids=[c.id for c in found],  # type: ignore[misc]
         campaigns=[MyCampaign(id=c.id, name=c.name, county_id=c.county_id) for c in found],  # type: ignore[arg-type]
     )
+
+
+class PasswordChange(BaseModel):
+    """Body of POST /me/password."""
+
+    current_password: str = Field(max_length=128, json_schema_extra={"format": "password"})
+    new_password: str = Field(max_length=128, json_schema_extra={"format": "password"})
+
+
+@router.post("/password", status_code=204)
+def change_my_password(data: PasswordChange, session: SessionDep, who: PasswordChanger) -> Response:
+    """Change the caller's own password (the one call an expired or administrator-set password still allows)."""
+    passwords.change_own(session, principal=who, current_password=data.current_password, new_password=data.new_password)
+    return Response(status_code=204)
 
 
 @router.get("/assignments", response_model=AssignmentPage)

@@ -23,6 +23,9 @@ def _name(username: str) -> str:
     return username.strip().lower()[:64]
 
 
+name_key = _name  # the name attempts are kept under (accounts/passwords.py judges the lockout by it)
+
+
 def _failures_since(
     session: Session, column: object, value: str, since: datetime, *, reset_on_success: bool
 ) -> tuple[int, datetime | None]:

@@ -23,7 +23,7 @@ _PARENT_LEVEL = {
 def create(session: Session, *, data: RegionCreate, principal: Principal | None = None) -> Region:
     """A new region under its parent (a county under a city, a city under a province)."""
     if principal is not None:
-        principal.require(Role.admin)
+        principal.require(Role.system_admin)
     expected = _PARENT_LEVEL[RegionLevel(data.level)]
     parent = session.get(Region, data.parent_id) if data.parent_id is not None else None
     if data.parent_id is not None and parent is None:
@@ -41,7 +41,7 @@ def create(session: Session, *, data: RegionCreate, principal: Principal | None 
 
 def update(session: Session, *, region_id: int, data: RegionUpdate, principal: Principal) -> Region:
     """Rename a region (admin)."""
-    principal.require(Role.admin)
+    principal.require(Role.system_admin)
     region = get_or_raise(session, region_id=region_id)
     before = audit.snapshot(region)
     region.name = data.name

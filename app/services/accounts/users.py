@@ -10,11 +10,11 @@ from sqlmodel import Session, select
 from app.models.login_session import TokenPublic
 from app.models.region import Region, RegionLevel
 from app.models.unit import Unit
-from app.models.user import Role, ScriptToken, User, UserCreate
+from app.models.user import ADMIN_DUTIES, Role, ScriptToken, User, UserCreate
 from app.services import auth
 from app.services.access import Principal, county_scope
-from app.services.accounts import login_throttle, sessions
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthorized
+from app.services.accounts import login_throttle, passwords, sessions
+from app.services.errors import Conflict, Forbidden, Invalid, Locked, NotFound, TooManyRequests, Unauthorized
 from app.services.platform import audit
 from app.settings import get_settings
 
@@ -40,20 +40,30 @@ def check_binding(session: Session, data: UserCreate) -> UserCreate:
     return data.model_copy(update={"county_id": None, "unit_id": None, "region_id": None})
 
 
-def create(session: Session, *, data: UserCreate, principal: Principal | None = None) -> User:
-    """A new account; an office may create liaisons of its own county's units only."""
+def create(session: Session, *, data: UserCreate, principal: Principal | None = None, checked: bool = True) -> User:
+    """A new account; an office may create liaisons of its own county's units only, the system administrator
+    any account but an administrator's (those come from the command line or a security administrator's grant).
+    Made through the API, its password follows the policy and must be changed at the first login; checked=False
+    (the demo only) skips the policy."""
     data = check_binding(session, data)
-    if principal is not None and principal.role != Role.admin:
+    if principal is not None and principal.role != Role.system_admin:
         principal.require(Role.office)
         if data.role != Role.liaison:
             raise Forbidden("县依法治县办只能创建本县单位联络员账号")
         if data.county_id != principal.county_id:
             raise NotFound("未找到该单位", code="unit_not_found")
+    if principal is not None and Role(data.role) in ADMIN_DUTIES:
+        raise Forbidden(
+            "管理员职责只能由安全管理员授予（或在服务器上用 shifan create-user 创建）：请先创建普通账号",
+            code="duty_grant_refused",
+        )
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict("该用户名已被使用", code="username_taken")
-    user = User.model_validate(data, update={"password_hash": auth.hash_password(data.password)})
+    if checked:
+        passwords.check_new(session, user=None, username=data.username, password=data.password)
+    user = User.model_validate(data, update={"password_hash": "-"})
     session.add(user)
-    session.flush()
+    passwords.set_password(session, user=user, password=data.password, by_administrator=principal is not None)
     _audit(session, principal, "user.create", user, after=audit.snapshot(user, "username", "role", "unit_id"))
     return user
 
@@ -72,19 +82,22 @@ def _audit(session: Session, principal: Principal | None, action: str, user: Use
 
 def list_visible(session: Session, *, principal: Principal) -> list[User]:
     """Accounts the caller may list: all for admin, the own county's for an office."""
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     query = select(User).where(county_scope(principal, User.county_id)).order_by(User.id)
     return list(session.exec(query).all())
 
 
 def login(session: Session, *, username: str, password: str, client: str = "", user_agent: str = "") -> TokenPublic:
-    """A login session for a correct username and password; one message for every failure, and 429 after
-    too many failures for the name or from the client (login_throttle). Every refusal is audited with its
-    reason (sessions.login_failed), the success by sessions.start."""
+    """A login session for a correct username and password; one message for every failure, 423 while the name is
+    locked out (accounts/passwords.py) and 429 after too many failures for the name or from the client
+    (login_throttle). Every refusal is audited with its reason (sessions.login_failed), the success by
+    sessions.start."""
     try:
+        passwords.check_login_allowed(session, username=username)  # issue 23: the per-account lockout
         login_throttle.check(session, username=username, client=client)
-    except TooManyRequests:
-        sessions.login_failed(username=username, user=None, reason="throttled", client=client)
+    except (Locked, TooManyRequests) as refused:
+        reason = "locked" if isinstance(refused, Locked) else "throttled"
+        sessions.login_failed(username=username, user=None, reason=reason, client=client)
         raise
     user = session.exec(select(User).where(User.username == username)).first()
     ok = auth.verify_password(password, user.password_hash if user else None)
@@ -92,6 +105,7 @@ def login(session: Session, *, username: str, password: str, client: str = "", u
         login_throttle.record(username=username, client=client, succeeded=False)
         reason = "unknown_user" if user is None else "wrong_password" if not ok else "account_disabled"
         sessions.login_failed(username=username, user=user, reason=reason, client=client)
+        passwords.after_failed_login(username=username)  # issue 23: audits the lockout this failure starts
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     login_throttle.record(username=username, client=client, succeeded=True)
     return sessions.start(session, user=user, method="password", client=client, user_agent=user_agent)
@@ -114,8 +128,10 @@ def mint_script_token(
     return token, row
 
 
-def revoke_script_token(session: Session, *, token_id: int) -> ScriptToken:
-    """Revoke a script token at once (idempotent)."""
+def revoke_script_token(session: Session, *, token_id: int, principal: Principal | None = None) -> ScriptToken:
+    """Revoke a script token at once (idempotent): the security administrator, or the command line."""
+    if principal is not None:
+        principal.require(Role.security_admin)
     row = session.get(ScriptToken, token_id)
     if row is None:
         raise NotFound("未找到该接口令牌", code="token_not_found")
@@ -124,5 +140,5 @@ def revoke_script_token(session: Session, *, token_id: int) -> ScriptToken:
     session.flush()
     user = session.get(User, row.user_id)
     assert user is not None
-    _audit(session, None, "script_token.revoke", user, after=audit.snapshot(row, "id", "name", "revoked_at"))
+    _audit(session, principal, "script_token.revoke", user, after=audit.snapshot(row, "id", "name", "revoked_at"))
     return row

@@ -66,7 +66,7 @@ def _check_source(principal: Principal, released: bool, source: str) -> None:
     if principal.role == Role.liaison:
         raise Forbidden("评分报告由依法治县办查看；本单位指标的得分请在发布后查看评分明细", code="report_not_for_units")
     own = principal.role == Role.evaluator and source == scoring.evaluator_key(principal.user_id)
-    if not released and principal.role not in (Role.office, Role.admin) and not own:
+    if not released and principal.role not in (Role.office, Role.system_admin) and not own:
         raise Forbidden("评分尚未发布", code="scores_not_released")
 
 
@@ -205,7 +205,7 @@ def latest_summaries(
     office and their own author), without items' metrics and units: the figures a region overview shows.
     A fixed number of statements whatever the number of campaigns."""
     _check_source(principal, True, source)
-    may_read_drafts = principal.role in (Role.office, Role.admin) or (
+    may_read_drafts = principal.role in (Role.office, Role.system_admin) or (
         principal.role == Role.evaluator and source == scoring.evaluator_key(principal.user_id)
     )
     query = (

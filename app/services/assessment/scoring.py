@@ -67,7 +67,7 @@ def create_round(session: Session, *, campaign_id: int, data: RoundCreate, princ
 
 
 def _scorer(session: Session, principal: Principal, row: ScoringRound) -> tuple[ScorerKind, str]:
-    if principal.role in (Role.office, Role.admin):
+    if principal.role in (Role.office, Role.system_admin):
         campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
         return ScorerKind.office, OFFICE_KEY
     if principal.role == Role.evaluator:  # the round was found, so the evaluator is engaged
@@ -155,7 +155,7 @@ def record(session: Session, *, round_id: int, batch: ScoreBatch, principal: Pri
 
 def visible_condition(principal: Principal, row: ScoringRound) -> ColumnElement[bool]:
     """SQL on Score: what the caller may read of this round (drafts only for the office and their author)."""
-    if principal.role in (Role.office, Role.admin):
+    if principal.role in (Role.office, Role.system_admin):
         return true()
     own = col(Score.scorer_key) == evaluator_key(principal.user_id)
     if row.released_at is None:

@@ -101,7 +101,7 @@ def _public(row: CalendarYear, days: list[CalendarDay]) -> CalendarYearPublic:
 
 def load_year(session: Session, *, year: int, data: CalendarYearIn, principal: Principal | None) -> CalendarYearPublic:
     """Store (or replace) a year's holiday notice; an admin only (principal None: the command line)."""
-    if principal is not None and principal.role != Role.admin:
+    if principal is not None and principal.role != Role.system_admin:
         raise Forbidden("只有系统管理员可以载入节假日安排", code="admin_only")
     if not 2000 <= year <= 2100:
         raise Invalid("年份应在 2000—2100 之间", code="calendar_year_invalid")

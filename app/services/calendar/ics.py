@@ -28,7 +28,7 @@ FEED_DAYS = 365
 _OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)  # still waiting on the unit
 
 
-FEED_ROLES = (Role.liaison, Role.office, Role.admin)
+FEED_ROLES = (Role.liaison, Role.office, Role.system_admin)
 
 
 def _unit_for(session: Session, principal: Principal, unit_id: int) -> Unit:

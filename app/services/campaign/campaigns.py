@@ -27,7 +27,7 @@ def create(session: Session, *, data: CampaignCreate, principal: Principal | Non
     """A draft campaign of a county on a framework, with its phases."""
     county_id = data.county_id
     if principal is not None:
-        principal.require(Role.admin, Role.office)
+        principal.require(Role.system_admin, Role.office)
         if principal.role == Role.office:
             county_id = principal.county_id
     if county_id is None:
@@ -69,7 +69,7 @@ def get_visible(session: Session, *, campaign_id: int, principal: Principal) -> 
 def get_managed(session: Session, *, campaign_id: int, principal: Principal) -> Campaign:
     """The campaign if the caller may change it: its county's office (or an admin)."""
     campaign = get_visible(session, campaign_id=campaign_id, principal=principal)
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     return campaign
 
 

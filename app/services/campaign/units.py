@@ -46,7 +46,7 @@ def _check_names_free(session: Session, *, county_id: int, names: list[str], ski
 def create_unit(session: Session, *, county_id: int, data: UnitCreate, principal: Principal | None) -> Unit:
     """A new unit of the county; its name and aliases must be unique in the county."""
     if principal is not None:
-        principal.require(Role.admin, Role.office)
+        principal.require(Role.system_admin, Role.office)
         _visible_county(session, county_id=county_id, principal=principal)
     else:
         regions.get_county_or_raise(session, county_id=county_id)
@@ -63,14 +63,14 @@ def import_sheet(session: Session, *, county_id: int, raw: bytes, principal: Pri
     before the file is read."""
     from app.services.campaign import unit_sheet
 
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     _visible_county(session, county_id=county_id, principal=principal)
     return import_units(session, county_id=county_id, rows=unit_sheet.read(raw), principal=principal)
 
 
 def import_units(session: Session, *, county_id: int, rows: list[UnitCreate], principal: Principal) -> list[Unit]:
     """Add every listed unit or none: each name the county already uses, or the list repeats, is reported."""
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     _visible_county(session, county_id=county_id, principal=principal)
     taken = name_index(session, county_id=county_id)
     seen: set[str] = set()
@@ -137,7 +137,7 @@ def _set_members(session: Session, group: UnitGroup, member_ids: list[int]) -> N
 def create_group(session: Session, *, county_id: int, data: UnitGroupCreate, principal: Principal | None) -> UnitGroup:
     """A new group of the county's units (members may be empty and filled in later)."""
     if principal is not None:
-        principal.require(Role.admin, Role.office)
+        principal.require(Role.system_admin, Role.office)
         _visible_county(session, county_id=county_id, principal=principal)
     _check_names_free(session, county_id=county_id, names=[data.name, *data.aliases])
     group = UnitGroup(county_id=county_id, name=data.name, aliases=data.aliases)
@@ -170,7 +170,7 @@ def update_group(
     session: Session, *, group_id: int, data: UnitGroupUpdate, principal: Principal, if_match: str | None = None
 ) -> UnitGroup:
     """Replace a group's aliases and/or members; with if_match, only if unchanged since read (412 otherwise)."""
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     group = get_group(session, group_id=group_id, principal=principal, lock=True)
     concurrency.check(if_match, group_etag(session, group))
     if data.aliases is not None:

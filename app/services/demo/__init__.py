@@ -126,7 +126,9 @@ def load(session: Session, *, today: date | None = None, store: ObjectStore | No
         session, name=spec["county"], city=city, spec=spec, campaign_name=spec["campaign"]["name"], fw_ids=fw_ids
     )
     accounts = [
-        ("admin", "系统管理员", Role.admin, {}),
+        ("sysadmin", "系统管理员", Role.system_admin, {}),  # the three administrators (三员分立, issue 23)
+        ("secadmin", "安全管理员", Role.security_admin, {}),
+        ("auditadmin", "安全审计员", Role.audit_admin, {}),
         ("lc-office", "陵川县委依法治县办", Role.office, {"county_id": county.id}),
         ("lc-sfj", "县司法局联络员", Role.liaison, {"unit_id": unit_ids["县司法局"]}),
         ("lc-gaj", "县公安局联络员", Role.liaison, {"unit_id": unit_ids["县公安局"]}),
@@ -152,6 +154,7 @@ def load(session: Session, *, today: date | None = None, store: ObjectStore | No
         user = users.create(
             session,
             data=UserCreate(username=username, display_name=display, role=role, password=DEMO_PASSWORD, **binding),
+            checked=False,  # the demo's one easy password, documented; the policy holds for every other account
         )
         created.append({"username": username, "password": DEMO_PASSWORD, "role": role.value})
         if role == Role.evaluator:

@@ -19,7 +19,8 @@ def demo_usernames() -> set[str]:
     import json
 
     spec = json.loads((DATA / "demo" / "lingchuan.json").read_text(encoding="utf-8"))
-    fixed = {"admin", "lc-office", "lc-sfj", "lc-gaj", "evaluator", "evaluator-b", "sx-province"}
+    fixed = {"sysadmin", "secadmin", "auditadmin", "lc-office", "lc-sfj", "lc-gaj", "evaluator", "evaluator-b"}
+    fixed |= {"sx-province", "admin"}  # admin: the one administrator of demos loaded before issue 23
     return fixed | {n["office"]["username"] for n in spec.get("neighbours", [])}
 
 

@@ -48,9 +48,9 @@ def _owner_for(principal: Principal | None) -> int | None:
 def require_owner(principal: Principal | None, framework: Framework) -> None:
     """Forbidden unless the caller may version or delete framework: admin (or the command line), or the
     office of the county that imported it. Frameworks are readable by everyone, so this is a 403."""
-    if principal is None or principal.role == Role.admin:
+    if principal is None or principal.role == Role.system_admin:
         return
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     if framework.owner_county_id is None or framework.owner_county_id != principal.county_id:
         raise Forbidden(
             "只有导入该指标体系的依法治县办或管理员可以删除它或导入其新版本；可换用新的代码导入",
@@ -70,7 +70,7 @@ def import_document(session: Session, *, doc: FrameworkFile, principal: Principa
     """Store a validated framework as a new version of its code (existing ones stay frozen); a new version
     only by the owner of the code's latest version, or admin."""
     if principal is not None:
-        principal.require(Role.admin, Role.office)
+        principal.require(Role.system_admin, Role.office)
     previous = session.exec(
         select(Framework).where(Framework.code == doc.code).order_by(col(Framework.version).desc()).limit(1)
     ).first()
@@ -147,7 +147,7 @@ def import_document(session: Session, *, doc: FrameworkFile, principal: Principa
 
 def import_file(session: Session, *, raw: bytes, principal: Principal) -> FrameworkPublic:
     """Import an uploaded JSON or .xlsx framework file whole (the caller's role is checked first)."""
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     return to_public(session, import_document(session, doc=parse(raw), principal=principal))
 
 
@@ -196,7 +196,7 @@ def list_all(session: Session) -> list[Framework]:
 
 def delete(session: Session, *, framework_id: int, principal: Principal) -> None:
     """Remove a framework that no campaign uses; one in use is frozen."""
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.system_admin, Role.office)
     framework = get_or_raise(session, framework_id=framework_id)
     require_owner(principal, framework)
     if in_use(session, framework_id=framework_id):

@@ -30,7 +30,7 @@ from app.services.platform import audit
 
 def register(session: Session, *, data: WebhookCreate, principal: Principal) -> WebhookCreated:
     """Register a receiver for the office's county (an admin names the county); the secret is shown once."""
-    principal.require(Role.office, Role.admin)
+    principal.require(Role.office, Role.system_admin)
     county_id = principal.county_id if principal.role == Role.office else data.county_id
     if county_id is None or session.get(Region, county_id) is None:
         raise Invalid("请指定接收事件的县（区）", code="county_required")
@@ -67,7 +67,7 @@ def public(hook: Webhook) -> WebhookPublic:
 
 
 def _get(session: Session, *, webhook_id: int, principal: Principal) -> Webhook:
-    principal.require(Role.office, Role.admin)
+    principal.require(Role.office, Role.system_admin)
     hook = session.exec(
         select(Webhook).where(Webhook.id == webhook_id, county_scope(principal, col(Webhook.county_id)))
     ).first()
@@ -78,7 +78,7 @@ def _get(session: Session, *, webhook_id: int, principal: Principal) -> Webhook:
 
 def list_visible(session: Session, *, principal: Principal) -> list[WebhookPublic]:
     """The webhooks of the caller's county (all for an admin)."""
-    principal.require(Role.office, Role.admin)
+    principal.require(Role.office, Role.system_admin)
     rows = session.exec(select(Webhook).where(county_scope(principal, col(Webhook.county_id))).order_by(Webhook.id))
     return [public(hook) for hook in rows.all()]
 

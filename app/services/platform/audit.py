@@ -89,9 +89,9 @@ def list_entries(
     session: Session, *, principal: Principal, filters: AuditFilter, limit: int, offset: int
 ) -> tuple[list[AuditPublic], int]:
     """A page of the audit trail of the counties the caller manages, newest first."""
-    principal.require(Role.admin, Role.office)
+    principal.require(Role.audit_admin, Role.office)
     query = select(AuditEntry)
-    if principal.role != Role.admin:
+    if principal.role != Role.audit_admin:
         query = query.where(county_scope(principal, col(AuditEntry.county_id)))
     for name in ("campaign_id", "object_type", "object_id", "action", "user_id"):
         value = getattr(filters, name)
@@ -111,9 +111,9 @@ def changes(
 ) -> tuple[list[AuditEntry], int]:
     """What changed in the caller's counties since a moment, oldest first: for systems that sync and then
     fetch the objects named (the entries' before/after stay with the office's audit view)."""
-    principal.require(Role.admin, Role.office, Role.province)
+    principal.require(Role.audit_admin, Role.office, Role.province)
     query = select(AuditEntry).where(col(AuditEntry.at) >= since)
-    if principal.role != Role.admin:
+    if principal.role != Role.audit_admin:
         query = query.where(county_scope(principal, col(AuditEntry.county_id)))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     return list(session.exec(query.order_by(AuditEntry.id).limit(limit).offset(offset)).all()), total
@@ -123,21 +123,21 @@ MAX_ROOT_DAYS = 366
 
 
 def roots(session: Session, *, principal: Principal, since: date, until: date) -> list[AuditRoot]:
-    """Daily root digests of the audit chain for the caller's counties (admin: also entries without a
-    county), UTC days from since to until inclusive."""
-    principal.require(Role.admin, Role.office, Role.province)
+    """Daily root digests of the audit chain for the caller's counties (the audit administrator: every county's
+    and the entries without a county), UTC days from since to until inclusive."""
+    principal.require(Role.audit_admin, Role.office, Role.province)
     if until < since or (until - since).days >= MAX_ROOT_DAYS:
         raise Invalid(f"日期范围须在 1 至 {MAX_ROOT_DAYS} 天之间", code="invalid_date_range")
     start, end = audit_chain.day_bounds(since, until)
     query = select(AuditEntry.county_id, AuditEntry.at, AuditEntry.seq, AuditEntry.entry_hash).where(
         col(AuditEntry.at) >= start, col(AuditEntry.at) < end
     )
-    if principal.role != Role.admin:
+    if principal.role != Role.audit_admin:
         query = query.where(county_scope(principal, col(AuditEntry.county_id)))
     return audit_chain.roots_of(session.exec(query).all())
 
 
 def verify(session: Session, *, principal: Principal) -> AuditVerdict:
-    """Recompute the whole chain (admin): the first entry that no longer matches, if any."""
-    principal.require(Role.admin)
+    """Recompute the whole chain (the audit administrator): the first entry that no longer matches, if any."""
+    principal.require(Role.audit_admin)
     return audit_verify.verify(session)

@@ -45,9 +45,9 @@ TRANSITIONS: dict[tuple[EvidenceStatus, Action], EvidenceStatus | None] = {
 ACTORS: dict[Action, tuple[Role, ...]] = {
     Action.submit: (Role.liaison,),
     Action.withdraw: (Role.liaison,),
-    Action.approve: (Role.office, Role.admin),
-    Action.return_: (Role.office, Role.admin),
-    Action.reopen: (Role.office, Role.admin),
+    Action.approve: (Role.office, Role.system_admin),
+    Action.return_: (Role.office, Role.system_admin),
+    Action.reopen: (Role.office, Role.system_admin),
 }
 _STATUS_NAMES = {S.submitted: "待审核", S.returned: "已退回", S.approved: "已通过", S.withdrawn: "已撤回"}
 _ACTION_NAMES = {

@@ -17,7 +17,7 @@ from app.models.user import Role
 from app.services.access import Principal, campaign_scope
 from app.services.campaign import campaigns
 
-SEES_REUSE = (Role.admin, Role.office, Role.evaluator, Role.province)
+SEES_REUSE = (Role.system_admin, Role.office, Role.evaluator, Role.province)
 
 
 def _uses(session: Session, *, shas: Iterable[str], county_id: int, principal: Principal) -> list[ReuseRef]:
