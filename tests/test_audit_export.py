@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from app.services.platform import sheets
+from app.services.documents import sheets
 from tests.audit_kit import ROOT
 from tests.evidence_kit import API
 

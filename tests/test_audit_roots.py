@@ -51,7 +51,7 @@ def tsa_env(authority, monkeypatch) -> Iterator[dict[str, str]]:
 
 
 def _verify(client, world) -> dict:
-    r = client.get(f"{API}/audit/verify", headers=world.auth("admin"))
+    r = client.get(f"{API}/audit/verify", headers=world.auth("auditadmin"))
     assert r.status_code == 200, r.text
     return r.json()
 

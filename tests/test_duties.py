@@ -29,7 +29,8 @@ def test_each_duty_is_refused_on_every_route_but_its_own(client, app, world) -> 
         owner = duties.ROUTES[f"{method} {path}"]
         url = re.sub(r"\{[^}]+\}", "987654321", path)  # no such object: an allowed call changes nothing
         for who, role in ADMINS.items():
-            r = client.request(method, url, headers=world.auth(who))
+            headers = world.auth(who) if path != f"{API}/auth/logout" else _fresh_login(client, who)
+            r = client.request(method, url, headers=headers)
             refused = r.status_code == 403 and r.json().get("code") == "duty_refused"
             assert refused == (owner not in (duties.EVERY, role)), (who, method, path, r.status_code, r.text[:200])
             if refused:
@@ -41,6 +42,13 @@ def test_each_duty_is_refused_on_every_route_but_its_own(client, app, world) -> 
             assert answer["data"]["viewer"]["username"] == "sysadmin", answer
         else:
             assert answer["errors"][0]["extensions"]["code"] == "duty_refused", answer
+
+
+def _fresh_login(client, who: str) -> dict[str, str]:
+    """A login session of its own (logging out must not end the shared world's)."""
+    r = client.post(f"{API}/auth/token", data={"username": who, "password": "shifan-demo"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_no_account_holds_two_duties(client, world) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from app.services.documents import sheets
 from app.services.indicators import framework_sheet, frameworks
-from app.services.platform import sheets
 from tests.conftest import pin_today
 
 API = "/api/v1"
@@ -55,7 +55,7 @@ def test_no_module_but_sheets_writes_cells() -> None:
     app = Path(__file__).resolve().parents[1] / "app"
     imports = re.compile(r"^\s*(from|import) openpyxl\b", re.M)
     writers = [p for p in app.rglob("*.py") if imports.search(p.read_text(encoding="utf-8"))]
-    assert writers == [app / "services" / "platform" / "sheets.py"]
+    assert writers == [app / "services" / "documents" / "sheets.py"]
     for path in app.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         for name in re.findall(r"(\w+) = sheets\.sheet\(", text):

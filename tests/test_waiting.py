@@ -10,7 +10,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
-from app.services.platform import sheets
+from app.services.documents import sheets
 from tests.office_kit import libreoffice_rows
 from tests.test_spreadsheet_safety import HOSTILE
 

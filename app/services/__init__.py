@@ -16,6 +16,7 @@ LAYERS = [
     "auth",
     "access",
     "storage",
+    "documents",
     "platform",
     "accounts",
     "calendar",

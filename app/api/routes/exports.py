@@ -15,8 +15,8 @@ from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, Today
 from app.api.documents import read_limited
 from app.api.openapi import binary
 from app.models.report_template import ReportTemplatePublic
+from app.services.documents import sheets
 from app.services.exports import evidence_package, ledger, report_template, self_assessment
-from app.services.platform import sheets
 from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(tags=["exports"])

@@ -19,8 +19,8 @@ from app.models.framework import (
     MaterialPublic,
     SectionPublic,
 )
+from app.services.documents import sheets
 from app.services.indicators import framework_sheet, frameworks
-from app.services.platform import sheets
 from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(prefix="/frameworks", tags=["frameworks"])

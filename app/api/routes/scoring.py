@@ -14,7 +14,7 @@ from app.models.score_report import ScoreReport
 from app.models.scoring import RoundCreate, RoundPublic, ScoreBatch, ScorePublic
 from app.models.scoring_config import ScoringConfig, ScoringConfigPublic
 from app.services.assessment import release, score_report, score_sheet, scoring, scoring_config
-from app.services.platform import sheets
+from app.services.documents import sheets
 from app.services.submission.filetypes import content_disposition
 
 # Read as plain JSON so the service can explain a wrong configuration in its own words (scoring_invalid),

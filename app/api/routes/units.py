@@ -21,7 +21,7 @@ from app.models.unit import (
 )
 from app.services.accounts import regions
 from app.services.campaign import unit_sheet, units
-from app.services.platform import sheets
+from app.services.documents import sheets
 from app.services.submission.filetypes import content_disposition
 
 router = APIRouter(tags=["units"])

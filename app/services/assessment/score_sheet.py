@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.models.framework import SectionKind
 from app.models.score_report import ItemResult, ScoreReport
-from app.services.platform import sheets
+from app.services.documents import sheets
 
 ITEM_COLUMNS = (
     ("一级指标", 22),

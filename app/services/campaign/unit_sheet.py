@@ -6,8 +6,8 @@ from pydantic import ValidationError
 
 from app.models.unit import Unit, UnitCreate, UnitKind
 from app.services import messages
+from app.services.documents import sheets
 from app.services.errors import Invalid
-from app.services.platform import sheets
 
 COLUMNS: sheets.Columns = (("单位名称", 30), ("类别", 10), ("别名", 50))
 KIND_LABEL = {UnitKind.department: "部门", UnitKind.township: "乡镇", UnitKind.other: "其他"}

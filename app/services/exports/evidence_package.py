@@ -32,7 +32,8 @@ from app.models.evidence import EvidenceKind, EvidenceStatus
 from app.models.framework import item_label, items_label
 from app.services.access import Principal
 from app.services.campaign import campaigns
-from app.services.platform import audit, sheets
+from app.services.documents import sheets
+from app.services.platform import audit
 from app.services.storage import ObjectStore
 from app.services.submission import integrity
 from app.services.submission.filetypes import download_name, safe_filename

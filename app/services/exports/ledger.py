@@ -15,7 +15,7 @@ from app.models.evidence import EvidenceStatus, ReviewDecision
 from app.services.access import Principal, unit_scope
 from app.services.campaign import campaigns, last_review
 from app.services.campaign.assignments import OPEN
-from app.services.platform import sheets
+from app.services.documents import sheets
 
 COLUMNS: sheets.Columns = (
     ("一级指标", 24),

@@ -1,4 +1,4 @@
-"""The template of a campaign's 自评报告: the house style (GB/T 9704, platform.word_style) unless the county's office
+"""The template of a campaign's 自评报告: the house style (GB/T 9704, documents.word_style) unless the county's office
 hands in a .docx of its own. The report then keeps that file's styles (标题, 标题 1, 标题 2, 正文, 表格文字), page
 setup, headers and footers, and drops its body; the styles it lacks come in the house style, page numbers too
 when its footer is empty. The office starts from the house template (download it, restyle it in Word or WPS,
@@ -14,9 +14,10 @@ from app.models._base import utcnow
 from app.models.report_template import ReportTemplate, ReportTemplatePublic
 from app.services.access import Principal
 from app.services.campaign import campaigns
+from app.services.documents import word
+from app.services.documents.word_style import CELL_STYLE
 from app.services.errors import NotFound
-from app.services.platform import audit, word
-from app.services.platform.word_style import CELL_STYLE
+from app.services.platform import audit
 
 HOUSE_NAME = "自评报告模板（默认）.docx"
 

@@ -24,10 +24,11 @@ from app.models.rectification import RectificationPublic, RectificationStatus
 from app.services.access import Principal
 from app.services.assessment import score_report, scoring
 from app.services.campaign import campaigns, progress
+from app.services.documents import word
 from app.services.errors import NotFound
 from app.services.exports import ledger, report_template, self_assessment_scores
 from app.services.exports.self_assessment_scores import number
-from app.services.platform import audit, word
+from app.services.platform import audit
 from app.services.review import rectification
 
 MEDIA_TYPE = word.MEDIA_TYPE

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from app.models import Campaign, FrameworkSection, Item
 from app.models.framework import SectionKind
 from app.models.score_report import ItemResult, ScoreReport
-from app.services.platform import word
+from app.services.documents import word
 
 # Widths in centimetres of the 15.6 cm type area (word.table scales them to a template's).
 LEVEL1_COLUMNS = (

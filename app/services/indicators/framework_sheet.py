@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from app.models.framework_file import FrameworkFile
+from app.services.documents import sheets
 from app.services.errors import Invalid
 from app.services.indicators.document import validate
-from app.services.platform import sheets
 
 FORMAT = "shifan-framework/1"
 META: sheets.Columns = (("项目", 16), ("内容", 100))

@@ -19,8 +19,9 @@ from sqlmodel import Session, col, select
 from app.db import read_scope
 from app.models.audit import AuditChainHead, AuditEntry, AuditSeal
 from app.services.access import Principal
+from app.services.documents import sheets
 from app.services.errors import Invalid
-from app.services.platform import audit, audit_roots, sheets
+from app.services.platform import audit, audit_roots
 from app.services.platform.audit_chain import HASHED, canonical_bytes, canonical_time, day_bounds
 from app.services.platform.audit_verify import anchor
 

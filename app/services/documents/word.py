@@ -20,8 +20,8 @@ from docx.shared import Emu, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from app.services.documents import word_style
 from app.services.errors import Invalid
-from app.services.platform import word_style
 
 # Characters XML 1.0 cannot hold (the same set openpyxl refuses in a cell): Word would not open the file.
 ILLEGAL = {c: None for c in (*range(0, 9), 11, 12, *range(14, 32))}
