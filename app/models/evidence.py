@@ -220,7 +220,7 @@ class UploadIntentCreate(EvidenceTarget):
 
     filename: Line = Field(min_length=1, max_length=1000)
     size: int = Field(gt=0)
-    sha256: str | None = Field(default=None, regex=r"^[0-9a-f]{64}$")
+    sha256: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9a-f]{64}$"})  # enforced (regex= is not)
 
 
 class UploadIntentPublic(SQLModel):

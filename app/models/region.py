@@ -38,7 +38,7 @@ class RegionCreate(RegionBase):
 class RegionUpdate(SQLModel):
     """Body of PATCH /regions/{id}: a rename (level and place in the tree never change)."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=100)
 
 
 class RegionPublic(RegionBase):

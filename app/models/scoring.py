@@ -134,7 +134,7 @@ class MetricFigure(SQLModel, table=True):
 class FigureCreate(SQLModel):
     """Body of POST /assignments/{id}/figures: a figure for one declared metric of the item."""
 
-    metric_code: str = Field(min_length=1, max_length=40)
+    metric_code: str = Field(min_length=1, max_length=40, schema_extra={"pattern": r"^[a-z][a-z0-9_]*$"})
     value: float = Field(ge=-1e12, le=1e12)
     note: Text = Field(default="", max_length=1000)
     evidence_id: int | None = None

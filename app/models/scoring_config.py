@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.models.text import Line
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -36,8 +38,8 @@ class MetricSpec(_Strict):
     """A declared measurable threshold of a quantified item (网上可办率 ≥ 90%…)."""
 
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
-    label: str = Field(min_length=1, max_length=100)
-    unit: str = Field(default="", max_length=10)
+    label: Line = Field(min_length=1, max_length=100)
+    unit: Line = Field(default="", max_length=10)
     op: MetricOp
     value: float | None = None
     low: float | None = None

@@ -29,7 +29,8 @@ ADMIN_DUTIES = frozenset({Role.system_admin, Role.security_admin, Role.audit_adm
 class UserBase(SQLModel):
     """Fields shared by the user schemas."""
 
-    username: str = Field(min_length=2, max_length=64, regex=r"^[A-Za-z0-9_.@-]+$")
+    # schema_extra, not regex=: sqlmodel passes regex= on to the schema but never enforces it
+    username: str = Field(min_length=2, max_length=64, schema_extra={"pattern": r"^[A-Za-z0-9_.@-]+$"})
     display_name: Line = Field(min_length=1, max_length=100)
     role: Role = Field(sa_type=String(16))
     county_id: int | None = Field(default=None, foreign_key="region.id", index=True)

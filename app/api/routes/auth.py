@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.api.openapi import request_body
 from app.models.login_session import TokenPublic
+from app.models.text import Line
 from app.services import messages
 from app.services.accounts import sessions, users
 from app.services.errors import Invalid, TooLarge
@@ -30,7 +31,7 @@ FIELDS_HINT = "登录请提交 username 和 password：表单（application/x-ww
 class LoginForm(BaseModel):
     """A login: OAuth2's password grant fields, as a form or as a JSON object."""
 
-    username: str = Field(max_length=200, description="账号")
+    username: Line = Field(max_length=200, description="账号")
     password: str = Field(max_length=1000, description="密码", json_schema_extra={"format": "password"})
     grant_type: str | None = Field(default=None, pattern="^password$", description="OAuth2：固定为 password，可不填")
     scope: str = Field(default="", max_length=1000, description="OAuth2 的 scope，本服务不使用，可不填")
