@@ -365,11 +365,17 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
                            headers=office).json()["id"]  # fmt: skip
         app.dependency_overrides.pop(deps._today, None)
         login = c.post(f"{API}/auth/token", data={"username": "lc-office", "password": "shifan-demo"})
+        user_id = c.get(f"{API}/me", headers=liaison).json()["user_id"]
+        from app.services.accounts import users
+
+        assignment_id, (_, token) = a.id, users.mint_script_token(s, username="lc-sfj", name="越权检查")
+        token_id = token.id
+        s.commit()
     yield {
-        "assignment_id": a.id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
+        "assignment_id": assignment_id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
         "evidence_id": evidence, "number": 1, "rectification_id": rect, "round_id": rnd, "unit_id": world.ids["lc_sfj"],
         "group_id": group, "webhook_id": hook, "framework_id": framework, "region_id": world.ids["lc_county"],
-        "session_id": login.json()["session_id"],
+        "session_id": login.json()["session_id"], "user_id": user_id, "token_id": token_id,
     }  # fmt: skip
     # its webhook points at a host that does not exist: left on, every later event of 陵川 (a deadline scan
     # makes hundreds) would be a delivery waiting on a name lookup in whichever test drains the outbox next
