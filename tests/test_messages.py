@@ -139,7 +139,8 @@ def test_every_error_of_every_route_is_in_chinese(app, client, world) -> None:
         (method, path, op)
         for path, item in spec["paths"].items()
         for method, op in item.items()
-        if path.startswith(API)
+        # logout takes no body to break and would end the shared world's login session
+        if path.startswith(API) and path != f"{API}/auth/logout"
     ]
     assert len(operations) > 60
     for method, path, op in operations:
