@@ -74,6 +74,9 @@ POST /campaigns/{campaign_id}/launch
 GET /campaigns/{campaign_id}/launch-report
 GET /campaigns/{campaign_id}/ledger.xlsx
 GET /campaigns/{campaign_id}/progress
+GET /campaigns/{campaign_id}/problem-pool
+GET /campaigns/{campaign_id}/follow-ups
+POST /campaigns/{campaign_id}/follow-ups
 GET /campaigns/{campaign_id}/rectifications
 POST /campaigns/{campaign_id}/rectifications
 GET /campaigns/{campaign_id}/rounds
@@ -96,6 +99,11 @@ GET /evidence/{evidence_id}/versions/{number}/link
 GET /evidence/{evidence_id}/versions/{number}/preview.png
 GET /rectifications/{rectification_id}
 POST /rectifications/{rectification_id}/verify
+POST /rectifications/{rectification_id}/reopen
+GET /rectifications/{rectification_id}/history
+GET /follow-ups/{follow_up_id}
+GET /follow-ups/{follow_up_id}/checks
+GET /follow-up-checks/{check_id}
 GET /rounds/{round_id}/report
 GET /rounds/{round_id}/report.xlsx
 GET /rounds/{round_id}/scores
@@ -160,6 +168,7 @@ POST /evidence/{evidence_id}/versions/file
 POST /evidence/{evidence_id}/versions/{number}/withdraw
 POST /uploads/{intent_id}/complete
 POST /rectifications/{rectification_id}/progress
+POST /follow-up-checks/{check_id}
 """
 
 

@@ -4,6 +4,7 @@ from app.models.audit import AuditArchive, AuditChainHead, AuditEntry, AuditSeal
 from app.models.calendar import CalendarDay, CalendarYear
 from app.models.campaign import Assignment, AssignmentTally, Campaign, Engagement, LateWindow, Phase
 from app.models.evidence import Evidence, EvidenceVersion, Review, UploadIntent
+from app.models.follow_up import FollowUp, FollowUpCheck
 from app.models.framework import (
     Framework,
     FrameworkSection,
@@ -17,7 +18,7 @@ from app.models.login_attempt import LoginAttempt
 from app.models.login_session import LoginSession
 from app.models.outbox import Delivery, DeliveryAttempt, OutboxEvent, Webhook
 from app.models.password import PasswordHistory, PasswordPolicy
-from app.models.rectification import Rectification, RectificationEvidence
+from app.models.rectification import Rectification, RectificationDecision, RectificationEvidence
 from app.models.region import Region
 from app.models.report_template import ReportTemplate
 from app.models.scoring import MetricFigure, Score, ScoringRound
@@ -43,6 +44,8 @@ __all__ = [
     "Evidence",
     "EvidenceText",
     "EvidenceVersion",
+    "FollowUp",
+    "FollowUpCheck",
     "Framework",
     "FrameworkSection",
     "Heading",
@@ -59,6 +62,7 @@ __all__ = [
     "PasswordPolicy",
     "Phase",
     "Rectification",
+    "RectificationDecision",
     "RectificationEvidence",
     "Region",
     "ReportTemplate",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
-from app.models._base import UTCDateTime, created_at_field
+from app.models._base import UTCDateTime, created_at_field, json_list_field
 from app.models.text import Text
 
 
@@ -44,6 +45,31 @@ class Rectification(SQLModel, table=True):
     updated_at: datetime = created_at_field()
     verified_by: int | None = Field(default=None, foreign_key="app_user.id")
     verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # How often a closed or done item was reopened (by the office or a 回头看 check): warning lights read it.
+    reopen_count: int = 0
+    reopened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class RectificationDecisionKind(StrEnum):
+    close = "close"  # 销号: accepted by the office on the unit's evidence
+    send_back = "send_back"  # a done item sent back to the unit (not accepted)
+    reopen = "reopen"  # a done or closed item opened again, with a new due date
+
+
+class RectificationDecision(SQLModel, table=True):
+    """One decision on a rectification item, kept forever: 销号, sent back, or reopened (the item's history)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    rectification_id: int = Field(foreign_key="rectification.id", index=True)
+    kind: str = Field(sa_type=String(16))
+    comment: str = ""
+    evidence_ids: list[int] = json_list_field()  # the evidence the decision was taken on
+    status_before: str = Field(sa_type=String(16))
+    due_on_before: date
+    due_on_after: date
+    follow_up_check_id: int | None = Field(default=None, foreign_key="followupcheck.id")
+    decided_by: int = Field(foreign_key="app_user.id")
+    decided_at: datetime = created_at_field()
 
 
 class RectificationEvidence(SQLModel, table=True):
@@ -79,6 +105,48 @@ class RectificationVerify(SQLModel):
     comment: Text = Field(default="", max_length=2000)
 
 
+class RectificationReopen(SQLModel):
+    """Body of POST /rectifications/{id}/reopen (office): why, and by when the unit must fix it again."""
+
+    comment: Text = Field(min_length=1, max_length=2000)
+    due_on: date
+
+
+class RectificationPool(StrEnum):
+    """Filters of the problem pool (问题池)."""
+
+    open = "open"  # not closed yet (open, in progress, done awaiting verification)
+    closed = "closed"  # 已销号
+    reopened = "reopened"  # reopened at least once and not closed again since
+
+
+class RectificationDecisionPublic(SQLModel):
+    """One decision in a rectification item's history."""
+
+    id: int
+    kind: RectificationDecisionKind
+    comment: str
+    evidence_ids: list[int]
+    status_before: RectificationStatus
+    due_on_before: date
+    due_on_after: date
+    follow_up_check_id: int | None
+    decided_by: int
+    decided_at: datetime
+
+
+class RectificationPoolRow(SQLModel):
+    """One unit's line of the problem pool: how many items are open (overdue, reopened among them) and closed."""
+
+    COUNTS: ClassVar[tuple[str, ...]] = ("open", "overdue", "reopened", "closed")
+    unit_id: int
+    unit_name: str
+    open: int
+    overdue: int
+    reopened: int
+    closed: int
+
+
 class RectificationPublic(SQLModel):
     """A rectification item as the API shows it."""
 
@@ -98,3 +166,5 @@ class RectificationPublic(SQLModel):
     created_at: datetime
     updated_at: datetime
     verified_at: datetime | None
+    reopen_count: int
+    reopened_at: datetime | None

@@ -9,12 +9,16 @@ from app.api.location import CREATED, created_at
 from app.models.common import Page
 from app.models.rectification import (
     RectificationCreate,
+    RectificationDecisionPublic,
+    RectificationPool,
+    RectificationPoolRow,
     RectificationProgress,
     RectificationPublic,
+    RectificationReopen,
     RectificationStatus,
     RectificationVerify,
 )
-from app.services.review import rectification
+from app.services.review import closing, rectification
 
 router = APIRouter(tags=["rectification"])
 
@@ -48,13 +52,21 @@ def list_rectifications(
     page: PageDep,
     status: RectificationStatus | None = None,
     unit_id: int | None = None,
+    pool: RectificationPool | None = None,
 ) -> Page[RectificationPublic]:
-    """The campaign's rectification list (a liaison sees its unit's items)."""
-    return page.of_all(
-        rectification.list_visible(
-            session, campaign_id=campaign_id, principal=who, today=today, status=status, unit_id=unit_id
-        )
+    """The campaign's problem pool (a liaison sees its unit's items): open, closed or reopened, per unit."""
+    found = rectification.list_visible(
+        session, campaign_id=campaign_id, principal=who, today=today, status=status, unit_id=unit_id, pool=pool
     )
+    return page.of_all(found)
+
+
+@router.get("/campaigns/{campaign_id}/problem-pool", response_model=list[RectificationPoolRow])
+def problem_pool(
+    campaign_id: int, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> list[RectificationPoolRow]:
+    """The problem pool counted per unit: open (overdue, reopened among them) and closed items."""
+    return closing.pool_by_unit(session, campaign_id=campaign_id, principal=who, today=today)
 
 
 @router.get("/rectifications/{rectification_id}", response_model=RectificationPublic)
@@ -77,5 +89,21 @@ def report_progress(
 def verify_rectification(
     rectification_id: int, data: RectificationVerify, session: SessionDep, who: CurrentPrincipal, today: Today
 ) -> RectificationPublic:
-    """The office verifies a done item (销号) or sends it back with a comment."""
-    return rectification.verify(session, rectification_id=rectification_id, data=data, principal=who, today=today)
+    """The office closes a done item on its unit's evidence (销号) or sends it back with a comment."""
+    return closing.verify(session, rectification_id=rectification_id, data=data, principal=who, today=today)
+
+
+@router.post("/rectifications/{rectification_id}/reopen", response_model=RectificationPublic)
+def reopen_rectification(
+    rectification_id: int, data: RectificationReopen, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> RectificationPublic:
+    """The office reopens a done or closed item with a comment and a new due date (office)."""
+    return closing.reopen(session, rectification_id=rectification_id, data=data, principal=who, today=today)
+
+
+@router.get("/rectifications/{rectification_id}/history", response_model=list[RectificationDecisionPublic])
+def rectification_history(
+    rectification_id: int, session: SessionDep, who: CurrentPrincipal
+) -> list[RectificationDecisionPublic]:
+    """Every decision on the item, oldest first: closed (销号), sent back, reopened, with comment and evidence."""
+    return closing.history(session, rectification_id=rectification_id, principal=who)

@@ -272,6 +272,16 @@ def set_due(
     return get_visible(session, assignment_id=assignment_id, principal=principal, today=today)
 
 
+def redate(session: Session, *, assignment: Assignment, due_on: date, principal: Principal) -> None:
+    """Give an assignment a new due date for work sent back to its unit (a 回头看 reopen), audited as a due
+    change; the caller has authorized the change."""
+    before = audit.snapshot(assignment, "due_on", "due_overridden")
+    assignment.due_on, assignment.due_overridden = due_on, True
+    session.add(assignment)
+    session.flush()
+    _audit(session, principal, "assignment.due", assignment, before=before)
+
+
 def create(
     session: Session, *, campaign_id: int, data: AssignmentCreate, principal: Principal, today: date
 ) -> AssignmentPublic:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
 from app.models import Campaign, Evidence, Item, Rectification, RectificationEvidence, Review, Score
 from app.models._base import utcnow
+from app.models.evidence import EvidenceStatus
 from app.models.rectification import (
     RectificationCreate,
+    RectificationPool,
     RectificationProgress,
     RectificationPublic,
     RectificationSource,
     RectificationStatus,
-    RectificationVerify,
 )
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope, unit_scope
@@ -25,6 +28,12 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit
 
 S = RectificationStatus
+_CLOSED = col(Rectification.status) == S.verified
+POOL: dict[RectificationPool, ColumnElement[bool]] = {
+    RectificationPool.open: ~_CLOSED,
+    RectificationPool.closed: _CLOSED,
+    RectificationPool.reopened: and_(~_CLOSED, col(Rectification.reopen_count) > 0),
+}
 # What the unit may move its item to, from each status (the office alone verifies or reopens "done").
 UNIT_MOVES: dict[S, set[S]] = {S.open: {S.in_progress, S.done}, S.in_progress: {S.in_progress, S.done}}
 
@@ -74,11 +83,12 @@ def create(
     )
     session.add(row)
     session.flush()
-    _audit(session, principal, "rectification.create", row, before=None)
-    return _public(session, [row], date.min)[0]
+    audit_change(session, principal, "rectification.create", row, before=None)
+    return public_of(session, [row], date.min)[0]
 
 
-def _visible(session: Session, *, rectification_id: int, principal: Principal) -> Rectification:
+def visible_row(session: Session, *, rectification_id: int, principal: Principal) -> Rectification:
+    """The row, if the caller may see it (another county's or unit's is not found)."""
     row = session.exec(
         select(Rectification)
         .join(Campaign, col(Campaign.id) == Rectification.campaign_id)
@@ -95,13 +105,21 @@ def _visible(session: Session, *, rectification_id: int, principal: Principal) -
 
 def get(session: Session, *, rectification_id: int, principal: Principal, today: date) -> RectificationPublic:
     """One rectification item the caller may see."""
-    return _public(session, [_visible(session, rectification_id=rectification_id, principal=principal)], today)[0]
+    return public_of(session, [visible_row(session, rectification_id=rectification_id, principal=principal)], today)[0]
 
 
 def list_visible(
-    session: Session, *, campaign_id: int, principal: Principal, today: date, status: S | None, unit_id: int | None
+    session: Session,
+    *,
+    campaign_id: int,
+    principal: Principal,
+    today: date,
+    status: S | None,
+    unit_id: int | None,
+    pool: RectificationPool | None = None,
 ) -> list[RectificationPublic]:
-    """The campaign's rectification list as the caller may see it (a liaison: its unit's)."""
+    """The campaign's rectification list, its problem pool (问题池), as the caller may see it (a liaison: its unit's).
+    Items belong to the campaign, not to a scoring round: an open one stays listed whatever rounds follow."""
     campaigns.get_visible(session, campaign_id=campaign_id, principal=principal)
     query = select(Rectification).where(
         Rectification.campaign_id == campaign_id, unit_scope(principal, col(Rectification.unit_id))
@@ -110,14 +128,16 @@ def list_visible(
         query = query.where(Rectification.status == status)
     if unit_id is not None:
         query = query.where(Rectification.unit_id == unit_id)
-    return _public(session, list(session.exec(query.order_by(Rectification.due_on, Rectification.id)).all()), today)
+    if pool is not None:
+        query = query.where(POOL[pool])
+    return public_of(session, list(session.exec(query.order_by(Rectification.due_on, Rectification.id)).all()), today)
 
 
 def progress(
     session: Session, *, rectification_id: int, data: RectificationProgress, principal: Principal, today: date
 ) -> RectificationPublic:
     """The unit's liaison reports work under way or done, with measures and evidence of its own."""
-    row = _visible(session, rectification_id=rectification_id, principal=principal)
+    row = visible_row(session, rectification_id=rectification_id, principal=principal)
     if principal.role != Role.liaison:
         raise Forbidden("整改情况由责任单位的联络员填报", code="not_unit_liaison")
     if data.status not in UNIT_MOVES.get(S(row.status), set()):
@@ -144,37 +164,42 @@ def progress(
             RectificationEvidence(rectification_id=row.id, evidence_id=e)  # type: ignore[arg-type]
             for e in set(data.evidence_ids) - linked
         )
+        session.flush()
+    if data.status == S.done and not closing_evidence(session, row):
+        raise Conflict(CLOSING_EVIDENCE_MESSAGE, code="closure_evidence_required")
     before = audit.snapshot(row, "status", "measures")
     row.status, row.measures, row.updated_at = data.status, measures, utcnow()
     session.add(row)
     session.flush()
-    _audit(session, principal, "rectification.progress", row, before=before)
-    return _public(session, [row], today)[0]
+    audit_change(session, principal, "rectification.progress", row, before=before)
+    return public_of(session, [row], today)[0]
 
 
-def verify(
-    session: Session, *, rectification_id: int, data: RectificationVerify, principal: Principal, today: date
-) -> RectificationPublic:
-    """The office closes a done item (销号), or sends it back to the unit with a comment."""
-    row = _visible(session, rectification_id=rectification_id, principal=principal)
-    campaigns.get_managed(session, campaign_id=row.campaign_id, principal=principal)
-    if row.status != S.done:
-        raise Conflict("只有已整改的事项可以核验", code="rectification_transition")
-    if not data.accept and not data.comment.strip():
-        raise Invalid("退回整改时请填写意见", code="comment_required")
-    before = audit.snapshot(row, "status", "office_comment")
-    row.status = S.verified if data.accept else S.in_progress
-    row.office_comment = data.comment.strip()
-    row.updated_at = utcnow()
-    if data.accept:
-        row.verified_by, row.verified_at = principal.user_id, row.updated_at
-    session.add(row)
-    session.flush()
-    _audit(session, principal, "rectification.verify", row, before=before)
-    return _public(session, [row], today)[0]
+CLOSING_EVIDENCE_MESSAGE = (
+    "整改销号须附本单位在本次创建活动中报送的整改佐证资料（待审核或已通过，不含已撤回、已退回的资料）"
+)
 
 
-def _public(session: Session, rows: list[Rectification], today: date) -> list[RectificationPublic]:
+def closing_evidence(session: Session, row: Rectification) -> list[int]:
+    """The attached evidence an item can be closed on: its own unit's, in its campaign, with a version handed in
+    and standing (waiting for review or approved; not withdrawn, not returned)."""
+    return list(
+        session.exec(
+            select(Evidence.id)
+            .join(RectificationEvidence, col(RectificationEvidence.evidence_id) == Evidence.id)
+            .where(
+                RectificationEvidence.rectification_id == row.id,
+                Evidence.unit_id == row.unit_id,
+                Evidence.campaign_id == row.campaign_id,
+                col(Evidence.status).in_([EvidenceStatus.submitted, EvidenceStatus.approved]),
+            )
+            .order_by(Evidence.id)
+        ).all()
+    )
+
+
+def public_of(session: Session, rows: list[Rectification], today: date) -> list[RectificationPublic]:
+    """The rows as the API shows them, with their evidence (one query for all)."""
     links: dict[int, list[int]] = defaultdict(list)
     for r_id, e_id in session.exec(
         select(RectificationEvidence.rectification_id, RectificationEvidence.evidence_id).where(
@@ -194,7 +219,10 @@ def _public(session: Session, rows: list[Rectification], today: date) -> list[Re
     ]
 
 
-def _audit(session: Session, principal: Principal, action: str, row: Rectification, *, before: dict | None) -> None:
+def audit_change(
+    session: Session, principal: Principal, action: str, row: Rectification, *, before: dict | None, **extra: Any
+) -> None:
+    """An audit entry of a change to row (extra: what else the decision was taken on)."""
     campaign = session.get(Campaign, row.campaign_id)  # already in the session: no query
     assert campaign is not None
     audit.record(
@@ -206,5 +234,8 @@ def _audit(session: Session, principal: Principal, action: str, row: Rectificati
         county_id=campaign.county_id,
         campaign_id=row.campaign_id,
         before=before,
-        after=audit.snapshot(row, "unit_id", "item_id", "status", "measures", "due_on", "office_comment"),
+        after={
+            **(audit.snapshot(row, "unit_id", "item_id", "status", "measures", "due_on", "office_comment") or {}),
+            **extra,
+        },
     )

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Evidence, EvidenceVersion, MaterialRequestItem, Review
+from app.models import Assignment, Campaign, Evidence, EvidenceVersion, MaterialRequestItem, Review
 from app.models.campaign import AssignmentStatus
 from app.models.evidence import EvidenceStatus, ReviewCreate, ReviewDecision, VersionState
 from app.models.user import Role
@@ -146,12 +146,33 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
     assert new_status is not None
     if action in (Action.return_, Action.reopen) and not data.comment.strip():
         raise Invalid("退回或重新打开时必须填写意见", code="comment_required")
+    _decide(
+        session, evidence, version, action, new_status, data.comment, principal=principal, county_id=campaign.county_id
+    )
+    return evidence
+
+
+def _decide(
+    session: Session,
+    evidence: Evidence,
+    version: EvidenceVersion,
+    action: Action,
+    new_status: EvidenceStatus,
+    comment: str,
+    *,
+    principal: Principal,
+    county_id: int,
+) -> None:
+    """Record a checked decision on the current version: the review row, the evidence status, the audit entry,
+    the assignments' status, and the event (a return or reopen reaches the unit's to-do list and webhooks)."""
+    evidence_id = evidence.id
+    assert evidence_id is not None
     before = audit.snapshot(evidence, "status", "current_version")
     decision = Review(
         evidence_id=evidence_id,
         version_id=version.id,  # type: ignore[arg-type]
-        decision=data.decision,
-        comment=data.comment.strip(),
+        decision=action.value,
+        comment=comment.strip(),
         status_after=new_status,
         reviewer_id=principal.user_id,
     )
@@ -165,10 +186,10 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
         action=f"evidence.{action.value}",
         object_type="evidence",
         object_id=evidence_id,
-        county_id=campaign.county_id,
+        county_id=county_id,
         campaign_id=evidence.campaign_id,
         before=before,
-        after={"status": new_status, "version": data.version, "comment": decision.comment},
+        after={"status": new_status, "version": version.number, "comment": decision.comment},
     )
     refresh_for(session, evidence)
     kind = events.review_event(new_status)
@@ -176,11 +197,11 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
         events.emit(
             session,
             kind=kind,
-            county_id=campaign.county_id,
+            county_id=county_id,
             campaign_id=evidence.campaign_id,
             data={
                 "evidence_id": evidence_id,
-                "version": data.version,
+                "version": version.number,
                 "unit_id": evidence.unit_id,
                 "assignment_id": evidence.assignment_id,
                 "material_request_id": evidence.material_request_id,
@@ -188,7 +209,6 @@ def review(session: Session, *, evidence_id: int, data: ReviewCreate, principal:
                 "comment": decision.comment,
             },
         )
-    return evidence
 
 
 def _reviewable_version(session: Session, evidence: Evidence, number: int) -> EvidenceVersion:
@@ -224,3 +244,34 @@ def refresh_for(session: Session, evidence: Evidence) -> None:
             ).all()
         )
     refresh_assignments(session, campaign_id=evidence.campaign_id, unit_id=evidence.unit_id, item_ids=item_ids)
+
+
+def reopen_approved(session: Session, *, assignment: Assignment, comment: str, principal: Principal) -> list[int]:
+    """Reopen (as a return to the unit) every approved piece of evidence that counts for an assignment, on the
+    review path itself, so the unit's to-do list, the assignment's status and the events behave as for a return.
+    Used by a 回头看 check whose checker (office or engaged evaluator) the caller has already authorized.
+    Evidence handed in for a material request counts for the unit's other items of that request too: they
+    return with it. The ids reopened, in order; none when nothing is approved (a Conflict for the caller)."""
+    campaign = session.get(Campaign, assignment.campaign_id)
+    assert campaign is not None
+    covering = select(MaterialRequestItem.material_request_id).where(MaterialRequestItem.item_id == assignment.item_id)
+    rows = session.exec(
+        select(Evidence)
+        .where(
+            Evidence.campaign_id == assignment.campaign_id,
+            Evidence.unit_id == assignment.unit_id,
+            Evidence.status == S.approved,
+            or_(
+                Evidence.assignment_id == assignment.id,
+                and_(col(Evidence.assignment_id).is_(None), col(Evidence.material_request_id).in_(covering)),
+            ),
+        )
+        .order_by(Evidence.id)
+    ).all()
+    for evidence in rows:
+        version = _reviewable_version(session, evidence, evidence.current_version)
+        new_status = check(evidence.status, Action.reopen)
+        assert new_status is not None
+        _decide(session, evidence, version, Action.reopen, new_status, comment, principal=principal,
+                county_id=campaign.county_id)  # fmt: skip
+    return [e.id for e in rows]  # type: ignore[misc]
