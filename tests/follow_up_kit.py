@@ -25,7 +25,7 @@ def approve(client, office: dict[str, str], evidence_id: int, version: int = 1) 
     r = client.post(
         f"{API}/evidence/{evidence_id}/reviews", json={"decision": "approve", "version": version}, headers=office
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201 and r.json()["status"] == "approved", r.text
 
 
 def approved_assignment(client, office: dict[str, str], liaison: dict[str, str]) -> tuple[int, int]:

@@ -357,6 +357,11 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
         ).json()["id"]
         rect = c.post(f"{API}/campaigns/{world.ids['lc_campaign']}/rectifications",
                       json={"unit_id": world.ids["lc_sfj"], "due_on": "2023-06-30", "problem": "越权检查"}, headers=office).json()["id"]  # fmt: skip
+        # a 回头看 of 陵川's approved assignments (the one approved here at least), checked by its office
+        c.post(f"{API}/evidence/{evidence}/reviews", json={"decision": "approve", "version": 1}, headers=office)
+        follow_up = c.post(f"{API}/campaigns/{world.ids['lc_campaign']}/follow-ups",
+                           json={"name": "越权检查", "size": 1, "targets": ["assignment"]}, headers=office).json()["id"]  # fmt: skip
+        check = c.get(f"{API}/follow-ups/{follow_up}/checks", headers=office).json()["items"][0]["id"]
         with patch.object(addresses, "system_resolver", lambda host, port: ["93.184.216.34"]):
             hook = c.post(f"{API}/webhooks", json={"url": "https://hooks.example.cn/lingchuan"}, headers=office)
         hook = hook.json()["id"]
@@ -376,6 +381,7 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
         "evidence_id": evidence, "number": 1, "rectification_id": rect, "round_id": rnd, "unit_id": world.ids["lc_sfj"],
         "group_id": group, "webhook_id": hook, "framework_id": framework, "region_id": world.ids["lc_county"],
         "session_id": login.json()["session_id"], "user_id": user_id, "token_id": token_id,
+        "follow_up_id": follow_up, "check_id": check,
     }  # fmt: skip
     # its webhook points at a host that does not exist: left on, every later event of 陵川 (a deadline scan
     # makes hundreds) would be a delivery waiting on a name lookup in whichever test drains the outbox next
@@ -446,6 +452,9 @@ WRITE_BODIES: dict[str, dict | None] = {
     "POST /api/v1/evidence/{evidence_id}/versions/{number}/withdraw": {},
     "POST /api/v1/rectifications/{rectification_id}/progress": {"status": "in_progress", "measures": "越权"},
     "POST /api/v1/rectifications/{rectification_id}/verify": {"accept": True},
+    "POST /api/v1/rectifications/{rectification_id}/reopen": {"comment": "越权", "due_on": "2099-01-01"},
+    "POST /api/v1/campaigns/{campaign_id}/follow-ups": {"name": "越权", "size": 1},
+    "POST /api/v1/follow-up-checks/{check_id}": {"result": "confirmed"},
     "POST /api/v1/rounds/{round_id}/release": {},
     "POST /api/v1/rounds/{round_id}/scores": {"scores": [{"item_id": 1, "points": 1}]},
     "PATCH /api/v1/unit-groups/{group_id}": {"aliases": []},

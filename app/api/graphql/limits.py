@@ -66,6 +66,7 @@ LIST_BOUNDS: dict[str, int] = {
     "Campaign.phases": 10,
     "Campaign.reusedEvidence": 200,  # files submitted more than once in a campaign
     "Campaign.rounds": 20,  # scoring rounds: the office's, the evaluators', re-scorings
+    "Campaign.followUps": 20,  # 回头看 rounds: a few a year
     "CampaignItem.assignments": 50,  # the lead and co-operating units of one item (各乡镇 expands to ~20)
     "DeadlineBoard.byUnit": 200,
     "DeadlineBoard.byLevel1": 20,

@@ -12,17 +12,18 @@ from app.api.graphql.types._base import Info, from_obj
 from app.models.campaign import AssignmentStatus, CampaignPublic, CampaignStatus
 from app.models.evidence import EvidenceStatus
 from app.models.progress import DeadlineBoard, ProgressRow
-from app.models.rectification import RectificationStatus
+from app.models.rectification import RectificationPool, RectificationStatus
 from app.services.assessment import scoring
 from app.services.campaign import assignments, campaigns, progress
 from app.services.indicators import frameworks
-from app.services.review import rectification
+from app.services.review import follow_ups, rectification
 from app.services.search import query as search
 from app.services.submission import evidence, reuse
 
 if TYPE_CHECKING:
     from app.api.graphql.types.assignments import AssignmentType
     from app.api.graphql.types.evidence import EvidenceType, ReusedFileType, SearchHitType
+    from app.api.graphql.types.follow_up import FollowUpType
     from app.api.graphql.types.frameworks import CampaignItemType, FrameworkType
     from app.api.graphql.types.rectification import RectificationType
     from app.api.graphql.types.regions import RegionType
@@ -237,19 +238,33 @@ class CampaignType:
             for f in files
         ]
 
-    @strawberry.field(description="整改清单")
+    @strawberry.field(description="回头看（依法治县办、受托评估机构、省级可见），最新的在前")
+    async def follow_ups(self, info: Info) -> list[Annotated[FollowUpType, strawberry.lazy(_TYPES + "follow_up")]]:
+        from app.api.graphql.types.follow_up import FollowUpType
+
+        rows = await info.context.call(follow_ups.list_for_campaign, campaign_id=self.id)
+        return [from_obj(FollowUpType, r) for r in rows]
+
+    @strawberry.field(description="整改清单（问题池）")
     async def rectifications(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         status: RectificationStatus | None = None,
+        pool: RectificationPool | None = None,
+        unit_id: int | None = None,
     ) -> Connection[Annotated[RectificationType, strawberry.lazy(_TYPES + "rectification")]]:
         from app.api.graphql.types.rectification import RectificationType
 
         at = page(first, after)
         rows = await info.context.call(
-            rectification.list_visible, campaign_id=self.id, today=info.context.today, status=status, unit_id=None
+            rectification.list_visible,
+            campaign_id=self.id,
+            today=info.context.today,
+            status=status,
+            unit_id=unit_id,
+            pool=pool,
         )
         chosen = rows[at.offset : at.offset + at.limit]
         return connection([from_obj(RectificationType, r) for r in chosen], at=at, total=len(rows))

@@ -8,8 +8,9 @@ import strawberry
 
 from app.models.campaign import AssignmentRole, AssignmentStatus, CampaignStatus
 from app.models.evidence import EvidenceKind, EvidenceStatus, ReviewDecision, TextStatus, VersionState
+from app.models.follow_up import CheckResult, FollowUpTarget
 from app.models.framework import LeadRule, SectionKind
-from app.models.rectification import RectificationSource, RectificationStatus
+from app.models.rectification import RectificationPool, RectificationSource, RectificationStatus
 from app.models.region import RegionLevel
 from app.models.scoring import ScorerKind
 from app.models.unit import UnitKind
@@ -31,6 +32,9 @@ for enum, description in (
     (ScorerKind, "OFFICE 县级初审 / EVALUATOR 第三方评估"),
     (RectificationStatus, "整改状态"),
     (RectificationSource, "整改事项来源"),
+    (RectificationPool, "问题池筛选：OPEN 未销号、CLOSED 已销号、REOPENED 被重新打开且尚未再次销号"),
+    (FollowUpTarget, "回头看对象：RECTIFICATION 已销号的整改事项 / ASSIGNMENT 已通过的任务"),
+    (CheckResult, "复查结果：PENDING 待复查、CONFIRMED 属实、REOPENED 重新打开"),
     (
         TextStatus,
         "文件文字的读取情况：PENDING 待读取、DONE 已读取、NO_TEXT 无可读文字、NO_TEXT_LAYER 无文本层、FAILED 读取失败",

@@ -27,3 +27,5 @@ class RectificationType:
     created_at: datetime
     updated_at: datetime
     verified_at: datetime | None
+    reopen_count: int = strawberry.field(description="被重新打开（依法治县办或回头看）的次数")
+    reopened_at: datetime | None
