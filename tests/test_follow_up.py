@@ -126,6 +126,7 @@ def test_checks_confirm_or_reopen_what_was_closed(client, app, world, session) -
     assert on_item["checker_id"] == user_id(client, evaluator) and on_item["result"] == "pending"
     record = f"{API}/follow-up-checks/{on_item['id']}"
     reopen = {"result": "reopened", "comment": "现场核查发现仍有3笔未上缴", "due_on": "2023-04-15"}
+    pin_today(app, date(2023, 3, 15))  # months later, after the materials deadline (2023-02-28)
     # only the assigned checker records; a unit is refused, another county never sees the check
     assert client.post(record, json={"result": "confirmed"}, headers=office).json()["code"] == "not_the_checker"
     assert client.post(record, json={"result": "confirmed"}, headers=world.auth("evaluator-b")).status_code == 403
@@ -149,7 +150,7 @@ def test_checks_confirm_or_reopen_what_was_closed(client, app, world, session) -
         f"{API}/campaigns/{campaign}/rectifications", params={"pool": "reopened", "limit": 500}, headers=gaj
     ).json()
     assert rid in [r["id"] for r in reopened["items"]]
-    last = client.get(f"{API}/rectifications/{rid}/history", headers=office).json()[-1]
+    last = client.get(f"{API}/rectifications/{rid}/history", headers=office).json()["items"][-1]
     assert last["kind"] == "reopen" and last["follow_up_check_id"] == on_item["id"]
     reopen_entry = next(
         e for e in audit_entries(client, office, "rectification", rid) if e["action"] == "rectification.reopen"
@@ -157,10 +158,10 @@ def test_checks_confirm_or_reopen_what_was_closed(client, app, world, session) -
     assert reopen_entry["username"] == "evaluator" and reopen_entry["after"]["follow_up_check_id"] == on_item["id"]
     # the approved assignment returns to its unit along the review's return path
     record = f"{API}/follow-up-checks/{on_assignment['id']}"
-    back = client.post(record, json={**reopen, "comment": "制度未实际执行", "due_on": "2023-03-20"}, headers=evaluator)
+    back = client.post(record, json={**reopen, "comment": "制度未实际执行", "due_on": "2023-03-31"}, headers=evaluator)
     assert back.status_code == 200, back.text
     assignment = client.get(f"{API}/assignments/{assignment_id}", headers=gaj).json()
-    assert assignment["status"] == "returned" and assignment["due_on"] == "2023-03-20"
+    assert assignment["status"] == "returned" and assignment["due_on"] == "2023-03-31"
     todo = client.get(f"{API}/me/assignments", params={"status": "returned", "limit": 500}, headers=gaj).json()
     assert assignment_id in [a["id"] for a in todo["items"]]
     evidence = client.get(f"{API}/evidence/{evidence_id}", headers=gaj).json()
@@ -169,6 +170,14 @@ def test_checks_confirm_or_reopen_what_was_closed(client, app, world, session) -
     assert [e.data["comment"] for e in events if e.data["evidence_id"] == evidence_id] == ["回头看：制度未实际执行"]
     kinds = [e["action"] for e in audit_entries(client, office, "evidence", evidence_id)]
     assert "evidence.reopen" in kinds
+    # past the materials deadline, the unit got a late window until the new due date, so it can answer
+    windows = client.get(f"{API}/campaigns/{campaign}/late-windows", headers=office).json()["items"]
+    assert max(w["until"] for w in windows if w["unit_id"] == unit) == "2023-04-15"
+    answer = client.post(
+        f"{API}/evidence/{evidence_id}/versions", json={"kind": "statement", "text": "已补充执行记录"}, headers=gaj
+    )
+    assert answer.status_code == 201, answer.text
+    assert client.get(f"{API}/assignments/{assignment_id}", headers=gaj).json()["status"] == "submitted"
     # confirming the rest; the round counts what was found
     for check in checks.json()["items"]:
         if check["id"] not in (on_item["id"], on_assignment["id"]):

@@ -67,7 +67,7 @@ def test_closing_needs_the_units_evidence_and_reopening_puts_the_item_back(clien
     # an open item cannot be reopened again
     assert client.post(reopen, json=body, headers=office).json()["code"] == "rectification_transition"
     # the history keeps every decision, for the unit too
-    history = client.get(f"{API}/rectifications/{rid}/history", headers=liaison).json()
+    history = client.get(f"{API}/rectifications/{rid}/history", headers=liaison).json()["items"]
     assert [h["kind"] for h in history] == ["close", "reopen"]
     assert history[0]["evidence_ids"] == [ev] and history[0]["comment"] == "核验属实"
     assert history[1]["evidence_ids"] == [ev] and history[1]["due_on_before"] == "2023-03-31"
@@ -86,7 +86,9 @@ def test_closing_needs_the_units_evidence_and_reopening_puts_the_item_back(clien
     assert redone.status_code == 200, redone.text
     # a done item can be reopened too (the office saw it is not finished before closing it)
     assert client.post(reopen, json={**body, "due_on": "2023-05-15"}, headers=office).json()["reopen_count"] == 2
-    assert [h["kind"] for h in client.get(f"{API}/rectifications/{rid}/history", headers=office).json()][-1] == "reopen"
+    assert [h["kind"] for h in client.get(f"{API}/rectifications/{rid}/history", headers=office).json()["items"]][
+        -1
+    ] == "reopen"
 
 
 def test_the_problem_pool_keeps_open_items_across_rounds(client, app, world) -> None:
@@ -114,10 +116,10 @@ def test_the_problem_pool_keeps_open_items_across_rounds(client, app, world) -> 
     assert client.get(url, params={"pool": "shut"}, headers=office).status_code == 422
     # the pool counted per unit: the liaison sees only its own unit's line, the office every unit's
     pin_today(app, date(2023, 2, 21))
-    rows = client.get(f"{API}/campaigns/{campaign}/problem-pool", headers=office).json()
+    rows = client.get(f"{API}/campaigns/{campaign}/problem-pool", headers=office).json()["items"]
     sfj = next(r for r in rows if r["unit_id"] == unit)
     assert sfj["unit_name"] == "县司法局" and sfj["open"] >= 1 and sfj["overdue"] >= 1
-    own = client.get(f"{API}/campaigns/{campaign}/problem-pool", headers=liaison).json()
+    own = client.get(f"{API}/campaigns/{campaign}/problem-pool", headers=liaison).json()["items"]
     assert [r["unit_id"] for r in own] == [unit] and own[0] == sfj
     assert client.get(f"{API}/campaigns/{campaign}/problem-pool", headers=world.auth("gp-office")).status_code == 404
     assert client.get(f"{API}/campaigns/{campaign}/problem-pool", headers=world.auth("sx-province")).status_code == 200

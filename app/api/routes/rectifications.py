@@ -61,12 +61,12 @@ def list_rectifications(
     return page.of_all(found)
 
 
-@router.get("/campaigns/{campaign_id}/problem-pool", response_model=list[RectificationPoolRow])
+@router.get("/campaigns/{campaign_id}/problem-pool", response_model=Page[RectificationPoolRow])
 def problem_pool(
-    campaign_id: int, session: SessionDep, who: CurrentPrincipal, today: Today
-) -> list[RectificationPoolRow]:
+    campaign_id: int, session: SessionDep, who: CurrentPrincipal, today: Today, page: PageDep
+) -> Page[RectificationPoolRow]:
     """The problem pool counted per unit: open (overdue, reopened among them) and closed items."""
-    return closing.pool_by_unit(session, campaign_id=campaign_id, principal=who, today=today)
+    return page.of_all(closing.pool_by_unit(session, campaign_id=campaign_id, principal=who, today=today))
 
 
 @router.get("/rectifications/{rectification_id}", response_model=RectificationPublic)
@@ -101,9 +101,9 @@ def reopen_rectification(
     return closing.reopen(session, rectification_id=rectification_id, data=data, principal=who, today=today)
 
 
-@router.get("/rectifications/{rectification_id}/history", response_model=list[RectificationDecisionPublic])
+@router.get("/rectifications/{rectification_id}/history", response_model=Page[RectificationDecisionPublic])
 def rectification_history(
-    rectification_id: int, session: SessionDep, who: CurrentPrincipal
-) -> list[RectificationDecisionPublic]:
+    rectification_id: int, session: SessionDep, who: CurrentPrincipal, page: PageDep
+) -> Page[RectificationDecisionPublic]:
     """Every decision on the item, oldest first: closed (销号), sent back, reopened, with comment and evidence."""
-    return closing.history(session, rectification_id=rectification_id, principal=who)
+    return page.of_all(closing.history(session, rectification_id=rectification_id, principal=who))

@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlmodel import Session, col, delete, select
 
-from app.models import Rectification, RectificationDecision, RectificationEvidence, Unit
+from app.models import Campaign, Rectification, RectificationDecision, RectificationEvidence, Unit
 from app.models._base import utcnow
 from app.models.rectification import (
     RectificationDecisionKind,
@@ -23,7 +23,7 @@ from app.services.access import Principal, unit_scope
 from app.services.campaign import campaigns
 from app.services.errors import Conflict, Invalid
 from app.services.platform import audit
-from app.services.review import rectification
+from app.services.review import locks, rectification
 from app.services.review.rectification import CLOSING_EVIDENCE_MESSAGE, closing_evidence
 
 S = RectificationStatus
@@ -109,6 +109,12 @@ def reopen_row(
     rectification.audit_change(
         session, principal, "rectification.reopen", row, before=before, evidence_ids=evidence_ids,
         follow_up_check_id=check_id, reopen_count=row.reopen_count,
+    )  # fmt: skip
+    campaign = session.get(Campaign, row.campaign_id)
+    assert campaign is not None
+    locks.open_for_reopened_work(
+        session, campaign=campaign, unit_id=row.unit_id, until=due_on, reason=f"整改事项重新打开：{comment}",
+        principal=principal, today=today,
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from app.services.access import Principal, campaign_scope
 from app.services.campaign import assignments
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit
-from app.services.review import closing, follow_ups, reviews
+from app.services.review import closing, follow_ups, locks, reviews
 
 
 def visible(session: Session, *, check_id: int, principal: Principal) -> tuple[FollowUpCheck, Campaign]:
@@ -106,4 +106,10 @@ def _reopen(
     if not reopened:
         raise changed
     assignments.redate(session, assignment=assignment, due_on=due_on, principal=principal)
+    campaign = session.get(Campaign, assignment.campaign_id)
+    assert campaign is not None
+    locks.open_for_reopened_work(
+        session, campaign=campaign, unit_id=assignment.unit_id, until=due_on, reason=f"回头看重新打开：{comment}",
+        principal=principal, today=today,
+    )  # fmt: skip
     return reopened

@@ -70,7 +70,24 @@ def grant_late_window(
     units.get_unit_or_raise(session, unit_id=data.unit_id, county_id=campaign.county_id)
     if data.until < today:
         raise Invalid("补报截止日期不能早于今天", code="late_window_in_past")
-    window = LateWindow(campaign_id=campaign_id, granted_by=principal.user_id, **data.model_dump())
+    return _grant(session, campaign, data, principal)
+
+
+def open_for_reopened_work(
+    session: Session, *, campaign: Campaign, unit_id: int, until: date, reason: str, principal: Principal, today: date
+) -> LateWindow | None:
+    """Work reopened after the materials deadline (a 回头看, a reopened rectification) must be answerable: the unit
+    gets a late window until the new due date, unless one already reaches it or the deadline has not passed."""
+    if today <= campaign.materials_deadline:
+        return None
+    current = late_until(session, campaign_id=campaign.id, unit_id=unit_id)  # type: ignore[arg-type]
+    if current is not None and current >= until:
+        return None
+    return _grant(session, campaign, LateWindowCreate(unit_id=unit_id, until=until, reason=reason[:500]), principal)
+
+
+def _grant(session: Session, campaign: Campaign, data: LateWindowCreate, principal: Principal) -> LateWindow:
+    window = LateWindow(campaign_id=campaign.id, granted_by=principal.user_id, **data.model_dump())  # type: ignore[arg-type]
     session.add(window)
     session.flush()
     audit.record(
@@ -80,7 +97,7 @@ def grant_late_window(
         object_type="late_window",
         object_id=window.id,  # type: ignore[arg-type]
         county_id=campaign.county_id,
-        campaign_id=campaign_id,
+        campaign_id=campaign.id,
         after=audit.snapshot(window),
     )
     return window
