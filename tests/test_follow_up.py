@@ -193,6 +193,17 @@ def test_checks_confirm_or_reopen_what_was_closed(client, app, world, session) -
     assert confirmed["total"] == summary["confirmed"]
     one = client.get(f"{API}/follow-up-checks/{on_item['id']}", headers=office).json()
     assert one["result"] == "reopened" and one["comment"] == reopen["comment"]
+    entry = audit_entries(client, office, "follow_up_check", on_item["id"])[0]
+    assert entry["action"] == "follow_up.check.reopened" and entry["username"] == "evaluator"
+    assert entry["after"]["comment"] == reopen["comment"] and entry["after"]["new_due_on"] == "2023-04-15"
+    # what was confirmed stays as it was
+    for check in confirmed["items"]:
+        if check["target"] == "rectification":
+            assert (
+                client.get(f"{API}/rectifications/{check['target_id']}", headers=office).json()["status"] == "verified"
+            )
+        else:
+            assert client.get(f"{API}/assignments/{check['target_id']}", headers=office).json()["status"] == "approved"
 
 
 FOLLOW_UPS = """
