@@ -141,6 +141,7 @@ GET /me/sessions
 DELETE /me/sessions/{session_id}
 GET /downloads/{version_id}
 PUT /uploads/{intent_id}/content
+PUT /uploads/{intent_id}/parts/{number}
 GET /calendar/units/{unit_id}/deadlines.ics
 GET /healthz
 GET /readyz
@@ -159,6 +160,7 @@ POST /evidence/{evidence_id}/versions
 POST /evidence/{evidence_id}/versions/file
 POST /evidence/{evidence_id}/versions/{number}/withdraw
 POST /uploads/{intent_id}/complete
+GET /uploads/{intent_id}/parts
 POST /rectifications/{rectification_id}/progress
 """
 

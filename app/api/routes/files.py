@@ -17,11 +17,18 @@ from app.api.location import CREATED, created_at
 from app.api.multipart import StreamingForm, openapi_body, stream_body
 from app.api.openapi import binary, header, request_body
 from app.models import EvidenceVersion
-from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, UploadIntentCreate, UploadIntentPublic
+from app.models.evidence import (
+    DownloadLink,
+    EvidenceDetail,
+    EvidenceTarget,
+    UploadIntentCreate,
+    UploadIntentPublic,
+    UploadParts,
+)
 from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
-from app.services.submission import links, previews, signed, uploads
+from app.services.submission import links, previews, resumable, signed, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
@@ -184,6 +191,52 @@ def complete_direct_upload(
     found = uploads.complete_intent(session, store, intent_id=intent_id, principal=who, today=today)
     created_at(request, response, "read_evidence", evidence_id=found.id)
     return found
+
+
+@router.get("/uploads/{intent_id}/parts", response_model=UploadParts)
+def read_upload_parts(
+    intent_id: str, session: SessionDep, who: CurrentPrincipal, store: StorageDep, api_base: ApiBase
+) -> UploadParts:
+    """Which parts of a resumable direct upload the store already holds, and fresh URLs for the missing ones (after
+    a dropped connection: send only those, then complete)."""
+    return resumable.status(session, store, intent_id=intent_id, principal=who, api_base=api_base)
+
+
+@router.put(
+    f"{links.UPLOAD_PATH}/{{intent_id}}/parts/{{number}}",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    responses={
+        200: {"description": "已收到该分片；全部分片收到后调用 complete 确认"},
+        403: {"description": "链接无效（upload_link_invalid：用于另一上传或分片）或已过期（upload_link_expired）"},
+        422: {"description": "分片大小与应有的不一致（upload_part_size_mismatch），未保存"},
+    },
+    openapi_extra=request_body(
+        "UploadPartContent",
+        {"title": "UploadPartContent", "type": "string", "format": "binary", "description": "该分片的全部字节"},
+        "application/octet-stream",
+    ),
+)
+async def signed_upload_part(
+    intent_id: str,
+    number: int,
+    request: Request,
+    store: StorageDep,
+    expires: Annotated[int, Query(description="到期时间（Unix 秒）")],
+    signature: Annotated[str, Query(max_length=100, description="签名")],
+) -> Response:
+    """One part of a resumable direct upload, PUT to its signed URL from the intent or GET …/parts where the store
+    cannot presign (no token: the signed link, bound to this upload and part, is the permission)."""
+    intent = await run_in_threadpool(
+        resumable.check_signed_part, intent_id=intent_id, number=number, expires=expires, signature=signature,
+        content_length=request.headers.get("content-length"),
+    )  # fmt: skip
+
+    def receive(source: BinaryIO) -> None:
+        resumable.receive_part(store, intent=intent, number=number, source=source)
+
+    await stream_body(request, receive, max_bytes=resumable.expected_size(intent, number))
+    return Response(status_code=status.HTTP_200_OK)
 
 
 def _file_response(version: EvidenceVersion, chunks: Iterator[bytes]) -> StreamingResponse:
