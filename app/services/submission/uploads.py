@@ -6,7 +6,7 @@ check the stored file's structure) and record (check again and write the rows). 
 the bytes are removed at once; the orphan sweeper is the backstop for a process that dies in between.
 
 A direct upload's client holds a presigned PUT for a staging key until it expires (a resumable one, also a URL
-per part: resumable.py), so completing one copies the object (server-side) to a key of its own that no client
+per part: direct.py), so completing one copies the object (server-side) to a key of its own that no client
 can write, deletes the staging key and checks the copy: what is recorded is what was checked, whatever the
 client sends later.
 """
@@ -31,7 +31,7 @@ from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
 from app.services.platform import audit
 from app.services.storage import ObjectStore
-from app.services.submission import evidence, integrity, links, resumable, structure
+from app.services.submission import direct, evidence, integrity, links, structure
 from app.services.submission.evidence import Content, Target, Where
 from app.services.submission.filetypes import (
     HEAD_BYTES,
@@ -166,7 +166,7 @@ def create_intent(
     if data.size > settings.max_upload_bytes:
         raise file_too_large(settings.max_upload_bytes)
     key = new_key(target.campaign_id, target.unit_id, root=STAGING_ROOT)
-    in_parts = data.resumable if data.resumable is not None else data.size > resumable.part_size_for(data.size)
+    in_parts = data.resumable if data.resumable is not None else data.size > direct.part_size_for(data.size)
     lifetime = timedelta(minutes=settings.upload_intent_minutes)
     if in_parts:  # a large file over a weak link may take hours; each part URL still lasts the short lifetime
         lifetime = timedelta(hours=settings.resumable_upload_hours)
@@ -195,7 +195,7 @@ def create_intent(
     if not store.can_presign:
         url = links.sign_upload(intent, api_base=api_base, expires_at=expires_at)
     if in_parts:
-        resumable.start(store, intent)
+        direct.start(store, intent)
     session.add(intent)
     session.flush()
     audit.record(
@@ -208,7 +208,7 @@ def create_intent(
         campaign_id=target.campaign_id,
         after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at", "part_size"),
     )
-    parts = resumable.view(store, intent, api_base=api_base, held=[]) if in_parts else None
+    parts = direct.view(store, intent, api_base=api_base, held=[]) if in_parts else None
     return UploadIntentPublic(
         id=intent.id, upload_url=url, headers=headers, expires_at=intent.expires_at, max_bytes=data.size, parts=parts
     )
@@ -220,7 +220,7 @@ def _take(store: ObjectStore, intent: UploadIntent) -> Received:
     client's object stays until the version is recorded (complete_intent removes it then)."""
     size = store.size_of(intent.object_key)
     # The whole file PUT at upload_url, or one a previous completion joined, is taken as it is; else the parts.
-    joined = size is None and intent.upload_id is not None and resumable.assemble(store, intent)
+    joined = size is None and intent.upload_id is not None and direct.assemble(store, intent)
     if joined:
         size = store.size_of(intent.object_key)
     if size is None:
@@ -297,7 +297,7 @@ def complete_intent(
     # recording or the commit failed for a passing reason (the store or the database away a moment, 503), a
     # retry of complete still finds it.
     client_key, upload_id = intent.object_key, intent.upload_id
-    on_commit(session, lambda: (discard(store, client_key), resumable.abort(store, client_key, upload_id)))
+    on_commit(session, lambda: (discard(store, client_key), direct.abort(store, client_key, upload_id)))
     UPLOAD_BYTES.labels("direct").inc(received.size)
     return result
 
@@ -361,7 +361,7 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
     )
     for intent in expired:
         store.delete(intent.object_key)
-        resumable.abort(store, intent.object_key, intent.upload_id)
+        direct.abort(store, intent.object_key, intent.upload_id)
         audit.record(
             session,
             principal=None,
@@ -393,7 +393,7 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
             if key not in known:
                 store.delete(key)
                 orphans += 1
-    abandoned = resumable.abort_abandoned(session, store, prefix=STAGING_ROOT, before=now - grace)
+    abandoned = direct.abort_abandoned(session, store, prefix=STAGING_ROOT, before=now - grace)
     if orphans or abandoned:
         log.info("sweeper removed %d orphaned objects, aborted %d abandoned multipart uploads", orphans, abandoned)
     return SweepReport(expired_intents=len(expired), orphans=orphans, abandoned_parts=abandoned)

@@ -1,33 +1,94 @@
-"""Resumable direct uploads: a large file sent in numbered parts over a weak link, so a dropped connection costs
-one part, not the whole file. The intent (uploads.create_intent) starts a multipart upload in the store and hands
-out one URL per part: presigned by the S3 server (uploadId, partNumber and Content-Length signed), or on the local
-folder the API's own signed part links (links.sign_part). The client PUTs parts in any order, asks which ones the
-store holds (status, from S3's ListParts), sends the missing ones and completes.
+"""Direct uploads, the parts of them outside the API's own multipart upload.
 
-Completion (uploads.complete_intent) joins the parts into the intent's staging object only when every part is
-there with its exact size, then checks the whole object as a single PUT's is checked: copied to a key no client
-can write and read back for its size, SHA-256, type and structure. An upload abandoned half-way is aborted by
-the sweeper (uploads.sweep), its parts with it.
+What the API's own signed links (links.py) serve and take, where the store cannot presign (the local folder):
+held to the same promises as a presigned URL and as the API's other reads. A download is checked against
+the version's record like /content (integrity.open_verified); an upload takes at most the size the intent
+declared, as a presigned PUT whose Content-Length is signed does.
+
+Resumable uploads: a large file sent in numbered parts over a weak link, so a dropped connection costs one part,
+not the whole file. The intent (uploads.create_intent) starts a multipart upload in the store and hands out one
+URL per part: presigned by the S3 server (uploadId, partNumber and Content-Length signed), or on the local folder
+the API's own signed part links (links.sign_part). The client PUTs parts in any order, asks which ones the store
+holds (status, from S3's ListParts), sends the missing ones and completes. Completion (uploads.complete_intent)
+joins the parts into the intent's staging object only when every part is there with its exact size, then checks
+the whole object as a single PUT's is checked: copied to a key no client can write and read back for its size,
+SHA-256, type and structure. An upload abandoned half-way is aborted by the sweeper (uploads.sweep), its parts
+with it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from sqlmodel import Session, col, select
 
 from app.db import session_scope
-from app.models import UploadIntent
+from app.models import EvidenceVersion, UploadIntent
 from app.models.evidence import PartUrl, ReceivedPart, UploadParts
 from app.services.access import Principal
-from app.services.errors import Conflict, DomainError, Invalid, NotFound
+from app.services.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
 from app.services.storage import ObjectStore
 from app.services.store_parts import StoredPart, parts_of
-from app.services.submission import links
+from app.services.submission import integrity, links
 from app.settings import get_settings
+
+
+def open_signed_download(
+    session: Session, store: ObjectStore, *, version_id: int, expires: int, signature: str
+) -> tuple[EvidenceVersion, Iterator[bytes]]:
+    """The file of a signed link (links.sign) and its bytes, checked as /content checks them (a link signed
+    before the object changed must not serve it); 403 download_link_invalid/expired otherwise."""
+    version = links.verify(session, version_id=version_id, expires=expires, signature=signature, now=datetime.now(UTC))
+    return version, integrity.open_verified(store, version, principal=None, where="signed_link")
+
+
+def check_signed_upload(*, intent_id: str, expires: int, signature: str) -> UploadIntent:
+    """The intent of a signed upload link (links.sign_upload), read in a transaction of its own that ends
+    before the bytes travel; 403 upload_link_invalid/expired, 409 once completed."""
+    with session_scope() as session:
+        return links.verify_upload(
+            session, intent_id=intent_id, expires=expires, signature=signature, now=datetime.now(UTC)
+        )
+
+
+def over_declared(intent: UploadIntent) -> TooLarge:
+    """The refusal of a body longer than the intent's declared size."""
+    message = f"上传的内容超过申请上传时申报的大小（{intent.size} 字节），未保存；请上传申报的那个文件，或重新申请上传"
+    return TooLarge(message, code="upload_size_exceeded")
+
+
+class _Declared:
+    """The body of a signed upload, refused (over_declared) as soon as it passes the intent's size: a presigned
+    S3 PUT has its Content-Length signed, the API's own link holds the client to the same promise."""
+
+    def __init__(self, source: BinaryIO, intent: UploadIntent) -> None:
+        self._source, self._intent, self._seen = source, intent, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._source.read(n)
+        self._seen += len(data)
+        if self._seen > self._intent.size:
+            raise over_declared(self._intent)
+        return data
+
+
+def check_declared_length(intent: UploadIntent, content_length: str | None) -> None:
+    """over_declared before a byte is read when the request's Content-Length already says more."""
+    if content_length and content_length.isdigit() and int(content_length) > intent.size:
+        raise over_declared(intent)
+
+
+def receive_signed_upload(store: ObjectStore, *, intent: UploadIntent, source: BinaryIO) -> None:
+    """Store the bytes PUT to a signed upload link under the intent's key, at most its declared size (the store
+    writes aside and keeps nothing of a refused body); completion checks the rest."""
+    store.put_stream(
+        intent.object_key, _Declared(source, intent), content_type="application/octet-stream", max_bytes=intent.size
+    )
+
 
 log = logging.getLogger("shifan.uploads")
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
