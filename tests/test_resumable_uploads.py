@@ -205,6 +205,7 @@ def test_a_small_file_is_offered_one_put_unless_parts_are_asked_for(client, worl
     assert r.status_code == 409 and r.json()["code"] == "upload_not_resumable"
 
 
+@pytest.mark.one_pass("300 MB through the object store: the database holds one intent and one version either way")
 @pytest.mark.parametrize("backend", ["rgw", "moto"])
 def test_a_300_mb_video_resumed_after_a_cut_sends_each_completed_part_once(
     request, backend, client, world, session, tmp_path
