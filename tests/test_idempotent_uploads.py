@@ -5,9 +5,7 @@ different fields is refused; and every POST that creates something declares the 
 from __future__ import annotations
 
 import re
-import tempfile
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
@@ -20,11 +18,15 @@ from tests.evidence_kit import API, PICKER, pdf
 
 
 @pytest.fixture
-def store(app, client):
+def store(app, client, tmp_path):
+    """The API on a local folder of its own, so what each upload kept can be counted."""
+    from app.api import deps
+
     pin_today(app, date(2023, 2, 10))
-    store = LocalStore(Path(tempfile.mkdtemp(prefix="shifan-idem-")))
+    store = LocalStore(tmp_path / "objects")
     use_store(app, store)
-    return store
+    yield store
+    app.dependency_overrides.pop(deps._store, None)
 
 
 def _count(session, model, **where) -> int:

@@ -6,7 +6,6 @@ part gets past it and is refused at completion), and on the local folder (the AP
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import urllib.parse
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +31,16 @@ def _during_submission(app, client) -> None:
 
 
 @pytest.fixture
+def local_store(app, tmp_path):
+    """The API on a local folder of its own (the API's own signed part links)."""
+    from app.api import deps
+
+    use_store(app, LocalStore(tmp_path / "objects"))
+    yield
+    app.dependency_overrides.pop(deps._store, None)
+
+
+@pytest.fixture
 def video(tmp_path) -> tuple[Path, str]:
     """A 17 MiB MP4 (three parts of 8 MiB, 8 MiB and 1 MiB)."""
     path = tmp_path / "现场.mp4"
@@ -50,10 +59,9 @@ def _evidence_count(session, assignment_id: int) -> int:
     return session.exec(select(func.count()).select_from(Evidence).where(Evidence.assignment_id == assignment_id)).one()
 
 
-def test_parts_in_any_order_resumed_after_a_cut_on_the_local_store(app, world, session, video) -> None:
+def test_parts_in_any_order_resumed_after_a_cut_on_the_local_store(app, world, session, video, local_store) -> None:
     """A real socket: part 2 is cut half-way, the client asks which parts the API holds and sends only part 2."""
     path, sha = video
-    use_store(app, LocalStore(Path(tempfile.mkdtemp(prefix="shifan-parts-"))))
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     with serving(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         intent = _intent(http, world, a.id, path.stat().st_size, sha)
@@ -83,9 +91,8 @@ def test_parts_in_any_order_resumed_after_a_cut_on_the_local_store(app, world, s
         assert hashlib.sha256(got.content).hexdigest() == sha
 
 
-def test_local_part_links_are_bound_to_their_upload_part_and_size(client, app, world, session, video) -> None:
+def test_local_part_links_are_bound_to_their_upload_part_and_size(client, world, session, video, local_store) -> None:
     path, sha = video
-    use_store(app, LocalStore(Path(tempfile.mkdtemp(prefix="shifan-parts-"))))
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     first = _intent(client, world, a.id, path.stat().st_size, sha).json()
     other = _intent(client, world, a.id, path.stat().st_size, sha).json()
