@@ -139,3 +139,36 @@ def test_every_post_that_creates_something_declares_and_honours_the_key(app, cli
             assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json(), path
         swept.append(path)
     assert len(swept) >= 30 and {p for p in swept if streams_itself(p)} == streamed
+
+
+def test_the_same_upload_twice_at_once_records_once(client, world, session, store, monkeypatch) -> None:
+    """A phone that retries while its first upload is still being recorded: the retry is 409 and keeps nothing."""
+    import threading
+    import time
+
+    from app.services.submission import uploads
+
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    url = f"{API}/assignments/{a.id}/evidence/file"
+    h = {**world.auth("lc-sfj"), "Idempotency-Key": "twice-at-once"}
+    body = pdf("同时两次")
+    original = uploads.record
+
+    def slow(*args, **kwargs):
+        time.sleep(1.0)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(uploads, "record", slow)
+    results: list[int] = []
+    first = threading.Thread(
+        target=lambda: results.append(
+            client.post(url, files={"file": ("a.pdf", body, "application/pdf")}, headers=h).status_code
+        )
+    )
+    first.start()
+    time.sleep(0.4)
+    second = client.post(url, files={"file": ("a.pdf", body, "application/pdf")}, headers=h)
+    first.join()
+    assert results == [201]
+    assert second.status_code == 409 and second.json()["code"] == "idempotency_in_progress"
+    assert _count(session, Evidence, assignment_id=a.id) == 1 and len(list(store.keys("ev/"))) == 1

@@ -200,6 +200,23 @@ def test_abandoned_multipart_uploads_are_aborted_by_the_sweeper(client, world, s
     assert session.get(UploadIntent, intent["id"]) is None
 
 
+def test_the_sweeper_aborts_an_abandoned_upload_on_the_local_store(client, app, world, session, video, local_store):
+    from app.api import deps
+
+    store = app.dependency_overrides[deps._store]()
+    path, sha = video
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    intent = _intent(client, world, a.id, path.stat().st_size, sha).json()
+    part = urllib.parse.urlsplit(intent["parts"]["urls"][0]["url"])
+    assert client.put(f"{part.path}?{part.query}", content=part_bytes(path, 8 * MiB, 1, 8 * MiB)).status_code == 200
+    assert list((store.root / ".parts").iterdir()) and list(store.keys("")) == []  # parts are not objects
+    report = uploads.sweep(session, store, now=datetime.now(UTC) + timedelta(hours=27), grace=timedelta(hours=2))
+    session.commit()
+    assert report.expired_intents >= 1 and list((store.root / ".parts").iterdir()) == []
+    gone = client.put(f"{part.path}?{part.query}", content=part_bytes(path, 8 * MiB, 1, 8 * MiB))
+    assert gone.status_code == 403 and gone.json()["code"] == "upload_link_invalid"
+
+
 def test_a_small_file_is_offered_one_put_unless_parts_are_asked_for(client, world, session, moto_api_store) -> None:
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     plain = _intent(client, world, a.id, 1000, None, resumable=None).json()
