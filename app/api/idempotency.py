@@ -4,11 +4,11 @@ authenticated first: keys belong to the account, and a request without a valid t
 (it gets its 401), never recorded or replayed.
 
 A request is known by its fingerprint: method, path, query and body. Bodies up to 1 MiB are read here first
-(JSON, forms; a multipart form by its parts, not its bytes: a client picks a new boundary on every retry).
-The streamed file uploads (STREAMED, up to 500 MB) cannot be held: they pass through
-as they arrive and the route itself claims the key once it knows the fingerprint (the file's SHA-256, measured
-while it streamed, and the fields), before recording anything: a retry then discards its copy of the file and
-answers the first response, a different upload under the same key is refused."""
+(JSON, forms; a multipart form by its parts, not its bytes: a client picks a new boundary on every retry). The
+streamed file uploads (STREAMED, up to 500 MB) cannot be held: they pass through as they arrive and the route
+itself claims the key once it knows the fingerprint (the file's SHA-256, measured while it streamed, and the
+fields), before recording anything: a retry then discards its copy of the file and answers the first response,
+a different upload under the same key is refused."""
 
 from __future__ import annotations
 
