@@ -196,6 +196,7 @@ def sweep(args: argparse.Namespace) -> None:
     grace = timedelta(minutes=minutes)
     report = _session_do(lambda s: uploads.sweep(s, get_store(), now=datetime.now(UTC), grace=grace))
     print(f"expired uploads removed: {report.expired_intents}, orphaned objects removed: {report.orphans}")  # type: ignore[attr-defined]
+    print(f"abandoned multipart uploads aborted: {report.abandoned_parts}")  # type: ignore[attr-defined]
     print(f"idempotency records older than a day removed: {idempotency.purge()}")
     print(f"login attempts older than a day removed: {login_throttle.purge()}")
 

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     s3_public_endpoint: str = ""
     max_upload_bytes: int = 500 * 1024 * 1024
     upload_intent_minutes: int = 30  # how long a presigned direct-upload URL stays valid
+    # Resumable (multipart) direct uploads: the part size (S3's minimum, 5 MiB, is the floor), and how long such an
+    # upload may take in all (its part URLs each last upload_intent_minutes; GET …/parts hands out fresh ones).
+    upload_part_bytes: int = 8 * 1024 * 1024
+    resumable_upload_hours: int = 24
     download_link_minutes: int = 5  # how long a presigned download URL stays valid
     orphan_grace_minutes: int = 120  # objects without a row younger than this are left alone by the sweeper
     remind_within_workdays: int = 3  # "due soon" reminders this many working days ahead

@@ -1,5 +1,6 @@
 """Idempotency-Key on POSTs that create things: a retried request creates once and gets the first answer,
-a reused key on another request is refused, a server failure lets the retry run, a key in flight is 409."""
+a reused key on another request is refused, a server failure lets the retry run, a key in flight is 409.
+(File uploads and the sweep over every POST: tests/test_idempotent_uploads.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 import time
 
 from app.services.assessment import scoring
-from tests.evidence_kit import API, pdf
+from tests.evidence_kit import API
 
 
 def _rounds(client, world) -> list[dict]:
@@ -80,14 +81,7 @@ def test_a_key_in_flight_is_409(client, world, monkeypatch) -> None:
     assert second.status_code == 409 and second.json()["code"] == "idempotency_in_progress"
 
 
-def test_keys_that_cannot_be_honoured_are_refused_plainly(client, world) -> None:
-    h = world.auth("lc-sfj")
-    upload = client.post(
-        f"{API}/assignments/1/evidence/file",
-        files={"file": ("a.pdf", pdf(), "application/pdf")},
-        headers={**h, "Idempotency-Key": "upload-1"},
-    )
-    assert upload.status_code == 422 and upload.json()["code"] == "idempotency_not_supported"
+def test_a_malformed_key_is_refused_plainly(client, world) -> None:
     bad = client.post(f"{API}/campaigns/{world.ids['gp_campaign']}/rounds", json={"name": "x"},
                       headers={**world.auth("gp-office"), "Idempotency-Key": "has space"})  # fmt: skip
     assert bad.status_code == 400 and bad.json()["code"] == "idempotency_key_invalid"

@@ -46,8 +46,8 @@ SECRET_QUERY = {"token", "sig", "signature", "expires", "code", "state", "iss", 
 # Multipart bodies a route reads itself (app/api/multipart.py): their text fields are the route's query
 # parameters too and are validated as those (checked below with every query parameter).
 FORM_SCHEMAS = {
-    "EvidenceFileForm", "VersionFileForm", "UploadContent", "ImportUnitsForm", "UploadFrameworkForm",
-    "ReplaceReportTemplateForm",
+    "EvidenceFileForm", "VersionFileForm", "UploadContent", "UploadPartContent", "ImportUnitsForm",
+    "UploadFrameworkForm", "ReplaceReportTemplateForm",
 }  # fmt: skip
 CLEANERS = {text._line, text._text, text._url}  # noqa: SLF001 - the types' own cleaning steps
 

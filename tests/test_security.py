@@ -35,6 +35,7 @@ PUBLIC = {
     ("GET", "/api/v1/calendar/units/{unit_id}/deadlines.ics"),  # feed token in the query (own audience)
     ("GET", "/api/v1/downloads/{version_id}"),  # a signed, short-lived download link (tests/test_downloads.py)
     ("PUT", "/api/v1/uploads/{intent_id}/content"),  # a signed, short-lived upload link (test_evidence_direct.py)
+    ("PUT", "/api/v1/uploads/{intent_id}/parts/{number}"),  # a resumable upload's part (test_resumable_uploads.py)
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),  # SHIFAN_METRICS_TOKEN protects it when set
@@ -319,7 +320,7 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
 
 # Routes whose objects are not any county's (frameworks are shared reference data), or that answer a
 # token of their own (the calendar feed): left out of the object-level sweep on purpose.
-NOT_COUNTY_OBJECTS = {"framework_id"}
+NOT_COUNTY_OBJECTS = {"framework_id", "intent_id"}  # an upload intent is its creator's alone
 OWN_TOKEN = {"/api/v1/calendar/units/{unit_id}/deadlines.ics", "/api/v1/downloads/{version_id}"}
 # Objects that belong to one unit, so another unit's liaison of the same county must not reach them.
 UNIT_PARAMS = {"assignment_id", "evidence_id", "rectification_id", "unit_id"}
@@ -470,6 +471,7 @@ WRITES_LEFT_OUT = {
     "POST /api/v1/uploads/{intent_id}/complete",
     "PUT /api/v1/calendar/years/{year}",
     "PUT /api/v1/uploads/{intent_id}/content",  # a signed link, no token (tests/test_evidence_direct.py)
+    "PUT /api/v1/uploads/{intent_id}/parts/{number}",  # a signed part link, no token (test_resumable_uploads.py)
     # accounts and tokens: the system or security administrator only (tests/test_duties.py, test_passwords.py)
     "POST /api/v1/users/{user_id}/password",
     "POST /api/v1/security/accounts/{user_id}/unlock",

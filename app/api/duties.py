@@ -149,6 +149,7 @@ GET /me/sessions
 DELETE /me/sessions/{session_id}
 GET /downloads/{version_id}
 PUT /uploads/{intent_id}/content
+PUT /uploads/{intent_id}/parts/{number}
 GET /calendar/units/{unit_id}/deadlines.ics
 GET /healthz
 GET /readyz
@@ -167,6 +168,7 @@ POST /evidence/{evidence_id}/versions
 POST /evidence/{evidence_id}/versions/file
 POST /evidence/{evidence_id}/versions/{number}/withdraw
 POST /uploads/{intent_id}/complete
+GET /uploads/{intent_id}/parts
 POST /rectifications/{rectification_id}/progress
 POST /follow-up-checks/{check_id}
 """

@@ -107,8 +107,7 @@ def document(schema: dict[str, Any], *, servers: list[dict[str, str]]) -> dict[s
             operation.setdefault("security", [])  # no auth dependency: a public operation
             parameters = operation.setdefault("parameters", [])
             parameters.append({"$ref": "#/components/parameters/RequestId"})
-            body_types = set(operation.get("requestBody", {}).get("content", {}))
-            replayable = honours_key(method.upper(), path, body_types)
+            replayable = honours_key(method.upper(), path)
             if replayable:
                 parameters.append({"$ref": "#/components/parameters/IdempotencyKey"})
             for status, response in operation.get("responses", {}).items():

@@ -181,6 +181,9 @@ class UploadIntent(SQLModel, table=True):
     created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     completed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # A resumable upload: the store's multipart upload id and the part size (None: a single PUT only).
+    upload_id: str | None = Field(default=None, max_length=1024)
+    part_size: int | None = Field(default=None, sa_type=BigInteger)
 
 
 HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
@@ -221,10 +224,43 @@ class UploadIntentCreate(EvidenceTarget):
     filename: Line = Field(min_length=1, max_length=1000)
     size: int = Field(gt=0)
     sha256: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9a-f]{64}$"})  # enforced (regex= is not)
+    resumable: bool | None = Field(
+        default=None,
+        description="是否分片上传（可续传）：true 分片、false 整个文件一次 PUT；不填时大于一个分片的文件按分片提供",
+    )
+
+
+class PartUrl(SQLModel):
+    """Where to PUT one part of a resumable upload (in any order), and the headers to send with it."""
+
+    number: int = Field(description="分片序号，从 1 起")
+    size: int = Field(description="该分片的字节数（Content-Length 须与之相等）")
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    expires_at: datetime
+
+
+class ReceivedPart(SQLModel):
+    """A part the store already holds."""
+
+    number: int
+    size: int
+
+
+class UploadParts(SQLModel):
+    """A resumable upload's parts: their size and count, which the store already holds, and fresh URLs for the
+    rest (a client that lost its connection asks this, then sends only the missing parts and completes)."""
+
+    part_size: int
+    part_count: int
+    received: list[ReceivedPart] = Field(default_factory=list)
+    missing: list[int] = Field(default_factory=list, description="尚未收到的分片序号")
+    urls: list[PartUrl] = Field(default_factory=list, description="尚未收到的分片的上传地址")
 
 
 class UploadIntentPublic(SQLModel):
-    """Where to PUT the bytes, until when, and which id to complete."""
+    """Where to PUT the bytes (the whole file at upload_url, or a resumable upload's parts), until when, and
+    which id to complete."""
 
     id: str
     upload_url: str
@@ -235,6 +271,10 @@ class UploadIntentPublic(SQLModel):
     )
     expires_at: datetime
     max_bytes: int
+    parts: UploadParts | None = Field(
+        default=None,
+        description="分片上传（可续传）时：各分片的上传地址；断线后用 GET /uploads/{id}/parts 查询已收到的分片",
+    )
 
 
 class ReviewCreate(SQLModel):

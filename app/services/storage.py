@@ -116,7 +116,7 @@ def _sign(key: bytes, text: str) -> bytes:
 
 def presign_v4(
     *, url: str, method: str, region: str, access_key: str, secret_key: str, expires: timedelta,
-    headers: dict[str, str], now: datetime | None = None,
+    headers: dict[str, str], now: datetime | None = None, query: dict[str, str] | None = None,
 ) -> str:  # fmt: skip
     """A SigV4 query-string presigned URL that also signs headers (the minio client signs only Host):
     the S3 server recomputes the signature from the headers the client sends, so a body of another
@@ -128,6 +128,7 @@ def presign_v4(
     signed = {"host": parts.netloc, **{k.lower(): v.strip() for k, v in headers.items()}}
     names = ";".join(sorted(signed))
     query = {
+        **(query or {}),  # e.g. uploadId and partNumber of a multipart part: signed like the rest
         "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
         "X-Amz-Credential": f"{access_key}/{scope}",
         "X-Amz-Date": amz_date,
@@ -332,7 +333,9 @@ class LocalStore:
             return
         for path in sorted(self.root.rglob("*")):
             key = path.relative_to(self.root).as_posix()
-            if not path.is_file() or path.name.startswith(".upload-") or not key.startswith(prefix):
+            # .upload-* are writes in progress; .parts/ holds resumable uploads' parts (store_parts.py), not objects
+            hidden = path.name.startswith(".upload-") or key.startswith(".")
+            if not path.is_file() or hidden or not key.startswith(prefix):
                 continue
             if before is None or datetime.fromtimestamp(path.stat().st_mtime, UTC) < before:
                 yield key

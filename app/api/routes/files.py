@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated, Any, BinaryIO
@@ -13,15 +14,23 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ApiBase, CurrentPrincipal, SessionDep, StorageDep, StreamingPrincipal, Today
+from app.api.idempotency import claim_of, form_fingerprint
 from app.api.location import CREATED, created_at
-from app.api.multipart import StreamingForm, openapi_body, stream_body
+from app.api.multipart import FIELD, StreamingForm, openapi_body, stream_body
 from app.api.openapi import binary, header, request_body
 from app.models import EvidenceVersion
-from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceTarget, UploadIntentCreate, UploadIntentPublic
+from app.models.evidence import (
+    DownloadLink,
+    EvidenceDetail,
+    EvidenceTarget,
+    UploadIntentCreate,
+    UploadIntentPublic,
+    UploadParts,
+)
 from app.models.text import Line
 from app.services.access import Principal
 from app.services.storage import ObjectStore
-from app.services.submission import links, previews, signed, uploads
+from app.services.submission import direct, links, previews, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition, download_name
 from app.settings import get_settings
@@ -56,7 +65,7 @@ def _target(query: dict[str, Any], form: dict[str, str]) -> EvidenceTarget:
 
 async def _upload(
     request: Request, store: ObjectStore, *, where: Where, query: dict[str, Any], who: Principal, today: Today
-) -> EvidenceDetail:
+) -> EvidenceDetail | Response:
     limit = get_settings().max_upload_bytes
     form = StreamingForm(request, max_bytes=limit)
     # Fields sent before the file choose where it goes; checked before any file byte is stored, and
@@ -71,13 +80,28 @@ async def _upload(
     received = await form.stream(receive)
     try:
         after = _target(query, form.fields)  # with the fields sent after the file
+        replay = await _claim_key(request, form.fields, received)
     except BaseException:
         await run_in_threadpool(uploads.discard, store, received.key)
         raise
+    if replay is not None:  # a retry of an upload already recorded: its copy of the file is not kept
+        await run_in_threadpool(uploads.discard, store, received.key)
+        return replay
     where = replace(where, material_request_id=after.material_request_id)
     return await run_in_threadpool(
         uploads.record, store, where=where, received=received, title=after.title, principal=who, today=today
     )
+
+
+async def _claim_key(request: Request, fields: dict[str, str], received: uploads.Received) -> Response | None:
+    """Under an Idempotency-Key, claim it now that the upload's fingerprint is known (the fields and the file's
+    SHA-256): None to go on and record, or the first upload's response to answer instead."""
+    claim = claim_of(request)
+    if claim is None:
+        return None
+    parts = [(name, None, hashlib.sha256(value.encode()).hexdigest()) for name, value in fields.items()]
+    parts.append((FIELD, received.filename, received.sha256))
+    return await claim.begin(form_fingerprint(request.scope, parts))
 
 
 @router.post(
@@ -100,11 +124,12 @@ async def upload_file(
     store: StorageDep,
     title: Annotated[Line | None, Query(max_length=200, description=_TITLE)] = None,
     material_request_id: Annotated[int | None, Query(description=_MATERIAL)] = None,
-) -> EvidenceDetail:
+) -> EvidenceDetail | Response:
     """Upload a file as new evidence (multipart field "file", optional fields title and material_request_id)."""
     query = {"title": title, "material_request_id": material_request_id}
     found = await _upload(request, store, where=Where(assignment_id=assignment_id), query=query, who=who, today=today)
-    created_at(request, response, "read_evidence", evidence_id=found.id)
+    if not isinstance(found, Response):
+        created_at(request, response, "read_evidence", evidence_id=found.id)
     return found
 
 
@@ -124,7 +149,7 @@ async def upload_version(
     today: Today,
     store: StorageDep,
     title: Annotated[Line | None, Query(max_length=200, description="新的资料标题（可选，不填则不变）")] = None,
-) -> EvidenceDetail:
+) -> EvidenceDetail | Response:
     """Upload a file as a new version of existing evidence (multipart field "file", optional field title)."""
     query = {"title": title}
     return await _upload(request, store, where=Where(evidence_id=evidence_id), query=query, who=who, today=today)
@@ -186,6 +211,52 @@ def complete_direct_upload(
     return found
 
 
+@router.get("/uploads/{intent_id}/parts", response_model=UploadParts)
+def read_upload_parts(
+    intent_id: str, session: SessionDep, who: CurrentPrincipal, store: StorageDep, api_base: ApiBase
+) -> UploadParts:
+    """Which parts of a resumable direct upload the store already holds, and fresh URLs for the missing ones (after
+    a dropped connection: send only those, then complete)."""
+    return direct.status(session, store, intent_id=intent_id, principal=who, api_base=api_base)
+
+
+@router.put(
+    f"{links.UPLOAD_PATH}/{{intent_id}}/parts/{{number}}",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    responses={
+        200: {"description": "已收到该分片；全部分片收到后调用 complete 确认"},
+        403: {"description": "链接无效（upload_link_invalid：用于另一上传或分片）或已过期（upload_link_expired）"},
+        422: {"description": "分片大小与应有的不一致（upload_part_size_mismatch），未保存"},
+    },
+    openapi_extra=request_body(
+        "UploadPartContent",
+        {"title": "UploadPartContent", "type": "string", "format": "binary", "description": "该分片的全部字节"},
+        "application/octet-stream",
+    ),
+)
+async def signed_upload_part(
+    intent_id: str,
+    number: int,
+    request: Request,
+    store: StorageDep,
+    expires: Annotated[int, Query(description="到期时间（Unix 秒）")],
+    signature: Annotated[str, Query(max_length=100, description="签名")],
+) -> Response:
+    """One part of a resumable direct upload, PUT to its signed URL from the intent or GET …/parts where the store
+    cannot presign (no token: the signed link, bound to this upload and part, is the permission)."""
+    intent = await run_in_threadpool(
+        direct.check_signed_part, intent_id=intent_id, number=number, expires=expires, signature=signature,
+        content_length=request.headers.get("content-length"),
+    )  # fmt: skip
+
+    def receive(source: BinaryIO) -> None:
+        direct.receive_part(store, intent=intent, number=number, source=source)
+
+    await stream_body(request, receive, max_bytes=direct.expected_size(intent, number))
+    return Response(status_code=status.HTTP_200_OK)
+
+
 def _file_response(version: EvidenceVersion, chunks: Iterator[bytes]) -> StreamingResponse:
     headers = {
         "Content-Disposition": content_disposition(download_name(version.filename, version.extension)),
@@ -238,7 +309,7 @@ def signed_download(
 ) -> StreamingResponse:
     """The file of a signed link from …/versions/{number}/link (no token: the signed link is the permission,
     for SHIFAN_DOWNLOAD_LINK_MINUTES)."""
-    version, chunks = signed.open_signed_download(
+    version, chunks = direct.open_signed_download(
         session, store, version_id=version_id, expires=expires, signature=signature
     )
     return _file_response(version, chunks)
@@ -273,12 +344,12 @@ async def signed_upload(
     """The bytes of a direct upload, PUT to the signed upload_url of …/evidence/uploads where the store cannot
     presign (no token: the signed link is the permission); then call /uploads/{id}/complete as usual."""
     intent = await run_in_threadpool(
-        signed.check_signed_upload, intent_id=intent_id, expires=expires, signature=signature
+        direct.check_signed_upload, intent_id=intent_id, expires=expires, signature=signature
     )
-    signed.check_declared_length(intent, request.headers.get("content-length"))
+    direct.check_declared_length(intent, request.headers.get("content-length"))
 
     def receive(source: BinaryIO) -> None:
-        signed.receive_signed_upload(store, intent=intent, source=source)
+        direct.receive_signed_upload(store, intent=intent, source=source)
 
     await stream_body(request, receive, max_bytes=get_settings().max_upload_bytes)
     return Response(status_code=status.HTTP_200_OK)

@@ -22,6 +22,7 @@ PATH = "/downloads"  # under the API prefix; the public route that serves downlo
 UPLOAD_PATH = "/uploads"  # …/uploads/{intent id}/content takes the bytes of a direct upload
 # so that no other HMAC made with the secret (webhooks, another kind of link) can pass for a link
 _DOWNLOAD, _UPLOAD = "shifan-evidence-download-v1", "shifan-evidence-upload-v1"
+_PART = "shifan-evidence-part-v1"
 
 
 def _signature(*parts: str | int) -> str:
@@ -69,6 +70,28 @@ def verify_upload(session: Session, *, intent_id: str, expires: int, signature: 
     """The intent an upload link names, if its signature holds, it has not expired and it is not completed."""
     intent = session.get(UploadIntent, intent_id)
     expected = _signature(_UPLOAD, intent_id, intent.object_key, expires) if intent is not None else ""
+    _check(expected or "-", signature, expires, now, "上传", "upload_link")
+    if intent.completed_at is not None:  # type: ignore[union-attr]
+        raise Conflict("该上传已确认，无需重复上传", code="upload_already_completed")
+    return intent  # type: ignore[return-value]
+
+
+def sign_part(intent: UploadIntent, *, number: int, api_base: str, expires_at: datetime) -> str:
+    """The signed URL a client PUTs one part of a resumable upload to: bound to the intent, its upload id and the
+    part number, so it writes that part of that upload and no other."""
+    expires = int(expires_at.timestamp())
+    signature = _signature(_PART, intent.id, intent.upload_id or "", number, expires)
+    return _link(api_base, f"{UPLOAD_PATH}/{intent.id}/parts/{number}", expires, signature)
+
+
+def verify_part(
+    session: Session, *, intent_id: str, number: int, expires: int, signature: str, now: datetime
+) -> UploadIntent:
+    """The intent a part link names, if its signature holds (for this upload and part), it has not expired and
+    the upload is not completed."""
+    intent = session.get(UploadIntent, intent_id)
+    upload_id = intent.upload_id if intent is not None else None
+    expected = _signature(_PART, intent_id, upload_id, number, expires) if upload_id else ""
     _check(expected or "-", signature, expires, now, "上传", "upload_link")
     if intent.completed_at is not None:  # type: ignore[union-attr]
         raise Conflict("该上传已确认，无需重复上传", code="upload_already_completed")

@@ -5,9 +5,10 @@ prepare (check role, unit, lock, state), receive (sniff, hash, size limit, strea
 check the stored file's structure) and record (check again and write the rows). If recording fails
 the bytes are removed at once; the orphan sweeper is the backstop for a process that dies in between.
 
-A direct upload's client holds a presigned PUT for a staging key until it expires, so completing one
-copies the object (server-side) to a key of its own that no client can write, deletes the staging
-key and checks the copy: what is recorded is what was checked, whatever the client sends later.
+A direct upload's client holds a presigned PUT for a staging key until it expires (a resumable one, also a URL
+per part: direct.py), so completing one copies the object (server-side) to a key of its own that no client
+can write, deletes the staging key and checks the copy: what is recorded is what was checked, whatever the
+client sends later.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
 from app.services.platform import audit
 from app.services.storage import ObjectStore
-from app.services.submission import evidence, integrity, links, structure
+from app.services.submission import direct, evidence, integrity, links, structure
 from app.services.submission.evidence import Content, Target, Where
 from app.services.submission.filetypes import (
     HEAD_BYTES,
@@ -165,7 +166,10 @@ def create_intent(
     if data.size > settings.max_upload_bytes:
         raise file_too_large(settings.max_upload_bytes)
     key = new_key(target.campaign_id, target.unit_id, root=STAGING_ROOT)
+    in_parts = data.resumable if data.resumable is not None else data.size > direct.part_size_for(data.size)
     lifetime = timedelta(minutes=settings.upload_intent_minutes)
+    if in_parts:  # a large file over a weak link may take hours; each part URL still lasts the short lifetime
+        lifetime = timedelta(hours=settings.resumable_upload_hours)
     expires_at = datetime.fromtimestamp(int((datetime.now(UTC) + lifetime).timestamp()), UTC)
     intent_id = uuid.uuid4().hex
     headers: dict[str, str] = {}
@@ -190,6 +194,8 @@ def create_intent(
     )
     if not store.can_presign:
         url = links.sign_upload(intent, api_base=api_base, expires_at=expires_at)
+    if in_parts:
+        direct.start(store, intent)
     session.add(intent)
     session.flush()
     audit.record(
@@ -200,10 +206,11 @@ def create_intent(
         object_id=intent.id,
         county_id=target.county_id,
         campaign_id=target.campaign_id,
-        after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at"),
+        after=audit.snapshot(intent, "object_key", "filename", "size", "sha256", "expires_at", "part_size"),
     )
+    parts = direct.view(store, intent, api_base=api_base, held=[]) if in_parts else None
     return UploadIntentPublic(
-        id=intent.id, upload_url=url, headers=headers, expires_at=intent.expires_at, max_bytes=data.size
+        id=intent.id, upload_url=url, headers=headers, expires_at=intent.expires_at, max_bytes=data.size, parts=parts
     )
 
 
@@ -212,16 +219,26 @@ def _take(store: ObjectStore, intent: UploadIntent) -> Received:
     size and checksum, an accepted type and a sound structure. On any failure the copy is removed; the
     client's object stays until the version is recorded (complete_intent removes it then)."""
     size = store.size_of(intent.object_key)
+    # The whole file PUT at upload_url, or one a previous completion joined, is taken as it is; else the parts.
+    joined = size is None and intent.upload_id is not None and direct.assemble(store, intent)
+    if joined:
+        size = store.size_of(intent.object_key)
     if size is None:
         raise Conflict("尚未收到文件，请先用上传地址上传后再确认", code="upload_missing")
-    if size != intent.size:
-        raise Invalid(f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致", code="upload_size_mismatch")
-    key = new_key(intent.campaign_id, intent.unit_id)
-    store.copy(intent.object_key, key)
     try:
-        return _check_copy(store, intent, key)
-    except BaseException:
-        discard(store, key)
+        if size != intent.size:
+            message = f"收到的文件大小（{size} 字节）与申报的（{intent.size} 字节）不一致"
+            raise Invalid(message, code="upload_size_mismatch")
+        key = new_key(intent.campaign_id, intent.unit_id)
+        store.copy(intent.object_key, key)
+        try:
+            return _check_copy(store, intent, key)
+        except BaseException:
+            discard(store, key)
+            raise
+    except Invalid:
+        if joined:  # joined parts that fail the check can never pass it: nothing of them is kept
+            discard(store, intent.object_key)
         raise
 
 
@@ -279,8 +296,8 @@ def complete_intent(
     # Only once the version is committed does the checked copy replace the client's object: when the check, the
     # recording or the commit failed for a passing reason (the store or the database away a moment, 503), a
     # retry of complete still finds it.
-    client_key = intent.object_key
-    on_commit(session, lambda: discard(store, client_key))
+    client_key, upload_id = intent.object_key, intent.upload_id
+    on_commit(session, lambda: (discard(store, client_key), direct.abort(store, client_key, upload_id)))
     UPLOAD_BYTES.labels("direct").inc(received.size)
     return result
 
@@ -329,6 +346,7 @@ class SweepReport:
 
     expired_intents: int
     orphans: int
+    abandoned_parts: int = 0  # multipart uploads no pending intent names, aborted
 
 
 def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedelta) -> SweepReport:
@@ -343,6 +361,7 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
     )
     for intent in expired:
         store.delete(intent.object_key)
+        direct.abort(store, intent.object_key, intent.upload_id)
         audit.record(
             session,
             principal=None,
@@ -374,6 +393,7 @@ def sweep(session: Session, store: ObjectStore, *, now: datetime, grace: timedel
             if key not in known:
                 store.delete(key)
                 orphans += 1
-    if orphans:
-        log.info("sweeper removed %d orphaned objects", orphans)
-    return SweepReport(expired_intents=len(expired), orphans=orphans)
+    abandoned = direct.abort_abandoned(session, store, prefix=STAGING_ROOT, before=now - grace)
+    if orphans or abandoned:
+        log.info("sweeper removed %d orphaned objects, aborted %d abandoned multipart uploads", orphans, abandoned)
+    return SweepReport(expired_intents=len(expired), orphans=orphans, abandoned_parts=abandoned)
