@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0012d"
-down_revision: str | None = "0011d"
+down_revision: str | None = "0012b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
