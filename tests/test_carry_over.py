@@ -8,12 +8,15 @@ refusal has its code."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import uuid
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import select
 
 from app.models import Assignment, EvidenceVersion, Item
@@ -184,6 +187,16 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     assert seen["data"]["evidence"]["current"] == {
         "carried": True, "originVersionId": origin_version.id, "originCampaignId": origin,
     }  # fmt: skip
+
+    # the evidence package's index names where a carried file came from
+    package = client.get(f"{API}/campaigns/{target}/evidence-package.zip", headers=office)
+    assert package.status_code == 200, package.text
+    ws = load_workbook(io.BytesIO(zipfile.ZipFile(io.BytesIO(package.content)).read("index.xlsx"))).active
+    header = [c.value for c in ws[2]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=3)]
+    assert {(r["资料标题"], r["沿用自"], r["SHA-256"]) for r in rows if r["类型"] == "文件"} == {
+        (s["kept"]["title"], "陵川县2021年示范创建", origin_version.sha256)
+    }
 
     # its own object: the origin's removed, the carry still downloads
     carry_key = session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == carried_id)).one()
