@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from app.models import Assignment, EvidenceVersion, Item
+from app.models import Assignment, Campaign, EvidenceVersion, Item, MaterialRequest
 from app.services.submission import uploads
 from tests.conftest import pin_today
 from tests.evidence_kit import API, PICKER, pdf, upload
@@ -27,6 +27,7 @@ from tests.graphql_kit import gql
 
 SEED = Path(__file__).resolve().parents[1] / "data/frameworks/lingchuan-2021.json"
 KEPT, CHANGED, STATEMENT = "indicator-30", "indicator-31", "indicator-32"  # items 县司法局 alone answers for
+SHARED = ["indicator-26", "indicator-27", "indicator-28", "indicator-29"]  # material request M026 covers them
 DURING_2021, AFTER_2021 = date(2022, 2, 10), date(2022, 6, 1)
 
 
@@ -86,8 +87,17 @@ def _scenario(client, app, world, session) -> dict:
     changed = upload(client, sfj, _assignment(session, origin, unit, CHANGED), pdf("changed"), "31.pdf").json()
     said = client.post(f"{API}/assignments/{_assignment(session, origin, unit, STATEMENT)}/evidence",
                        json={"kind": "statement", "text": "本单位已按要求落实。"}, headers=sfj).json()  # fmt: skip
+    shared = client.post(  # one statement for items 26–29 together (第26、27、28、29项合并提供)
+        f"{API}/assignments/{_assignment(session, origin, unit, SHARED[0])}/evidence",
+        json={
+            "kind": "statement",
+            "text": "第26至29项合并说明。",
+            "material_request_id": _material(session, origin, "M026"),
+        },
+        headers=sfj,
+    ).json()
     waiting = upload(client, sfj, _assignment(session, origin, unit, KEPT), pdf("waiting"), "待审.pdf").json()
-    for evidence in (kept, changed, said):
+    for evidence in (kept, changed, said, shared):
         _approve(client, office, evidence["id"])
     rect = client.post(
         f"{API}/campaigns/{origin}/rectifications",
@@ -98,8 +108,16 @@ def _scenario(client, app, world, session) -> dict:
     assert rect.status_code == 201, rect.text
     return {
         "office": office, "sfj": sfj, "origin": origin, "target": target, "unit": unit, "bytes": body,
-        "kept": kept, "changed": changed, "said": said, "waiting": waiting, "rect": rect.json(),
+        "kept": kept, "changed": changed, "said": said, "shared": shared, "waiting": waiting, "rect": rect.json(),
     }  # fmt: skip
+
+
+def _material(session, campaign_id: int, key: str) -> int:
+    """The material request of that key in the campaign's framework."""
+    framework = select(Campaign.framework_id).where(Campaign.id == campaign_id).scalar_subquery()
+    return session.exec(
+        select(MaterialRequest.id).where(MaterialRequest.framework_id == framework, MaterialRequest.key == key)
+    ).one()
 
 
 def _by_id(entries: list[dict], key: str, value: int) -> dict:
@@ -131,7 +149,10 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     assert not changed["carries"] and changed["reason"] == "item_unmatched"
     assert _by_id(plan["evidence"], "evidence_id", s["said"]["id"])["carries"]
     assert s["waiting"]["id"] not in {e["evidence_id"] for e in plan["evidence"]}  # only approved evidence
-    assert plan["evidence_carried"] == 2 and plan["bytes_carried"] == len(s["bytes"])
+    shared = _by_id(plan["evidence"], "evidence_id", s["shared"]["id"])  # matched by the request's key
+    assert shared["carries"] and shared["item_keys"] == SHARED
+    assert shared["target_material_request_id"] == _material(session, target, "M026")
+    assert plan["evidence_carried"] == 3 and plan["bytes_carried"] == len(s["bytes"])
     [rect] = plan["rectifications"]
     assert rect["carries"] and rect["rectification_id"] == s["rect"]["id"] and rect["item_key"] == KEPT
     listed = client.get(f"{API}/campaigns/{target}/evidence", headers=office).json()
@@ -146,7 +167,7 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     r = client.post(commit_url, json=choice, headers=office)
     assert r.status_code == 200, r.text
     done = r.json()
-    assert done["committed"] and done["evidence_carried"] == 2 and done["rectifications_carried"] == 1
+    assert done["committed"] and done["evidence_carried"] == 3 and done["rectifications_carried"] == 1
     carried_id = _by_id(done["evidence"], "evidence_id", s["kept"]["id"])["carried_evidence_id"]
     carried_rect = done["rectifications"][0]["carried_rectification_id"]
 
@@ -157,7 +178,7 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
         **_by_id(done["evidence"], "evidence_id", s["kept"]["id"]), "carries": False, "reason": "already_carried",
         "target_assignment_id": None,
     }  # fmt: skip
-    assert client.get(f"{API}/campaigns/{target}/evidence", headers=office).json()["total"] == 2
+    assert client.get(f"{API}/campaigns/{target}/evidence", headers=office).json()["total"] == 3
     rects = client.get(f"{API}/campaigns/{target}/rectifications", headers=office).json()["items"]
     assert [(r["id"], r["source"], r["source_id"], r["status"]) for r in rects] == [
         (carried_rect, "carried", s["rect"]["id"], "open")
@@ -174,6 +195,9 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     assert detail["status"] == "approved" and detail["reviews"][0]["comment"].startswith("沿用")
     assignment = client.get(f"{API}/assignments/{_assignment(session, target, s['unit'], KEPT)}", headers=office)
     assert assignment.json()["status"] == "approved"
+    for key in SHARED:  # the carried statement counts for each item its request covers
+        a = client.get(f"{API}/assignments/{_assignment(session, target, s['unit'], key)}", headers=office).json()
+        assert a["status"] == "approved", key
     evaluator = world.auth("evaluator")
     evaluator_id = client.get(f"{API}/me", headers=evaluator).json()["user_id"]
     engage = client.post(f"{API}/campaigns/{target}/evaluators", json={"user_id": evaluator_id}, headers=office)
@@ -208,7 +232,7 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     trail = client.get(f"{API}/audit", params={"campaign_id": target, "limit": 50}, headers=office).json()["items"]
     actions = [e["action"] for e in trail]
     assert actions.count("campaign.carry_over") == 2
-    assert actions.count("evidence.carry") == 2 and actions.count("rectification.carry") == 1
+    assert actions.count("evidence.carry") == 3 and actions.count("rectification.carry") == 1
     entry = next(e for e in trail if e["action"] == "evidence.carry" and e["object_id"] == str(carried_id))
     assert entry["after"]["origin_version_id"] == origin_version.id and entry["username"] == "lc-office"
 
