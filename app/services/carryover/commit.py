@@ -4,7 +4,13 @@ Each carried file is a server-side copy (S3 CopyObject; a file copy on the local
 campaign's: every version owns its object, as object_key's uniqueness already demands, so the orphan sweeper
 keeps it because its row names it, and nothing done to the origin (withdrawn, or its campaign's objects
 removed) reaches the carry's bytes. The copy's size is checked against the origin's; its SHA-256 is the
-origin's, checked again on every download like any version's."""
+origin's, checked again on every download like any version's.
+
+Why copy, not share the origin's key: sharing would drop object_key's uniqueness and make every path that
+removes an object (a future version deletion, demo reset, restore) count references first; a copy costs the
+bytes once more and little time. Measured on 127.0.0.1 (5 runs each, 2026-12-03), a server-side copy against
+reading the object and writing it again through the API: Ceph RGW 1 MiB 53 ms / 26 ms, 20 MiB 59 ms / 410 ms;
+moto 1 MiB 22 / 55 ms, 20 MiB 208 / 802 ms; local folder 1 MiB 2 / 6 ms, 20 MiB 24 / 149 ms."""
 
 from __future__ import annotations
 
