@@ -224,6 +224,14 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
         (s["kept"]["title"], "陵川县2021年示范创建", origin_version.sha256)
     }
 
+    # … and the ledger's last review says 沿用 on the carried item (the carry's approval, by the office)
+    ledger = client.get(f"{API}/campaigns/{target}/ledger.xlsx", headers=office)
+    ws = load_workbook(io.BytesIO(ledger.content)).active
+    header = [c.value for c in ws[2]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=3)]
+    [row] = [r for r in rows if r["序号"] == 30 and r["责任单位"] == "县司法局"]
+    assert row["状态"] == "已通过" and row["审核意见"].startswith("沿用：自“陵川县2021年示范创建”结转")
+
     # its own object: the origin's removed, the carry still downloads
     carry_key = session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == carried_id)).one()
     assert carry_key != origin_version.object_key and carry_key.startswith(f"ev/{target}/")
