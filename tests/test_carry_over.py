@@ -16,30 +16,67 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlmodel import select
 
 from app.models import Assignment, Campaign, EvidenceVersion, Item, MaterialRequest
 from app.services.submission import uploads
 from tests.conftest import pin_today
-from tests.evidence_kit import API, PICKER, pdf, upload
+from tests.evidence_kit import API, pdf, upload
 from tests.graphql_kit import gql
 
 SEED = Path(__file__).resolve().parents[1] / "data/frameworks/lingchuan-2021.json"
-KEPT, CHANGED, STATEMENT = "indicator-30", "indicator-31", "indicator-32"  # items 县司法局 alone answers for
+KEPT, CHANGED, STATEMENT = "indicator-30", "indicator-31", "indicator-32"
 SHARED = ["indicator-26", "indicator-27", "indicator-28", "indicator-29"]  # material request M026 covers them
+UNIT = "县结转试点局"
 DURING_2021, AFTER_2021 = date(2022, 2, 10), date(2022, 6, 1)
 
 
 def _framework(client, office: dict, code: str, *, rename: dict[str, str] | None = None) -> int:
-    """A version of the county's own framework: the 陵川 seed under code, with item keys renamed."""
-    text = json.dumps({**json.loads(SEED.read_text("utf-8")), "code": code}, ensure_ascii=False)
+    """A version of the county's own framework: the 陵川 seed under code, every item answered by the test's own
+    unit alone (so no other unit's to-do list ever shows these campaigns), item keys renamed."""
+    seed = json.loads(SEED.read_text("utf-8"))
+    items = [{**i, "units": [UNIT], "units_cell": UNIT, "lead_units": [], "lead_units_cell": ""} for i in seed["items"]]
+    doc = {**seed, "code": code, "items": items}
+    text = json.dumps(doc, ensure_ascii=False)
     for old, new in (rename or {}).items():
         text = text.replace(f'"{old}"', f'"{new}"')  # the item, its material requests and scoring
     files = {"file": (f"{code}.json", text.encode(), "application/json")}
     r = client.post(f"{API}/frameworks", files=files, headers=office)
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+@pytest.fixture(scope="module")
+def own(app, world) -> dict:
+    """The test's own unit of 陵川 with its liaison, and an evaluator of its own (tokens by real logins)."""
+    from sqlmodel import Session
+
+    from app import db
+    from app.models.unit import UnitCreate
+    from app.models.user import Role, UserCreate
+    from app.services import demo
+    from app.services.accounts import users
+    from app.services.campaign import units
+
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        unit = units.create_unit(
+            s, county_id=world.ids["lc_county"], data=UnitCreate(name=UNIT, kind="department"), principal=None
+        )
+        for username, role, binding in (("carry-liaison", Role.liaison, {"unit_id": unit.id}),
+                                        ("carry-evaluator", Role.evaluator, {})):  # fmt: skip
+            data = UserCreate(username=username, display_name=username, role=role, password=demo.DEMO_PASSWORD,
+                              **binding)  # fmt: skip
+            users.create(s, data=data, checked=False)
+        s.commit()
+    with TestClient(app) as c:
+        tokens = {
+            who: c.post(f"{API}/auth/token", data={"username": who, "password": demo.DEMO_PASSWORD}).json()
+            for who in ("carry-liaison", "carry-evaluator")
+        }
+    auth = {who: {"Authorization": f"Bearer {t['access_token']}"} for who, t in tokens.items()}
+    return {"unit": unit.id, "liaison": auth["carry-liaison"], "evaluator": auth["carry-evaluator"]}
 
 
 def _campaign(client, office: dict, framework_id: int, name: str, year: int) -> int:
@@ -68,19 +105,17 @@ def _approve(client, office: dict, evidence_id: int) -> None:
     assert r.status_code == 201, r.text
 
 
-def _scenario(client, app, world, session) -> dict:
+def _scenario(client, app, world, own, session) -> dict:
     """2021 and 2022 campaigns of 陵川 on two versions of its framework (item 31's key changed to 31b), with the
-    县司法局's approved PDFs for items 30 and 31, an approved statement for 32, a file still waiting for review,
+    test's unit's approved PDFs for items 30 and 31, an approved statement for 32, a file still waiting for review,
     and an open rectification."""
-    office, sfj = world.auth("lc-office"), world.auth("lc-sfj")
+    office, sfj = world.auth("lc-office"), own["liaison"]
     code = f"carry-{uuid.uuid4().hex[:8]}"
     v1 = _framework(client, office, code)
     v2 = _framework(client, office, code, rename={CHANGED: f"{CHANGED}b"})
     origin = _campaign(client, office, v1, "陵川县2021年示范创建", 2021)
     target = _campaign(client, office, v2, "陵川县2022年示范创建", 2022)
-    # the suite's picker hands out assignments of every campaign when the world's run out: not these
-    PICKER._used.update(session.exec(select(Assignment.id).where(Assignment.campaign_id.in_([origin, target]))).all())
-    unit = world.ids["lc_sfj"]
+    unit = own["unit"]
     pin_today(app, DURING_2021)
     body = pdf(f"2021 law-based government evidence {uuid.uuid4().hex}")
     kept = upload(client, sfj, _assignment(session, origin, unit, KEPT), body, "2021年度报告.pdf").json()
@@ -124,8 +159,8 @@ def _by_id(entries: list[dict], key: str, value: int) -> dict:
     return next(e for e in entries if e[key] == value)
 
 
-def test_the_next_campaign_starts_from_what_was_approved(client, app, world, session, moto_api_store) -> None:
-    s = _scenario(client, app, world, session)
+def test_the_next_campaign_starts_from_what_was_approved(client, app, world, own, session, moto_api_store) -> None:
+    s = _scenario(client, app, world, own, session)
     office, origin, target = s["office"], s["origin"], s["target"]
     choice = {"from_campaign_id": origin}
     preview_url, commit_url = f"{API}/campaigns/{target}/carry-over/preview", f"{API}/campaigns/{target}/carry-over"
@@ -141,7 +176,7 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     plan = r.json()
     assert plan["committed"] is False
     assert [u["item_key"] for u in plan["unmatched_items"]] == [CHANGED]
-    assert plan["matched_items"] == 103
+    assert plan["matched_items"] == len(json.loads(SEED.read_text("utf-8"))["items"]) - 1
     kept = _by_id(plan["evidence"], "evidence_id", s["kept"]["id"])
     assert kept["carries"] and kept["item_keys"] == [KEPT] and kept["sha256"] == s["kept"]["current"]["sha256"]
     assert kept["target_assignment_id"] == _assignment(session, target, s["unit"], KEPT)
@@ -198,7 +233,7 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     for key in SHARED:  # the carried statement counts for each item its request covers
         a = client.get(f"{API}/assignments/{_assignment(session, target, s['unit'], key)}", headers=office).json()
         assert a["status"] == "approved", key
-    evaluator = world.auth("evaluator")
+    evaluator = own["evaluator"]
     evaluator_id = client.get(f"{API}/me", headers=evaluator).json()["user_id"]
     engage = client.post(f"{API}/campaigns/{target}/evaluators", json={"user_id": evaluator_id}, headers=office)
     assert engage.status_code == 204, engage.text
@@ -229,7 +264,7 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
     ws = load_workbook(io.BytesIO(ledger.content)).active
     header = [c.value for c in ws[2]]
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=3)]
-    [row] = [r for r in rows if r["序号"] == 30 and r["责任单位"] == "县司法局"]
+    [row] = [r for r in rows if r["序号"] == 30 and r["责任单位"] == UNIT]
     assert row["状态"] == "已通过" and row["审核意见"].startswith("沿用：自“陵川县2021年示范创建”结转")
 
     # its own object: the origin's removed, the carry still downloads
@@ -254,10 +289,10 @@ def test_the_next_campaign_starts_from_what_was_approved(client, app, world, ses
 
 
 @pytest.mark.parametrize("server", ["moto", "rgw"])
-def test_the_sweeper_never_removes_a_carried_object(client, app, world, session, request, server) -> None:
+def test_the_sweeper_never_removes_a_carried_object(client, app, world, own, session, request, server) -> None:
     """On Ceph RGW too (CI has it): the carried object stays through a sweep that removes a stray beside it."""
     store = request.getfixturevalue(f"{server}_api_store")
-    s = _scenario(client, app, world, session)
+    s = _scenario(client, app, world, own, session)
     pin_today(app, AFTER_2021)
     r = client.post(
         f"{API}/campaigns/{s['target']}/carry-over",
@@ -279,8 +314,8 @@ def test_the_sweeper_never_removes_a_carried_object(client, app, world, session,
     assert got.status_code == 200 and hashlib.sha256(got.content).hexdigest() == s["kept"]["current"]["sha256"]
 
 
-def test_refusals_have_their_codes(client, app, world, session, moto_api_store) -> None:
-    s = _scenario(client, app, world, session)
+def test_refusals_have_their_codes(client, app, world, own, session, moto_api_store) -> None:
+    s = _scenario(client, app, world, own, session)
     pin_today(app, AFTER_2021)
     office, origin, target = s["office"], s["origin"], s["target"]
     cases = [
@@ -308,9 +343,8 @@ def test_refusals_have_their_codes(client, app, world, session, moto_api_store) 
     ).json()["id"]  # fmt: skip
     r = client.post(f"{API}/campaigns/{draft}/carry-over", json={"from_campaign_id": origin}, headers=office)
     assert r.status_code == 409 and r.json()["code"] == "carry_target_not_launched"
-    other_code = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}", headers=office).json()["framework_id"]
+    other_code = _framework(client, office, f"carry-other-{uuid.uuid4().hex[:8]}")
     other = _campaign(client, office, other_code, "陵川县2022年另一体系", 2022)
     r = client.post(f"{API}/campaigns/{other}/carry-over", json={"from_campaign_id": origin}, headers=office)
     assert r.status_code == 409 and r.json()["code"] == "carry_framework_other_code"
-    PICKER._used.update(session.exec(select(Assignment.id).where(Assignment.campaign_id == other)).all())
     assert client.get(f"{API}/campaigns/{target}/evidence", headers=office).json()["total"] == 0  # nothing written
