@@ -348,3 +348,21 @@ def test_refusals_have_their_codes(client, app, world, own, session, moto_api_st
     r = client.post(f"{API}/campaigns/{other}/carry-over", json={"from_campaign_id": origin}, headers=office)
     assert r.status_code == 409 and r.json()["code"] == "carry_framework_other_code"
     assert client.get(f"{API}/campaigns/{target}/evidence", headers=office).json()["total"] == 0  # nothing written
+
+
+def test_an_origin_file_lost_from_the_store_is_listed_not_carried(
+    client, app, world, own, session, moto_api_store
+) -> None:
+    s = _scenario(client, app, world, own, session)
+    pin_today(app, AFTER_2021)
+    lost = session.exec(select(EvidenceVersion.object_key).where(EvidenceVersion.evidence_id == s["kept"]["id"])).one()
+    moto_api_store.delete(lost)
+    r = client.post(f"{API}/campaigns/{s['target']}/carry-over", json={"from_campaign_id": s["origin"]},
+                    headers=s["office"])  # fmt: skip
+    assert r.status_code == 200, r.text
+    done = r.json()
+    kept = _by_id(done["evidence"], "evidence_id", s["kept"]["id"])
+    assert (kept["carries"], kept["reason"], kept["carried_evidence_id"]) == (False, "origin_missing", None)
+    assert done["evidence_carried"] == 2 and done["bytes_carried"] == 0  # the statements carried, no file
+    listed = client.get(f"{API}/campaigns/{s['target']}/evidence", headers=s["office"]).json()["items"]
+    assert sorted(e["title"] for e in listed) == sorted([s["said"]["title"], s["shared"]["title"]])

@@ -44,6 +44,7 @@ class SkipReason(StrEnum):
     not_assigned = "not_assigned"  # the unit has no assignment of the matched item in the new campaign
     not_chosen = "not_chosen"  # left out by the office's choice (items, units, or evidence: false)
     already_carried = "already_carried"  # carried by an earlier commit
+    origin_missing = "origin_missing"  # the origin's file is not in the store (or not at its recorded size)
 
 
 class UnmatchedItem(BaseModel):

@@ -29,10 +29,11 @@ from app.models import (
     Review,
 )
 from app.models._base import utcnow
-from app.models.carry_over import CarryOverReport, CarryOverRequest
+from app.models.carry_over import CarryOverReport, CarryOverRequest, SkipReason
 from app.models.evidence import EvidenceKind, EvidenceStatus, PreviewState, ReviewDecision
 from app.models.rectification import RectificationSource
 from app.services.access import Principal
+from app.services.campaign import campaigns
 from app.services.carryover.plan import Plan, plan
 from app.services.errors import IntegrityFailure
 from app.services.platform import audit
@@ -61,8 +62,9 @@ def commit(
     today: date,
 ) -> CarryOverReport:
     """Carry what the request chose. Idempotent: what an earlier commit carried is reported, never carried twice."""
-    # The new campaign's row locked first: two commits at once run one after the other, the second finding the
-    # first's carries (already_carried) instead of carrying everything again.
+    campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
+    # The new campaign's row locked before planning: two commits at once run one after the other, the second
+    # finding the first's carries (already_carried) instead of carrying everything again.
     session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update()).first()
     chosen = plan(session, campaign_id=campaign_id, data=data, principal=principal, today=today)
     copied: list[str] = []
@@ -75,6 +77,9 @@ def commit(
     _carry_rectifications(session, chosen, data=data, principal=principal)
     report = chosen.report
     report.committed = True
+    carried = [e for e in report.evidence if e.carries]  # less any whose origin file was missing
+    report.evidence_carried = len(carried)
+    report.bytes_carried = sum(e.size or 0 for e in carried if e.kind == EvidenceKind.file)
     audit.record(
         session,
         principal=principal,
@@ -121,6 +126,10 @@ def _carry_evidence(
         if not entry.carries:
             continue
         source = chosen.versions[entry.version_id]
+        if source.kind == EvidenceKind.file and store.size_of(source.object_key) != source.size:  # type: ignore[arg-type]
+            # lost from the store (or not what was recorded): listed, never carried as an empty or wrong file
+            entry.carries, entry.reason = False, SkipReason.origin_missing
+            continue
         now = utcnow()
         evidence = Evidence(
             campaign_id=target.id,  # type: ignore[arg-type]
