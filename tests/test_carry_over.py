@@ -8,13 +8,17 @@ refusal has its code."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
+import threading
+import time
 import uuid
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -22,7 +26,7 @@ from sqlmodel import select
 
 from app.models import Assignment, Campaign, EvidenceVersion, Item, MaterialRequest
 from app.services.submission import uploads
-from tests.conftest import pin_today
+from tests.conftest import pin_today, serving
 from tests.evidence_kit import API, pdf, upload
 from tests.graphql_kit import gql
 
@@ -366,3 +370,36 @@ def test_an_origin_file_lost_from_the_store_is_listed_not_carried(
     assert done["evidence_carried"] == 2 and done["bytes_carried"] == 0  # the statements carried, no file
     listed = client.get(f"{API}/campaigns/{s['target']}/evidence", headers=s["office"]).json()["items"]
     assert sorted(e["title"] for e in listed) == sorted([s["said"]["title"], s["shared"]["title"]])
+
+
+def test_two_commits_at_once_carry_once(client, app, world, own, session, moto_api_store, monkeypatch) -> None:
+    """The second commit waits on the first's lock of the campaign, then finds its carries: nothing twice."""
+    commit = importlib.import_module("app.services.carryover.commit")  # the module (the package exports its function)
+
+    s = _scenario(client, app, world, own, session)
+    pin_today(app, AFTER_2021)
+    copy = commit._copy
+
+    def slow_copy(*args, **kwargs) -> str:  # widen the window in which the other commit could read the same plan
+        time.sleep(0.5)
+        return copy(*args, **kwargs)
+
+    monkeypatch.setattr(commit, "_copy", slow_copy)
+    answers: list[dict] = []
+    with serving(app) as base:
+        url = f"{base}{API}/campaigns/{s['target']}/carry-over"
+
+        def send() -> None:
+            r = httpx.post(url, json={"from_campaign_id": s["origin"]}, headers=s["office"], timeout=30)
+            assert r.status_code == 200, r.text
+            answers.append(r.json())
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(a["evidence_carried"] for a in answers) == [0, 3]
+    assert sorted(a["rectifications_carried"] for a in answers) == [0, 1]
+    assert client.get(f"{API}/campaigns/{s['target']}/evidence", headers=s["office"]).json()["total"] == 3
+    assert len(client.get(f"{API}/campaigns/{s['target']}/rectifications", headers=s["office"]).json()["items"]) == 1
