@@ -437,6 +437,8 @@ WRITE_BODIES: dict[str, dict | None] = {
     "POST /api/v1/campaigns/{campaign_id}/freeze": {},
     "POST /api/v1/campaigns/{campaign_id}/unfreeze": {},
     "POST /api/v1/campaigns/{campaign_id}/launch": {},
+    "POST /api/v1/campaigns/{campaign_id}/carry-over/preview": {"from_campaign_id": 1},
+    "POST /api/v1/campaigns/{campaign_id}/carry-over": {"from_campaign_id": 1},
     "POST /api/v1/campaigns/{campaign_id}/late-windows": {"unit_id": 1, "until": "2023-04-01", "reason": "越权"},
     "POST /api/v1/campaigns/{campaign_id}/rectifications": {"unit_id": 1, "due_on": "2023-06-30", "problem": "越权"},
     "POST /api/v1/campaigns/{campaign_id}/rounds": {"name": "越权"},

@@ -71,6 +71,8 @@ POST /campaigns/{campaign_id}/unfreeze
 GET /campaigns/{campaign_id}/late-windows
 POST /campaigns/{campaign_id}/late-windows
 POST /campaigns/{campaign_id}/launch
+POST /campaigns/{campaign_id}/carry-over/preview
+POST /campaigns/{campaign_id}/carry-over
 GET /campaigns/{campaign_id}/launch-report
 GET /campaigns/{campaign_id}/ledger.xlsx
 GET /campaigns/{campaign_id}/progress

@@ -148,6 +148,9 @@ class EvidenceVersion(SQLModel, table=True):
     text_attempts: int = 0
     text_lease_token: str | None = Field(default=None, max_length=36)
     text_lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # 沿用: carried from an earlier campaign by its office (app/services/carryover); the bytes are a copy of their own.
+    origin_version_id: int | None = Field(default=None, foreign_key="evidenceversion.id", index=True)
+    origin_campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
 
 
 class Review(SQLModel, table=True):
@@ -315,6 +318,9 @@ class VersionPublic(SQLModel):
     )
     preview_failure: JobFailure | None = Field(default=None, description="预览图未能生成的原因")
     text_failure: JobFailure | None = Field(default=None, description="文字未能读取（检索）的原因")
+    carried: bool = Field(default=False, description="沿用：由县依法治县办从此前的创建活动结转而来（内容与原版本相同）")
+    origin_version_id: int | None = Field(default=None, description="沿用的原版本（此前创建活动中的资料版本）")
+    origin_campaign_id: int | None = Field(default=None, description="沿用自哪一次创建活动")
 
 
 class ReviewPublic(SQLModel):

@@ -24,6 +24,7 @@ class RectificationSource(StrEnum):
     review = "review"  # a return in the office's review
     score = "score"  # a finding in a score (office or evaluator)
     manual = "manual"  # entered by the office (e.g. from an on-site check)
+    carried = "carried"  # still open in an earlier campaign, carried into this one (source_id: the origin item)
 
 
 class Rectification(SQLModel, table=True):

@@ -30,6 +30,7 @@ LAYERS = [
     "worker",
     "assessment",
     "exports",
+    "carryover",
     "demo",
     "backup",
 ]

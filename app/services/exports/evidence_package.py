@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.models import (
     Assignment,
+    Campaign,
     Evidence,
     EvidenceVersion,
     FrameworkSection,
@@ -55,6 +56,7 @@ INDEX_COLUMNS: sheets.Columns = (
     ("版本", 6),
     ("同时适用的指标", 16),
     ("校验", 8),
+    ("沿用自", 24),  # a version carried from an earlier campaign (carry-over): that campaign's name
 )
 _CHECK = {True: "一致", False: "校验失败", None: ""}
 _KIND_LABEL = {EvidenceKind.file: "文件", EvidenceKind.url: "网址", EvidenceKind.statement: "情况说明"}
@@ -88,6 +90,7 @@ class Entry:
     verified: bool | None = None
     missing: bool = False
     record: EvidenceVersion | None = None  # the version a file entry was planned from (for the audit)
+    carried_from: str = ""  # 沿用: the name of the campaign the version was carried from
 
 
 @dataclass
@@ -153,6 +156,8 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
     ).all():
         covered[request_id].append(item_id)
 
+    origins = {v.origin_campaign_id for _, v, _ in rows if v.origin_campaign_id is not None}
+    origin_names = dict(session.exec(select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(origins))).all())
     entries: list[Entry] = []
     taken: set[str] = set()
     for evidence, version, unit_name in rows:
@@ -177,6 +182,7 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
             kind=kind,
             version=version.number,
             covers=items_label([(items[i][0].number, items[i][1], items[i][2]) for i in item_ids[1:]]),
+            carried_from=origin_names.get(version.origin_campaign_id, "") if version.origin_campaign_id else "",
         )
         if kind == EvidenceKind.file:
             entry.filename, entry.size, entry.sha256 = (
@@ -307,6 +313,6 @@ def index_workbook(package: Package) -> bytes:
         sheets.row(
             ws,
             [e.level1, e.label, e.item_text, e.unit, e.title, _KIND_LABEL[e.kind], e.path, e.filename, e.size,
-             e.sha256, e.version, e.covers, _CHECK[e.verified] if not e.missing else "缺失"],
+             e.sha256, e.version, e.covers, _CHECK[e.verified] if not e.missing else "缺失", e.carried_from],
         )  # fmt: skip
     return sheets.to_bytes(wb)

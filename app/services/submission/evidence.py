@@ -300,7 +300,10 @@ def _version_public(v: EvidenceVersion, text_status: str | None, text_error: str
         "preview_failure": JobFailure.of(v.preview_error) if v.preview == PreviewState.failed else None,
         "text_failure": JobFailure.of(text_error) if status == TextStatus.failed else None,
     }
-    return VersionPublic.model_validate(v, update={"download_name": name, "text_status": status, **failures})
+    carried = v.origin_version_id is not None  # 沿用
+    return VersionPublic.model_validate(
+        v, update={"download_name": name, "text_status": status, "carried": carried, **failures}
+    )
 
 
 def _with_text_status(*where: Any):  # noqa: ANN202 - a SQLModel select

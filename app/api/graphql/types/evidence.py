@@ -51,6 +51,9 @@ class VersionType:
     )
     preview_failure: JobFailureType | None = strawberry.field(description="预览图未能生成的原因")
     text_failure: JobFailureType | None = strawberry.field(description="文字未能读取（检索）的原因")
+    carried: bool = strawberry.field(description="沿用：由县依法治县办从此前的创建活动结转而来（内容与原版本相同）")
+    origin_version_id: int | None = strawberry.field(description="沿用的原版本（此前创建活动中的资料版本）")
+    origin_campaign_id: int | None = strawberry.field(description="沿用自哪一次创建活动")
 
 
 @strawberry.type(name="SearchHit", description="检索命中的一个资料版本：所属单位、指标，以及命中的片段")
