@@ -54,13 +54,18 @@ _ACCOUNT = (
 _SESSION = (LoginSession.started_at, LoginSession.refreshed_at, LoginSession.ended_at)
 
 
+# the policy's default when no policy row is stored (read once: building a SQLModel object per request costs more
+# than the account read itself)
+_DEFAULT_MAX_AGE_DAYS: int = PasswordPolicy.model_fields["max_age_days"].default
+
+
 def password_stale(user: Any, max_age_days: int | None, *, now: datetime | None = None) -> tuple[str, str] | None:
     """(code, message) when the account's password must be changed before anything else (set by an administrator,
     or older than the policy allows), else None; user is an account or a row of its _ACCOUNT columns."""
     how = "请先修改密码（POST /api/v1/me/password，提交 current_password 和 new_password）再进行其他操作"
     if user.must_change_password:
         return "password_change_required", f"管理员设置或重置了您的密码，{how}"
-    days = max_age_days or PasswordPolicy().max_age_days
+    days = max_age_days or _DEFAULT_MAX_AGE_DAYS
     if (now or utcnow()) >= user.password_changed_at + timedelta(days=days):
         return "password_expired", f"密码已超过 {days} 天未更换，已过期，{how}"
     return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, union_all
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, union_all
 from sqlmodel import Session, col, select
 
 from app.db import prepared
@@ -43,8 +43,8 @@ def _reviews():  # noqa: ANN202 - a select of plain columns
 
 
 def _statement(assignment_ids: Any = None, campaign_id: Any = None) -> Any:
-    """The reviews of the evidence that counts for the given assignments (a list, or an expanding bindparam) or for
-    every assignment of a campaign, the assignment's id last."""
+    """The reviews of the evidence that counts for the given assignments (a list, or a condition on an id column) or
+    for every assignment of a campaign, the assignment's id last."""
     own = _reviews().add_columns(col(Evidence.assignment_id).label("assignment_id"))
     covering = (
         _reviews()
@@ -59,7 +59,10 @@ def _statement(assignment_ids: Any = None, campaign_id: Any = None) -> Any:
             ),
         )
     )
-    if assignment_ids is not None:
+    if callable(assignment_ids):
+        own = own.where(assignment_ids(col(Evidence.assignment_id)))
+        covering = covering.where(assignment_ids(col(Assignment.id)))
+    elif assignment_ids is not None:
         own = own.where(col(Evidence.assignment_id).in_(assignment_ids))
         covering = covering.where(col(Assignment.id).in_(assignment_ids))
     else:
@@ -86,8 +89,18 @@ def rows_for(session: Session, *, assignment_ids: list[int]) -> dict[int, dict[s
     """latest() for the given assignments, by a statement compiled once (the busiest reads: issue 28)."""
     if not assignment_ids:
         return {}
-    build = lambda: _statement(assignment_ids=bindparam("assignment_ids", expanding=True))  # noqa: E731
+    dialect = session.get_bind().dialect.name
+    build = lambda: _statement(assignment_ids=lambda column: _one_of(column, dialect))  # noqa: E731
     return latest(prepared(session, ("last_review",), build).run(session, {"assignment_ids": assignment_ids}))
+
+
+def _one_of(column: Any, dialect: str) -> Any:
+    """column is one of the :assignment_ids. On PostgreSQL one array parameter (`= ANY`), so the SQL text is the
+    same for any number of ids and the driver keeps it converted and prepared (psycopg converts anew each call a
+    statement with more than 50 parameters); elsewhere an IN list, expanded per call."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("assignment_ids", type_=ARRAY(Integer)))
+    return column.in_(bindparam("assignment_ids", expanding=True))
 
 
 def for_assignments(
