@@ -192,3 +192,13 @@ def test_a_changed_tenancy_rule_reaches_the_compiled_statements(client, world, s
     monkeypatch.undo()  # the rules as they are: the statements compiled from them again
     assert client.get(gp, headers=office).json()["code"] == "campaign_not_found"
     assert client.get(lc, params={"limit": 1}, headers=liaison).json()["total"] == own["total"]
+
+
+def test_serve_runs_one_process_per_core_by_default() -> None:
+    import os
+
+    from app.cli import build_parser
+
+    assert build_parser().parse_args(["serve"]).workers == (os.cpu_count() or 1)
+    assert build_parser().parse_args(["serve", "--workers", "3"]).workers == 3
+    assert build_parser().parse_args(["demo"]).workers == 1  # the demo's SQLite file: one writer process
