@@ -50,15 +50,25 @@ def _wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}  # type: ignore[union-attr]
 
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (uvicorn's worker processes under --workers N)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _tree(int(child))
+    return found
+
+
 def _measured(pid: int, url: str, headers: dict[str, str]) -> dict[str, float]:
-    """wrk's figures plus the server process's own CPU milliseconds per request (from /proc, so the other
+    """wrk's figures plus the server processes' own CPU milliseconds per request (from /proc, so the other
     work on a shared machine does not count: the steadier figure when comparing two versions)."""
     from bench.upload import _cpu_seconds
 
-    before = _cpu_seconds([pid])
+    pids = _tree(pid)
+    before = _cpu_seconds(pids)
     figures = _wrk(url, headers)
     seconds = float(DURATION.rstrip("s"))
-    figures["cpu_ms"] = (_cpu_seconds([pid]) - before) * 1000 / max(figures["rps"] * seconds, 1)
+    figures["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / max(figures["rps"] * seconds, 1)
     return figures
 
 
@@ -95,8 +105,18 @@ def _urls(base: str) -> dict[str, tuple[str, dict[str, str]]]:
     return {"todo": (todo, liaison), "ledger": (ledger, office), "evidence": (detail, office)}
 
 
-def run() -> dict:
-    """Both servers, measured in turn (bare, then each read; twice); the better run of each is kept."""
+def _analyze() -> None:
+    """Planner statistics for the freshly loaded tables, as a database in use has them (autovacuum would take them
+    a minute later, in the middle of the measurement; without them PostgreSQL plans a 1,300-row join for 7 rows)."""
+    from app.db import get_engine
+
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def run(workers: int = 1) -> dict:
+    """Both servers, measured in turn (bare, then each read; twice); the better run of each is kept. The API runs
+    workers server processes (`--workers`), the bare endpoint one."""
     from bench.fixtures import fresh_database
     from tests.s3servers import free_port
 
@@ -109,10 +129,12 @@ def run() -> dict:
 
         with session_scope() as s:  # brought to life: evidence, reviews, dates from today
             demo.load(s, today=date.today(), store=LocalStore(Path(tmp) / "objects"))
+        _analyze()
         env = {**os.environ, "SHIFAN_JWT_SECRET": uuid.uuid4().hex, "SHIFAN_OBJECT_DIR": f"{tmp}/objects"}
         api_port, bare_port = free_port(), free_port()
         uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
-        api = _serve([*uvicorn, "--port", str(api_port), "app.main:app"], env, api_port, Path(tmp) / "api.log")
+        app_args = [*uvicorn, "--port", str(api_port), "--workers", str(workers), "app.main:app"]
+        api = _serve(app_args, env, api_port, Path(tmp) / "api.log")
         bare = _serve(
             [*uvicorn, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port, Path(tmp) / "bare.log"
         )
@@ -128,7 +150,8 @@ def run() -> dict:
                 proc.terminate()
                 proc.wait(20)
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
-    return {"runs": results, "best": best, "ratio": {k: best[k]["rps"] / best["bare"]["rps"] for k in ENDPOINTS}}
+    ratio = {k: best[k]["rps"] / best["bare"]["rps"] for k in ENDPOINTS}
+    return {"runs": results, "best": best, "ratio": ratio, "workers": workers}
 
 
 def _met(r: dict, name: str) -> bool:
@@ -201,4 +224,4 @@ this 2-core machine, where wrk and PostgreSQL take the other core, cannot show i
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    print(markdown(run()))
+    print(markdown(run(int(sys.argv[1]) if len(sys.argv) > 1 else 1)))
