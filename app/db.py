@@ -252,7 +252,7 @@ def _on_driver(conn: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:
 
 
 _PREPARED: dict[tuple[Any, ...], Prepared] = {}
-_PREPARED_MAX = 2048
+_PREPARED_MAX = 1024
 
 
 def prepared(session: Session, key: tuple[Any, ...], build: Callable[[], Any]) -> Prepared:
@@ -264,6 +264,6 @@ def prepared(session: Session, key: tuple[Any, ...], build: Callable[[], Any]) -
     found = _PREPARED.get(full)
     if found is None:
         if len(_PREPARED) >= _PREPARED_MAX:
-            _PREPARED.clear()  # simpler than an LRU: that many callers' scopes and shapes in one process is rare
+            _PREPARED.clear()  # simpler than an LRU: that many callers and shapes in one process is rare
         found = _PREPARED[full] = Prepared(build(), dialect)
     return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -205,10 +205,14 @@ def unit_scope(principal: Principal, unit_column: ColumnElement[int]) -> ColumnE
     return true()
 
 
+# What of a principal is not part of its scope: its name (the user_id says who) and its login session
+_NOT_SCOPE = frozenset({"username", "session_id"})
+
+
 def scope_key(principal: Principal) -> tuple[Any, ...]:
-    """What a statement built from the conditions above depends on for this caller: its role and binding, and the
-    rules themselves (looked up as this module's names when called, so a rule replaced at run time — a test's
-    monkeypatch — never meets a statement compiled from the old one). The key of statements compiled once."""
+    """What a statement built from the conditions above may depend on for this caller — every field of Principal
+    but its name and login session (a field added later is in the key without anyone remembering to add it) — and
+    the rules themselves, looked up as this module's names when called, so a rule replaced at run time (a test's
+    monkeypatch) never meets a statement compiled from the old one. The key of statements compiled once."""
     rules = (county_scope, campaign_scope, unit_scope)
-    p = principal
-    return (p.role, p.county_id, p.unit_id, p.region_path, p.campaign_ids, *rules)
+    return (*(getattr(principal, f.name) for f in fields(Principal) if f.name not in _NOT_SCOPE), *rules)
