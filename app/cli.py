@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -256,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (srv := add("serve", serve, "Run the API server"), d := add("demo", demo, "Load the demo county")):
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
-        p.add_argument("--workers", type=int, default=1)
+        # the API is stateless: `serve` runs one process per core by default (uvicorn's workers), the demo one
+        cores = (os.cpu_count() or 1) if p is srv else 1
+        p.add_argument("--workers", type=int, default=cores, help="server processes (serve: one per core; demo: 1)")
     d.add_argument("--serve", action="store_true", help="start the API (and the worker) after loading")
     d.add_argument("--reset", action="store_true", help="empty a demo-only database first and load the demo afresh")
     d.add_argument("--no-worker", dest="with_worker", action="store_false", help="serve without the worker")

@@ -38,7 +38,7 @@ def kept_sections(old: str, *, written: str) -> str:
 
 def main() -> None:
     sections = [
-        todo.markdown(todo.run()),
+        todo.markdown(todo.run(), todo.run(workers=2)),
         upload.markdown(upload.run()),
         province.markdown(province.run()),
         search.markdown(search.run()),

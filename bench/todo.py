@@ -50,15 +50,25 @@ def _wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": ms("50%"), "p99": ms("99%")}  # type: ignore[union-attr]
 
 
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (uvicorn's worker processes under --workers N)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _tree(int(child))
+    return found
+
+
 def _measured(pid: int, url: str, headers: dict[str, str]) -> dict[str, float]:
-    """wrk's figures plus the server process's own CPU milliseconds per request (from /proc, so the other
+    """wrk's figures plus the server processes' own CPU milliseconds per request (from /proc, so the other
     work on a shared machine does not count: the steadier figure when comparing two versions)."""
     from bench.upload import _cpu_seconds
 
-    before = _cpu_seconds([pid])
+    pids = _tree(pid)
+    before = _cpu_seconds(pids)
     figures = _wrk(url, headers)
     seconds = float(DURATION.rstrip("s"))
-    figures["cpu_ms"] = (_cpu_seconds([pid]) - before) * 1000 / max(figures["rps"] * seconds, 1)
+    figures["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / max(figures["rps"] * seconds, 1)
     return figures
 
 
@@ -95,8 +105,18 @@ def _urls(base: str) -> dict[str, tuple[str, dict[str, str]]]:
     return {"todo": (todo, liaison), "ledger": (ledger, office), "evidence": (detail, office)}
 
 
-def run() -> dict:
-    """Both servers, measured in turn (bare, then each read; twice); the better run of each is kept."""
+def _analyze() -> None:
+    """Planner statistics for the freshly loaded tables, as a database in use has them (autovacuum would take them
+    a minute later, in the middle of the measurement; without them PostgreSQL plans a 1,300-row join for 7 rows)."""
+    from app.db import get_engine
+
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def run(workers: int = 1) -> dict:
+    """Both servers, measured in turn (bare, then each read; twice); the better run of each is kept. The API runs
+    workers server processes (`--workers`), the bare endpoint one."""
     from bench.fixtures import fresh_database
     from tests.s3servers import free_port
 
@@ -109,10 +129,12 @@ def run() -> dict:
 
         with session_scope() as s:  # brought to life: evidence, reviews, dates from today
             demo.load(s, today=date.today(), store=LocalStore(Path(tmp) / "objects"))
+        _analyze()
         env = {**os.environ, "SHIFAN_JWT_SECRET": uuid.uuid4().hex, "SHIFAN_OBJECT_DIR": f"{tmp}/objects"}
         api_port, bare_port = free_port(), free_port()
         uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
-        api = _serve([*uvicorn, "--port", str(api_port), "app.main:app"], env, api_port, Path(tmp) / "api.log")
+        app_args = [*uvicorn, "--port", str(api_port), "--workers", str(workers), "app.main:app"]
+        api = _serve(app_args, env, api_port, Path(tmp) / "api.log")
         bare = _serve(
             [*uvicorn, "--port", str(bare_port), "bench.bare_app:app"], env, bare_port, Path(tmp) / "bare.log"
         )
@@ -128,15 +150,30 @@ def run() -> dict:
                 proc.terminate()
                 proc.wait(20)
     best = {k: max(v, key=lambda r: r["rps"]) for k, v in results.items()}
-    return {"runs": results, "best": best, "ratio": {k: best[k]["rps"] / best["bare"]["rps"] for k in ENDPOINTS}}
+    ratio = {k: best[k]["rps"] / best["bare"]["rps"] for k in ENDPOINTS}
+    return {"runs": results, "best": best, "ratio": ratio, "workers": workers}
 
 
 def _met(r: dict, name: str) -> bool:
-    return r["ratio"][name] >= 0.6 and r["best"][name]["p99"] < 60
+    """Issue 28: at least 0.5x bare, with p99 under 60 ms or (where the machine does not allow it) server CPU per
+    request at most 0.5 ms."""
+    return r["ratio"][name] >= 0.5 and (r["best"][name]["p99"] < 60 or r["best"][name]["cpu_ms"] <= 0.5)
 
 
-def markdown(r: dict) -> str:
-    """The BENCHMARKS.md section."""
+def _workers_table(rs: list[dict]) -> list[str]:
+    """requests/s and server CPU per request of each read at each number of server processes."""
+    head = "| server processes | " + " | ".join(f"{name} requests/s (× bare) | CPU/request" for name in ENDPOINTS)
+    lines = [head + " |", "|---|" + "---|---|" * len(ENDPOINTS)]
+    for r in rs:
+        cells = " | ".join(
+            f"{r['best'][n]['rps']:.0f} ({r['ratio'][n]:.2f}) | {r['best'][n]['cpu_ms']:.2f} ms" for n in ENDPOINTS
+        )
+        lines.append(f"| {r['workers']} | {cells} |")
+    return lines
+
+
+def markdown(r: dict, *more: dict) -> str:
+    """The BENCHMARKS.md section: r with one server process; more, the same at other numbers of processes."""
     best = r["best"]
     runs = "; ".join(f"{k}: " + ", ".join(f"{x['rps']:.0f}" for x in v) for k, v in r["runs"].items())
 
@@ -158,7 +195,7 @@ def markdown(r: dict) -> str:
         line("bare FastAPI, 50 static rows", best["bare"], "1.00"),
         *(line(label, best[name], f"{r['ratio'][name]:.2f}") for name, label in ENDPOINTS.items()),
         "",
-        "Targets: ≥ 0.6× bare and p99 < 60 ms. "
+        "Targets (issue 28): ≥ 0.5× bare, and p99 < 60 ms or server CPU per request ≤ 0.5 ms. "
         + "; ".join(
             f"{name}: **{'met' if _met(r, name) else 'not met'}** ({r['ratio'][name]:.2f}×, p99 "
             f"{best[name]['p99']:.0f} ms)"
@@ -166,6 +203,17 @@ def markdown(r: dict) -> str:
         )
         + ".",
         "",
+        *(
+            [
+                "The same reads with more server processes (`shifan serve --workers N`, the default one per core;",
+                "the bare endpoint stays one process; CPU per request summed over every server process):",
+                "",
+                *_workers_table([r, *more]),
+                "",
+            ]
+            if more
+            else []
+        ),
         GAP,
     ]
     return "\n".join(lines) + "\n"
@@ -182,23 +230,48 @@ requests/s of a run moved with the other work on the machine, the CPU per reques
 | list rows validated in one pydantic call, AssignmentPublic a plain pydantic model | 2.2 ms | 375–389 |
 | the account read as plain columns instead of an ORM object | 2.1 ms | 360–370 |
 
-Gap and cause: the bare endpoint costs 0.25 ms of CPU per request, the to-do list 2.1 ms — the target needs
-about 0.4 ms. Where it goes, measured by cutting the request short at each stage (same harness, server CPU per
-request, one run): answering from the route with a fixed body — FastAPI, its dependencies and the query
-parameters, our four middlewares — 0.29 ms (the framework is not the gap); plus the worker-thread hop
-0.38 ms; plus the session, a pooled connection and the account read 0.83 ms; plus the list statement
-(built by SQLAlchemy from the tenancy rules and filters, executed, 50 rows validated) and the JSON 2.0 ms.
-So about 1.7 ms of the 2.1 are SQLAlchemy and pydantic doing general work per statement and per row: the
-statements themselves take PostgreSQL ~0.4 ms of its own CPU on the other core, and the same two reads through
-the raw driver cost ~0.1 ms of Python. Closing it means a second, hand-written path for these reads (SQL text
-on the driver, rows written straight to JSON — the lean reference in issue 15 reaches ~0.55× that way); we
-chose not to keep the tenancy rules in two places (app/services/access.py builds them as SQLAlchemy
-conditions, and they are what keeps one county from reading another's). More server processes
-(`shifan serve --workers N`; the API is stateless) multiply the throughput where there are cores for them;
-this 2-core machine, where wrk and PostgreSQL take the other core, cannot show it.
+Issue 28 (measured on a machine at load 6–9 on its 2 cores, where the bare endpoint's own CPU per request rose
+from 0.25 to 0.44–0.76 ms: compare within a run, not with the rows above). Main's API and this change's served
+the same database side by side, wrk runs interleaved (3 rounds of 6 s each, 32 connections), server CPU per
+request: to-do list 8.2 / 11.7 / 10.7 ms before → 2.3 / 3.2 / 2.9 ms after (3.6× less; requests/s 105 / 51 /
+78 → 362 / 234 / 266); ledger 10.9 / 8.5 / 11.8 → 4.2 / 3.3 / 3.9 ms (2.8× less; requests/s 51 / 86 / 45 →
+88 / 154 / 139); evidence detail unchanged (14.4 / 8.7 / 13.1 → 12.9 / 9.5 / 12.8 ms — only its account read
+changed). What changed: the list's statements (built from the same tenancy conditions of
+app/services/access.py and the same filters) are compiled once per caller scope and filter shape and run on the
+driver's cursor, the rows written straight to JSON by orjson; the account read and the last reviews likewise
+compiled once; the last reviews' ids one PostgreSQL array (psycopg converts a statement of more than 50
+parameters anew each call); the list's page chosen on narrow rows before the item text and unit names are
+joined; the password policy's default read once instead of building a SQLModel object per request.
+
+How to run a statement built from the tenancy conditions, CPU per call of the to-do list's statement in one
+process (one run, same load; the ORM figure is what every other read does):
+
+| way | CPU per call |
+|---|---|
+| ORM session: build the select, SQLAlchemy's compiled cache, ORM rows | 918 µs |
+| … of which building the select and its cache key alone | 233 µs |
+| Core `connection.execute` of a select built once (compiled cache, Core rows) | 412–436 µs |
+| SQL text compiled once, `exec_driver_sql` (SQLAlchemy's result object per call) | 297 µs |
+| SQL text compiled once, the driver's cursor (chosen) | 263 µs |
+| 50 rows to JSON with orjson | 49 µs |
+
+`lambda_stmt` was not taken: it caches on the lambda's code and tracks only plain values among its closure
+variables — a Principal is not one, and with tracking off one caller's tenancy condition would be served to
+the next. No async driver path: psycopg's wait releases the GIL and one thread hop per request stays; the
+remaining CPU is elsewhere (below).
+
+Gap and cause now: the to-do list costs ~6× the bare endpoint's CPU per request (2.7 vs 0.44 ms in the run
+above), down from ~10×. What is left: FastAPI, its dependencies and our four middlewares (~0.3 ms quiet), the
+worker-thread hop, the read-only session and a pooled connection, and three statements each with a driver round
+trip (the account, the page, its last reviews) — ~0.1 ms of Python each on the driver — plus building 50 row
+dicts. PostgreSQL's own work shares the 2 cores with wrk and the server: the ledger's page counts and sorts
+~1,300 assignments per request. Evidence detail (six ORM statements: the evidence, its versions with their text
+status, its reviews, where it sits, where its files were reused) has no fast path yet. More server processes
+(`shifan serve --workers N`, now one per core by default) add throughput where there are free cores; here wrk
+and PostgreSQL take them.
 """
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    print(markdown(run()))
+    print(markdown(run(1), run(2)))

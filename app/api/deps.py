@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import anyio
 import anyio.to_thread
+import orjson
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer
@@ -148,13 +149,17 @@ class Reader:
     def __init__(self, claims: dict[str, Any]) -> None:
         self.claims = claims
 
-    async def __call__(self, work: Callable[[Session, Principal], BaseModel]) -> Response:
-        """work(session, caller)'s answer as the JSON response (its errors become problem+json as usual)."""
+    async def __call__(self, work: Callable[[Session, Principal], BaseModel | dict[str, Any]]) -> Response:
+        """work(session, caller)'s answer as the JSON response (its errors become problem+json as usual): a model
+        written by pydantic, or plain data (rows read on the driver, issue 28) written by orjson — as pydantic
+        writes the same fields (dates ISO 8601, UTC as Z)."""
 
         def run() -> bytes:
             with read_scope() as session:
                 answer = work(session, principal_of_claims(session, self.claims))
-                return answer.__pydantic_serializer__.to_json(answer, by_alias=True)
+                if isinstance(answer, BaseModel):
+                    return answer.__pydantic_serializer__.to_json(answer, by_alias=True)
+                return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
 
         return Response(await anyio.to_thread.run_sync(run, limiter=_readers()), media_type="application/json")
 
@@ -211,14 +216,19 @@ class PageParams:
 
     def of(self, items: list[T], total: int) -> Page[T]:
         """The page envelope of items (one page of total), with next_cursor and next when more follow."""
+        return Page(**self.envelope(items, total))
+
+    def envelope(self, items: list[Any], total: int) -> dict[str, Any]:
+        """The fields of the page envelope of items, as of() fills them (for rows written straight to JSON)."""
+        found: dict[str, Any] = {"items": items, "total": total, "limit": self.limit, "offset": self.offset}
         following = self.offset + len(items)
         if following >= total or not items:
-            return Page(items=items, total=total, limit=self.limit, offset=self.offset)
+            return {**found, "next_cursor": None, "next": None}
         cursor = base64.urlsafe_b64encode(f"o{following}".encode()).decode().rstrip("=")
         query = [(k, v) for k, v in self._query.multi_items() if k not in ("cursor", "offset")]
         here = public_base(self._request) + self._request.url.path  # only when a next page is linked
         url = f"{here}?{urlencode([*query, ('cursor', cursor)])}"
-        return Page(items=items, total=total, limit=self.limit, offset=self.offset, next_cursor=cursor, next=url)
+        return {**found, "next_cursor": cursor, "next": url}
 
     def of_all(self, rows: Sequence[T]) -> Page[T]:
         """This page of a list the service loads whole (a county's units, a round's scores …)."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, true
 from sqlmodel import Session, col, select
 
+from app.db import prepared
 from app.models import Campaign, Engagement, LoginSession, PasswordPolicy, Region, ScriptToken, User
 from app.models._base import utcnow
 from app.models.user import Role
@@ -51,16 +54,41 @@ _ACCOUNT = (
 _SESSION = (LoginSession.started_at, LoginSession.refreshed_at, LoginSession.ended_at)
 
 
+# the policy's default when no policy row is stored (read once: building a SQLModel object per request costs more
+# than the account read itself)
+_DEFAULT_MAX_AGE_DAYS: int = PasswordPolicy.model_fields["max_age_days"].default
+
+
 def password_stale(user: Any, max_age_days: int | None, *, now: datetime | None = None) -> tuple[str, str] | None:
     """(code, message) when the account's password must be changed before anything else (set by an administrator,
     or older than the policy allows), else None; user is an account or a row of its _ACCOUNT columns."""
     how = "请先修改密码（POST /api/v1/me/password，提交 current_password 和 new_password）再进行其他操作"
     if user.must_change_password:
         return "password_change_required", f"管理员设置或重置了您的密码，{how}"
-    days = max_age_days or PasswordPolicy().max_age_days
+    days = max_age_days or _DEFAULT_MAX_AGE_DAYS
     if (now or utcnow()) >= user.password_changed_at + timedelta(days=days):
         return "password_expired", f"密码已超过 {days} 天未更换，已过期，{how}"
     return None
+
+
+def _account_statement(kind: str) -> Any:
+    """The account (with the password policy's expiry, and an access token's login session) of :user_id (:sid)."""
+    query = select(*_ACCOUNT).select_from(User).outerjoin(PasswordPolicy, col(PasswordPolicy.id) == 1)
+    if kind == "access":
+        joined = and_(LoginSession.id == bindparam("sid"), LoginSession.user_id == User.id)
+        query = query.add_columns(*_SESSION).outerjoin(LoginSession, joined)  # type: ignore[arg-type]
+    return query.where(User.id == bindparam("user_id"))
+
+
+def _script_token_statement() -> Any:
+    return select(ScriptToken.revoked_at, ScriptToken.user_id).where(ScriptToken.jti == bindparam("jti"))
+
+
+def _first(session: Session, key: tuple[Any, ...], build: Callable[[], Any], values: dict[str, Any]) -> Any:
+    """The first row of a statement compiled once (every request reads the account), by column name; or None."""
+    statement = prepared(session, key, build)
+    rows = statement.run(session, values)
+    return SimpleNamespace(**dict(zip(statement.keys, rows[0], strict=True))) if rows else None
 
 
 def principal_of_claims(session: Session, claims: dict, *, password_change: bool = False) -> Principal:
@@ -70,18 +98,17 @@ def principal_of_claims(session: Session, claims: dict, *, password_change: bool
     Forbidden when its password must be changed first (a login token only, and not for the change itself:
     password_change). The account, the password policy and an access token's session are read in one query."""
     sid = claims.get("sid")
-    query = select(*_ACCOUNT).select_from(User).outerjoin(PasswordPolicy, col(PasswordPolicy.id) == 1)
-    if claims["kind"] == "access":
-        if type(sid) is not int:  # issued before sessions existed, or not by this service
-            raise Unauthorized("令牌内容不完整，请重新登录", code="token_invalid")
-        joined = and_(LoginSession.id == sid, LoginSession.user_id == User.id)
-        query = query.add_columns(*_SESSION).outerjoin(LoginSession, joined)  # type: ignore[arg-type]
-    user = session.exec(query.where(User.id == int(claims["sub"]))).first()
+    kind = claims["kind"]
+    if kind == "access" and type(sid) is not int:  # issued before sessions existed, or not by this service
+        raise Unauthorized("令牌内容不完整，请重新登录", code="token_invalid")
+    values = {"user_id": int(claims["sub"]), "sid": sid} if kind == "access" else {"user_id": int(claims["sub"])}
+    shape = "access" if kind == "access" else "other"
+    user = _first(session, ("account", shape), lambda: _account_statement(shape), values)
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
     if claims["role"] != user.role:
         raise Unauthorized("账号角色已变更，请重新登录", code="token_invalid")
-    if claims["kind"] == "access":
+    if kind == "access":
         if user.started_at is None:
             raise Unauthorized("本次登录已结束，请重新登录", code="session_ended")
         refused = session_refusal(
@@ -92,9 +119,8 @@ def principal_of_claims(session: Session, claims: dict, *, password_change: bool
         if not password_change and (stale := password_stale(user, user.max_age_days)) is not None:
             raise Forbidden(stale[1], code=stale[0])
         return principal_for(session, user, session_id=sid)
-    if claims["kind"] == "script":
-        token = select(ScriptToken.revoked_at, ScriptToken.user_id).where(ScriptToken.jti == claims.get("jti"))
-        row = session.exec(token).first()
+    if kind == "script":
+        row = _first(session, ("script_token",), _script_token_statement, {"jti": claims.get("jti")})
         if row is None or row.revoked_at is not None or row.user_id != user.id:
             raise Unauthorized("该接口令牌已被吊销", code="token_revoked")
     return principal_for(session, user)
@@ -177,3 +203,16 @@ def unit_scope(principal: Principal, unit_column: ColumnElement[int]) -> ColumnE
     if principal.role == Role.liaison:
         return unit_column == principal.unit_id
     return true()
+
+
+# What of a principal is not part of its scope: its name (the user_id says who) and its login session
+_NOT_SCOPE = frozenset({"username", "session_id"})
+
+
+def scope_key(principal: Principal) -> tuple[Any, ...]:
+    """What a statement built from the conditions above may depend on for this caller — every field of Principal
+    but its name and login session (a field added later is in the key without anyone remembering to add it) — and
+    the rules themselves, looked up as this module's names when called, so a rule replaced at run time (a test's
+    monkeypatch) never meets a statement compiled from the old one. The key of statements compiled once."""
+    rules = (county_scope, campaign_scope, unit_scope)
+    return (*(getattr(principal, f.name) for f in fields(Principal) if f.name not in _NOT_SCOPE), *rules)

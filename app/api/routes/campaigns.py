@@ -22,7 +22,7 @@ from app.models.campaign import (
 from app.models.common import Page
 from app.services.access import Principal
 from app.services.calendar import workdays
-from app.services.campaign import assignments, campaigns
+from app.services.campaign import assignment_rows, assignments, campaigns
 from app.services.campaign.assignments import AssignmentFilter
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -121,12 +121,13 @@ async def list_assignments(
 
 def assignment_page(
     session: Session, who: Principal, filters: AssignmentFilter, page: PageParams, today: date
-) -> AssignmentPage:
-    """One page of an assignment list in its envelope (the ledger's and the to-do list's)."""
-    items, total, provisional = assignments.ledger(
+) -> dict[str, Any]:
+    """One page of an assignment list in its envelope (the ledger's and the to-do list's): an AssignmentPage's
+    fields as plain data, the rows read on the driver (assignment_rows; AssignmentPage describes it in OpenAPI)."""
+    items, total, provisional = assignment_rows.page(
         session, principal=who, filters=filters, today=today, limit=page.limit, offset=page.offset
     )
-    return AssignmentPage(**dict(page.of(items, total)), provisional=provisional)
+    return {**page.envelope(items, total), "provisional": provisional}
 
 
 @router.post(

@@ -8,11 +8,13 @@ withdrawn versions do not count: their reviews are history, shown in the evidenc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, union_all
+from sqlalchemy import ARRAY, Integer, String, and_, any_, bindparam, cast, union_all
 from sqlmodel import Session, col, select
 
+from app.db import prepared
 from app.models import Assignment, Evidence, EvidenceVersion, MaterialRequestItem, Review, User
 from app.models.campaign import LastReview
 from app.models.evidence import EvidenceStatus, VersionState
@@ -40,12 +42,9 @@ def _reviews():  # noqa: ANN202 - a select of plain columns
     )
 
 
-def for_assignments(
-    session: Session, *, assignment_ids: Iterable[int] | None = None, campaign_id: int | None = None
-) -> dict[int, LastReview]:
-    """assignment id → its latest review, for the given assignments or every assignment of a campaign, in one
-    statement (the evidence handed in for the assignment and that of the material requests covering its item)."""
-    assert (assignment_ids is None) != (campaign_id is None)
+def _statement(assignment_ids: Any = None, campaign_id: Any = None) -> Any:
+    """The reviews of the evidence that counts for the given assignments (a list, or a condition on an id column) or
+    for every assignment of a campaign, the assignment's id last."""
     own = _reviews().add_columns(col(Evidence.assignment_id).label("assignment_id"))
     covering = (
         _reviews()
@@ -60,29 +59,60 @@ def for_assignments(
             ),
         )
     )
-    if assignment_ids is not None:
-        ids = list(assignment_ids)
-        if not ids:
-            return {}
-        own = own.where(col(Evidence.assignment_id).in_(ids))
-        covering = covering.where(col(Assignment.id).in_(ids))
+    if callable(assignment_ids):
+        own = own.where(assignment_ids(col(Evidence.assignment_id)))
+        covering = covering.where(assignment_ids(col(Assignment.id)))
+    elif assignment_ids is not None:
+        own = own.where(col(Evidence.assignment_id).in_(assignment_ids))
+        covering = covering.where(col(Assignment.id).in_(assignment_ids))
     else:
         own = own.where(Evidence.campaign_id == campaign_id, col(Evidence.assignment_id).is_not(None))
         covering = covering.where(Evidence.campaign_id == campaign_id)
-    latest: dict[int, tuple] = {}
-    for row in session.execute(union_all(own, covering)).all():
+    return union_all(own, covering)
+
+
+# What a LastReview holds, in the order of _SHOWN after the review's id
+FIELDS = ("decision", "comment", "reviewed_at", "reviewer_name", "evidence_id", "evidence_title", "version")
+
+
+def latest(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Any]]:
+    """assignment id → the fields of its latest review, from _statement's rows."""
+    found: dict[int, Sequence[Any]] = {}
+    for row in rows:
         assignment_id = row[-1]
-        if assignment_id not in latest or row[0] > latest[assignment_id][0]:
-            latest[assignment_id] = tuple(row)
-    return {
-        assignment_id: LastReview(
-            decision=decision,
-            comment=comment,
-            reviewed_at=at,
-            reviewer_name=reviewer,
-            evidence_id=evidence_id,
-            evidence_title=title,
-            version=version,
-        )
-        for assignment_id, (_, decision, comment, at, reviewer, evidence_id, title, version, _) in latest.items()
-    }
+        if assignment_id not in found or row[0] > found[assignment_id][0]:
+            found[assignment_id] = row
+    return {key: dict(zip(FIELDS, row[1:-1], strict=True)) for key, row in found.items()}
+
+
+def rows_for(session: Session, *, assignment_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """latest() for the given assignments, by a statement compiled once (the busiest reads: issue 28)."""
+    if not assignment_ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    build = lambda: _statement(assignment_ids=lambda column: _one_of(column, dialect))  # noqa: E731
+    # PostgreSQL's array as its text form: the driver's list adapter costs more than the rest of the statement
+    ids = "{" + ",".join(str(int(i)) for i in assignment_ids) + "}" if dialect == "postgresql" else assignment_ids
+    return latest(prepared(session, ("last_review",), build).run(session, {"assignment_ids": ids}))
+
+
+def _one_of(column: Any, dialect: str) -> Any:
+    """column is one of the :assignment_ids. On PostgreSQL one array parameter (`= ANY`), so the SQL text is the
+    same for any number of ids and the driver keeps it converted and prepared (psycopg converts anew each call a
+    statement with more than 50 parameters); elsewhere an IN list, expanded per call."""
+    if dialect == "postgresql":
+        return column == any_(cast(bindparam("assignment_ids", type_=String), ARRAY(Integer)))
+    return column.in_(bindparam("assignment_ids", expanding=True))
+
+
+def for_assignments(
+    session: Session, *, assignment_ids: Iterable[int] | None = None, campaign_id: int | None = None
+) -> dict[int, LastReview]:
+    """assignment id → its latest review, for the given assignments or every assignment of a campaign, in one
+    statement (the evidence handed in for the assignment and that of the material requests covering its item)."""
+    assert (assignment_ids is None) != (campaign_id is None)
+    ids = list(assignment_ids) if assignment_ids is not None else None
+    if ids is not None and not ids:
+        return {}
+    rows = session.execute(_statement(assignment_ids=ids, campaign_id=campaign_id)).all()
+    return {key: LastReview(**fields) for key, fields in latest(rows).items()}
