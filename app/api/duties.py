@@ -96,6 +96,16 @@ GET /evidence/{evidence_id}/versions/{number}/link
 GET /evidence/{evidence_id}/versions/{number}/preview.png
 GET /rectifications/{rectification_id}
 POST /rectifications/{rectification_id}/verify
+GET /campaigns/{campaign_id}/supervision-rules
+PUT /campaigns/{campaign_id}/supervision-rules
+GET /campaigns/{campaign_id}/lights
+GET /campaigns/{campaign_id}/notices
+GET /campaigns/{campaign_id}/notice-template.docx
+PUT /campaigns/{campaign_id}/notice-template
+DELETE /campaigns/{campaign_id}/notice-template
+GET /campaigns/{campaign_id}/units/ranking
+GET /notices/{notice_id}
+GET /notices/{notice_id}/document.docx
 GET /rounds/{round_id}/report
 GET /rounds/{round_id}/report.xlsx
 GET /rounds/{round_id}/scores
@@ -160,6 +170,7 @@ POST /evidence/{evidence_id}/versions/file
 POST /evidence/{evidence_id}/versions/{number}/withdraw
 POST /uploads/{intent_id}/complete
 POST /rectifications/{rectification_id}/progress
+POST /notices/{notice_id}/receipt
 """
 
 

@@ -29,6 +29,7 @@ LAYERS = [
     "worker",
     "assessment",
     "exports",
+    "supervision",
     "demo",
     "backup",
 ]

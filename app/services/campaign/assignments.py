@@ -19,9 +19,10 @@ from app.models.campaign import (
     AssignmentUpdate,
     DayUnit,
 )
+from app.models.supervision import Light
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope, unit_scope
-from app.services.calendar import workdays
+from app.services.calendar import lights, workdays
 from app.services.campaign import campaigns, last_review, units
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit, concurrency
@@ -42,6 +43,7 @@ class AssignmentFilter:
     overdue: bool | None = None  # True: waiting on the unit past its due date; False: not
     due_before: date | None = None
     due_within_workdays: int | None = None  # open, not yet overdue, due within N working days
+    light: Light | None = None  # today's warning light (the campaign's rules)
     sort: str = "due_on"  # one of SORTS, "-" in front for descending
 
 
@@ -92,12 +94,20 @@ _COLUMNS = {
     "due_overridden": Assignment.due_overridden,
     "status": Assignment.status,
 }
-assert set(_COLUMNS) | {"overdue", "last_review"} == set(AssignmentPublic.model_fields), "AssignmentPublic drifted"
+assert set(_COLUMNS) | {"overdue", "light", "last_review"} == set(AssignmentPublic.model_fields), "drifted"
 
 
-def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
+light_of = lights.of_assignment
+
+
+def lights_for(session: Session, principal: Principal, today: date) -> lights.LightBook:
+    """Today's thresholds of the campaigns the caller may read."""
+    return lights.book(session, today=today, where=campaign_scope(principal))
+
+
+def _query(principal: Principal, book: lights.LightBook):  # noqa: ANN202 - a select of plain columns
     return (
-        select(*_COLUMNS.values())
+        select(*_COLUMNS.values(), light_of(book))
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
@@ -127,7 +137,7 @@ def _public(session: Session, rows: Sequence[Any], today: date) -> list[Assignme
     them one by one in Python)."""
     values = []
     for row in rows:
-        value = dict(zip(_COLUMNS, row, strict=False))  # (a list query adds its window count at the end)
+        value = dict(zip([*_COLUMNS, "light"], row, strict=False))  # (a list adds its window count at the end)
         value["overdue"] = value["status"] in OPEN and value["due_on"] < today
         values.append(value)
     found = _PUBLIC_LIST.validate_python(values)
@@ -148,7 +158,8 @@ def list_visible(
     offset: int,
 ) -> tuple[list[AssignmentPublic], int]:
     """A page of the assignments the caller may see, filtered, in due-date then item order."""
-    query = _query(principal)
+    book = lights_for(session, principal, today)
+    query = _query(principal, book)
     if filters.campaign_id is not None:
         campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
         query = query.where(Assignment.campaign_id == filters.campaign_id)
@@ -160,6 +171,7 @@ def list_visible(
         "overdue": lambda v: overdue_flag_condition(v, today),
         "due_before": lambda v: col(Assignment.due_on) < v,
         "due_within_workdays": lambda v: due_soon_condition(today, _horizon(session, today, v)),
+        "light": lambda v: light_of(book) == v.value,
     }
     for name, make in conditions.items():
         value = getattr(filters, name)
@@ -189,7 +201,7 @@ def for_items(
 ) -> dict[tuple[int, int], list[AssignmentPublic]]:
     """The visible assignments of several (campaign id, item id) pairs, in one statement."""
     rows = session.execute(
-        _query(principal)
+        _query(principal, lights_for(session, principal, today))
         .where(
             col(Assignment.campaign_id).in_({c for c, _ in keys}),
             col(Assignment.item_id).in_({i for _, i in keys}),
@@ -220,7 +232,8 @@ def get_row(session: Session, *, assignment_id: int, principal: Principal) -> As
 
 def get_visible(session: Session, *, assignment_id: int, principal: Principal, today: date) -> AssignmentPublic:
     """One assignment, if the caller may see it (another unit's or county's is not found)."""
-    row = session.execute(_query(principal).where(Assignment.id == assignment_id)).first()
+    book = lights_for(session, principal, today)
+    row = session.execute(_query(principal, book).where(Assignment.id == assignment_id)).first()
     if row is None:
         raise NotFound("未找到该任务分工", code="assignment_not_found")
     return _public(session, [row], today)[0]

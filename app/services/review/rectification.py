@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.models import Campaign, Evidence, Item, Rectification, RectificationEvidence, Review, Score
@@ -20,6 +21,7 @@ from app.models.rectification import (
 )
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.calendar import lights
 from app.services.campaign import campaigns, units
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit
@@ -174,7 +176,27 @@ def verify(
     return _public(session, [row], today)[0]
 
 
+WAITING = (S.open, S.in_progress)  # still the unit's to do
+
+
+def light_of(book: lights.LightBook) -> ColumnElement[str]:
+    """SQL: a rectification item's light today by its campaign's rules (its due date; returns are not counted)."""
+    return book.expression(
+        campaign=col(Rectification.campaign_id),
+        due=col(Rectification.due_on),
+        waiting=col(Rectification.status).in_(WAITING),
+    )
+
+
 def _public(session: Session, rows: list[Rectification], today: date) -> list[RectificationPublic]:
+    lit: dict[int, str] = {}
+    if rows and today != date.min:
+        book = lights.book(session, today=today, where=col(Campaign.id).in_({r.campaign_id for r in rows}))
+        lit = dict(
+            session.exec(
+                select(Rectification.id, light_of(book)).where(col(Rectification.id).in_([r.id for r in rows]))
+            ).all()  # type: ignore[arg-type]
+        )
     links: dict[int, list[int]] = defaultdict(list)
     for r_id, e_id in session.exec(
         select(RectificationEvidence.rectification_id, RectificationEvidence.evidence_id).where(
@@ -186,7 +208,8 @@ def _public(session: Session, rows: list[Rectification], today: date) -> list[Re
         RectificationPublic.model_validate(
             {
                 **r.model_dump(),
-                "overdue": r.status in (S.open, S.in_progress) and r.due_on < today,
+                "overdue": r.status in WAITING and r.due_on < today,
+                "light": lit.get(r.id, "none"),  # type: ignore[arg-type]
                 "evidence_ids": sorted(links[r.id]),  # type: ignore[index]
             }
         )

@@ -12,6 +12,7 @@ from app.models.framework import LeadRule, SectionKind
 from app.models.rectification import RectificationSource, RectificationStatus
 from app.models.region import RegionLevel
 from app.models.scoring import ScorerKind
+from app.models.supervision import Light, Subject
 from app.models.unit import UnitKind
 from app.models.user import Role
 
@@ -31,6 +32,8 @@ for enum, description in (
     (ScorerKind, "OFFICE 县级初审 / EVALUATOR 第三方评估"),
     (RectificationStatus, "整改状态"),
     (RectificationSource, "整改事项来源"),
+    (Light, "预警灯：NONE 无、BLUE 蓝（临近截止）、YELLOW 黄、RED 红"),
+    (Subject, "督办对象：ASSIGNMENT 任务分工 / RECTIFICATION 整改事项"),
     (
         TextStatus,
         "文件文字的读取情况：PENDING 待读取、DONE 已读取、NO_TEXT 无可读文字、NO_TEXT_LAYER 无文本层、FAILED 读取失败",
