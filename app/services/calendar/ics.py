@@ -103,8 +103,8 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
     for assignment, number, text, section_name, section_position, campaign_name, light in rows:
         due: date = assignment.due_on
         label = item_label(number, section_name, section_position)
-        lamp = f"【{LIGHT_LABEL[Light(light)]}】" if light != Light.none else ""
-        summary = f"{lamp}【截止】{label} {text[:40]}"
+        lamp = LIGHT_LABEL[Light(light)]
+        summary = f"【截止】{label} {text[:40]}" + (f"【{lamp}】" if lamp else "")
         overdue = assignment.status in _OPEN and assignment.due_on < today
         event = Event()
         event.add("uid", f"assignment-{assignment.id}@{domain}")
@@ -114,8 +114,12 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
         event.add("summary", summary)
         event.add(
             "description",
-            f"{campaign_name}\n{label}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}",
+            f"{campaign_name}\n{label}：{text}\n"
+            + (f"预警：{lamp}\n" if lamp else "")
+            + f"当前状态：{status_label(assignment.status, overdue=overdue)}",
         )
+        if lamp:
+            event.add("categories", [lamp])
         event.add("transp", "TRANSPARENT")
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
