@@ -187,9 +187,9 @@ def acknowledge(
 
 def subject_text(card: CardPublic) -> str:
     """What the notice is about, in a sentence: which item, and why its light is red."""
-    why = (
-        f"已被退回补充 {card.returned_count} 次"
-        if card.returned_count
-        else f"截止日期 {card.due_on.isoformat()} 已逾期"
-    )
-    return f"{card.item_label}（{LIGHT_LABEL[card.light]}：{why}）"
+    why = []
+    if card.due_on < card.issued_on:
+        why.append(f"截止日期 {card.due_on.isoformat()} 已逾期")
+    if card.returned_count:
+        why.append(f"已被退回补充 {card.returned_count} 次")
+    return f"{card.item_label}（{LIGHT_LABEL[card.light]}：{'，'.join(why) or '亮灯'}）"
