@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, literal_column, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -74,7 +74,10 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
                 _live(campaign_ids),
                 col(Assignment.status).in_(lights.ASSIGNMENT_WAITING),
                 # what can be lit at all (the indexes narrow it), then the light itself
-                or_(col(Assignment.due_on) < latest_today, col(Assignment.returned_count) >= fewest_returns),
+                or_(
+                    col(Assignment.due_on) < latest_today,
+                    col(Assignment.returned_count) >= literal_column(str(int(fewest_returns))),  # see counts.py
+                ),
                 lit_a.in_([light.value for light in CARD_LIGHTS]),
             )
             .order_by(Assignment.id)
