@@ -75,10 +75,6 @@ class LightBook:
     default: Thresholds
     custom: Mapping[int, Thresholds]
 
-    def of(self, campaign_id: int) -> Thresholds:
-        """The thresholds a campaign's tasks are lit by."""
-        return self.custom.get(campaign_id, self.default)
-
     @property
     def provisional(self) -> bool:
         """True when some campaign's spans crossed a year nobody has loaded."""
@@ -95,17 +91,6 @@ class LightBook:
             *((campaign == campaign_id, _case(t, due, waiting, returned)) for campaign_id, t in self.custom.items()),
             else_=plain,
         )
-
-    def light(self, campaign_id: int, *, due: date, waiting: bool, returned: int = 0) -> Light:
-        """The same rule for one row already in hand (a feed, a message)."""
-        t = self.of(campaign_id)
-        if not waiting:
-            return Light.none
-        if due < t.red_before or returned >= t.red_returns:
-            return Light.red
-        if due < t.today or returned >= t.yellow_returns:
-            return Light.yellow
-        return Light.blue if due <= t.blue_until else Light.none
 
 
 def rules_of(stored: dict[str, Any] | None) -> SupervisionRules:
