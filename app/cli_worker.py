@@ -25,6 +25,7 @@ def build_worker(args: argparse.Namespace):  # noqa: ANN201 - a lanes.Worker (im
     from app.services.calendar import workdays
     from app.services.notifications import delivery, events
     from app.services.storage import get_store
+    from app.services.supervision import escalation
     from app.services.worker import heartbeats, previews, texts
     from app.services.worker.lanes import Lane, Worker
     from app.settings import get_settings
@@ -46,6 +47,11 @@ def build_worker(args: argparse.Namespace):  # noqa: ANN201 - a lanes.Worker (im
         with session_scope() as session:
             found = events.scan_deadlines(session, today=today, within_workdays=settings.remind_within_workdays)
         print(f"reminders: {found} new", flush=True)
+        # 督办: yellow and red cards, 督办单 and re-escalations, in a transaction of their own (a failure there
+        # leaves the reminders sent)
+        with session_scope() as session:
+            given = escalation.scan(session, today=today)
+        print(f"supervision: {given} new", flush=True)
         seal_daily()
         return 0  # a scan is not a backlog: the lane waits its poll either way
 

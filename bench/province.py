@@ -60,11 +60,17 @@ def _measure(counties: int) -> dict[str, Any]:
             province, office = auth("bench-province"), auth("office-0")
             campaign, round_id = made.campaign_ids[0], made.round_ids[0]
 
-            def overview() -> None:
-                r = client.post("/graphql", json={"query": OVERVIEW, "variables": {"first": 100}}, headers=province)
+            def overview(query: str = OVERVIEW) -> None:
+                r = client.post("/graphql", json={"query": query, "variables": {"first": 100}}, headers=province)
                 body = r.json()
                 assert r.status_code == 200 and "errors" not in body, body
                 assert body["data"]["counties"]["totalCount"] == counties
+
+            # the same overview without its warning lights (issue 25), timed in the same run for the difference
+            unlit = OVERVIEW.replace("lights { blue yellow red }", "")
+            assert unlit != OVERVIEW
+            out["overview_unlit"] = median(lambda: overview(unlit))
+            out["overview_unlit_statements"] = statements(lambda: overview(unlit))
 
             def get(url: str) -> Any:
                 def call() -> None:
@@ -129,6 +135,14 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
             f"| {'met' if met else 'not met'} |"
         )
     lines += ["", f"{'All targets met.' if met_all else 'Not every target met (see the plans below).'}", ""]
+    lines += [
+        "The overview with each campaign's warning lights (issue 25: blue/yellow/red counts, summed from the tally",
+        "and corrected for often-returned assignments) against the same query without them, same run: "
+        f"{top['overview'] * 1000:.0f} ms ({top['overview_statements']} statements) against "
+        f"{top['overview_unlit'] * 1000:.0f} ms ({top['overview_unlit_statements']}) at 100 counties; "
+        f"{base['overview'] * 1000:.0f} ms against {base['overview_unlit'] * 1000:.0f} ms for one.",
+        "",
+    ]
     (counted, counted_plan), (tallied, tallied_plan) = top["counted"], top["tallied"]
     lines += [
         "### Why the overview reads a tally",

@@ -29,6 +29,7 @@ query Overview($first: Int) {
         id name status
         currentPhase { name }
         progress { total notStarted submitted returned approved overdue submittedPct approvedPct }
+        lights { blue yellow red }
         score { roundId total percent bonusPoints vetoed verdict level1 { key title points max } }
       }
     } }

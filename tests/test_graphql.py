@@ -86,6 +86,9 @@ def test_province_overview_has_every_county_of_its_region_with_rest_totals(clien
         rest_progress["overdue"],
         rest_progress["approved_pct"],
     )
+    # the lights, summed from the tally and corrected for returns, are the REST count from every assignment
+    lights = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/lights", headers=world.auth("lc-office")).json()
+    assert lingchuan["lights"] == {k: lights[k] for k in ("blue", "yellow", "red")} and lights["red"] > 0
     # a province elsewhere sees none of them
     other = gql(client, world.auth("yn-province"), OVERVIEW)
     assert other["data"]["counties"]["totalCount"] == 0 and other["data"]["counties"]["edges"] == []

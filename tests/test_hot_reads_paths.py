@@ -48,6 +48,8 @@ def _filters(world, level1_id: int) -> list[dict[str, Any]]:
         {"unit_id": world.ids["lc_sfj"]},
         {"level1_id": level1_id},
         {"section": "indicator"},
+        *({"light": light} for light in ("red", "yellow", "blue", "none")),
+        {"light": "red", "overdue": "true", "sort": "unit"},
         *({"sort": s} for s in ("due_on", "-due_on", "item", "-item", "unit", "-unit", "status", "-status")),
         {"sort": "nonsense"},
         {"limit": 3, "offset": 2},
@@ -65,7 +67,7 @@ def _general(session: Session, token: str, route: str, params: dict[str, Any], t
         path = "/me/assignments" if route == "todo" else "/campaigns/{campaign_id}/assignments"
         duties.refuse_outside_duty(who.role, "GET", API + path)  # 三员分立, before any read on both paths
         names = {"campaign_id", "unit_id", "level1_id", "section", "status", "overdue", "due_before",
-                 "due_within_workdays", "sort"}  # fmt: skip
+                 "due_within_workdays", "light", "sort"}  # fmt: skip
         given = {k: v for k, v in params.items() if k in names}
         if "overdue" in given:
             given["overdue"] = given["overdue"] == "true"

@@ -47,7 +47,7 @@ SECRET_QUERY = {"token", "sig", "signature", "expires", "code", "state", "iss", 
 # parameters too and are validated as those (checked below with every query parameter).
 FORM_SCHEMAS = {
     "EvidenceFileForm", "VersionFileForm", "UploadContent", "UploadPartContent", "ImportUnitsForm",
-    "UploadFrameworkForm", "ReplaceReportTemplateForm",
+    "UploadFrameworkForm", "ReplaceReportTemplateForm", "ReplaceNoticeTemplateForm",
 }  # fmt: skip
 CLEANERS = {text._line, text._text, text._url}  # noqa: SLF001 - the types' own cleaning steps
 

@@ -323,7 +323,7 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
 NOT_COUNTY_OBJECTS = {"framework_id", "intent_id"}  # an upload intent is its creator's alone
 OWN_TOKEN = {"/api/v1/calendar/units/{unit_id}/deadlines.ics", "/api/v1/downloads/{version_id}"}
 # Objects that belong to one unit, so another unit's liaison of the same county must not reach them.
-UNIT_PARAMS = {"assignment_id", "evidence_id", "rectification_id", "unit_id"}
+UNIT_PARAMS = {"assignment_id", "evidence_id", "rectification_id", "unit_id", "notice_id"}
 # GET routes with a required query parameter: what to ask, so the answer is the authorization's.
 READ_QUERIES = {"/api/v1/campaigns/{campaign_id}/evidence/search": {"q": "越权检查"}}
 
@@ -376,12 +376,13 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
 
         assignment_id, (_, token) = a.id, users.mint_script_token(s, username="lc-sfj", name="越权检查")
         token_id = token.id
+        notice = _notice(s, a, county_id=world.ids["lc_county"])
         s.commit()
     yield {
         "assignment_id": assignment_id, "campaign_id": world.ids["lc_campaign"], "county_id": world.ids["lc_county"],
         "evidence_id": evidence, "number": 1, "rectification_id": rect, "round_id": rnd, "unit_id": world.ids["lc_sfj"],
         "group_id": group, "webhook_id": hook, "framework_id": framework, "region_id": world.ids["lc_county"],
-        "session_id": login.json()["session_id"], "user_id": user_id, "token_id": token_id,
+        "session_id": login.json()["session_id"], "user_id": user_id, "token_id": token_id, "notice_id": notice,
         "follow_up_id": follow_up, "check_id": check,
     }  # fmt: skip
     # its webhook points at a host that does not exist: left on, every later event of 陵川 (a deadline scan
@@ -389,6 +390,24 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
     with Session(get_engine()) as s:
         s.execute(update(Webhook).where(Webhook.id == hook).values(active=False))
         s.commit()
+
+
+def _notice(s, assignment, *, county_id: int) -> int:
+    """A 督办单 to the 县司法局, issued as the supervision scan issues one for a red card (without its events)."""
+    import uuid
+    from datetime import date
+
+    from app.models import SupervisionCard
+    from app.services.supervision import notices
+
+    card = SupervisionCard(
+        key=f"security:{uuid.uuid4()}", campaign_id=assignment.campaign_id, county_id=county_id,
+        unit_id=assignment.unit_id, subject="assignment", subject_id=assignment.id, item_id=assignment.item_id,
+        light="red", points=0, due_on=assignment.due_on, issued_on=date(2023, 2, 10),
+    )  # fmt: skip
+    s.add(card)
+    s.flush()
+    return notices.issue(s, card_id=card.id, task=card, today=date(2023, 2, 10)).id
 
 
 def own_framework(code: str) -> bytes:
@@ -445,6 +464,10 @@ WRITE_BODIES: dict[str, dict | None] = {
     "PUT /api/v1/campaigns/{campaign_id}/scoring": {},
     "PUT /api/v1/campaigns/{campaign_id}/self-assessment-template": None,  # multipart (a .docx)
     "DELETE /api/v1/campaigns/{campaign_id}/self-assessment-template": None,
+    "PUT /api/v1/campaigns/{campaign_id}/supervision-rules": {},
+    "PUT /api/v1/campaigns/{campaign_id}/notice-template": None,  # multipart (a .docx)
+    "DELETE /api/v1/campaigns/{campaign_id}/notice-template": None,
+    "POST /api/v1/notices/{notice_id}/receipt": {"planned_completion_on": "2030-01-01", "reply": "越权"},
     "POST /api/v1/counties/{county_id}/unit-groups": {"name": "越权组"},
     "POST /api/v1/counties/{county_id}/units": {"name": "越权单位", "kind": "department"},
     "POST /api/v1/counties/{county_id}/units/import": None,  # multipart

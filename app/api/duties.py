@@ -106,6 +106,16 @@ GET /rectifications/{rectification_id}/history
 GET /follow-ups/{follow_up_id}
 GET /follow-ups/{follow_up_id}/checks
 GET /follow-up-checks/{check_id}
+GET /campaigns/{campaign_id}/supervision-rules
+PUT /campaigns/{campaign_id}/supervision-rules
+GET /campaigns/{campaign_id}/lights
+GET /campaigns/{campaign_id}/notices
+GET /campaigns/{campaign_id}/notice-template.docx
+PUT /campaigns/{campaign_id}/notice-template
+DELETE /campaigns/{campaign_id}/notice-template
+GET /campaigns/{campaign_id}/units/ranking
+GET /notices/{notice_id}
+GET /notices/{notice_id}/document.docx
 GET /rounds/{round_id}/report
 GET /rounds/{round_id}/report.xlsx
 GET /rounds/{round_id}/scores
@@ -173,6 +183,7 @@ POST /uploads/{intent_id}/complete
 GET /uploads/{intent_id}/parts
 POST /rectifications/{rectification_id}/progress
 POST /follow-up-checks/{check_id}
+POST /notices/{notice_id}/receipt
 """
 
 

@@ -24,6 +24,7 @@ from app.models.report_template import ReportTemplate
 from app.models.scoring import MetricFigure, Score, ScoringRound
 from app.models.search import EvidenceText
 from app.models.sso import SsoIdentity, SsoLoginState
+from app.models.supervision import NoticeCounter, NoticeTemplate, SupervisionCard, SupervisionNotice
 from app.models.unit import Unit, UnitGroup, UnitGroupMember
 from app.models.user import ScriptToken, User
 from app.models.worker import WorkerBeat
@@ -57,6 +58,8 @@ __all__ = [
     "MaterialRequest",
     "MaterialRequestItem",
     "MetricFigure",
+    "NoticeCounter",
+    "NoticeTemplate",
     "OutboxEvent",
     "PasswordHistory",
     "PasswordPolicy",
@@ -72,6 +75,8 @@ __all__ = [
     "ScriptToken",
     "SsoIdentity",
     "SsoLoginState",
+    "SupervisionCard",
+    "SupervisionNotice",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",

@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from app.models._base import UTCDateTime, created_at_field, json_doc_field
 from app.models.common import Page
 from app.models.evidence import ReviewDecision
+from app.models.supervision import Light
 from app.models.text import Line, Text
 
 
@@ -92,6 +93,8 @@ class Campaign(SQLModel, table=True):
     frozen_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # This campaign's scoring configuration (ScoringConfig as JSON); None: the framework's default.
     scoring: dict[str, Any] | None = json_doc_field()
+    # This campaign's supervision rules (SupervisionRules as JSON: lights, points, re-escalation); None: defaults.
+    supervision: dict[str, Any] | None = json_doc_field()
 
 
 class CampaignCreate(SQLModel):
@@ -168,6 +171,8 @@ class Assignment(SQLModel, table=True):
     due_on: date = Field(index=True)
     due_overridden: bool = False
     status: str = Field(default=AssignmentStatus.not_started, sa_type=String(16), index=True)
+    # How often the office returned it (退回补充), counted as it happens: two and three returns light it.
+    returned_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, index=True)
     created_at: datetime = created_at_field()
 
 
@@ -254,6 +259,9 @@ class AssignmentPublic(BaseModel):
     due_overridden: bool
     status: AssignmentStatus  # the workflow status, whatever the date
     overdue: bool  # still waiting on the unit (not started, or returned) and past its due date
+    light: Light = PydanticField(
+        description="预警灯：none 无、blue 蓝（临近截止）、yellow 黄、red 红（按本活动督办规则）"
+    )
     last_review: LastReview | None = PydanticField(
         default=None,
         description="最近一次审核（本任务现有资料中，撤回的不算）：结论、意见、审核时间和审核人；尚未审核为 null",

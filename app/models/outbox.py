@@ -19,6 +19,10 @@ class EventKind(StrEnum):
     evidence_returned = "evidence.returned"
     evidence_approved = "evidence.approved"
     scores_released = "scores.released"
+    light_yellow = "supervision.yellow"  # a task turned 黄: to the unit's liaison and its leader in charge
+    light_red = "supervision.red"  # a task turned 红: to the office, with the 督办单 it issued
+    notice_escalated = "supervision.escalated"  # a 督办单 still without its 回执 after N working days
+    notice_acknowledged = "supervision.acknowledged"  # the unit answered a 督办单 (回执)
 
 
 class WebhookKind(StrEnum):

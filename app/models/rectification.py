@@ -10,6 +10,7 @@ from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field, json_list_field
+from app.models.supervision import Light
 from app.models.text import Text
 
 
@@ -162,6 +163,7 @@ class RectificationPublic(SQLModel):
     due_on: date
     status: RectificationStatus
     overdue: bool
+    light: Light = Light.none
     office_comment: str
     evidence_ids: list[int]
     created_at: datetime

@@ -23,6 +23,8 @@ class UnitBase(SQLModel):
     name: Line = Field(min_length=1, max_length=100)
     kind: UnitKind = Field(sa_type=String(16))
     aliases: list[Line] = json_list_field()
+    # The unit's leader in charge (分管领导), named on yellow-light notices beside the liaison: 姓名 电话.
+    leader_contact: Line | None = Field(default=None, max_length=100)
 
 
 class Unit(UnitBase, table=True):

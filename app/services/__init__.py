@@ -31,6 +31,7 @@ LAYERS = [
     "assessment",
     "exports",
     "carryover",
+    "supervision",
     "demo",
     "backup",
 ]

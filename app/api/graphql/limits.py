@@ -67,6 +67,7 @@ LIST_BOUNDS: dict[str, int] = {
     "Campaign.reusedEvidence": 200,  # files submitted more than once in a campaign
     "Campaign.rounds": 20,  # scoring rounds: the office's, the evaluators', re-scorings
     "Campaign.followUps": 20,  # 回头看 rounds: a few a year
+    "Campaign.unitRanking": 150,  # one row per unit of the county (罗平 has 60)
     "CampaignItem.assignments": 50,  # the lead and co-operating units of one item (各乡镇 expands to ~20)
     "DeadlineBoard.byUnit": 200,
     "DeadlineBoard.byLevel1": 20,
@@ -84,6 +85,7 @@ LIST_BOUNDS: dict[str, int] = {
     "ScoreSummary.level1": 10,  # 一级指标: six to eight in the national and provincial frameworks
     "ScoreSummary.level2": 100,
     "ScoringRound.scores": 500,  # one per item of the framework (the history more, but rarely asked)
+    "UnitRank.deductions": 40,  # a unit's yellow and red cards in one campaign
     "Mutation.recordScores": 500,
 }
 

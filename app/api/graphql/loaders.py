@@ -16,12 +16,14 @@ from app.api.graphql.types.regions import RegionType
 from app.api.graphql.types.scoring import ScoreSummaryType
 from app.models.evidence import EvidenceDetail
 from app.models.progress import ProgressRow
+from app.models.supervision import Light
 from app.services.accounts import regions
 from app.services.assessment import score_report
 from app.services.campaign import assignments, campaigns, progress
 from app.services.errors import DomainError
 from app.services.indicators import frameworks
 from app.services.submission import evidence
+from app.services.supervision import counts
 
 if TYPE_CHECKING:
     from app.api.graphql.context import Context
@@ -36,6 +38,7 @@ class Loaders:
         self.framework = DataLoader(load_fn=self._frameworks)
         self.campaigns_by_county = DataLoader(load_fn=self._campaigns_by_county)
         self.progress = DataLoader(load_fn=self._progress)
+        self.lights = DataLoader(load_fn=self._lights)
         self.score = DataLoader(load_fn=self._scores)
         self.assignments_by_item = DataLoader(load_fn=self._assignments_by_item)
         self.evidence_detail = DataLoader(load_fn=self._evidence_detail)
@@ -60,6 +63,10 @@ class Loaders:
 
     async def _progress(self, campaign_ids: list[int]) -> list[ProgressRow | None]:
         found = await self.ctx.call(progress.by_campaign, campaign_ids=campaign_ids, today=self.ctx.today)
+        return [found.get(c) for c in campaign_ids]
+
+    async def _lights(self, campaign_ids: list[int]) -> list[dict[Light, int] | None]:
+        found = await self.ctx.call(counts.by_campaign, campaign_ids=campaign_ids, today=self.ctx.today)
         return [found.get(c) for c in campaign_ids]
 
     async def _scores(self, keys: list[tuple[int, str]]) -> list[ScoreSummaryType | None | DomainError]:

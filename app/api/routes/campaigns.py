@@ -20,6 +20,7 @@ from app.models.campaign import (
     CampaignPublic,
 )
 from app.models.common import Page
+from app.models.supervision import Light
 from app.services.access import Principal
 from app.services.calendar import workdays
 from app.services.campaign import assignment_rows, assignments, campaigns
@@ -101,6 +102,7 @@ async def list_assignments(
     due_within_workdays: Annotated[
         int | None, Query(ge=0, le=workdays.MAX_WITHIN_WORKDAYS, description="N个工作日内到期（未逾期）")
     ] = None,
+    light: Annotated[Light | None, Query(description="预警灯：blue 蓝、yellow 黄、red 红、none 无")] = None,
     sort: SortDep = "due_on",
 ) -> Response:
     """The campaign's assignments the caller may see, filtered (a liaison sees its unit's)."""
@@ -113,6 +115,7 @@ async def list_assignments(
         overdue=overdue,
         due_before=due_before,
         due_within_workdays=due_within_workdays,
+        light=light,
         sort=sort,
     )
 

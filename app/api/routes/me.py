@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import CurrentPrincipal, PageDep, PasswordChanger, ReadDep, SessionDep, SortDep, Today
 from app.api.routes.campaigns import assignment_page
 from app.models.campaign import AssignmentPage, AssignmentStatus
+from app.models.supervision import Light
 from app.models.user import Role
 from app.services.accounts import passwords
 from app.services.calendar import workdays
@@ -85,6 +86,7 @@ async def list_my_assignments(
     due_within_workdays: Annotated[
         int | None, Query(ge=0, le=workdays.MAX_WITHIN_WORKDAYS, description="N个工作日内到期（未逾期）")
     ] = None,
+    light: Annotated[Light | None, Query(description="预警灯：blue 蓝、yellow 黄、red 红、none 无")] = None,
     sort: SortDep = "due_on",
 ) -> Response:
     """A liaison's to-do list: its unit's assignments, soonest due first."""
@@ -94,6 +96,7 @@ async def list_my_assignments(
         overdue=overdue,
         due_before=due_before,
         due_within_workdays=due_within_workdays,
+        light=light,
         sort=sort,
     )
 

@@ -18,9 +18,11 @@ from app.models import Assignment, Campaign, Item, Unit, User
 from app.models._base import utcnow
 from app.models.campaign import AssignmentStatus, status_label
 from app.models.framework import FrameworkSection, item_label
+from app.models.supervision import LIGHT_LABEL, Light
 from app.models.user import Role
 from app.services import auth
 from app.services.access import Principal, campaign_scope, county_scope, principal_for, unit_scope
+from app.services.calendar import lights
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.settings import get_settings
 
@@ -75,8 +77,10 @@ def uid_domain() -> str:
 
 def _render(session: Session, *, unit: Unit, principal: Principal, today: date) -> str:
     """VCALENDAR text: one all-day event per unfinished assignment of the unit, with a reminder the day before."""
+    book = lights.book(session, today=today, where=campaign_scope(principal))
+    lit = lights.of_assignment(book)
     rows = session.exec(
-        select(Assignment, Item.number, Item.text, FrameworkSection.name, FrameworkSection.position, Campaign.name)
+        select(Assignment, Item.number, Item.text, FrameworkSection.name, FrameworkSection.position, Campaign.name, lit)
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
@@ -96,10 +100,11 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", vText(f"{unit.name}·示范创建截止日期"))
     calendar.add("x-wr-timezone", vText("Asia/Shanghai"))
-    for assignment, number, text, section_name, section_position, campaign_name in rows:
+    for assignment, number, text, section_name, section_position, campaign_name, light in rows:
         due: date = assignment.due_on
         label = item_label(number, section_name, section_position)
-        summary = f"【截止】{label} {text[:40]}"
+        lamp = LIGHT_LABEL[Light(light)]
+        summary = f"【截止】{label} {text[:40]}" + (f"【{lamp}】" if lamp else "")
         overdue = assignment.status in _OPEN and assignment.due_on < today
         event = Event()
         event.add("uid", f"assignment-{assignment.id}@{domain}")
@@ -109,8 +114,12 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
         event.add("summary", summary)
         event.add(
             "description",
-            f"{campaign_name}\n{label}：{text}\n当前状态：{status_label(assignment.status, overdue=overdue)}",
+            f"{campaign_name}\n{label}：{text}\n"
+            + (f"预警：{lamp}\n" if lamp else "")
+            + f"当前状态：{status_label(assignment.status, overdue=overdue)}",
         )
+        if lamp:
+            event.add("categories", [lamp])
         event.add("transp", "TRANSPARENT")
         alarm = Alarm()
         alarm.add("action", "DISPLAY")

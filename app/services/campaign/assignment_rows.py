@@ -20,7 +20,7 @@ from app.services.access import Principal
 from app.services.campaign import assignments, campaigns, last_review
 from app.services.campaign.assignments import OPEN, AssignmentFilter
 
-_KEYS = tuple(assignments._COLUMNS)
+_KEYS = (*assignments._COLUMNS, "light")
 _OPEN = frozenset(s.value for s in OPEN)
 
 
@@ -32,16 +32,19 @@ def page(
     if filters.campaign_id is not None and filters.sort.removeprefix("-") not in assignments.SORTS:
         # as the general path: a campaign the caller may not see is not found before a bad sort is refused
         campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
-    key = ("assignments", access.scope_key(principal), assignments.shape(filters))
-    statement = prepared(session, key, lambda: assignments.list_statement(principal, filters))  # sort_invalid
-    values = assignments.list_values(session, filters, today=today, limit=limit, offset=offset)
+    book = assignments.lights_for(session, principal, today)
+    key = ("assignments", access.scope_key(principal), assignments.shape(filters, book))
+    statement = prepared(session, key, lambda: assignments.list_statement(principal, filters, book))  # sort_invalid
+    values = assignments.list_values(session, filters, book, today=today, limit=limit, offset=offset)
     rows = statement.run(session, values)
     if rows:
         total = rows[0][-1]  # every row carries the window count; a row is seen, so is its campaign
     else:
         if filters.campaign_id is not None:
             campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
-        count = prepared(session, (*key, "count"), lambda: assignments.list_statement(principal, filters, count=True))
+        count = prepared(
+            session, (*key, "count"), lambda: assignments.list_statement(principal, filters, book, count=True)
+        )
         total = count.run(session, values)[0][0]
     items = []
     for row in rows:

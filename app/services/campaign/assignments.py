@@ -19,10 +19,11 @@ from app.models.campaign import (
     AssignmentUpdate,
     DayUnit,
 )
+from app.models.supervision import Light
 from app.models.user import Role
 from app.services import access
 from app.services.access import Principal, campaign_scope, unit_scope
-from app.services.calendar import workdays
+from app.services.calendar import lights, workdays
 from app.services.campaign import campaigns, last_review, units
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit, concurrency
@@ -43,6 +44,7 @@ class AssignmentFilter:
     overdue: bool | None = None  # True: waiting on the unit past its due date; False: not
     due_before: date | None = None
     due_within_workdays: int | None = None  # open, not yet overdue, due within N working days
+    light: Light | None = None  # today's warning light (the campaign's rules)
     sort: str = "due_on"  # one of SORTS, "-" in front for descending
 
 
@@ -93,12 +95,20 @@ _COLUMNS = {
     "due_overridden": Assignment.due_overridden,
     "status": Assignment.status,
 }
-assert set(_COLUMNS) | {"overdue", "last_review"} == set(AssignmentPublic.model_fields), "AssignmentPublic drifted"
+assert set(_COLUMNS) | {"overdue", "light", "last_review"} == set(AssignmentPublic.model_fields), "drifted"
 
 
-def _query(principal: Principal):  # noqa: ANN202 - a select of plain columns
+light_of = lights.of_assignment
+
+
+def lights_for(session: Session, principal: Principal, today: date) -> lights.LightBook:
+    """Today's thresholds of the campaigns the caller may read."""
+    return lights.book(session, today=today, where=campaign_scope(principal))
+
+
+def _query(principal: Principal, book: lights.LightBook):  # noqa: ANN202 - a select of plain columns
     return (
-        select(*_COLUMNS.values())
+        select(*_COLUMNS.values(), light_of(book))
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
@@ -129,7 +139,7 @@ def _public(session: Session, rows: Sequence[Any], today: date) -> list[Assignme
     them one by one in Python)."""
     values = []
     for row in rows:
-        value = dict(zip(_COLUMNS, row, strict=False))  # (a list query adds its window count at the end)
+        value = dict(zip([*_COLUMNS, "light"], row, strict=False))  # (a list adds its window count at the end)
         value["overdue"] = value["status"] in OPEN and value["due_on"] < today
         values.append(value)
     found = _PUBLIC_LIST.validate_python(values)
@@ -155,16 +165,20 @@ _FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
 }
 
 
-def shape(filters: AssignmentFilter) -> tuple[Any, ...]:
-    """What the list statement's SQL depends on besides the caller: the filters present (overdue's value too) and
-    the sort."""
+def shape(filters: AssignmentFilter, book: lights.LightBook) -> tuple[Any, ...]:
+    """What the list statement's SQL depends on besides the caller: the filters present (overdue's value too), the
+    sort, and the campaigns whose warning lights follow rules of their own."""
     present = tuple(n for n in _FILTERS if getattr(filters, n) is not None)
-    return (present, filters.overdue, filters.sort)
+    return (present, filters.light is not None, filters.overdue, filters.sort, book.bound_shape())
 
 
-def list_values(session: Session, filters: AssignmentFilter, *, today: date, limit: int, offset: int) -> dict[str, Any]:
-    """The values list_statement binds for these filters."""
-    values: dict[str, Any] = {"today": today, "limit": limit, "offset": offset}
+def list_values(
+    session: Session, filters: AssignmentFilter, book: lights.LightBook, *, today: date, limit: int, offset: int
+) -> dict[str, Any]:
+    """The values list_statement binds for these filters and today's light thresholds."""
+    values: dict[str, Any] = {"today": today, "limit": limit, "offset": offset, **book.bind_values()}
+    if filters.light is not None:
+        values["light"] = Light(filters.light).value
     for name in ("campaign_id", "unit_id", "level1_id", "section", "due_before"):
         values[name] = getattr(filters, name)
     values["status"] = AssignmentStatus(filters.status).value if filters.status is not None else None
@@ -173,10 +187,12 @@ def list_values(session: Session, filters: AssignmentFilter, *, today: date, lim
     return values
 
 
-def list_statement(principal: Principal, filters: AssignmentFilter, *, count: bool = False):  # noqa: ANN201
+def list_statement(  # noqa: ANN201
+    principal: Principal, filters: AssignmentFilter, book: lights.LightBook, *, count: bool = False
+):
     """The list's select for the caller (the tenancy conditions of app/services/access.py) and the filters, every
-    value a bindparam (list_values): the page's rows with the total as a window count at the end; or (count) the
-    total alone, for a page past the end. Raises Invalid for an unknown sort.
+    value a bindparam (list_values): the page's rows and their warning light with the total as a window count at
+    the end; or (count) the total alone, for a page past the end. Raises Invalid for an unknown sort.
 
     The page is chosen first on narrow rows (ids and sort keys of every match: the count and the sort touch each
     of them), and only its rows are joined to their item text and unit name (a county's ledger matches ~1,300
@@ -198,6 +214,14 @@ def list_statement(principal: Principal, filters: AssignmentFilter, *, count: bo
         value = getattr(filters, field)
         if value is not None:
             matching = matching.where(make(value))
+    light = book.bound_expression(
+        campaign=col(Assignment.campaign_id),
+        due=col(Assignment.due_on),
+        waiting=col(Assignment.status).in_(lights.ASSIGNMENT_WAITING),
+        returned=col(Assignment.returned_count),
+    )
+    if filters.light is not None:
+        matching = matching.where(light == bindparam("light"))
     if count:
         return select(func.count()).select_from(matching.subquery())
     first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
@@ -210,7 +234,7 @@ def list_statement(principal: Principal, filters: AssignmentFilter, *, count: bo
         .subquery("page")
     )
     return (
-        select(*_COLUMNS.values(), page.c.total)
+        select(*_COLUMNS.values(), light, page.c.total)
         .join(page, page.c.id == Assignment.id)
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
@@ -231,14 +255,15 @@ def list_visible(
     """A page of the assignments the caller may see, filtered, in due-date then item order."""
     if filters.campaign_id is not None:
         campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
-    statement = list_statement(principal, filters)
-    values = list_values(session, filters, today=today, limit=limit, offset=offset)
+    book = lights_for(session, principal, today)
+    statement = list_statement(principal, filters, book)
+    values = list_values(session, filters, book, today=today, limit=limit, offset=offset)
     # the page and the total in one round trip (a window count); a page past the end counts on its own
     rows = session.execute(statement, values).all()
     if rows:
         total = rows[0][-1]
     else:
-        total = session.execute(list_statement(principal, filters, count=True), values).scalar_one()
+        total = session.execute(list_statement(principal, filters, book, count=True), values).scalar_one()
     return _public(session, rows, today), total
 
 
@@ -255,7 +280,7 @@ def for_items(
 ) -> dict[tuple[int, int], list[AssignmentPublic]]:
     """The visible assignments of several (campaign id, item id) pairs, in one statement."""
     rows = session.execute(
-        _query(principal)
+        _query(principal, lights_for(session, principal, today))
         .where(
             col(Assignment.campaign_id).in_({c for c, _ in keys}),
             col(Assignment.item_id).in_({i for _, i in keys}),
@@ -286,7 +311,8 @@ def get_row(session: Session, *, assignment_id: int, principal: Principal) -> As
 
 def get_visible(session: Session, *, assignment_id: int, principal: Principal, today: date) -> AssignmentPublic:
     """One assignment, if the caller may see it (another unit's or county's is not found)."""
-    row = session.execute(_query(principal).where(Assignment.id == assignment_id)).first()
+    book = lights_for(session, principal, today)
+    row = session.execute(_query(principal, book).where(Assignment.id == assignment_id)).first()
     if row is None:
         raise NotFound("未找到该任务分工", code="assignment_not_found")
     return _public(session, [row], today)[0]

@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 from app.models import Assignment, Evidence, FrameworkSection, Heading, Item, MaterialRequestItem, Unit
 from app.models.campaign import AssignmentRole, AssignmentStatus, status_label
 from app.models.evidence import EvidenceStatus, ReviewDecision
+from app.models.supervision import LIGHT_LABEL, Light
 from app.services.access import Principal, unit_scope
-from app.services.campaign import campaigns, last_review
+from app.services.campaign import assignments, campaigns, last_review
 from app.services.campaign.assignments import OPEN
 from app.services.documents import sheets
 
@@ -25,6 +26,7 @@ COLUMNS: sheets.Columns = (
     ("牵头/配合", 10),
     ("截止日期", 12),
     ("状态", 10),
+    ("预警", 8),
     ("资料份数", 10),
     ("最近审核", 12),
     ("审核日期", 12),
@@ -54,6 +56,7 @@ def render(
             Item.level1_id,
             FrameworkSection.name,
             Unit.name,
+            assignments.light_of(assignments.lights_for(session, principal, today)),
         )
         .join(Item, col(Item.id) == Assignment.item_id)
         .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
@@ -77,7 +80,7 @@ def render(
     sheet = sheets.StreamedSheet(
         "任务分工台账", f"{campaign.name} 任务分工台账（{unit_label}，截至 {today.isoformat()}）", COLUMNS
     )
-    for assignment_id, unit, role, due_on, status, item_id, number, text, level1_id, section, unit_name in rows:
+    for assignment_id, unit, role, due_on, status, item_id, number, text, level1_id, section, unit_name, light in rows:
         overdue = AssignmentStatus(status) in OPEN and due_on < today
         review = reviews.get(assignment_id)
         sheet.row(
@@ -89,6 +92,7 @@ def render(
                 ROLE_LABEL[AssignmentRole(role)],
                 due_on,
                 status_label(status, overdue=overdue),
+                LIGHT_LABEL[Light(light)],
                 len(counting.get((unit, item_id), [])),
                 DECISION_LABEL[ReviewDecision(review.decision)] if review else "",
                 review.reviewed_at.date() if review else None,

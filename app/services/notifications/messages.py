@@ -106,9 +106,48 @@ def render(event: OutboxEvent, names: Names) -> Message:
         else:
             title, line = "任务已逾期", f"{unit} 有 {count} 项任务已过截止日期 {due}，尚未完成"
         path = f"/campaigns/{event.campaign_id}/units/{d.get('unit_id')}/assignments"
+    elif kind in _SUPERVISION:
+        title, line, path = _supervision(event, names, unit)
     elif kind == EventKind.scores_released:
         title, line = "评分已发布", f"评分轮次“{_clean(d.get('round'), 60)}”已发布"
         path = f"/campaigns/{event.campaign_id}/rounds/{d.get('round_id')}"
     else:
         title, line, path = "事件通知", f"事件 {kind}", ""
     return Message(title=f"示范创建：{title}", text=county + line, link=f"{base}{path}" if base and path else "")
+
+
+_SUPERVISION = (
+    EventKind.light_yellow,
+    EventKind.light_red,
+    EventKind.notice_escalated,
+    EventKind.notice_acknowledged,
+)
+
+
+def _supervision(event: OutboxEvent, names: Names, unit: str) -> tuple[str, str, str]:
+    """(title, line, path) of a supervision event: a light turned 黄/红, a 督办单 escalated again or answered."""
+    d, kind = event.data, event.kind
+    what = names.assignments.get(d.get("assignment_id")) or (  # type: ignore[arg-type]
+        f"整改事项{d.get('subject_id')}" if d.get("subject") == "rectification" else "任务"
+    )
+    why = []
+    if d.get("overdue_workdays"):
+        why.append(f"已逾期 {d['overdue_workdays']} 个工作日")
+    if d.get("returned_count"):
+        why.append(f"已被退回 {d['returned_count']} 次")
+    reason = "、".join(why) or f"截止日期 {d.get('due_on', '')}"
+    number = _clean(d.get("notice_number"), 30)
+    notice_path = f"/notices/{d.get('notice_id')}"
+    if kind == EventKind.light_yellow:
+        who = "、".join(_clean(n, 30) for n in d.get("liaisons") or []) or "联络员"
+        leader = _clean(d.get("leader_contact"), 60)
+        line = f"{unit} {what} 亮黄灯（{reason}），请{who}{'及分管领导' + leader if leader else ''}督促办理"
+        return "任务亮黄灯", line, f"/campaigns/{event.campaign_id}/units/{d.get('unit_id')}/assignments"
+    if kind == EventKind.light_red:
+        line = f"{unit} {what} 亮红灯（{reason}），已下发督办单{number}，请于 {d.get('acknowledge_by', '')} 前回执"
+        return "任务亮红灯，已下发督办单", line, notice_path
+    if kind == EventKind.notice_escalated:
+        line = f"{unit} 督办单{number}下发 {d.get('workdays', '')} 个工作日仍未回执（第 {d.get('escalations')} 次督办）"
+        return "督办单逾期未回执", line, notice_path
+    line = f"{unit} 已回执督办单{number}，计划于 {d.get('planned_completion_on', '')} 完成"
+    return "督办单已回执", line, notice_path

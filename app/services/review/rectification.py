@@ -23,6 +23,7 @@ from app.models.rectification import (
 )
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope, unit_scope
+from app.services.calendar import lights
 from app.services.campaign import campaigns, units
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit
@@ -198,8 +199,28 @@ def closing_evidence(session: Session, row: Rectification) -> list[int]:
     )
 
 
+WAITING = (S.open, S.in_progress)  # still the unit's to do
+
+
+def light_of(book: lights.LightBook) -> ColumnElement[str]:
+    """SQL: a rectification item's light today by its campaign's rules (its due date; returns are not counted)."""
+    return book.expression(
+        campaign=col(Rectification.campaign_id),
+        due=col(Rectification.due_on),
+        waiting=col(Rectification.status).in_(WAITING),
+    )
+
+
 def public_of(session: Session, rows: list[Rectification], today: date) -> list[RectificationPublic]:
-    """The rows as the API shows them, with their evidence (one query for all)."""
+    """The rows as the API shows them, with their light and evidence (one query each for all)."""
+    lit: dict[int, str] = {}
+    if rows and today != date.min:
+        book = lights.book(session, today=today, where=col(Campaign.id).in_({r.campaign_id for r in rows}))
+        lit = dict(
+            session.exec(
+                select(Rectification.id, light_of(book)).where(col(Rectification.id).in_([r.id for r in rows]))
+            ).all()  # type: ignore[arg-type]
+        )
     links: dict[int, list[int]] = defaultdict(list)
     for r_id, e_id in session.exec(
         select(RectificationEvidence.rectification_id, RectificationEvidence.evidence_id).where(
@@ -211,7 +232,8 @@ def public_of(session: Session, rows: list[Rectification], today: date) -> list[
         RectificationPublic.model_validate(
             {
                 **r.model_dump(),
-                "overdue": r.status in (S.open, S.in_progress) and r.due_on < today,
+                "overdue": r.status in WAITING and r.due_on < today,
+                "light": lit.get(r.id, "none"),  # type: ignore[arg-type]
                 "evidence_ids": sorted(links[r.id]),  # type: ignore[index]
             }
         )

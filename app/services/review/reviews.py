@@ -92,8 +92,11 @@ def derive(statuses: Iterable[str]) -> AssignmentStatus:
     return AssignmentStatus.approved
 
 
-def refresh_assignments(session: Session, *, campaign_id: int, unit_id: int, item_ids: Iterable[int]) -> None:
-    """Recompute the stored status of the unit's assignments of item_ids from their evidence."""
+def refresh_assignments(
+    session: Session, *, campaign_id: int, unit_id: int, item_ids: Iterable[int], returned: bool = False
+) -> None:
+    """Recompute the stored status of the unit's assignments of item_ids from their evidence; returned: the office
+    has just returned evidence that counts for them (each return counts once towards their warning light)."""
     item_ids = list(item_ids)
     rows = session.exec(
         select(Assignment).where(
@@ -125,8 +128,9 @@ def refresh_assignments(session: Session, *, campaign_id: int, unit_id: int, ite
             if assignment_id == assignment.id or assignment.item_id in items_of.get(material_id or 0, ())
         ]
         new = derive(statuses)
-        if assignment.status != new:
+        if assignment.status != new or returned:
             assignment.status = new
+            assignment.returned_count += returned
             session.add(assignment)
     session.flush()
 
@@ -191,7 +195,7 @@ def _decide(
         before=before,
         after={"status": new_status, "version": version.number, "comment": decision.comment},
     )
-    refresh_for(session, evidence)
+    refresh_for(session, evidence, returned=new_status == S.returned)
     kind = events.review_event(new_status)
     if kind is not None:
         events.emit(
@@ -230,8 +234,8 @@ def _reviewable_version(session: Session, evidence: Evidence, number: int) -> Ev
     return version
 
 
-def refresh_for(session: Session, evidence: Evidence) -> None:
-    """Recompute the status of every assignment evidence counts for."""
+def refresh_for(session: Session, evidence: Evidence, *, returned: bool = False) -> None:
+    """Recompute the status of every assignment evidence counts for (returned: the office just returned it)."""
     if evidence.assignment_id is not None:
         assignment = session.get(Assignment, evidence.assignment_id)
         item_ids = [assignment.item_id] if assignment else []
@@ -243,7 +247,9 @@ def refresh_for(session: Session, evidence: Evidence) -> None:
                 )
             ).all()
         )
-    refresh_assignments(session, campaign_id=evidence.campaign_id, unit_id=evidence.unit_id, item_ids=item_ids)
+    refresh_assignments(
+        session, campaign_id=evidence.campaign_id, unit_id=evidence.unit_id, item_ids=item_ids, returned=returned
+    )
 
 
 def reopen_approved(session: Session, *, assignment: Assignment, comment: str, principal: Principal) -> list[int]:

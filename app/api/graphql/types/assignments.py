@@ -10,6 +10,7 @@ import strawberry
 from app.api.graphql.types._base import Info
 from app.models.campaign import AssignmentRole, AssignmentStatus
 from app.models.evidence import ReviewDecision
+from app.models.supervision import Light
 from app.services.submission import evidence
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class AssignmentType:
     due_overridden: bool
     status: AssignmentStatus
     overdue: bool = strawberry.field(description="已逾期：未报送或退回补充，且已过截止日期")
+    light: Light = strawberry.field(description="预警灯（按本活动督办规则，以工作日计）")
     # a LastReview model of the service, read the same way as the type's own fields
     last_review: LastReviewType | None = strawberry.field(
         default=None, description="最近一次审核：结论、意见、审核时间和审核人；尚未审核为 null"

@@ -19,6 +19,7 @@ from app.services.indicators import frameworks
 from app.services.review import follow_ups, rectification
 from app.services.search import query as search
 from app.services.submission import evidence, reuse
+from app.services.supervision import ranking
 
 if TYPE_CHECKING:
     from app.api.graphql.types.assignments import AssignmentType
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from app.api.graphql.types.rectification import RectificationType
     from app.api.graphql.types.regions import RegionType
     from app.api.graphql.types.scoring import RoundType, ScoreSummaryType
+    from app.api.graphql.types.supervision import LightCountsType, UnitRankType
 
 _TYPES = "app.api.graphql.types."
 
@@ -129,6 +131,19 @@ class CampaignType:
     @strawberry.field(description="全部任务的进度（联络员只看本单位）")
     async def progress(self, info: Info) -> ProgressType:
         return ProgressType.of(await info.context.loaders.progress.load(self.id))
+
+    @strawberry.field(description="今天亮蓝、黄、红灯的任务分工和整改事项数（联络员只看本单位）")
+    async def lights(self, info: Info) -> Annotated[LightCountsType, strawberry.lazy(_TYPES + "supervision")]:
+        from app.api.graphql.types.supervision import LightCountsType
+
+        return LightCountsType.of(await info.context.loaders.lights.load(self.id))
+
+    @strawberry.field(description="责任单位督办考核排名，附每项扣分的原因（依法治县办）")
+    async def unit_ranking(self, info: Info) -> list[Annotated[UnitRankType, strawberry.lazy(_TYPES + "supervision")]]:
+        from app.api.graphql.types.supervision import UnitRankType
+
+        rows = await info.context.call(ranking.ranking, campaign_id=self.id)
+        return [UnitRankType.of(r) for r in rows]
 
     @strawberry.field(
         description="最近一轮可查看的评分汇总（source：office 县级初审、evaluators 第三方平均、evaluator:<ID>）"

@@ -13,6 +13,7 @@ from app.models.framework import LeadRule, SectionKind
 from app.models.rectification import RectificationPool, RectificationSource, RectificationStatus
 from app.models.region import RegionLevel
 from app.models.scoring import ScorerKind
+from app.models.supervision import Light, Subject
 from app.models.unit import UnitKind
 from app.models.user import Role
 
@@ -35,6 +36,8 @@ for enum, description in (
     (RectificationPool, "问题池筛选：OPEN 未销号、CLOSED 已销号、REOPENED 被重新打开且尚未再次销号"),
     (FollowUpTarget, "回头看对象：RECTIFICATION 已销号的整改事项 / ASSIGNMENT 已通过的任务"),
     (CheckResult, "复查结果：PENDING 待复查、CONFIRMED 属实、REOPENED 重新打开"),
+    (Light, "预警灯：NONE 无、BLUE 蓝（临近截止）、YELLOW 黄、RED 红"),
+    (Subject, "督办对象：ASSIGNMENT 任务分工 / RECTIFICATION 整改事项"),
     (
         TextStatus,
         "文件文字的读取情况：PENDING 待读取、DONE 已读取、NO_TEXT 无可读文字、NO_TEXT_LAYER 无文本层、FAILED 读取失败",

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from app.models.rectification import RectificationSource, RectificationStatus
+from app.models.supervision import Light
 
 
 @strawberry.type(name="Rectification", description="一项整改事项")
@@ -22,6 +23,7 @@ class RectificationType:
     due_on: date
     status: RectificationStatus
     overdue: bool
+    light: Light = strawberry.field(description="预警灯（按截止日期，以工作日计）")
     office_comment: str
     evidence_ids: list[int]
     created_at: datetime
