@@ -224,7 +224,7 @@ def test_creates_answer_with_the_location_they_declare(spec, client, world, sess
         if op["responses"].get("201", {}).get("headers", {}).get("Location") == location
     }
     assert {("POST", f"{API}/campaigns"), ("POST", f"{API}/assignments/{{assignment_id}}/evidence")} <= declared
-    assert len(declared) == 8 and all(m == "POST" for m, _ in declared)
+    assert len(declared) == 9 and all(m == "POST" for m, _ in declared)
     office = world.auth("gp-office")
     r = client.post(
         f"{API}/counties/{world.ids['gp_county']}/unit-groups", json={"name": "Location 测试组"}, headers=office
