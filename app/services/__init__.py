@@ -17,6 +17,7 @@ LAYERS = [
     "access",
     "storage",
     "documents",
+    "media",
     "platform",
     "accounts",
     "calendar",
