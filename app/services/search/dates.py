@@ -20,13 +20,14 @@ _PATTERNS = (
     # 二〇二三年三月五日, 二〇二三年十二月三十一日
     re.compile(rf"([{_CN_DIGIT}]{{4}})\s*年\s*({_CN_SMALL})\s*月\s*({_CN_SMALL})\s*[日号]"),
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\u200b\ufeff]")
 _PDF_DATE = re.compile(r"^D?:?((?:19|20)\d\d)(\d\d)(\d\d)")
 EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)
 
 
 def first_date(text: str) -> date | None:
     """The first real calendar date written in text (a 2023年2月30日 is skipped), or None."""
-    text = (text or "").translate(_WIDE)
+    text = _CONTROL.sub("", (text or "").translate(_WIDE))  # some PDFs' text comes out with NULs between characters
     found: list[tuple[int, date]] = []
     for pattern in _PATTERNS:
         for match in pattern.finditer(text):
