@@ -206,3 +206,22 @@ def test_the_worker_suggests_a_date_from_the_words_or_the_photo_and_the_flag_fol
     rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in ws.iter_rows(min_row=3)]
     row = next(r for r in rows if r["资料标题"] == "复议决定")
     assert (str(row["成文日期"])[:10], row["考核期外"]) == ("2021-03-05", "是")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("陵政发〔2023〕5号 关于……的通知 2023年3月5日", date(2023, 3, 5)),
+        ("印发日期：2023-03-05，2024-01-01 修订", date(2023, 3, 5)),
+        ("二〇二三年十二月三十一日", date(2023, 12, 31)),
+        ("落款 二〇二三年三月五日，抄送 2024年1月2日", date(2023, 3, 5)),  # the first written, whichever the form
+        ("２０２３年３月５日", date(2023, 3, 5)),  # full-width digits
+        ("2023 年 3 月 5 日", date(2023, 3, 5)),  # spaces an OCR leaves
+        ("2023年2月30日 2023年3月1日", date(2023, 3, 1)),  # no such day: the next real one
+        ("第2023号 电话 0356-1234567", None),
+    ],
+)
+def test_the_first_date_written_in_the_words(text: str, expected: date | None) -> None:
+    from app.services.search import dates
+
+    assert dates.first_date(text) == expected

@@ -31,6 +31,16 @@ def upgrade() -> None:
     with op.batch_alter_table("campaign", schema=None) as batch_op:
         batch_op.add_column(sa.Column("assessment_start", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("assessment_end", sa.Date(), nullable=True))
+    # Scans (无文本层) and pictures read before OCR wait to be read again: the worker now reads their words (and
+    # suggests their date), as migration 0008c had it read every version once.
+    op.execute(
+        "DELETE FROM evidencetext WHERE status = 'no_text_layer' "
+        "OR version_id IN (SELECT id FROM evidenceversion WHERE extension IN ('jpg', 'png'))"
+    )
+    op.execute(
+        "UPDATE evidenceversion SET text_attempts = 0, text_lease_until = NULL "
+        "WHERE id NOT IN (SELECT version_id FROM evidencetext)"
+    )
 
 
 def downgrade() -> None:
