@@ -2,8 +2,8 @@
 is shown a photo's capture time and place.
 
 The worker suggests a date from the file (search.dates); the unit enters one at upload or confirms or changes it
-later (version_dates). Evidence outside the assessment period is flagged to the readers, never refused: a
-summary written in January may rightly speak for the year before, and an evaluator judges that."""
+later (submission.evidence.set_dates). Evidence outside the assessment period is flagged to the readers, never
+refused: a summary written in January may rightly speak for the year before, and an evaluator judges that."""
 
 from __future__ import annotations
 
