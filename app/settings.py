@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     file_job_seconds: float = 60.0
     file_job_cpu_seconds: int = 30
     file_job_memory_mb: int = 768
+    # OCR of scans (PDFs without a text layer) and photos, by Tesseract in the same limited child: switched off, or
+    # with tesseract missing, they stay no_text_layer. At most ocr_max_pages pages and ocr_seconds per file (kept
+    # under file_job_seconds); ocr_languages names Tesseract's models (Debian's tesseract-ocr-chi-sim).
+    ocr_enabled: bool = True
+    ocr_max_pages: int = 20
+    ocr_seconds: float = 45.0
+    ocr_languages: str = "chi_sim"
     # /readyz calls a worker lane stalled when no worker has reported it for this long (lanes report every few
     # seconds, also while a file job runs)
     worker_stall_seconds: int = 120

@@ -27,7 +27,8 @@ tag="${1:-shifan-base:bookworm}"
 mirror="${MIRROR:-http://deb.debian.org/debian}"
 security="${SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 docker="${DOCKER:-docker}"
-packages="python3.11,python3.11-venv,ca-certificates,tini,fonts-wqy-microhei"
+# tesseract-ocr and its chi_sim model: the worker reads scans and photos (OCR, README "Scans and photos")
+packages="python3.11,python3.11-venv,ca-certificates,tini,fonts-wqy-microhei,tesseract-ocr,tesseract-ocr-chi-sim"
 recipe="$(sha256sum "$0" | cut -d' ' -f1)"
 
 if [ "$unless_current" = 1 ] && "$docker" image inspect "$tag" >/dev/null 2>&1; then

@@ -55,10 +55,10 @@ def test_every_success_body_has_a_schema_and_files_are_binary(spec) -> None:
                 if status.startswith("2") and "json" not in media and media != "text/plain":
                     assert content["schema"] == {"type": "string", "format": "binary"}, (method, path)
                     files += 1
-    # 5 .xlsx, the .zip, the .ics feed, a version's file (with the token and by signed link), the 自评报告 .docx
-    # and its template .docx, a preview .png, the audit export's .csv and .xlsx (its JSON Lines are "json"), a 督办单
-    # .docx and its template .docx, the units' ranking as .xlsx
-    assert files == 17
+    # 5 .xlsx, the .zip, the .ics feed, a version's file (with the token and by signed link) and its JPEG form,
+    # the 自评报告 .docx and its template .docx, a preview .png, the audit export's .csv and .xlsx (its JSON Lines
+    # are "json"), a 督办单 .docx and its template .docx, the units' ranking as .xlsx
+    assert files == 18
 
 
 def test_binary_media_types_are_the_ones_sent(client, world) -> None:

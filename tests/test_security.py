@@ -343,7 +343,8 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
     from app.services.notifications import addresses
     from app.services.worker import previews
     from tests.conftest import pin_today
-    from tests.evidence_kit import pdf, upload
+    from tests.evidence_kit import upload
+    from tests.photo_kit import jpeg
 
     office, liaison = world.auth("lc-office"), world.auth("lc-sfj")
     with TestClient(app) as c, Session(get_engine()) as s:
@@ -351,7 +352,8 @@ def lingchuan_objects(app, world) -> Iterator[dict[str, int]]:
         a = s.exec(
             select(Assignment).where(Assignment.unit_id == world.ids["lc_sfj"]).order_by(Assignment.id.desc())
         ).first()
-        evidence = upload(c, liaison, a.id, pdf("bola"), "越权.pdf", title="越权检查").json()["id"]
+        # a photo: every read of a file answers for it (content, link, preview.png, and its JPEG form)
+        evidence = upload(c, liaison, a.id, jpeg(), "越权.jpg", title="越权检查").json()["id"]
         previews.run_once(app.dependency_overrides.get(deps._store, deps._store)(), limit=10_000)  # its preview.png
         rnd = c.post(
             f"{API}/campaigns/{world.ids['lc_campaign']}/rounds", json={"name": "越权检查"}, headers=office
@@ -476,6 +478,11 @@ WRITE_BODIES: dict[str, dict | None] = {
     "POST /api/v1/evidence/{evidence_id}/versions": {"kind": "statement", "text": "越权"},
     "POST /api/v1/evidence/{evidence_id}/versions/file": None,  # multipart
     "POST /api/v1/evidence/{evidence_id}/versions/{number}/withdraw": {},
+    "PATCH /api/v1/evidence/{evidence_id}/versions/{number}": {"document_date": "2022-06-30"},
+    "PUT /api/v1/campaigns/{campaign_id}/assessment-period": {
+        "assessment_start": "2022-01-01",
+        "assessment_end": "2022-12-31",
+    },  # fmt: skip
     "POST /api/v1/rectifications/{rectification_id}/progress": {"status": "in_progress", "measures": "越权"},
     "POST /api/v1/rectifications/{rectification_id}/verify": {"accept": True},
     "POST /api/v1/rectifications/{rectification_id}/reopen": {"comment": "越权", "due_on": "2099-01-01"},

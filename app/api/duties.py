@@ -58,6 +58,7 @@ GET /webhooks/{webhook_id}/deliveries
 GET /campaigns
 POST /campaigns
 GET /campaigns/{campaign_id}
+PUT /campaigns/{campaign_id}/assessment-period
 GET /campaigns/{campaign_id}/assignments
 POST /campaigns/{campaign_id}/assignments
 GET /campaigns/{campaign_id}/deadlines
@@ -97,6 +98,7 @@ GET /assignments/{assignment_id}/figures
 GET /evidence/{evidence_id}
 POST /evidence/{evidence_id}/reviews
 GET /evidence/{evidence_id}/versions/{number}/content
+GET /evidence/{evidence_id}/versions/{number}/content.jpg
 GET /evidence/{evidence_id}/versions/{number}/link
 GET /evidence/{evidence_id}/versions/{number}/preview.png
 GET /rectifications/{rectification_id}
@@ -178,6 +180,7 @@ POST /assignments/{assignment_id}/figures
 POST /evidence/{evidence_id}/uploads
 POST /evidence/{evidence_id}/versions
 POST /evidence/{evidence_id}/versions/file
+PATCH /evidence/{evidence_id}/versions/{number}
 POST /evidence/{evidence_id}/versions/{number}/withdraw
 POST /uploads/{intent_id}/complete
 GET /uploads/{intent_id}/parts

@@ -86,6 +86,9 @@ class Campaign(SQLModel, table=True):
     name: str = Field(max_length=200)
     status: str = Field(default=CampaignStatus.draft, sa_type=String(16))
     materials_deadline: date
+    # The assessment period (考核期): evidence whose document date falls outside it is flagged, never refused.
+    assessment_start: date | None = None
+    assessment_end: date | None = None
     created_at: datetime = created_at_field()
     launched_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     launch_report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
@@ -105,6 +108,15 @@ class CampaignCreate(SQLModel):
     county_id: int | None = None
     materials_deadline: date
     phases: list[PhaseBase] = Field(min_length=1)
+    assessment_start: date | None = Field(default=None, description="考核期开始日期（可选，可稍后设置）")
+    assessment_end: date | None = Field(default=None, description="考核期结束日期")
+
+
+class AssessmentPeriod(SQLModel):
+    """Body of PUT /campaigns/{id}/assessment-period: the period evidence should speak for (考核期)."""
+
+    assessment_start: date = Field(description="考核期开始日期，如 2023-01-01")
+    assessment_end: date = Field(description="考核期结束日期，如 2023-12-31")
 
 
 class CampaignPublic(SQLModel):
@@ -116,6 +128,8 @@ class CampaignPublic(SQLModel):
     name: str
     status: CampaignStatus
     materials_deadline: date
+    assessment_start: date | None = Field(default=None, description="考核期开始日期；资料的成文日期在考核期外会被标出")
+    assessment_end: date | None = Field(default=None, description="考核期结束日期")
     created_at: datetime
     launched_at: datetime | None
     frozen_at: datetime | None = None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, UrlConstraints, model_validator
-from sqlalchemy import BigInteger, CheckConstraint, Column, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field
@@ -50,6 +50,7 @@ class TextStatus(StrEnum):
     done = "done"
     no_text = "no_text"  # a kind of file without words to read (images, video, archives)
     no_text_layer = "no_text_layer"  # 无文本层: a PDF or OFD whose pages carry no text (a scan)
+    ocr = "ocr"  # a scan or image whose words were recognised by OCR (识别文字, may hold misread characters)
     failed = "failed"  # the file could not be read (damaged, or a format we do not open)
 
 
@@ -90,6 +91,7 @@ TEXT_STATUS_LABELS = {
     TextStatus.done: "已读取",
     TextStatus.no_text: "无可读文字",
     TextStatus.no_text_layer: "无文本层",
+    TextStatus.ocr: "已识别（OCR）",
     TextStatus.failed: "读取失败",
 }
 
@@ -151,6 +153,14 @@ class EvidenceVersion(SQLModel, table=True):
     # 沿用: carried from an earlier campaign by its office (app/services/carryover); the bytes are a copy of their own.
     origin_version_id: int | None = Field(default=None, foreign_key="evidenceversion.id", index=True)
     origin_campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    # A photo's EXIF, read when it was accepted: the local time on the camera's clock (EXIF has no zone) and GPS.
+    taken_at: datetime | None = Field(default=None, sa_column=Column(DateTime(), nullable=True))
+    taken_latitude: float | None = None
+    taken_longitude: float | None = None
+    # The date the document speaks for (成文日期/发生日期) and the period it covers, as the unit gave or confirmed.
+    document_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
 
 
 class Review(SQLModel, table=True):
@@ -192,6 +202,27 @@ class UploadIntent(SQLModel, table=True):
 HttpUrl = Annotated[AnyHttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http", "https"])]
 
 
+class VersionDates(SQLModel):
+    """The date a version's document speaks for (成文日期/发生日期) and, optionally, the period it covers."""
+
+    document_date: date | None = Field(default=None, description="成文日期或发生日期，如 2023-03-05")
+    period_start: date | None = Field(default=None, description="资料涵盖期间的开始日期（可选，须与结束日期同填）")
+    period_end: date | None = Field(default=None, description="资料涵盖期间的结束日期")
+
+    @model_validator(mode="after")
+    def _period(self) -> VersionDates:
+        if (self.period_start is None) != (self.period_end is None):
+            raise ValueError("资料涵盖期间的开始日期和结束日期须同时填写")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("资料涵盖期间的结束日期早于开始日期")
+        return self
+
+
+class VersionDatesUpdate(VersionDates):
+    """Body of PATCH /evidence/{id}/versions/{number}: the unit enters or confirms the dates (all three are set
+    as sent: a field left out is cleared)."""
+
+
 class EvidenceTarget(SQLModel):
     """Where new evidence goes: the assignment itself, or one of the material requests covering its item."""
 
@@ -217,8 +248,12 @@ class LinkOrStatement(SQLModel):
         return self
 
 
-class EvidenceCreate(EvidenceTarget, LinkOrStatement):
+class EvidenceCreate(EvidenceTarget, LinkOrStatement, VersionDates):
     """Body of POST /assignments/{id}/evidence."""
+
+
+class FileFields(EvidenceTarget, VersionDates):
+    """The fields of a multipart file upload besides the file (form fields or query parameters)."""
 
 
 class UploadIntentCreate(EvidenceTarget):
@@ -280,6 +315,20 @@ class UploadIntentPublic(SQLModel):
     )
 
 
+class PhotoPublic(SQLModel):
+    """What a photo's EXIF says (拍摄时间/拍摄地点): shown to the office, the evaluators and the unit that sent it."""
+
+    taken_at: datetime | None = Field(description="拍摄时间（相机时钟的当地时间，EXIF 不含时区）")
+    latitude: float | None = Field(description="拍摄地点纬度（WGS-84，南纬为负）")
+    longitude: float | None = Field(description="拍摄地点经度（WGS-84，西经为负）")
+
+
+class DateSource(StrEnum):
+    pdf_metadata = "pdf_metadata"  # the PDF's CreationDate
+    text = "text"  # the first date written in the text
+    exif = "exif"  # a photo's capture time
+
+
 class ReviewCreate(SQLModel):
     """Body of POST /evidence/{id}/reviews: the decision on the named version."""
 
@@ -321,6 +370,20 @@ class VersionPublic(SQLModel):
     carried: bool = Field(default=False, description="沿用：由县依法治县办从此前的创建活动结转而来（内容与原版本相同）")
     origin_version_id: int | None = Field(default=None, description="沿用的原版本（此前创建活动中的资料版本）")
     origin_campaign_id: int | None = Field(default=None, description="沿用自哪一次创建活动")
+    photo: PhotoPublic | None = Field(
+        default=None, description="照片的拍摄时间和地点（EXIF）；仅依法治县办、评估人员和报送单位可见，其他人为 null"
+    )
+    document_date: date | None = Field(default=None, description="成文日期/发生日期（报送单位填写或确认）")
+    period_start: date | None = Field(default=None, description="资料涵盖期间的开始日期")
+    period_end: date | None = Field(default=None, description="资料涵盖期间的结束日期")
+    suggested_document_date: date | None = Field(
+        default=None, description="从文件中读出的建议日期，待报送单位确认（PDF 元数据、正文中第一个日期或照片 EXIF）"
+    )
+    suggested_from: DateSource | None = Field(default=None, description="建议日期的来源")
+    outside_period: bool | None = Field(
+        default=None,
+        description="成文日期（未填写时按建议日期）或涵盖期间是否在创建活动的考核期之外；考核期或日期未知时为 null",
+    )
 
 
 class ReviewPublic(SQLModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, String
 from sqlalchemy import Text as SAText
@@ -28,6 +28,10 @@ class EvidenceText(SQLModel, table=True):
     plain: str = Field(sa_column=Column(SAText, nullable=False))  # what the snippet is cut from
     segmented: str = Field(sa_column=Column(SAText, nullable=False))  # jieba's words, separated by spaces
     error: str | None = Field(default=None, max_length=500)
+    # A document date read from the file (PDF metadata, the first date in its text, a photo's EXIF), offered to
+    # the unit to confirm; suggested_from says where it was read.
+    suggested_date: date | None = None
+    suggested_from: str | None = Field(default=None, max_length=16)
     extracted_at: datetime = created_at_field()
 
 

@@ -18,6 +18,7 @@ LAYERS = [
     "storage",
     "store_parts",
     "documents",
+    "media",
     "platform",
     "accounts",
     "calendar",

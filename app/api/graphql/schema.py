@@ -128,7 +128,7 @@ class Mutation:
         except ValidationError as exc:
             raise invalid_from(exc, "审核内容不符合要求") from exc
         row = await info.context.write(reviews.review, evidence_id=evidence_id, data=data)
-        return EvidenceType.of((await info.context.fetch(evidence.public_list, rows=[row]))[0])
+        return EvidenceType.of((await info.context.call(evidence.public_list, rows=[row]))[0])
 
     @strawberry.mutation(permission_classes=_auth, description="记录本人在某轮的评分，全部成功或全部不保存")
     async def record_scores(self, info: Info, round_id: int, scores: list[ScoreInput]) -> list[ScoreType]:

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.api.deps import CurrentPrincipal, PageDep, PageParams, ReadDep, SessionDep, SortDep, Today
 from app.api.location import CREATED, created_at
 from app.models.campaign import (
+    AssessmentPeriod,
     AssignmentCreate,
     AssignmentPage,
     AssignmentPublic,
@@ -65,6 +66,15 @@ def create_campaign(
 def read_campaign(campaign_id: int, session: SessionDep, who: CurrentPrincipal) -> CampaignPublic:
     """One campaign with its phases."""
     campaign = campaigns.get_visible(session, campaign_id=campaign_id, principal=who)
+    return campaigns.to_public(session, campaign)
+
+
+@router.put("/{campaign_id}/assessment-period", response_model=CampaignPublic)
+def set_assessment_period(
+    campaign_id: int, data: AssessmentPeriod, session: SessionDep, who: CurrentPrincipal
+) -> CampaignPublic:
+    """Set the assessment period (考核期); evidence whose document date falls outside it is flagged, never refused."""
+    campaign = campaigns.set_assessment_period(session, campaign_id=campaign_id, data=data, principal=who)
     return campaigns.to_public(session, campaign)
 
 

@@ -17,6 +17,8 @@ from app.models.evidence import (
     LinkOrStatement,
     ReusedFile,
     ReviewCreate,
+    VersionDates,
+    VersionDatesUpdate,
 )
 from app.models.search import SearchHit
 from app.services.review import reviews
@@ -27,8 +29,9 @@ from app.services.submission.evidence import Content, Where
 router = APIRouter(tags=["evidence"])
 
 
-def _content(data: LinkOrStatement) -> Content:
-    return Content(kind=data.kind, url=str(data.url) if data.url else None, text=(data.text or "").strip() or None)
+def _content(data: LinkOrStatement, dates: VersionDates | None = None) -> Content:
+    url, text = str(data.url) if data.url else None, (data.text or "").strip() or None
+    return Content(kind=data.kind, url=url, text=text, **(dates or VersionDates()).model_dump())
 
 
 @router.post(
@@ -48,7 +51,8 @@ def submit_link_or_statement(
 ) -> EvidenceDetail:
     """Submit a web address or a written statement for the assignment (or a material request covering it)."""
     where = Where(assignment_id=assignment_id, material_request_id=data.material_request_id)
-    row = evidence.submit(session, where=where, content=_content(data), title=data.title, principal=who, today=today)
+    content = _content(data, VersionDates.model_validate(data, from_attributes=True))
+    row = evidence.submit(session, where=where, content=content, title=data.title, principal=who, today=today)
     created_at(request, response, "read_evidence", evidence_id=row.id)
     return evidence.detail(session, row, principal=who)
 
@@ -121,6 +125,15 @@ def resubmit_link_or_statement(
     row = evidence.submit(
         session, where=Where(evidence_id=evidence_id), content=_content(data), title=None, principal=who, today=today
     )
+    return evidence.detail(session, row, principal=who)
+
+
+@router.patch("/evidence/{evidence_id}/versions/{number}", response_model=EvidenceDetail)
+def set_version_dates(
+    evidence_id: int, number: int, data: VersionDatesUpdate, session: SessionDep, who: CurrentPrincipal, today: Today
+) -> EvidenceDetail:
+    """Enter, confirm (e.g. the suggested_document_date) or change a version's document date and period."""
+    row = evidence.set_dates(session, evidence_id=evidence_id, number=number, data=data, principal=who, today=today)
     return evidence.detail(session, row, principal=who)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -23,9 +24,11 @@ from app.models.evidence import (
     DownloadLink,
     EvidenceDetail,
     EvidenceTarget,
+    FileFields,
     UploadIntentCreate,
     UploadIntentPublic,
     UploadParts,
+    VersionDates,
 )
 from app.models.text import Line
 from app.services.access import Principal
@@ -33,6 +36,7 @@ from app.services.storage import ObjectStore
 from app.services.submission import direct, links, previews, uploads
 from app.services.submission.evidence import Where
 from app.services.submission.filetypes import content_disposition, download_name
+from app.services.worker import conversions
 from app.settings import get_settings
 
 router = APIRouter(tags=["evidence files"])
@@ -40,9 +44,17 @@ router = APIRouter(tags=["evidence files"])
 
 _TITLE = "资料标题（可选，不填则用文件名）；也可作为查询参数"
 _MATERIAL = "对应的资料清单编号（可选）；也可作为查询参数"
+_DATE_FIELDS = {
+    "document_date": {"type": "string", "format": "date", "description": "成文日期/发生日期（可选），如 2023-03-05"},
+    "period_start": {"type": "string", "format": "date", "description": "资料涵盖期间的开始日期（可选）"},
+    "period_end": {"type": "string", "format": "date", "description": "资料涵盖期间的结束日期（可选）"},
+}
+DocumentDate = Annotated[date | None, Query(description="成文日期/发生日期（可选）；也可作为表单字段")]
+PeriodStart = Annotated[date | None, Query(description="资料涵盖期间的开始日期（可选）；也可作为表单字段")]
+PeriodEnd = Annotated[date | None, Query(description="资料涵盖期间的结束日期（可选）；也可作为表单字段")]
 
 
-def _target(query: dict[str, Any], form: dict[str, str]) -> EvidenceTarget:
+def _target(query: dict[str, Any], form: dict[str, str]) -> FileFields:
     """title and material_request_id from the query or the form (browser FormData); the same field in
     both with different values is refused rather than one silently winning."""
     merged: dict[str, Any] = {}
@@ -58,7 +70,7 @@ def _target(query: dict[str, Any], form: dict[str, str]) -> EvidenceTarget:
     if errors:
         raise RequestValidationError(errors)
     try:
-        return EvidenceTarget.model_validate(merged)
+        return FileFields.model_validate(merged)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
@@ -88,8 +100,16 @@ async def _upload(
         await run_in_threadpool(uploads.discard, store, received.key)
         return replay
     where = replace(where, material_request_id=after.material_request_id)
+    dates = VersionDates.model_validate(after, from_attributes=True)
     return await run_in_threadpool(
-        uploads.record, store, where=where, received=received, title=after.title, principal=who, today=today
+        uploads.record,
+        store,
+        where=where,
+        received=received,
+        title=after.title,
+        principal=who,
+        today=today,
+        dates=dates,
     )
 
 
@@ -112,6 +132,7 @@ async def _claim_key(request: Request, fields: dict[str, str], received: uploads
         "EvidenceFileForm",
         title={"type": "string", "maxLength": 200, "description": _TITLE},
         material_request_id={"type": "integer", "description": _MATERIAL},
+        **_DATE_FIELDS,
     ),
     responses=CREATED,
 )
@@ -124,9 +145,14 @@ async def upload_file(
     store: StorageDep,
     title: Annotated[Line | None, Query(max_length=200, description=_TITLE)] = None,
     material_request_id: Annotated[int | None, Query(description=_MATERIAL)] = None,
+    document_date: DocumentDate = None,
+    period_start: PeriodStart = None,
+    period_end: PeriodEnd = None,
 ) -> EvidenceDetail | Response:
-    """Upload a file as new evidence (multipart field "file", optional fields title and material_request_id)."""
+    """Upload a file as new evidence (multipart field "file", optional fields title, material_request_id,
+    document_date, period_start and period_end)."""
     query = {"title": title, "material_request_id": material_request_id}
+    query |= {"document_date": document_date, "period_start": period_start, "period_end": period_end}
     found = await _upload(request, store, where=Where(assignment_id=assignment_id), query=query, who=who, today=today)
     if not isinstance(found, Response):
         created_at(request, response, "read_evidence", evidence_id=found.id)
@@ -140,6 +166,7 @@ async def upload_file(
     openapi_extra=openapi_body(
         "VersionFileForm",
         title={"type": "string", "maxLength": 200, "description": "新的资料标题（可选，不填则不变）；也可作为查询参数"},
+        **_DATE_FIELDS,
     ),
 )
 async def upload_version(
@@ -149,9 +176,13 @@ async def upload_version(
     today: Today,
     store: StorageDep,
     title: Annotated[Line | None, Query(max_length=200, description="新的资料标题（可选，不填则不变）")] = None,
+    document_date: DocumentDate = None,
+    period_start: PeriodStart = None,
+    period_end: PeriodEnd = None,
 ) -> EvidenceDetail | Response:
-    """Upload a file as a new version of existing evidence (multipart field "file", optional field title)."""
-    query = {"title": title}
+    """Upload a file as a new version of existing evidence (multipart field "file", optional fields title,
+    document_date, period_start and period_end)."""
+    query = {"title": title, "document_date": document_date, "period_start": period_start, "period_end": period_end}
     return await _upload(request, store, where=Where(evidence_id=evidence_id), query=query, who=who, today=today)
 
 
@@ -279,6 +310,25 @@ def download_version(
     """The file of one version, streamed and checked against its record; named with its detected type's extension."""
     version, chunks = uploads.open_download(session, store, evidence_id=evidence_id, number=number, principal=who)
     return _file_response(version, chunks)
+
+
+@router.get(
+    "/evidence/{evidence_id}/versions/{number}/content.jpg",
+    response_class=Response,
+    responses=binary(conversions.MEDIA_TYPE, "照片或图片的 JPEG 格式（按 EXIF 方向摆正，保留 EXIF）"),
+)
+def download_version_jpeg(
+    evidence_id: int, number: int, session: SessionDep, who: CurrentPrincipal, store: StorageDep
+) -> Response:
+    """A photo's (HEIC, PNG or JPEG) picture as a JPEG, for computers that cannot open HEIC; 409 not_an_image for
+    other files. The original stays at …/content."""
+    version, jpeg = conversions.jpeg_copy(session, store, evidence_id=evidence_id, number=number, principal=who)
+    headers = {
+        "Content-Disposition": content_disposition(download_name(version.filename, "jpg")),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return Response(jpeg, media_type=conversions.MEDIA_TYPE, headers=headers)
 
 
 @router.get("/evidence/{evidence_id}/versions/{number}/link", response_model=DownloadLink)

@@ -11,7 +11,14 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Engagement, FrameworkSection, Item, Phase, User
-from app.models.campaign import AssignmentRole, CampaignCreate, CampaignPublic, CampaignStatus, PhasePublic
+from app.models.campaign import (
+    AssessmentPeriod,
+    AssignmentRole,
+    CampaignCreate,
+    CampaignPublic,
+    CampaignStatus,
+    PhasePublic,
+)
 from app.models.framework import LeadRule
 from app.models.user import Role
 from app.services.access import Principal, campaign_scope
@@ -41,6 +48,10 @@ def create(session: Session, *, data: CampaignCreate, principal: Principal | Non
     ]
     if sum(p.is_submission for p in data.phases) > 1:
         problems.append(problem(("phases",), "只能有一个资料报送阶段"))
+    if (data.assessment_start is None) != (data.assessment_end is None):
+        problems.append(problem(("assessment_end",), "考核期的开始日期和结束日期须同时填写"))
+    elif data.assessment_start and data.assessment_end and data.assessment_end < data.assessment_start:
+        problems.append(problem(("assessment_end",), "考核期的结束日期早于开始日期"))
     if problems:
         raise Invalid("活动阶段设置有误", code="phases_invalid", errors=problems, in_body=True)
     campaign = Campaign(
@@ -48,6 +59,8 @@ def create(session: Session, *, data: CampaignCreate, principal: Principal | Non
         framework_id=data.framework_id,
         name=data.name,
         materials_deadline=data.materials_deadline,
+        assessment_start=data.assessment_start,
+        assessment_end=data.assessment_end,
     )
     session.add(campaign)
     session.flush()
@@ -96,6 +109,22 @@ class _Dated(Protocol):
 
 
 P = TypeVar("P", bound=_Dated)
+
+
+def set_assessment_period(
+    session: Session, *, campaign_id: int, data: AssessmentPeriod, principal: Principal
+) -> Campaign:
+    """Set the campaign's assessment period (考核期); evidence dated outside it is flagged, never refused."""
+    campaign = get_managed(session, campaign_id=campaign_id, principal=principal)
+    if data.assessment_end < data.assessment_start:
+        bad = [problem(("assessment_end",), "考核期的结束日期早于开始日期")]
+        raise Invalid("考核期设置有误", code="assessment_period_invalid", errors=bad, in_body=True)
+    before = audit.snapshot(campaign, "assessment_start", "assessment_end")
+    campaign.assessment_start, campaign.assessment_end = data.assessment_start, data.assessment_end
+    session.add(campaign)
+    session.flush()
+    _audit(session, principal, "campaign.assessment_period", campaign, before=before, after=audit.snapshot(data))
+    return campaign
 
 
 def current_phase(phases: Sequence[P], today: date) -> P | None:
@@ -231,7 +260,13 @@ def engage(session: Session, *, campaign_id: int, user_id: int, principal: Princ
 
 
 def _audit(
-    session: Session, principal: Principal | None, action: str, campaign: Campaign, *, after: dict[str, Any] | None
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    campaign: Campaign,
+    *,
+    after: dict[str, Any] | None,
+    before: dict[str, Any] | None = None,
 ) -> None:
     audit.record(
         session,
@@ -241,5 +276,6 @@ def _audit(
         object_id=campaign.id,  # type: ignore[arg-type]
         county_id=campaign.county_id,
         campaign_id=campaign.id,
+        before=before,
         after=after,
     )

@@ -13,7 +13,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from itertools import chain
 
 from sqlmodel import Session, col, select
@@ -22,6 +22,7 @@ from app.models import (
     Assignment,
     Campaign,
     Evidence,
+    EvidenceText,
     EvidenceVersion,
     FrameworkSection,
     Heading,
@@ -34,6 +35,7 @@ from app.models.framework import item_label, items_label
 from app.services.access import Principal
 from app.services.campaign import campaigns
 from app.services.documents import sheets
+from app.services.media import dating
 from app.services.platform import audit
 from app.services.storage import ObjectStore
 from app.services.submission import integrity
@@ -56,9 +58,12 @@ INDEX_COLUMNS: sheets.Columns = (
     ("版本", 6),
     ("同时适用的指标", 16),
     ("校验", 8),
+    ("成文日期", 12),  # as the unit gave it, else the date suggested from the file
+    ("考核期外", 10),
     ("沿用自", 24),  # a version carried from an earlier campaign (carry-over): that campaign's name
 )
 _CHECK = {True: "一致", False: "校验失败", None: ""}
+_OUTSIDE = {True: "是", False: "否", None: ""}
 _KIND_LABEL = {EvidenceKind.file: "文件", EvidenceKind.url: "网址", EvidenceKind.statement: "情况说明"}
 
 
@@ -90,6 +95,8 @@ class Entry:
     verified: bool | None = None
     missing: bool = False
     record: EvidenceVersion | None = None  # the version a file entry was planned from (for the audit)
+    document_date: date | None = None
+    outside_period: bool | None = None
     carried_from: str = ""  # 沿用: the name of the campaign the version was carried from
 
 
@@ -116,13 +123,14 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
     """The office's package of the campaign's approved evidence (current versions), in a few statements."""
     campaign = campaigns.get_managed(session, campaign_id=campaign_id, principal=principal)
     rows = session.exec(
-        select(Evidence, EvidenceVersion, Unit.name)
+        select(Evidence, EvidenceVersion, Unit.name, EvidenceText.suggested_date)
         .join(
             EvidenceVersion,
             (col(EvidenceVersion.evidence_id) == Evidence.id)
             & (col(EvidenceVersion.number) == Evidence.current_version),
         )
         .join(Unit, col(Unit.id) == Evidence.unit_id)
+        .outerjoin(EvidenceText, col(EvidenceText.version_id) == EvidenceVersion.id)
         .where(Evidence.campaign_id == campaign_id, Evidence.status == EvidenceStatus.approved)
         .order_by(Evidence.id)
     ).all()
@@ -147,7 +155,7 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
     ).all():
         by_assignment[a_id] = item_id  # type: ignore[index]
         assigned.add((unit_id, item_id))
-    requests = {e.material_request_id for e, _, _ in rows if e.material_request_id is not None}
+    requests = {e.material_request_id for e, _, _, _ in rows if e.material_request_id is not None}
     covered: dict[int, list[int]] = defaultdict(list)
     for request_id, item_id in session.exec(
         select(MaterialRequestItem.material_request_id, MaterialRequestItem.item_id).where(
@@ -160,7 +168,8 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
     origin_names = dict(session.exec(select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(origins))).all())
     entries: list[Entry] = []
     taken: set[str] = set()
-    for evidence, version, unit_name in rows:
+    period = {"start": campaign.assessment_start, "end": campaign.assessment_end}
+    for evidence, version, unit_name, suggested in rows:
         if evidence.assignment_id is not None:
             item_ids = [by_assignment[evidence.assignment_id]]
         else:  # a material request: every covered item the unit is assigned; the file goes under the first
@@ -182,6 +191,8 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
             kind=kind,
             version=version.number,
             covers=items_label([(items[i][0].number, items[i][1], items[i][2]) for i in item_ids[1:]]),
+            document_date=version.document_date or suggested,
+            outside_period=dating.outside_period(version, suggested=suggested, **period),
             carried_from=origin_names.get(version.origin_campaign_id, "") if version.origin_campaign_id else "",
         )
         if kind == EvidenceKind.file:
@@ -313,6 +324,7 @@ def index_workbook(package: Package) -> bytes:
         sheets.row(
             ws,
             [e.level1, e.label, e.item_text, e.unit, e.title, _KIND_LABEL[e.kind], e.path, e.filename, e.size,
-             e.sha256, e.version, e.covers, _CHECK[e.verified] if not e.missing else "缺失", e.carried_from],
+             e.sha256, e.version, e.covers, _CHECK[e.verified] if not e.missing else "缺失", e.document_date,
+             _OUTSIDE[e.outside_period], e.carried_from],
         )  # fmt: skip
     return sheets.to_bytes(wb)

@@ -1,6 +1,7 @@
 """The assignment ledger (任务分工台账) as an .xlsx: every assignment the caller may see in a campaign
-(or one unit's), with its due date, status, evidence count and last review (the one the to-do list shows), in a
-few statements, written as a streamed sheet (13,740 rows in about a second)."""
+(or one unit's), with its due date, status, evidence count, last review (the one the to-do list shows) and how
+many of its evidence fall outside the assessment period, in a few statements, written as a streamed sheet
+(13,740 rows in about a second)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.services.access import Principal, unit_scope
 from app.services.campaign import assignments, campaigns, last_review
 from app.services.campaign.assignments import OPEN
 from app.services.documents import sheets
+from app.services.media import dating
 
 COLUMNS: sheets.Columns = (
     ("一级指标", 24),
@@ -31,6 +33,7 @@ COLUMNS: sheets.Columns = (
     ("最近审核", 12),
     ("审核日期", 12),
     ("审核意见", 30),
+    ("考核期外资料", 12),  # of the evidence counted, how many speak for a date outside the assessment period
 )
 ROLE_LABEL = {AssignmentRole.lead: "牵头", AssignmentRole.co: "配合"}
 DECISION_LABEL = {ReviewDecision.approve: "通过", ReviewDecision.return_: "退回补充", ReviewDecision.reopen: "撤回通过"}
@@ -74,6 +77,8 @@ def render(
         ).all()
     }
     counting = covered(session, campaign_id)
+    outside = dating.outside_evidence(session, campaign=campaign)
+    has_period = campaign.assessment_start is not None and campaign.assessment_end is not None
     reviews = last_review.for_assignments(session, campaign_id=campaign_id)
 
     unit_label = rows[0][10] if unit_id is not None and rows else "全部单位"
@@ -97,6 +102,7 @@ def render(
                 DECISION_LABEL[ReviewDecision(review.decision)] if review else "",
                 review.reviewed_at.date() if review else None,
                 review.comment if review else "",
+                sum(e in outside for e in counting.get((unit, item_id), [])) if has_period else None,
             ]
         )
     name = f"{campaign.name}-任务分工台账{'-' + unit_label if unit_id is not None else ''}.xlsx"

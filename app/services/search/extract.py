@@ -1,4 +1,6 @@
-"""The words inside a stored file: PDF (pypdf), DOCX, XLSX and OFD (their XML, streamed from the ZIP).
+"""The words inside a stored file: PDF (pypdf), DOCX, XLSX and OFD (their XML, streamed from the ZIP); a PDF
+without a text layer (a scan) and a photo or picture are read by OCR (search.ocr); and the date the file
+suggests (search.dates: the first date in its words, else a PDF's CreationDate or a photo's EXIF capture time).
 
 Every reader is bounded (pages, bytes unpacked, characters kept): a file is evidence for people to read,
 and a hostile or huge one must cost the worker a moment, never its memory.
@@ -7,15 +9,22 @@ and a hostile or huge one must cost the worker a moment, never its memory.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from xml.etree import ElementTree
 
-from app.models.evidence import TextStatus
-from app.services.search import words
+from PIL import Image
 
+from app.models.evidence import DateSource, TextStatus
+from app.services.media import photos
+from app.services.search import dates, ocr, words
+from app.services.submission.filetypes import IMAGES
+
+log = logging.getLogger("shifan.extract")
 MAX_CHARS = 200_000  # kept per version: far more than any snippet or word needs
 MAX_PAGES = 500
 MAX_MEMBER_BYTES = 20 * 1024 * 1024  # one XML part, unpacked
@@ -29,6 +38,8 @@ class Extracted:
     status: TextStatus
     text: str = ""
     error: str | None = None
+    suggested_date: date | None = None
+    suggested_from: DateSource | None = None
 
 
 class _Unreadable(Exception):
@@ -36,9 +47,31 @@ class _Unreadable(Exception):
 
 
 def extract(raw: bytes, *, extension: str | None) -> Extracted:
-    """The text of a file of the given (detected) extension."""
+    """The text of a file of the given (detected) extension, and the document date it suggests."""
     ext = (extension or "").lower()
+    found = _read(raw, ext)
+    if found.status in (TextStatus.failed, TextStatus.no_text) and ext not in IMAGES:
+        return found
+    written = dates.first_date(found.text)
+    if written is not None:
+        return _with_date(found, written, DateSource.text)
+    if ext == "pdf":
+        created = _pdf_created(raw)
+        return _with_date(found, created, DateSource.pdf_metadata) if created else found
+    if ext in IMAGES:
+        taken = _photo_taken(raw)
+        return _with_date(found, taken, DateSource.exif) if taken else found
+    return found
+
+
+def _with_date(found: Extracted, when: date, source: DateSource) -> Extracted:
+    return Extracted(found.status, found.text, found.error, when, source)
+
+
+def _read(raw: bytes, ext: str) -> Extracted:
     readers = {"pdf": _pdf, "docx": _docx, "xlsx": _xlsx, "ofd": _ofd}
+    if ext in IMAGES:
+        return _ocr(lambda: iter([Image.open(io.BytesIO(raw))]), TextStatus.no_text)
     if ext not in readers:
         return Extracted(TextStatus.no_text)
     try:
@@ -49,8 +82,59 @@ def extract(raw: bytes, *, extension: str | None) -> Extracted:
         return Extracted(TextStatus.failed, error=f"{type(exc).__name__}: {exc}"[:500])
     if text.strip():
         return Extracted(TextStatus.done, text)
-    # pages with no text are a scan (无文本层); an office document without words simply has none
-    return Extracted(TextStatus.no_text_layer if ext in ("pdf", "ofd") else TextStatus.no_text)
+    if ext == "pdf":  # pages with no text are a scan (无文本层): OCR reads them where it can
+        return _ocr(lambda: _pdf_pages(raw), TextStatus.no_text_layer)
+    # an OFD scan has no renderer here; an office document without words simply has none
+    return Extracted(TextStatus.no_text_layer if ext == "ofd" else TextStatus.no_text)
+
+
+def _ocr(images: Callable[[], Iterator[Image.Image]], otherwise: TextStatus) -> Extracted:
+    """The words OCR reads in the images; `otherwise` when it reads none or cannot run here."""
+    try:
+        text = words.unspace(ocr.read_images(images()))[:MAX_CHARS]
+    except ocr.Unavailable:
+        return Extracted(otherwise)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an image PDFium or Pillow cannot open: no words, not a failure
+        log.info("OCR could not read the file: %r", exc)
+        return Extracted(otherwise)
+    return Extracted(TextStatus.ocr, text) if text.strip() else Extracted(otherwise)
+
+
+def _pdf_pages(raw: bytes) -> Iterator[Image.Image]:
+    """Each page drawn at ocr.DPI, one at a time (the page cap stops the iteration)."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(raw)
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                yield page.render(scale=ocr.DPI / 72, grayscale=True).to_pil()
+            finally:
+                page.close()
+    finally:
+        pdf.close()
+
+
+def _pdf_created(raw: bytes) -> date | None:
+    from pypdf import PdfReader
+
+    try:
+        info = PdfReader(io.BytesIO(raw)).metadata
+        return dates.pdf_date(info.get("/CreationDate")) if info else None
+    except Exception:  # noqa: BLE001 - metadata is a hint; a PDF without readable metadata suggests nothing
+        return None
+
+
+def _photo_taken(raw: bytes) -> date | None:
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            taken = photos.facts(image).taken_at
+    except Exception:  # noqa: BLE001 - as above
+        return None
+    return taken.date() if taken else None
 
 
 def _pdf(raw: bytes) -> str:

@@ -29,17 +29,21 @@ from app.models.evidence import (
     ReviewDecision,
     ReviewPublic,
     TextStatus,
+    VersionDatesUpdate,
     VersionPublic,
     VersionState,
 )
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.campaign import assignments, campaigns, places
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.media import dating
 from app.services.platform import audit
 from app.services.review import locks, reviews
 from app.services.review.reviews import Action
 from app.services.submission import reuse
 from app.services.submission.filetypes import PREVIEWABLE, download_name
+
+_DATE_FIELDS = ("document_date", "period_start", "period_end")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,12 @@ class Content:
     page_count: int | None = None
     url: str | None = None
     text: str | None = None
+    taken_at: datetime | None = None
+    taken_latitude: float | None = None
+    taken_longitude: float | None = None
+    document_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
 
     def default_title(self) -> str:
         """A title when the unit gave none: the file name, the address, or the statement's start."""
@@ -285,6 +295,40 @@ def withdraw(session: Session, *, evidence_id: int, number: int, principal: Prin
     return evidence
 
 
+def set_dates(
+    session: Session, *, evidence_id: int, number: int, data: VersionDatesUpdate, principal: Principal, today: date
+) -> Evidence:
+    """The unit enters, confirms or changes a version's document date and period (while it may change evidence)."""
+    found = get_visible(session, evidence_id=evidence_id, principal=principal)
+    reviews.require_actor(principal, Action.submit)
+    campaign = session.get(Campaign, found.campaign_id)
+    assert campaign is not None
+    locks.check_open(session, campaign=campaign, unit_id=found.unit_id, today=today)
+    version = get_version(session, evidence_id=evidence_id, number=number, principal=principal)
+    if version.state != VersionState.active:
+        raise Conflict("该版本已撤回，不能修改日期", code="version_withdrawn")
+    before = audit.snapshot(version, *_DATE_FIELDS)
+    version.document_date, version.period_start, version.period_end = (
+        data.document_date,
+        data.period_start,
+        data.period_end,
+    )
+    session.add(version)
+    session.flush()
+    audit.record(
+        session,
+        principal=principal,
+        action="evidence.dates",
+        object_type="evidence",
+        object_id=evidence_id,
+        county_id=campaign.county_id,
+        campaign_id=campaign.id,
+        before={"version": number, **before},
+        after={"version": number, **audit.snapshot(version, *_DATE_FIELDS)},
+    )
+    return found
+
+
 def _status_of(session: Session, version: EvidenceVersion) -> EvidenceStatus:
     """The state a version was left in: its last review's outcome, or waiting if never reviewed."""
     last = session.exec(
@@ -293,24 +337,44 @@ def _status_of(session: Session, version: EvidenceVersion) -> EvidenceStatus:
     return EvidenceStatus(last) if last else EvidenceStatus.submitted
 
 
-def _version_public(v: EvidenceVersion, text_status: str | None, text_error: str | None = None) -> VersionPublic:
+def _version_public(row: Any, principal: Principal | None) -> VersionPublic:
+    """A version as its reader may see it, from a row of _with_text_status."""
+    v, text_status, text_error, suggested, suggested_from, start, end, unit_id = row
     name = download_name(v.filename, v.extension) if v.kind == EvidenceKind.file else None
     status = TextStatus(text_status) if text_status else TextStatus.pending  # no row yet: the worker has not read it
     failures = {
         "preview_failure": JobFailure.of(v.preview_error) if v.preview == PreviewState.failed else None,
         "text_failure": JobFailure.of(text_error) if status == TextStatus.failed else None,
     }
+    dates = {
+        "suggested_document_date": suggested,
+        "suggested_from": suggested_from,
+        "outside_period": dating.outside_period(v, suggested=suggested, start=start, end=end),
+        "photo": dating.photo_of(v, unit_id=unit_id, principal=principal),
+    }
     carried = v.origin_version_id is not None  # 沿用
     return VersionPublic.model_validate(
-        v, update={"download_name": name, "text_status": status, "carried": carried, **failures}
+        v, update={"download_name": name, "text_status": status, "carried": carried, **failures, **dates}
     )
 
 
 def _with_text_status(*where: Any):  # noqa: ANN202 - a SQLModel select
-    """Versions with how their words were read for search (an outer join: no extra statement)."""
+    """Versions with how their words were read for search, the date suggested from their file and their
+    campaign's assessment period (outer and inner joins: no extra statement)."""
     return (
-        select(EvidenceVersion, EvidenceText.status, EvidenceText.error)
+        select(
+            EvidenceVersion,
+            EvidenceText.status,
+            EvidenceText.error,
+            EvidenceText.suggested_date,
+            EvidenceText.suggested_from,
+            Campaign.assessment_start,
+            Campaign.assessment_end,
+            Evidence.unit_id,
+        )
         .outerjoin(EvidenceText, col(EvidenceText.version_id) == EvidenceVersion.id)
+        .join(Evidence, col(Evidence.id) == EvidenceVersion.evidence_id)
+        .join(Campaign, col(Campaign.id) == Evidence.campaign_id)
         .where(*where)
     )
 
@@ -323,18 +387,22 @@ def _place(place: places.Place) -> dict[str, Any]:
     return {"unit_name": unit_name, "item_label": item_label, "items": items}
 
 
-def public_list(session: Session, rows: list[Evidence]) -> list[EvidencePublic]:
-    """Evidence with its current version, unit name and items, in five statements whatever the number of rows."""
+def public_list(session: Session, rows: list[Evidence], principal: Principal | None = None) -> list[EvidencePublic]:
+    """Evidence with its current version, unit name and items, in five statements whatever the number of rows
+    (a photo's EXIF only for a principal shown it)."""
     if not rows:
         return []
     where = places.of_evidence(session, rows)
     pairs = [and_(EvidenceVersion.evidence_id == e.id, EvidenceVersion.number == e.current_version) for e in rows]
     found = session.exec(_with_text_status(or_(*pairs))).all()
-    current = {v.evidence_id: (v, status, error) for v, status, error in found}
+    current = {row[0].evidence_id: row for row in found}
     return [
         EvidencePublic.model_validate(
             e,
-            update={"current": _version_public(*current[e.id]) if e.id in current else None, **_place(where[e.id])},
+            update={
+                "current": _version_public(current[e.id], principal) if e.id in current else None,
+                **_place(where[e.id]),
+            },
         )
         for e in rows
     ]
@@ -345,10 +413,10 @@ def detail(session: Session, evidence: Evidence, *, principal: Principal | None 
     rows = session.exec(
         _with_text_status(EvidenceVersion.evidence_id == evidence.id).order_by(EvidenceVersion.number)
     ).all()
-    versions = [v for v, _, _ in rows]
+    versions = [row[0] for row in rows]
     number_of = {v.id: v.number for v in versions}
     decisions = session.exec(select(Review).where(Review.evidence_id == evidence.id).order_by(Review.id)).all()
-    shown = [_version_public(*row) for row in rows]
+    shown = [_version_public(row, principal) for row in rows]
     current = next((p for p in shown if p.number == evidence.current_version), None)  # as public_list finds it
     return EvidenceDetail(
         **EvidencePublic.model_validate(evidence, update={"current": None}).model_dump(exclude=_PLACE | {"current"}),
@@ -389,7 +457,7 @@ def list_for_assignment(session: Session, *, assignment_id: int, principal: Prin
         )
         .order_by(Evidence.id)
     ).all()
-    return public_list(session, list(rows))
+    return public_list(session, list(rows), principal)
 
 
 def list_for_campaign(
@@ -411,4 +479,4 @@ def list_for_campaign(
         query = query.where(Evidence.unit_id == unit_id)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Evidence.updated_at, Evidence.id).limit(limit).offset(offset)).all()
-    return public_list(session, list(rows)), total
+    return public_list(session, list(rows), principal), total

@@ -18,7 +18,7 @@ _OLE_TYPES = {
     "wps": "application/vnd.ms-works",  # WPS 文字
     "et": "application/vnd.ms-excel",  # WPS 表格
 }
-ALLOWED = "PDF、OFD、JPEG、PNG、DOC/DOCX、XLS/XLSX、WPS/ET、MP4、ZIP"
+ALLOWED = "PDF、OFD、JPEG、PNG、HEIC/HEIF、DOC/DOCX、XLS/XLSX、WPS/ET、MP4、ZIP"
 ZIP_TYPES = {
     "zip": "application/zip",
     "ofd": "application/ofd",
@@ -26,11 +26,16 @@ ZIP_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 # Every extension a stored file can carry, with the spellings users give them.
-EXTENSIONS = {"pdf", "ofd", "jpg", "jpeg", "png", "mp4", *ZIP_TYPES, *_OLE_TYPES}
-_SAME = {"jpeg": "jpg"}
-# The extensions whose first page the worker renders as a PNG preview (PDFium for PDF, Pillow for images);
-# Word, WPS, OFD and video files have no renderer here and show their type icon instead.
-PREVIEWABLE = frozenset({"pdf", "png", "jpg"})
+EXTENSIONS = {"pdf", "ofd", "jpg", "jpeg", "png", "heic", "heif", "mp4", *ZIP_TYPES, *_OLE_TYPES}
+_SAME = {"jpeg": "jpg", "heif": "heic"}
+# ISO-BMFF major brands of HEIF still images (an iPhone's HEIC, and the generic image brands); AVIF is not one.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+HEIF_EXTENSIONS = frozenset({"heic", "heif"})
+HEIC = "heic"
+# The extensions whose first page the worker renders as a PNG preview (PDFium for PDF, Pillow for images, HEIC
+# through pillow-heif); Word, WPS, OFD and video files have no renderer here and show their type icon instead.
+PREVIEWABLE = frozenset({"pdf", "png", "jpg", HEIC})
+IMAGES = frozenset({"png", "jpg", HEIC})  # photos and pictures: a JPEG copy can be downloaded, OCR reads them
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,29 @@ def _extension(filename: str) -> str:
     return filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
 
 
+def not_heif() -> Invalid:
+    """The refusal of a file named .heic/.heif that is not a readable HEIF image."""
+    return Invalid(
+        "文件扩展名是 .heic/.heif，但内容不是可读取的 HEIC/HEIF 照片，请从手机重新导出后上传", code="heic_invalid"
+    )
+
+
 def sniff(head: bytes, filename: str) -> FileType:
-    """The type of a file from its first bytes; the name only picks among look-alike OLE formats."""
+    """The type of a file from its first bytes; the name only picks among look-alike OLE formats (and says
+    which refusal a file claiming to be a phone photo gets)."""
+    try:
+        return _sniff(head, filename)
+    except Invalid as exc:
+        if exc.code == "file_type_not_allowed" and _extension(filename) in HEIF_EXTENSIONS:
+            raise not_heif() from exc
+        raise
+
+
+def _sniff(head: bytes, filename: str) -> FileType:
     if not head:
         raise Invalid("文件为空，请重新选择文件", code="file_empty")
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return FileType(HEIC, "image/heic", HEIC)
     if head.startswith(b"%PDF-"):
         return FileType("pdf", "application/pdf", "pdf")
     if head.startswith(b"\xff\xd8\xff"):

@@ -3,7 +3,8 @@
 Pure and database-free: the worker runs it in a limited child process (app.services.worker.sandbox), since a
 hostile file can make PDFium or Pillow spin or allocate without end. Images are refused before decoding when
 their decoded size would pass MAX_DECODED_BYTES (the header says how large they are), so a small PNG claiming
-100 megapixels costs nothing; JPEGs are decoded at a reduced size straight away (draft mode).
+100 megapixels costs nothing; JPEGs are decoded at a reduced size straight away (draft mode). Photos stand the
+way their EXIF orientation says (a HEIC's rotation is applied by libheif as it decodes).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import io
 
 import pypdfium2
 from PIL import Image, ImageOps
+
+from app.services.media import photos  # noqa: F401 - registers the HEIC/HEIF opener with Pillow
 
 MAX_SIDE = 320  # pixels on the longer side: a list thumbnail, a few tens of kilobytes
 MAX_PIXELS = 100_000_000  # an image claiming more is refused before it is decoded
@@ -57,11 +60,30 @@ def _pdf_page(data: bytes) -> Image.Image:
         pdf.close()
 
 
-def _image(data: bytes) -> Image.Image:
+def to_jpeg(data: bytes) -> bytes:
+    """A full-size JPEG copy of an image (a HEIC photo for a computer that cannot open HEIC), turned the way its
+    EXIF says, with its EXIF kept (the orientation then says "as stored")."""
+    try:
+        image = _image(data, side=None)
+        exif = image.getexif()
+        exif[0x0112] = 1  # Orientation: the pixels are turned already
+        out = io.BytesIO()
+        image.convert("RGB").save(out, format="JPEG", quality=90, exif=exif.tobytes())
+    except Unrenderable:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow and libheif raise many kinds for a broken file
+        raise Unrenderable(f"{type(exc).__name__}: {exc}") from exc
+    return out.getvalue()
+
+
+def _image(data: bytes, side: int | None = MAX_SIDE) -> Image.Image:
     image = Image.open(io.BytesIO(data))  # reads the header only
     if image.width * image.height > MAX_PIXELS:
         raise Unrenderable(f"image of {image.width}×{image.height} pixels")
-    image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced size straight away
+    if side is not None:
+        image.draft("RGB", (side, side))  # JPEG: decode at a reduced size straight away
     decoded = image.width * image.height * max(len(image.getbands()), 1)
     if decoded > MAX_DECODED_BYTES:
         raise Unrenderable(f"image of {image.width}×{image.height} pixels would take {decoded >> 20} MiB to decode")

@@ -1,5 +1,6 @@
 """A file's structure, checked on the stored object (not a magic string somewhere in its first bytes):
-MP4 box sizes and brand, the central directory of ZIP/DOCX/XLSX/OFD, a PDF opened with pypdf.
+MP4 box sizes and brand, the central directory of ZIP/DOCX/XLSX/OFD, a PDF opened with pypdf, a HEIC photo's
+boxes parsed by libheif (its pixel count checked, nothing decoded); a JPEG's or HEIC's EXIF is read on the way.
 
 The checks read the object where it is stored through StoredFile, a seekable reader of ranged reads
 with a small block cache: a ZIP's central directory sits at its end and a PDF's cross-reference table
@@ -15,12 +16,15 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
 
 from app.services.errors import DomainError, Invalid
+from app.services.media import photos
 from app.services.storage import ObjectStore
-from app.services.submission.filetypes import FileType, zip_type
+from app.services.submission import rendering
+from app.services.submission.filetypes import HEIC, FileType, not_heif, zip_type
 
 log = logging.getLogger("shifan.structure")
 
@@ -102,6 +106,7 @@ class Inspected:
 
     filetype: FileType
     page_count: int | None = None
+    photo: photos.PhotoFacts | None = None  # a JPEG's or HEIC's EXIF capture time and place
 
 
 def _broken(what: str) -> Invalid:
@@ -186,6 +191,37 @@ def count_pdf_pages(file: io.RawIOBase) -> int:
     return pages
 
 
+def check_heic(file: io.RawIOBase, size: int) -> photos.PhotoFacts:
+    """A HEIF image libheif can open, whose decoded size is within the renderer's limits (read from its header,
+    nothing is decoded here); its EXIF capture time and place."""
+    if size > MAX_READ:
+        raise Invalid(f"照片文件超过 {MAX_READ >> 20} MB，请在手机上导出为较小的照片后上传", code="heic_too_large")
+    try:
+        with Image.open(io.BytesIO(file.read())) as image:  # libheif parses the boxes; no pixel is decoded
+            width, height = image.size
+            found = photos.facts(image)
+    except (DomainError, _TooLarge):
+        raise
+    except Exception as exc:  # noqa: BLE001 - libheif and Pillow raise many kinds on a broken file
+        log.info("refused HEIC: %r", exc)
+        raise not_heif() from exc
+    if width * height > rendering.MAX_PIXELS:
+        raise Invalid(f"照片像素过多（{width}×{height}），请导出为较小的照片后上传", code="image_too_large")
+    return found
+
+
+def _jpeg_facts(file: io.RawIOBase) -> photos.PhotoFacts | None:
+    """A JPEG's EXIF (Pillow reads the markers before the image data only); None when it is not readable."""
+    try:
+        with Image.open(io.BufferedReader(file, buffer_size=64 * 1024)) as image:
+            return photos.facts(image)
+    except DomainError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a JPEG was always accepted by its first bytes; EXIF is a bonus
+        log.info("no EXIF read from a JPEG: %r", exc)
+        return None
+
+
 def inspect(store: ObjectStore, *, key: str, size: int, filetype: FileType) -> Inspected:
     """Check the structure of the object under key, as sniffed; the confirmed type and the page count."""
     file = StoredFile(store, key, size)
@@ -195,4 +231,8 @@ def inspect(store: ObjectStore, *, key: str, size: int, filetype: FileType) -> I
         return Inspected(check_zip(file))
     elif filetype.kind == "pdf":
         return Inspected(filetype, page_count=count_pdf_pages(file))
+    elif filetype.kind == HEIC:
+        return Inspected(filetype, photo=check_heic(file, size))
+    elif filetype.kind == "jpeg":
+        return Inspected(filetype, photo=_jpeg_facts(file))
     return Inspected(filetype)

@@ -25,10 +25,18 @@ from sqlmodel import Session, col, select
 
 from app.db import on_commit, session_scope
 from app.models import Campaign, EvidenceVersion, UploadIntent
-from app.models.evidence import DownloadLink, EvidenceDetail, EvidenceKind, UploadIntentCreate, UploadIntentPublic
+from app.models.evidence import (
+    DownloadLink,
+    EvidenceDetail,
+    EvidenceKind,
+    UploadIntentCreate,
+    UploadIntentPublic,
+    VersionDates,
+)
 from app.observability import UPLOAD_BYTES
 from app.services.access import Principal
 from app.services.errors import Conflict, DomainError, Invalid, NotFound, file_too_large
+from app.services.media.photos import PhotoFacts
 from app.services.platform import audit
 from app.services.storage import ObjectStore
 from app.services.submission import direct, evidence, integrity, links, structure
@@ -59,8 +67,10 @@ class Received:
     size: int
     sha256: str
     page_count: int | None = None
+    photo: PhotoFacts | None = None
 
-    def content(self) -> Content:
+    def content(self, dates: VersionDates | None = None) -> Content:
+        photo = self.photo or PhotoFacts()
         return Content(
             kind=EvidenceKind.file,
             object_key=self.key,
@@ -70,6 +80,10 @@ class Received:
             size=self.size,
             sha256=self.sha256,
             page_count=self.page_count,
+            taken_at=photo.taken_at,
+            taken_latitude=photo.latitude,
+            taken_longitude=photo.longitude,
+            **(dates or VersionDates()).model_dump(),
         )
 
 
@@ -129,19 +143,27 @@ def receive(store: ObjectStore, *, target: Target, source: BinaryIO, filename: s
     except BaseException:
         discard(store, key)
         raise
-    return Received(key, safe_filename(filename), found.filetype, stored.size, stored.sha256, found.page_count)
+    return Received(
+        key, safe_filename(filename), found.filetype, stored.size, stored.sha256, found.page_count, found.photo
+    )
 
 
 def record(
-    store: ObjectStore, *, where: Where, received: Received, title: str | None, principal: Principal, today: date
+    store: ObjectStore,
+    *,
+    where: Where,
+    received: Received,
+    title: str | None,
+    principal: Principal,
+    today: date,
+    dates: VersionDates | None = None,
 ) -> EvidenceDetail:
     """Write the rows for a received file (own transaction); on any failure the bytes are removed."""
     try:
         with session_scope() as session:
-            row = evidence.submit(
-                session, where=where, content=received.content(), title=title, principal=principal, today=today
-            )
-            result = evidence.detail(session, row)
+            content = received.content(dates)
+            row = evidence.submit(session, where=where, content=content, title=title, principal=principal, today=today)
+            result = evidence.detail(session, row, principal=principal)
     except BaseException:
         discard(store, received.key)
         raise
@@ -257,7 +279,7 @@ def _check_copy(store: ObjectStore, intent: UploadIntent, key: str) -> Received:
     if intent.sha256 and digest.hexdigest() != intent.sha256:
         raise Invalid("文件校验值（SHA-256）与申报的不一致，文件可能损坏，请重新上传", code="checksum_mismatch")
     found = structure.inspect(store, key=key, size=size, filetype=filetype)
-    return Received(key, intent.filename, found.filetype, size, digest.hexdigest(), found.page_count)
+    return Received(key, intent.filename, found.filetype, size, digest.hexdigest(), found.page_count, found.photo)
 
 
 def complete_intent(
@@ -289,7 +311,7 @@ def complete_intent(
         locked.completed_at = datetime.now(UTC)
         session.add(locked)
         session.flush()
-        result = evidence.detail(session, row)
+        result = evidence.detail(session, row, principal=principal)
     except BaseException:
         discard(store, received.key)
         raise

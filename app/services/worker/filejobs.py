@@ -14,17 +14,25 @@ from app.services.submission import rendering
 
 PREVIEW = "preview"
 TEXT = "text"
+JPEG = "jpeg"
 
 
 def run(job: str, path: str, extension: str) -> Any:
-    """("png", bytes) or ("unrenderable", reason) for a preview; (status, text, error) for the search text."""
+    """("png", bytes) or ("unrenderable", reason) for a preview, ("jpeg", bytes) or ("unrenderable", reason) for a
+    JPEG copy; (status, text, error, suggested date, its source) for the search text."""
     data = Path(path).read_bytes()
     if job == PREVIEW:
         try:
             return ("png", rendering.render(data, extension))
         except rendering.Unrenderable as exc:
             return ("unrenderable", str(exc)[:300])
+    if job == JPEG:
+        try:
+            return ("jpeg", rendering.to_jpeg(data))
+        except rendering.Unrenderable as exc:
+            return ("unrenderable", str(exc)[:300])
     if job == TEXT:
         found = extract.extract(data, extension=extension)
-        return (str(found.status), found.text, found.error)
+        when = found.suggested_date.isoformat() if found.suggested_date else None
+        return (str(found.status), found.text, found.error, when, found.suggested_from)
     raise ValueError(f"unknown file job {job!r}")

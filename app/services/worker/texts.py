@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -19,17 +20,18 @@ from sqlmodel import Session, select
 from app.db import session_scope
 from app.models import Evidence, EvidenceText
 from app.models._base import utcnow
-from app.models.evidence import EvidenceKind, TextStatus
+from app.models.evidence import DateSource, EvidenceKind, TextStatus
 from app.services.search import words
 from app.services.search.extract import Extracted
 from app.services.search.indexing import UNREAD
 from app.services.storage import ObjectStore
+from app.services.submission.filetypes import IMAGES
 from app.services.worker import filejobs, files, leases
 from app.services.worker.leases import Claimed
 
 log = logging.getLogger("shifan.worker")
 
-READABLE = {"pdf", "docx", "xlsx", "ofd"}
+READABLE = {"pdf", "docx", "xlsx", "ofd", *IMAGES}  # images: OCR, and their EXIF capture date
 MAX_READ_BYTES = 100 * 1024 * 1024  # larger files are marked failed rather than read
 LEASE_SECONDS = 300  # longer than a file job may take (SHIFAN_FILE_JOB_SECONDS)
 
@@ -46,12 +48,19 @@ def _file_text(store: ObjectStore, work: Claimed, on_wait: Callable[[], None] | 
     if work.given_up:
         return Extracted(TextStatus.failed, error="gave_up: no answer after every attempt")
     try:
-        status, text, error = files.run(
+        status, text, error, when, source = files.run(
             store, v, filejobs.TEXT, max_bytes=MAX_READ_BYTES, where="search text", on_wait=on_wait
         )
     except files.JobFailed as exc:
         return Extracted(TextStatus.failed, error=exc.stored)
-    return Extracted(TextStatus(status), text, f"unreadable: {error}"[:300] if error else None)
+    suggested = date.fromisoformat(when) if when else None
+    return Extracted(
+        TextStatus(status),
+        text,
+        f"unreadable: {error}"[:300] if error else None,
+        suggested,
+        DateSource(source) if source else None,
+    )
 
 
 def read(store: ObjectStore, work: Claimed, *, on_wait: Callable[[], None] | None = None) -> EvidenceText:
@@ -70,6 +79,8 @@ def read(store: ObjectStore, work: Claimed, *, on_wait: Callable[[], None] | Non
         plain=plain,
         segmented=words.for_index(plain),
         error=found.error,
+        suggested_date=found.suggested_date,
+        suggested_from=found.suggested_from,
     )
 
 

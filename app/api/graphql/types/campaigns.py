@@ -108,6 +108,8 @@ class CampaignType:
     name: str
     status: CampaignStatus
     materials_deadline: date
+    assessment_start: date | None = strawberry.field(description="考核期开始日期")
+    assessment_end: date | None = strawberry.field(description="考核期结束日期")
     launched_at: datetime | None
     frozen_at: datetime | None
     phases: list[PhaseType]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import strawberry
 
 from app.models.campaign import AssignmentRole, AssignmentStatus, CampaignStatus
-from app.models.evidence import EvidenceKind, EvidenceStatus, ReviewDecision, TextStatus, VersionState
+from app.models.evidence import DateSource, EvidenceKind, EvidenceStatus, ReviewDecision, TextStatus, VersionState
 from app.models.follow_up import CheckResult, FollowUpTarget
 from app.models.framework import LeadRule, SectionKind
 from app.models.rectification import RectificationPool, RectificationSource, RectificationStatus
@@ -40,8 +40,10 @@ for enum, description in (
     (Subject, "督办对象：ASSIGNMENT 任务分工 / RECTIFICATION 整改事项"),
     (
         TextStatus,
-        "文件文字的读取情况：PENDING 待读取、DONE 已读取、NO_TEXT 无可读文字、NO_TEXT_LAYER 无文本层、FAILED 读取失败",
+        "文件文字的读取情况：PENDING 待读取、DONE 已读取、NO_TEXT 无可读文字、NO_TEXT_LAYER 无文本层、"
+        "OCR 已识别（扫描件或照片，文字由 OCR 识别）、FAILED 读取失败",
     ),
+    (DateSource, "建议日期的来源：PDF_METADATA PDF 元数据、TEXT 正文中第一个日期、EXIF 照片拍摄时间"),
 ):
     definition = strawberry.enum(enum, graphql_name_from="value", description=description).__strawberry_definition__
     for value in definition.values:

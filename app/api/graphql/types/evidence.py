@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
 from app.api.graphql.types._base import Info, from_obj
 from app.models.evidence import (
+    DateSource,
     EvidenceKind,
     EvidencePublic,
     EvidenceStatus,
@@ -25,6 +26,13 @@ class JobFailureType:
         description="time_limit、cpu_limit、memory_limit、crashed、gave_up、too_large、checksum、missing、unreadable"
     )
     message: str
+
+
+@strawberry.type(name="Photo", description="照片的拍摄时间和地点（EXIF）")
+class PhotoType:
+    taken_at: datetime | None = strawberry.field(description="拍摄时间（相机时钟的当地时间，EXIF 不含时区）")
+    latitude: float | None = strawberry.field(description="拍摄地点纬度（WGS-84，南纬为负）")
+    longitude: float | None = strawberry.field(description="拍摄地点经度（WGS-84，西经为负）")
 
 
 @strawberry.type(name="EvidenceVersion", description="资料的一个版本")
@@ -54,6 +62,17 @@ class VersionType:
     carried: bool = strawberry.field(description="沿用：由县依法治县办从此前的创建活动结转而来（内容与原版本相同）")
     origin_version_id: int | None = strawberry.field(description="沿用的原版本（此前创建活动中的资料版本）")
     origin_campaign_id: int | None = strawberry.field(description="沿用自哪一次创建活动")
+    photo: PhotoType | None = strawberry.field(
+        description="照片的拍摄时间和地点；仅依法治县办、评估人员和报送单位可见，其他人为 null"
+    )
+    document_date: date | None = strawberry.field(description="成文日期/发生日期（报送单位填写或确认）")
+    period_start: date | None = strawberry.field(description="资料涵盖期间的开始日期")
+    period_end: date | None = strawberry.field(description="资料涵盖期间的结束日期")
+    suggested_document_date: date | None = strawberry.field(description="从文件中读出的建议日期，待报送单位确认")
+    suggested_from: DateSource | None = strawberry.field(description="建议日期的来源")
+    outside_period: bool | None = strawberry.field(
+        description="成文日期（未填写时按建议日期）或涵盖期间是否在考核期之外；考核期或日期未知时为 null"
+    )
 
 
 @strawberry.type(name="SearchHit", description="检索命中的一个资料版本：所属单位、指标，以及命中的片段")
