@@ -145,7 +145,8 @@ def test_evidence_outside_the_period_is_flagged_never_refused(client, world, ses
     ws = load_workbook(io.BytesIO(r.content))["任务分工台账"]
     header = [c.value for c in ws[2]]
     assert header[-1] == "考核期外资料"
-    counts = [row[-1].value for row in ws.iter_rows(min_row=3) if row[7].value]  # rows with evidence
+    pieces = header.index("资料份数")
+    counts = [row[-1].value for row in ws.iter_rows(min_row=3) if row[pieces].value]  # rows with evidence
     assert [c for c in counts if c] == [1] and counts.count(0) >= 2  # this module's other evidence: inside or undated
 
 

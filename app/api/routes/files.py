@@ -23,7 +23,6 @@ from app.models import EvidenceVersion
 from app.models.evidence import (
     DownloadLink,
     EvidenceDetail,
-    EvidenceTarget,
     FileFields,
     UploadIntentCreate,
     UploadIntentPublic,

@@ -164,7 +164,7 @@ def plan(session: Session, *, campaign_id: int, principal: Principal) -> Package
     ).all():
         covered[request_id].append(item_id)
 
-    origins = {v.origin_campaign_id for _, v, _ in rows if v.origin_campaign_id is not None}
+    origins = {v.origin_campaign_id for _, v, _, _ in rows if v.origin_campaign_id is not None}
     origin_names = dict(session.exec(select(Campaign.id, Campaign.name).where(col(Campaign.id).in_(origins))).all())
     entries: list[Entry] = []
     taken: set[str] = set()
