@@ -158,6 +158,22 @@ def upload(client, headers, assignment_id: int, data: bytes, filename: str, **pa
     )
 
 
+def find_listed(client, headers, campaign_id: int, evidence_id: int, **params) -> dict:
+    """One piece of evidence as the campaign's evidence list shows it, walking its pages (the shared world's campaign
+    holds every test's evidence, oldest change first: a piece just handed in is on whichever page it falls)."""
+    offset = 0
+    while True:
+        paging = {**params, "limit": 200, "offset": offset}
+        r = client.get(f"/api/v1/campaigns/{campaign_id}/evidence", params=paging, headers=headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        found = [e for e in page["items"] if e["id"] == evidence_id]
+        if found:
+            return found[0]
+        offset += len(page["items"])
+        assert page["items"] and offset < page["total"], f"evidence {evidence_id} is not in the campaign's list"
+
+
 def item_number(session: Session, item_id: int) -> int:
     return session.get(Item, item_id).number  # type: ignore[union-attr]
 

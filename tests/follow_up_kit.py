@@ -5,9 +5,11 @@ from __future__ import annotations
 API = "/api/v1"
 
 
-def open_assignment(client, liaison: dict[str, str]) -> dict:
-    """One of the liaison's assignments with nothing handed in yet."""
-    r = client.get(f"{API}/me/assignments", params={"status": "not_started", "limit": 1}, headers=liaison)
+def open_assignment(client, liaison: dict[str, str], campaign_id: int) -> dict:
+    """One of the liaison's assignments in the campaign with nothing handed in yet (the campaign named: other tests
+    launch campaigns of their own in the same county, whose assignments the liaison sees too)."""
+    params = {"status": "not_started", "campaign_id": campaign_id, "limit": 1}
+    r = client.get(f"{API}/me/assignments", params=params, headers=liaison)
     assert r.status_code == 200, r.text
     return r.json()["items"][0]
 
@@ -28,9 +30,9 @@ def approve(client, office: dict[str, str], evidence_id: int, version: int = 1) 
     assert r.status_code == 201 and r.json()["status"] == "approved", r.text
 
 
-def approved_assignment(client, office: dict[str, str], liaison: dict[str, str]) -> tuple[int, int]:
-    """(assignment id, evidence id) of an assignment the office approved."""
-    assignment = open_assignment(client, liaison)
+def approved_assignment(client, office: dict[str, str], liaison: dict[str, str], campaign_id: int) -> tuple[int, int]:
+    """(assignment id, evidence id) of an assignment of the campaign the office approved."""
+    assignment = open_assignment(client, liaison, campaign_id)
     evidence = statement(client, liaison, assignment["id"], "制度已印发执行，附文件目录。")
     approve(client, office, evidence)
     return assignment["id"], evidence
@@ -45,7 +47,7 @@ def closed_rectification(client, office, liaison, *, campaign_id: int, unit_id: 
     )
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
-    evidence = statement(client, liaison, open_assignment(client, liaison)["id"], f"整改说明：{problem}")
+    evidence = statement(client, liaison, open_assignment(client, liaison, campaign_id)["id"], f"整改说明：{problem}")
     done = client.post(
         f"{API}/rectifications/{rid}/progress",
         json={"status": "done", "measures": "已整改到位", "evidence_ids": [evidence]},

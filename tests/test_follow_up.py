@@ -36,7 +36,7 @@ def test_the_draw_repeats_exactly_from_its_seed(client, app, world) -> None:
     office, gaj = world.auth("lc-office"), world.auth("lc-gaj")
     campaign, unit = world.ids["lc_campaign"], world.ids["lc_gaj"]
     for n in range(2):
-        approved_assignment(client, office, gaj)
+        approved_assignment(client, office, gaj, campaign)
         closed_rectification(client, office, gaj, campaign_id=campaign, unit_id=unit, problem=f"执法公示不全{n}")
     population = _population(client, office, campaign, unit)
     assert len(population) >= 4
@@ -73,7 +73,7 @@ def test_follow_up_refusals(client, app, world) -> None:
     pin_today(app, date(2023, 2, 10))
     office = world.auth("lc-office")
     campaign, unit = world.ids["lc_campaign"], world.ids["lc_gaj"]
-    approved_assignment(client, office, world.auth("lc-gaj"))
+    approved_assignment(client, office, world.auth("lc-gaj"), world.ids["lc_campaign"])
     url = f"{API}/campaigns/{campaign}/follow-ups"
     body = {"name": "回头看", "size": 1, "unit_id": unit}
 
@@ -112,7 +112,7 @@ def test_checks_confirm_or_reopen_what_was_closed(client, app, world, session) -
     pin_today(app, date(2023, 2, 10))
     office, gaj, evaluator = world.auth("lc-office"), world.auth("lc-gaj"), world.auth("evaluator")
     campaign, unit = world.ids["lc_campaign"], world.ids["lc_gaj"]
-    assignment_id, evidence_id = approved_assignment(client, office, gaj)
+    assignment_id, evidence_id = approved_assignment(client, office, gaj, campaign)
     rid, _ = closed_rectification(client, office, gaj, campaign_id=campaign, unit_id=unit, problem="罚没款未按期上缴")
     made = client.post(
         f"{API}/campaigns/{campaign}/follow-ups",

@@ -15,7 +15,7 @@ from PIL import Image
 from app.services.storage import LocalStore
 from app.services.worker import previews
 from tests.conftest import pin_today, use_store
-from tests.evidence_kit import API, PICKER, pdf, upload
+from tests.evidence_kit import API, PICKER, find_listed, pdf, upload
 from tests.graphql_kit import gql
 from tests.photo_kit import heic, jpeg
 
@@ -110,8 +110,8 @@ def test_capture_time_and_place_are_shown_to_the_unit_office_and_evaluators_only
         r = client.get(f"{API}/evidence/{sent['id']}", headers=world.auth(who))
         assert r.status_code == 200, r.text
         assert r.json()["versions"][0]["photo"] == expected, who
-    listed = client.get(f"{API}/campaigns/{sent['campaign_id']}/evidence", headers=world.auth("lc-office")).json()
-    assert next(e for e in listed["items"] if e["id"] == sent["id"])["current"]["photo"] == expected
+    shown = find_listed(client, world.auth("lc-office"), sent["campaign_id"], sent["id"])
+    assert shown["current"]["photo"] == expected
 
     province = client.get(f"{API}/evidence/{sent['id']}", headers=world.auth("sx-province"))
     if province.status_code == 200:  # the province reads the county's evidence, not where its people stand

@@ -24,10 +24,10 @@ def test_closing_needs_the_units_evidence_and_reopening_puts_the_item_back(clien
     assert bare.status_code == 409 and bare.json()["code"] == "closure_evidence_required"
     # another unit's evidence never attaches
     gaj = world.auth("lc-gaj")
-    theirs = statement(client, gaj, open_assignment(client, gaj)["id"], "公安局的说明")
+    theirs = statement(client, gaj, open_assignment(client, gaj, campaign)["id"], "公安局的说明")
     foreign = client.post(progress, json={"status": "in_progress", "evidence_ids": [theirs]}, headers=liaison)
     assert foreign.status_code == 422 and foreign.json()["code"] == "evidence_not_yours"
-    mine = open_assignment(client, liaison)["id"]
+    mine = open_assignment(client, liaison, campaign)["id"]
     ev = statement(client, liaison, mine, "已公开2022年全部行政复议决定书")
     done = client.post(
         progress, json={"status": "done", "measures": "已在政府网站公开", "evidence_ids": [ev]}, headers=liaison
@@ -64,6 +64,7 @@ def test_closing_needs_the_units_evidence_and_reopening_puts_the_item_back(clien
     assert item["status"] == "open" and item["due_on"] == "2023-04-30" and item["reopen_count"] == 1
     assert item["verified_at"] is None and item["evidence_ids"] == [] and item["reopened_at"]
     assert item["office_comment"] == body["comment"]
+    assert item["light"] == "none"  # a month to its new date, reopened once: no light yet
     # an open item cannot be reopened again
     assert client.post(reopen, json=body, headers=office).json()["code"] == "rectification_transition"
     # the history keeps every decision, for the unit too
@@ -85,7 +86,9 @@ def test_closing_needs_the_units_evidence_and_reopening_puts_the_item_back(clien
     redone = client.post(progress, json={"status": "done", "evidence_ids": [ev]}, headers=liaison)
     assert redone.status_code == 200, redone.text
     # a done item can be reopened too (the office saw it is not finished before closing it)
-    assert client.post(reopen, json={**body, "due_on": "2023-05-15"}, headers=office).json()["reopen_count"] == 2
+    again = client.post(reopen, json={**body, "due_on": "2023-05-15"}, headers=office).json()
+    # reopened twice: 黄 by the campaign's rules (a reopen counts as a return does for an assignment), far from its date
+    assert (again["reopen_count"], again["light"]) == (2, "yellow")
     assert [h["kind"] for h in client.get(f"{API}/rectifications/{rid}/history", headers=office).json()["items"]][
         -1
     ] == "reopen"

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.models import Assignment
 from tests.conftest import pin_today
-from tests.evidence_kit import API, PICKER, pdf, upload
+from tests.evidence_kit import API, PICKER, find_listed, pdf, upload
 from tests.graphql_kit import gql
 from tests.world import launched_campaign
 
@@ -117,11 +117,8 @@ def test_a_version_equal_to_a_returned_one_is_flagged(client, world, session) ->
         headers=world.auth("lc-sfj"),
     )
     assert same.status_code == 201 and same.json()["current"]["resubmitted_unchanged"] is True  # accepted, flagged
-    listed = client.get(
-        f"{API}/campaigns/{world.ids['lc_campaign']}/evidence", params={"status": "submitted", "limit": 500},
-        headers=world.auth("lc-office"),
-    ).json()["items"]  # fmt: skip
-    assert next(e for e in listed if e["id"] == ev)["current"]["resubmitted_unchanged"] is True
+    shown = find_listed(client, world.auth("lc-office"), world.ids["lc_campaign"], ev, status="submitted")
+    assert shown["current"]["resubmitted_unchanged"] is True
     back = {"decision": "return", "version": 2, "comment": "仍缺少签章页"}
     assert client.post(f"{API}/evidence/{ev}/reviews", json=back, headers=world.auth("lc-office")).status_code == 201
     fixed = client.post(

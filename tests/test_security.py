@@ -282,9 +282,12 @@ def test_mass_assignment_changes_nothing_it_should_not(client, app, world, sessi
     r = client.post(f"{API}/assignments/{target.id}/evidence", json=sneaky, headers=world.auth("lc-sfj"))
     assert r.status_code == 201
     made = r.json()
+    # the assignment's own campaign (the picker hands out the world's, or another 陵川 campaign's once the suite has
+    # used every item of the world's), never the one the body names
     assert (made["status"], made["unit_id"], made["campaign_id"], made["current_version"]) == (
-        "submitted", world.ids["lc_sfj"], world.ids["lc_campaign"], 1,
+        "submitted", world.ids["lc_sfj"], target.campaign_id, 1,
     )  # fmt: skip
+    assert target.campaign_id != world.ids["gp_campaign"]
     patched = client.patch(
         f"{API}/assignments/{target.id}",
         json={"status": "approved", "unit_id": world.ids["lc_gaj"]},

@@ -105,14 +105,14 @@ def test_a_unit_ignores_an_item_until_red(client, app, world, district, receiver
     assert reds[1]["acknowledge_by"] == "2023-10-16"  # 3 working days after Wednesday 10/11
 
     # the 督办单, as the office and the unit see them; the 县公安局 sees only its own
-    listed = client.get(f"{API}/campaigns/{district.campaign_id}/notices", headers=office).json()
+    listed = client.get(f"{API}/campaigns/{district.campaign_id}/notices", headers=office).json()["items"]
     assert [(n["number_label"], n["unit_id"]) for n in listed] == [
         ("〔2023〕第1号", district.gaj),
         ("〔2023〕第2号", district.sfj),
     ]
     notice = listed[1]
     assert notice["card"]["light"] == "red" and notice["card"]["item_label"].startswith("第")
-    own = client.get(f"{API}/campaigns/{district.campaign_id}/notices", headers=gaj).json()
+    own = client.get(f"{API}/campaigns/{district.campaign_id}/notices", headers=gaj).json()["items"]
     assert [n["unit_id"] for n in own] == [district.gaj]
 
     # the .docx, first in the house style, then on the office's own template (its letterhead kept, body dropped)
@@ -183,7 +183,7 @@ def test_a_unit_ignores_an_item_until_red(client, app, world, district, receiver
     assert len(receiver.requests) == len({r["headers"]["Idempotency-Key"] for r in receiver.requests}) == 6
     unanswered = client.get(
         f"{API}/campaigns/{district.campaign_id}/notices", params={"unanswered": "true"}, headers=office
-    ).json()
+    ).json()["items"]
     assert [(n["unit_id"], n["escalations"]) for n in unanswered] == [(district.gaj, 2)]
 
 
@@ -192,7 +192,8 @@ def test_the_ranking_shows_why(client, app, world, district) -> None:
     url = f"{API}/campaigns/{district.campaign_id}/units/ranking"
     ranked = client.get(url, headers=office)
     assert ranked.status_code == 200, ranked.text
-    rows = {r["unit_id"]: r for r in ranked.json()}
+    assert ranked.json()["total"] == 2
+    rows = {r["unit_id"]: r for r in ranked.json()["items"]}
     gaj, sfj = rows[district.gaj], rows[district.sfj]
     # the 县公安局 went red at once (−2); the 县司法局 was yellow (−1) and then red (−2)
     assert (gaj["rank"], gaj["deducted"], gaj["red_cards"], gaj["yellow_cards"]) == (1, 2, 1, 0)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, File, Query, Request, UploadFile, status
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CurrentPrincipal, SessionDep, Today
+from app.api.deps import CurrentPrincipal, PageDep, SessionDep, Today
 from app.api.documents import read_limited
 from app.api.openapi import binary
+from app.models.common import Page
 from app.models.supervision import CampaignLights, NoticePublic, ReceiptCreate, SupervisionRules, UnitRank
 from app.services.campaign import light_rules
 from app.services.documents import sheets
@@ -51,16 +52,20 @@ def read_campaign_lights(campaign_id: int, session: SessionDep, who: CurrentPrin
     return counts.for_campaign(session, campaign_id=campaign_id, principal=who, today=today)
 
 
-@router.get("/campaigns/{campaign_id}/notices", response_model=list[NoticePublic])
+@router.get("/campaigns/{campaign_id}/notices", response_model=Page[NoticePublic])
 def list_notices(
     campaign_id: int,
     session: SessionDep,
     who: CurrentPrincipal,
+    page: PageDep,
     unit_id: int | None = None,
     unanswered: Annotated[bool | None, Query(description="true：尚未回执的；false：已回执的")] = None,
-) -> list[NoticePublic]:
+) -> Page[NoticePublic]:
     """The campaign's 督办单 by number (the office: all; a liaison: its unit's)."""
-    return notices.list_visible(session, campaign_id=campaign_id, principal=who, unit_id=unit_id, unanswered=unanswered)
+    found = notices.list_visible(
+        session, campaign_id=campaign_id, principal=who, unit_id=unit_id, unanswered=unanswered
+    )
+    return page.of_all(found)
 
 
 @router.get("/notices/{notice_id}", response_model=NoticePublic)
@@ -134,12 +139,13 @@ _RANKING = {
 }
 
 
-@router.get("/campaigns/{campaign_id}/units/ranking", response_model=list[UnitRank], responses=_RANKING)
+@router.get("/campaigns/{campaign_id}/units/ranking", response_model=Page[UnitRank], responses=_RANKING)
 def read_unit_ranking(
     campaign_id: int,
     session: SessionDep,
     who: CurrentPrincipal,
     request: Request,
+    page: PageDep,
     fmt: Annotated[
         Literal["json", "xlsx"] | None, Query(alias="format", description="json 或 xlsx；不填按 Accept")
     ] = None,
@@ -149,4 +155,4 @@ def read_unit_ranking(
     if fmt == "xlsx" or (fmt is None and XLSX in request.headers.get("accept", "")):
         name, body = ranking.render(session, campaign_id=campaign_id, principal=who)
         return _file(name, body, XLSX)
-    return ranking.ranking(session, campaign_id=campaign_id, principal=who)
+    return page.of_all(ranking.ranking(session, campaign_id=campaign_id, principal=who))

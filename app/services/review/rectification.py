@@ -203,11 +203,13 @@ WAITING = (S.open, S.in_progress)  # still the unit's to do
 
 
 def light_of(book: lights.LightBook) -> ColumnElement[str]:
-    """SQL: a rectification item's light today by its campaign's rules (its due date; returns are not counted)."""
+    """SQL: a rectification item's light today by its campaign's rules: its due date, and how often the office or a
+    回头看 reopened it after it was closed or marked done (as an assignment's returns count)."""
     return book.expression(
         campaign=col(Rectification.campaign_id),
         due=col(Rectification.due_on),
         waiting=col(Rectification.status).in_(WAITING),
+        returned=col(Rectification.reopen_count),
     )
 
 

@@ -49,7 +49,7 @@ def budget() -> tuple[int, float]:
 def read_images(images: Iterator[Image.Image]) -> str:
     """The words on each image (pages of one file), within the page cap and the time budget."""
     if not available():
-        raise Unavailable("tesseract not installed or OCR switched off")
+        raise Unavailable("未安装 Tesseract 文字识别程序，或已关闭文字识别（OCR）")
     max_pages, seconds = budget()
     deadline = time.monotonic() + seconds
     parts: list[str] = []
@@ -102,7 +102,7 @@ def _tesseract(png: bytes, *, timeout: float) -> str:
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace")[-300:]
         if "Failed loading language" in message or "Error opening data file" in message:
-            raise Unavailable(message)
+            raise Unavailable(f"Tesseract 缺少文字识别语言模型：{message}")
         log.info("tesseract failed: %s", message)
         return ""
     return done.stdout.decode("utf-8", "replace")

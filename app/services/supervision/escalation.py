@@ -85,7 +85,7 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
     ]
     lit_r = rectification_light(book)
     found += [
-        Lit(Subject.rectification, *row[:-1], 0, light=Light(row[-1]))  # type: ignore[misc]
+        Lit(Subject.rectification, *row[:-1], light=Light(row[-1]))  # type: ignore[misc]
         for row in session.execute(
             select(
                 Rectification.id,
@@ -94,13 +94,17 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
                 Rectification.unit_id,
                 Rectification.item_id,
                 Rectification.due_on,
+                Rectification.reopen_count,
                 lit_r,
             )  # fmt: skip
             .join(Campaign, col(Campaign.id) == Rectification.campaign_id)
             .where(
                 _live(campaign_ids),
                 col(Rectification.status).in_(WAITING),
-                col(Rectification.due_on) < latest_today,
+                or_(
+                    col(Rectification.due_on) < latest_today,
+                    col(Rectification.reopen_count) >= literal_column(str(int(fewest_returns))),
+                ),
                 lit_r.in_([light.value for light in CARD_LIGHTS]),
             )
             .order_by(Rectification.id)

@@ -191,5 +191,6 @@ def subject_text(card: CardPublic) -> str:
     if card.due_on < card.issued_on:
         why.append(f"截止日期 {card.due_on.isoformat()} 已逾期")
     if card.returned_count:
-        why.append(f"已被退回补充 {card.returned_count} 次")
+        returned = "销号后被重新打开" if card.subject == Subject.rectification else "已被退回补充"
+        why.append(f"{returned} {card.returned_count} 次")
     return f"{card.item_label}（{LIGHT_LABEL[card.light]}：{'，'.join(why) or '亮灯'}）"
