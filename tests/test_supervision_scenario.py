@@ -23,6 +23,7 @@ from sqlmodel import Session
 from app.db import get_engine, session_scope
 from app.models import Campaign
 from app.models._base import utcnow
+from app.services.calendar import lights
 from app.services.notifications import delivery
 from app.services.supervision import escalation
 from tests.conftest import pin_today
@@ -250,6 +251,11 @@ def test_from_a_red_light_to_the_next_campaign(client, app, district, receiver, 
             "carried", rid, "open", "2024-03-29", "none",
         )  # fmt: skip
         assert _scan_twice(target, date(2024, 1, 8)) == 0
+        # the problem now lives in 2024: 2023's copy, still open and 红 there, earns no second card or 督办单
+        with session_scope() as s:
+            day = lights.book(s, today=date(2024, 1, 8))
+            still = [(t.subject, t.subject_id) for t in escalation.lit_tasks(s, book=day, campaign_ids=[origin])]
+        assert ("rectification", rid) not in still and ("rectification", rect["id"]) not in still
     finally:
         with Session(get_engine()) as s:  # frozen like the district's own: later deadline scans leave it alone
             found = s.get(Campaign, target)
