@@ -3,8 +3,9 @@ district): the 县司法局 ignores an item until it turns 红; a numbered 督�
 unit acknowledges it (回执); its cards cost points and the ranking says why; the office opens a rectification for the
 problem and closes it on the unit's evidence (整改销号); a 回头看 with a fixed seed draws it and reopens it, and its
 light turns again (a new card); the next year's campaign starts with the approved evidence carried (沿用, the same
-SHA-256, its origin shown). A signed webhook receiver on 127.0.0.1 proves each supervision event arrived once,
-though every scan runs twice and all of them run again at the end."""
+SHA-256, its origin shown) and the reopened problem carried: escalated there, never again in 2023. A signed webhook
+receiver on 127.0.0.1 proves each supervision event arrived once, though every scan runs twice and all of them run
+again at the end."""
 
 from __future__ import annotations
 
@@ -256,6 +257,12 @@ def test_from_a_red_light_to_the_next_campaign(client, app, district, receiver, 
             day = lights.book(s, today=date(2024, 1, 8))
             still = [(t.subject, t.subject_id) for t in escalation.lit_tasks(s, book=day, campaign_ids=[origin])]
         assert ("rectification", rid) not in still and ("rectification", rect["id"]) not in still
+        # … while the carried copy, left past its new date, turns 红 and gets the county's first 督办单 of 2024, once
+        pin_today(app, date(2024, 4, 9))
+        assert _light(client, district, f"rectifications/{rect['id']}") == "red"
+        assert _scan_twice(target, date(2024, 4, 9)) == 1
+        [carried_notice] = client.get(f"{API}/campaigns/{target}/notices", headers=sfj).json()
+        assert (carried_notice["number_label"], carried_notice["card"]["subject"]) == ("〔2024〕第1号", "rectification")
     finally:
         with Session(get_engine()) as s:  # frozen like the district's own: later deadline scans leave it alone
             found = s.get(Campaign, target)
@@ -268,7 +275,12 @@ def test_from_a_red_light_to_the_next_campaign(client, app, district, receiver, 
         assert _scan_twice(origin, day) == 0
     _deliver_all()
     assert Counter(b["type"] for b in _supervision(receiver)) == {
-        "supervision.yellow": 2, "supervision.red": 1, "supervision.acknowledged": 1,
+        "supervision.yellow": 2, "supervision.red": 2, "supervision.acknowledged": 1,
     }  # fmt: skip
+    reds = sorted((b["data"] for b in _supervision(receiver) if b["type"] == "supervision.red"),
+                  key=lambda d: d["notice_number"])  # fmt: skip
+    assert [(d["subject"], d["subject_id"], d["notice_number"]) for d in reds] == [
+        ("assignment", ignored, "〔2023〕第1号"), ("rectification", rect["id"], "〔2024〕第1号"),
+    ]  # fmt: skip
     keys = [r["headers"]["Idempotency-Key"] for r in receiver.requests]
     assert len(keys) == len(set(keys)) == len(receiver.processed)  # each delivered once, each signature valid
