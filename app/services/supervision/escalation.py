@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal_column, or_
+from sqlalchemy import ColumnElement, exists, literal_column, or_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Rectification, SupervisionCard, SupervisionNotice, Unit, User
 from app.models._base import utcnow
 from app.models.campaign import CampaignStatus, DayUnit
 from app.models.outbox import EventKind
+from app.models.rectification import RectificationSource
 from app.models.supervision import CARD_LIGHTS, Light, Subject, SupervisionRules
 from app.models.user import Role
 from app.services.calendar import lights, workdays
@@ -84,6 +86,12 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
         ).all()
     ]
     lit_r = rectification_light(book)
+    # A problem carried into a later campaign is the unit's work there (with its own due date, light and cards); its
+    # origin row stays open in the earlier campaign's pool as history, but must not earn a second card or 督办单.
+    successor = aliased(Rectification)
+    carried_on = exists().where(
+        successor.source == RectificationSource.carried.value, successor.source_id == Rectification.id
+    )
     found += [
         Lit(Subject.rectification, *row[:-1], light=Light(row[-1]))  # type: ignore[misc]
         for row in session.execute(
@@ -105,6 +113,7 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
                     col(Rectification.due_on) < latest_today,
                     col(Rectification.reopen_count) >= literal_column(str(int(fewest_returns))),
                 ),
+                ~carried_on,
                 lit_r.in_([light.value for light in CARD_LIGHTS]),
             )
             .order_by(Rectification.id)
