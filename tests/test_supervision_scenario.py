@@ -131,7 +131,8 @@ def test_from_a_red_light_to_the_next_campaign(client, app, district, receiver, 
     assert _scan_twice(origin, date(2023, 10, 17)) == 0  # past the three working days: answered, not escalated
 
     # 3. the cards cost points, and the ranking gives the reason of each
-    ranking = {r["unit_id"]: r for r in client.get(f"{API}/campaigns/{origin}/units/ranking", headers=office).json()["items"]}
+    ranked = client.get(f"{API}/campaigns/{origin}/units/ranking", headers=office).json()["items"]
+    ranking = {r["unit_id"]: r for r in ranked}
     mine = ranking[district.sfj]
     assert (mine["rank"], mine["deducted"], mine["yellow_cards"], mine["red_cards"]) == (2, 3, 1, 1)
     assert (ranking[district.gaj]["rank"], ranking[district.gaj]["deducted"]) == (1, 0)
