@@ -183,15 +183,21 @@ def test_one_bad_reminder_is_skipped_not_the_scan(monkeypatch, world, caplog) ->
 
 def test_the_worker_never_exits_on_a_data_error(monkeypatch, world, capsys) -> None:
     from app.services.notifications import delivery, events
+    from app.services.supervision import escalation
 
     recorder = _Recorder()
     batches: list[int] = []
+    scans: list[date] = []
     monkeypatch.setattr(events, "emit", recorder)
+    # the 督办 scan runs in the same lane (tests/test_supervision_*.py prove what it does): here only that the lane
+    # calls it — run for real on 2026-12-28 it would card every open task of the shared world's unfrozen campaigns
+    monkeypatch.setattr(escalation, "scan", lambda session, *, today, **_: scans.append(today) or 0)
     monkeypatch.setattr(delivery, "run_once", lambda client, **_: batches.append(1) or {"claimed": 0})
     # Late December 2026: the old worker died here (2027 was out of the calendar's range).
     cli.main(["worker", "--once", "--today", "2026-12-28"])
     out = capsys.readouterr().out
     assert "2027 年节假日安排尚未载入" in out and "reminders:" in out and batches == [1]
+    assert scans == [date(2026, 12, 28)]
     assert len(recorder.keys) > 1  # every other reminder still went out
 
     def broken(*_: object, **__: object) -> int:

@@ -117,7 +117,7 @@ def test_a_version_equal_to_a_returned_one_is_flagged(client, world, session) ->
         headers=world.auth("lc-sfj"),
     )
     assert same.status_code == 201 and same.json()["current"]["resubmitted_unchanged"] is True  # accepted, flagged
-    shown = find_listed(client, world.auth("lc-office"), world.ids["lc_campaign"], ev, status="submitted")
+    shown = find_listed(client, world.auth("lc-office"), a.campaign_id, ev, status="submitted")
     assert shown["current"]["resubmitted_unchanged"] is True
     back = {"decision": "return", "version": 2, "comment": "仍缺少签章页"}
     assert client.post(f"{API}/evidence/{ev}/reviews", json=back, headers=world.auth("lc-office")).status_code == 201

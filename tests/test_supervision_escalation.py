@@ -254,3 +254,32 @@ def test_numbers_are_never_given_twice(district) -> None:
     for t in threads:
         t.join()
     assert not errors and sorted(taken) == list(range(1, 9))
+
+
+def test_a_campaign_over_gives_no_cards_but_work_reopened_past_its_end_does(client, app, district) -> None:
+    """The district's campaign ends on 2023-12-31 (its materials deadline, after its last phase): a problem due
+    within it is not carded in January, one the office dated past the end is (and its 督办单 numbered in 2024)."""
+    office = district.auth("office")
+    url = f"{API}/campaigns/{district.campaign_id}/rectifications"
+    pin_today(app, date(2023, 12, 1))
+    inside, past = (
+        client.post(url, json={"unit_id": district.gaj, "due_on": due, "problem": f"结束后检查{due}"}, headers=office)
+        for due in ("2023-12-15", "2024-01-02")
+    )
+    assert inside.status_code == past.status_code == 201, inside.text
+    made = _scan(district, date(2024, 1, 22))  # both are red by the date alone (over 5 working days late)
+    assert made == 1
+    with session_scope() as s:
+        from sqlmodel import select
+
+        from app.models import SupervisionCard
+
+        cards = s.exec(
+            select(SupervisionCard.subject_id, SupervisionCard.light).where(
+                SupervisionCard.subject == "rectification",
+                SupervisionCard.campaign_id == district.campaign_id,
+                SupervisionCard.issued_on == date(2024, 1, 22),
+            )
+        ).all()
+    assert cards == [(past.json()["id"], "red")]
+    assert _scan(district, date(2024, 1, 22)) == 0

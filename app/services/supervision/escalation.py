@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, literal_column, or_
+from sqlalchemy import ColumnElement, case, exists, func, literal_column, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Campaign, Rectification, SupervisionCard, SupervisionNotice, Unit, User
+from app.models import Assignment, Campaign, Phase, Rectification, SupervisionCard, SupervisionNotice, Unit, User
 from app.models._base import utcnow
 from app.models.campaign import CampaignStatus, DayUnit
 from app.models.outbox import EventKind
@@ -53,6 +53,20 @@ def _live(campaign_ids: list[int] | None) -> ColumnElement[bool]:
     return live if campaign_ids is None else live & col(Campaign.id).in_(campaign_ids)  # type: ignore[return-value]
 
 
+def _campaign_end() -> Any:
+    """SQL: the last day of the row's campaign — its last phase's end, or its materials deadline if later."""
+    last_phase = select(func.max(Phase.ends_on)).where(Phase.campaign_id == Campaign.id).scalar_subquery()
+    return case((last_phase > Campaign.materials_deadline, last_phase), else_=Campaign.materials_deadline)
+
+
+def _supervised(due: Any, today: date) -> ColumnElement[bool]:
+    """SQL: a task still under supervision today — its campaign has not ended, or the task is due after the end (a
+    回头看 or the office reopened it with a new date). A campaign over and not frozen gives no cards (a first scan on a
+    deployment with years-old campaigns would otherwise card every open task of them at once)."""
+    end = _campaign_end()
+    return or_(end >= today, due > end)
+
+
 def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[int] | None = None) -> list[Lit]:
     """Every task of a launched, unfrozen campaign showing 黄 or 红 today, in two statements."""
     fewest_returns = min([book.default.yellow_returns, *(t.yellow_returns for t in book.custom.values())])
@@ -74,6 +88,7 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
             .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
             .where(
                 _live(campaign_ids),
+                _supervised(col(Assignment.due_on), latest_today),
                 col(Assignment.status).in_(lights.ASSIGNMENT_WAITING),
                 # what can be lit at all (the indexes narrow it), then the light itself
                 or_(
@@ -108,6 +123,7 @@ def lit_tasks(session: Session, *, book: lights.LightBook, campaign_ids: list[in
             .join(Campaign, col(Campaign.id) == Rectification.campaign_id)
             .where(
                 _live(campaign_ids),
+                _supervised(col(Rectification.due_on), latest_today),
                 col(Rectification.status).in_(WAITING),
                 or_(
                     col(Rectification.due_on) < latest_today,
@@ -255,7 +271,12 @@ def escalate_unanswered(session: Session, *, today: date, campaign_ids: list[int
     rows = session.exec(
         select(SupervisionNotice, Campaign.supervision)
         .join(Campaign, col(Campaign.id) == SupervisionNotice.campaign_id)
-        .where(col(SupervisionNotice.acknowledged_at).is_(None), _live(campaign_ids))
+        .join(SupervisionCard, col(SupervisionCard.id) == SupervisionNotice.card_id)
+        .where(
+            col(SupervisionNotice.acknowledged_at).is_(None),
+            _live(campaign_ids),
+            _supervised(col(SupervisionCard.due_on), today),
+        )
         .order_by(SupervisionNotice.id)
         .with_for_update(of=SupervisionNotice)  # type: ignore[arg-type]
         .execution_options(populate_existing=True)
