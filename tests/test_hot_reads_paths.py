@@ -29,6 +29,10 @@ API = "/api/v1"
 # not reach these routes: refused before any read, tested in test_duties)
 CALLERS = ("sysadmin", "lc-office", "gp-office", "lc-sfj", "lc-gaj", "gp-sfj", "evaluator", "evaluator-b",
            "sx-province", "yn-province", "idle-evaluator")  # fmt: skip
+# Every filter for one caller of each scope (the compiled statement's shape is the filters' and the sort's, the
+# scope's is the caller's); the first FEW filter sets (no filter, each status, overdue both ways) for the others.
+EVERY_FILTER = ("sysadmin", "lc-office", "lc-sfj", "evaluator", "sx-province")
+FEW = 6
 # pinned days: nothing overdue yet, and the submission phase over (every open assignment overdue)
 DAYS = (date(2023, 2, 22), date(2023, 3, 2))
 
@@ -132,7 +136,7 @@ def test_fast_and_general_paths_answer_alike(client, world, session, reviewed, w
     seen_rows = seen_reviews = 0
     for today in DAYS:
         pin_today(client.app, today)
-        for params in _filters(world, level1_id):
+        for params in _filters(world, level1_id) if who in EVERY_FILTER else _filters(world, level1_id)[:FEW]:
             if today != DAYS[0] and not {"overdue", "due_within_workdays"} & set(params) and params:
                 continue  # the second day changes only what depends on today
             for route, url in routes.items():

@@ -199,3 +199,15 @@ def to_bytes(doc: DocumentObject) -> bytes:
     out = BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def reproducible(docx: bytes) -> bytes:
+    """The same .docx with every ZIP entry dated 1980-01-01: equal documents, equal bytes (zipfile dates each entry
+    with the clock, so a file built twice a second apart would otherwise differ — and so would its SHA-256)."""
+    out = BytesIO()
+    with zipfile.ZipFile(BytesIO(docx)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            fixed = zipfile.ZipInfo(entry.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type, fixed.external_attr = zipfile.ZIP_DEFLATED, entry.external_attr
+            target.writestr(fixed, source.read(entry.filename))
+    return out.getvalue()
