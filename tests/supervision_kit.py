@@ -24,6 +24,7 @@ from app.models.user import Role, UserCreate
 from app.services import demo
 from app.services.accounts import regions, users
 from app.services.campaign import campaigns, units
+from tests.test_webhooks import Receiver
 
 API = "/api/v1"
 LEADER = "王副局长 13800000001"
@@ -135,3 +136,19 @@ def return_times(client, district: District, who: str, assignment_id: int, times
             headers=district.auth("office"),
         )
         assert r.status_code == 201, r.text
+
+
+def office_receiver(client, district: District, monkeypatch) -> Iterator[Receiver]:
+    """The district office's signed webhook, received on loopback (the operator allows 127.0.0.1 for the test)."""
+    from app.settings import get_settings
+
+    monkeypatch.setenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS", "127.0.0.1/32")
+    get_settings.cache_clear()
+    r = Receiver()
+    created = client.post(f"{API}/webhooks", json={"url": r.url}, headers=district.auth("office"))
+    assert created.status_code == 201, created.text
+    r.secret = created.json()["secret"]
+    yield r
+    r.stop()
+    monkeypatch.delenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS")
+    get_settings.cache_clear()

@@ -22,8 +22,7 @@ from app.services.notifications import delivery
 from app.services.supervision import escalation, notices
 from tests.conftest import pin_today
 from tests.graphql_kit import gql
-from tests.supervision_kit import API, LEADER, District, build, set_due
-from tests.test_webhooks import Receiver
+from tests.supervision_kit import API, LEADER, District, build, office_receiver, set_due
 
 pytestmark = pytest.mark.usefixtures("retire_webhooks")
 
@@ -35,19 +34,7 @@ def district(app, world):
 
 @pytest.fixture
 def receiver(client, district: District, monkeypatch):
-    """A signed-webhook receiver on 127.0.0.1 registered by the district's office (loopback allowed for the test)."""
-    from app.settings import get_settings
-
-    monkeypatch.setenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS", "127.0.0.1/32")
-    get_settings.cache_clear()
-    r = Receiver()
-    created = client.post(f"{API}/webhooks", json={"url": r.url}, headers=district.auth("office"))
-    assert created.status_code == 201, created.text
-    r.secret = created.json()["secret"]
-    yield r
-    r.stop()
-    monkeypatch.delenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS")
-    get_settings.cache_clear()
+    yield from office_receiver(client, district, monkeypatch)
 
 
 def _scan(district: District, day: date) -> int:

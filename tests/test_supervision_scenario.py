@@ -30,7 +30,7 @@ from app.services.supervision import escalation
 from tests.conftest import pin_today
 from tests.evidence_kit import pdf, upload
 from tests.follow_up_kit import audit_entries
-from tests.supervision_kit import API, LEADER, District, build, set_due
+from tests.supervision_kit import API, LEADER, District, build, office_receiver, set_due
 from tests.test_webhooks import Receiver
 
 pytestmark = pytest.mark.usefixtures("retire_webhooks")
@@ -43,19 +43,7 @@ def district(app, world) -> Iterator[District]:
 
 @pytest.fixture
 def receiver(client, district: District, monkeypatch) -> Iterator[Receiver]:
-    """The district office's signed webhook, received on loopback (the operator allows 127.0.0.1 for the test)."""
-    from app.settings import get_settings
-
-    monkeypatch.setenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS", "127.0.0.1/32")
-    get_settings.cache_clear()
-    r = Receiver()
-    created = client.post(f"{API}/webhooks", json={"url": r.url}, headers=district.auth("office"))
-    assert created.status_code == 201, created.text
-    r.secret = created.json()["secret"]
-    yield r
-    r.stop()
-    monkeypatch.delenv("SHIFAN_WEBHOOK_ALLOW_NETWORKS")
-    get_settings.cache_clear()
+    yield from office_receiver(client, district, monkeypatch)
 
 
 def _scan_twice(campaign_id: int, day: date) -> int:
