@@ -257,9 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (srv := add("serve", serve, "Run the API server"), d := add("demo", demo, "Load the demo county")):
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
-        # the API is stateless: `serve` runs one process per core by default (uvicorn's workers), the demo one
-        cores = (os.cpu_count() or 1) if p is srv else 1
-        p.add_argument("--workers", type=int, default=cores, help="server processes (serve: one per core; demo: 1)")
+        # the API is stateless: `serve` runs one process per core by default (uvicorn's workers), or as many as
+        # WEB_CONCURRENCY says (uvicorn's and gunicorn's variable: a container sets it without a command line); the
+        # demo one
+        cores = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1) if p is srv else 1
+        p.add_argument(
+            "--workers", type=int, default=cores, help="server processes (serve: WEB_CONCURRENCY, else one per core)"
+        )
     d.add_argument("--serve", action="store_true", help="start the API (and the worker) after loading")
     d.add_argument("--reset", action="store_true", help="empty a demo-only database first and load the demo afresh")
     d.add_argument("--no-worker", dest="with_worker", action="store_false", help="serve without the worker")

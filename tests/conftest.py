@@ -41,6 +41,10 @@ os.environ.setdefault("SHIFAN_PASSWORD_HASH_COST", "cheapest")
 # at those defaults and checks them).
 os.environ.setdefault("SHIFAN_ACCESS_TOKEN_MINUTES", "600")
 os.environ.setdefault("SHIFAN_SESSION_IDLE_MINUTES", "600")
+# `shifan serve` runs one server process per core unless WEB_CONCURRENCY says otherwise (as uvicorn's own CLI): the
+# API processes tests start run one (each more is a whole application started again); tests of the workers pass
+# --workers.
+os.environ.setdefault("WEB_CONCURRENCY", "1")
 
 from app import db as app_db  # noqa: E402
 from app import settings as app_settings  # noqa: E402
@@ -434,14 +438,19 @@ def served_demo(
     database_url: str, tmp: Path, setup: tuple[tuple[str, ...], ...] = (("demo",),), serve_args: tuple[str, ...] = ()
 ):
     """`shifan demo` (or the setup commands given) then `shifan serve` (with serve_args) as a real process on
-    database_url; yields (base URL, log path)."""
+    database_url; yields (base URL, log path). The demo alone is a copy of the session's (tests/demo_template.py)
+    where the database can take one."""
     import subprocess
     import sys
 
+    from tests import demo_template
     from tests.s3servers import _wait_port, free_port
 
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "SHIFAN_DATABASE_URL": database_url, "SHIFAN_JWT_SECRET": uuid.uuid4().hex,
+    secret = uuid.uuid4().hex
+    if setup == (("demo",),) and demo_template.copyable(database_url):
+        secret, setup = demo_template.clone(database_url, tmp / "objects"), ()
+    env = {**os.environ, "SHIFAN_DATABASE_URL": database_url, "SHIFAN_JWT_SECRET": secret,
            "SHIFAN_OBJECT_DIR": str(tmp / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
     for command in setup:
         done = subprocess.run(

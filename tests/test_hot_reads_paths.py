@@ -200,11 +200,14 @@ def test_a_changed_tenancy_rule_reaches_the_compiled_statements(client, world, s
     assert client.get(lc, params={"limit": 1}, headers=liaison).json()["total"] == own["total"]
 
 
-def test_serve_runs_one_process_per_core_by_default() -> None:
+def test_serve_runs_one_process_per_core_by_default(monkeypatch) -> None:
     import os
 
     from app.cli import build_parser
 
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     assert build_parser().parse_args(["serve"]).workers == (os.cpu_count() or 1)
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")  # uvicorn's and gunicorn's variable, as a container sets it
+    assert build_parser().parse_args(["serve"]).workers == 5
     assert build_parser().parse_args(["serve", "--workers", "3"]).workers == 3
     assert build_parser().parse_args(["demo"]).workers == 1  # the demo's SQLite file: one writer process

@@ -26,7 +26,10 @@ def _run(pytest_args: str) -> subprocess.CompletedProcess[str]:
         if IN_CI:
             pytest.fail("make would rebuild .venv: `make test` builds it before the tests run")
         pytest.skip("pyproject.toml is newer than .venv/.installed: make would reinstall the environment first")
-    env = {k: v for k, v in os.environ.items() if k not in ("SHIFAN_TEST_PROGRESS", "SHIFAN_TEST_DB")}
+    # not the outer make's own variables either: `make test PYTEST_ARGS=…` passes them on in MAKEFLAGS, where they
+    # would win over this run's PYTEST_ARGS and run the whole suite again inside this test
+    drop = ("SHIFAN_TEST_PROGRESS", "SHIFAN_TEST_DB", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTEST_ARGS"] = pytest_args
     return subprocess.run(
         [sys.executable, "-m", "tests.passes", "test-postgresql", "test-sqlite"],
