@@ -55,9 +55,11 @@ def _make(server: str) -> Template:
     template = Template(url=url, objects=folder / "objects", secret=uuid.uuid4().hex)
     env = {**os.environ, "SHIFAN_DATABASE_URL": url, "SHIFAN_JWT_SECRET": template.secret,
            "SHIFAN_OBJECT_DIR": str(template.objects), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "app.cli", "demo"], cwd=ROOT, env=env, capture_output=True, timeout=300)
+    command = [sys.executable, "-m", "app.cli", "demo"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=300)
     if done.returncode != 0:
-        raise RuntimeError(f"shifan demo exited with {done.returncode}:\n{done.stderr.decode(errors='replace')[-3000:]}")
+        tail = done.stderr.decode(errors="replace")[-3000:]
+        raise RuntimeError(f"shifan demo exited with {done.returncode}:\n{tail}")
     return template
 
 

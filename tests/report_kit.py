@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.evidence_kit import API
-from tests.office_kit import IN_CI
+from tests.office_kit import IN_CI, soffice_home
 
 ROOT = Path(__file__).resolve().parents[1]
 FONTCONFIG = ROOT / "deploy" / "fontconfig" / "64-shifan-gbt9704.conf"
@@ -40,7 +40,7 @@ def environment(tmp_path: Path) -> dict[str, str]:
         f"  <include>{FONTCONFIG}</include>\n</fontconfig>\n",
         encoding="utf-8",
     )
-    return {**os.environ, "HOME": str(tmp_path), "FONTCONFIG_FILE": str(conf)}
+    return {**os.environ, "HOME": soffice_home(), "FONTCONFIG_FILE": str(conf)}
 
 
 def to_pdf(body: bytes, tmp_path: Path, name: str = "report") -> Path:

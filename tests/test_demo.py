@@ -14,6 +14,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from tests import demo_template
 from tests.conftest import served_demo
 from tests.evidence_kit import pdf
 
@@ -56,8 +57,10 @@ def test_cli_import_rejects_broken_file(tmp_path) -> None:
 
 
 def test_cli_exports_and_reimports_on_a_fresh_database(tmp_path) -> None:
-    env = {**os.environ, "SHIFAN_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db", "SHIFAN_JWT_SECRET": "cli",
-           "SHIFAN_OBJECT_DIR": str(tmp_path / "objects")}  # fmt: skip
+    url = f"sqlite:///{tmp_path}/cli.db"
+    secret = demo_template.clone(url, tmp_path / "objects")  # what `shifan demo` made (test_demo_on_fresh_sqlite)
+    env = {**os.environ, "SHIFAN_DATABASE_URL": url, "SHIFAN_JWT_SECRET": secret,
+           "SHIFAN_OBJECT_DIR": str(tmp_path / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
 
     def shifan(*args: str) -> subprocess.CompletedProcess:
         done = subprocess.run(
@@ -69,7 +72,6 @@ def test_cli_exports_and_reimports_on_a_fresh_database(tmp_path) -> None:
     helped = shifan("--help").stdout
     for command in ("serve", "migrate", "demo", "import-framework", "export", "create-user", "token"):
         assert command in helped
-    shifan("demo")
     shifan("export", "framework", "1", "--out", str(tmp_path / "fw.xlsx"))
     again = json.loads(shifan("import-framework", str(tmp_path / "fw.xlsx")).stdout)
     assert again["code"] == "lingchuan-2021" and again["version"] == 2 and again["counts"]["indicator"] == 100

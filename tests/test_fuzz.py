@@ -26,8 +26,8 @@ EXAMPLES = int(os.environ.get("SHIFAN_FUZZ_EXAMPLES", "3"))
 # Schemathesis's coverage phase sends some 40 boundary cases per operation (98% of the fuzzing's requests), most
 # of them invalid on purpose, and they are refused by request validation before any database work whoever sends
 # them: one role sends them (BOUNDARY_ROLE); every other role sends the generated examples (SHIFAN_FUZZ_EXAMPLES
-# per operation), which is where the roles' answers differ. SHIFAN_FUZZ_COVERAGE=positive (the SQLite pass of
-# `make test`) keeps only the valid boundary cases: the PostgreSQL pass sends the invalid ones.
+# per operation), which is where the roles' answers differ. SHIFAN_FUZZ_COVERAGE=positive (the PostgreSQL pass of
+# `make test`) keeps only the valid boundary cases: the SQLite pass sends the invalid ones too.
 COVERAGE = os.environ.get("SHIFAN_FUZZ_COVERAGE", "all")
 if COVERAGE not in ("all", "positive"):
     raise pytest.UsageError(f"SHIFAN_FUZZ_COVERAGE must be all or positive, not {COVERAGE!r}")

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -73,6 +74,7 @@ def test_metrics_token_when_configured(client, monkeypatch) -> None:
     assert client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200
 
 
+@pytest.mark.one_pass("its own SQLite file and API process")
 def test_served_on_sqlite_logs_json_with_the_request_id_of_the_header_and_the_audit(tmp_path) -> None:
     with served_demo(f"sqlite:///{tmp_path}/logs.db", tmp_path) as (base, log_path):
         # on SQLite (the zero-setup default) too: a wrong password, then logins after an earlier success

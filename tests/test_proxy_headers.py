@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlmodel import Session, select
 
 from app.db import get_engine
@@ -46,6 +47,7 @@ def _client_seen(database_url: str, tmp_path: Path, trusted: str) -> str:
         return s.exec(select(LoginAttempt.client).where(LoginAttempt.username == name)).one()
 
 
+@pytest.mark.one_pass("uvicorn's proxy headers in front of the app: the database only records the address")
 def test_a_forged_forwarded_for_from_an_untrusted_peer_is_ignored(database_url, tmp_path) -> None:
     # The documented deployment trusts nginx's address only; this test's client (127.0.0.1) is not it.
     assert _client_seen(database_url, tmp_path, trusted="172.31.240.10") == "127.0.0.1"

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from app.services.exports.self_assessment import ANNEX_HEADERS, LEVEL1_HEADERS, PLACEHOLDER, PROGRESS_HEADERS
 from tests.conftest import pin_today
 from tests.evidence_kit import API, PICKER, pdf, upload
-from tests.office_kit import IN_CI
+from tests.office_kit import IN_CI, soffice_home
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -205,7 +205,7 @@ def _converts_to_pdf(body: bytes, tmp_path: Path, county: str) -> None:
         pytest.skip("LibreOffice not installed")
     source = tmp_path / "report.docx"
     source.write_bytes(body)
-    env = {**os.environ, "HOME": str(tmp_path)}
+    env = {**os.environ, "HOME": soffice_home()}
     command = [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(source)]
     done = subprocess.run(command, timeout=180, env=env, capture_output=True)
     converted = tmp_path / "report.pdf"
