@@ -21,7 +21,7 @@ from app.models.campaign import (
 )
 from app.models.supervision import Light
 from app.models.user import Role
-from app.services import access
+from app.services import access, kept
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.calendar import lights, workdays
 from app.services.campaign import campaigns, last_review, units
@@ -102,8 +102,13 @@ light_of = lights.of_assignment
 
 
 def lights_for(session: Session, principal: Principal, today: date) -> lights.LightBook:
-    """Today's thresholds of the campaigns the caller may read."""
-    return lights.book(session, today=today, where=campaign_scope(principal))
+    """Today's thresholds of the campaigns the caller may read (a read-only request's kept by the process for the
+    database's read generation, the day and the caller's scope: app/services/kept.py)."""
+    return kept.kept(
+        session,
+        ("light_book", today, access.scope_key(principal)),
+        lambda: lights.book(session, today=today, where=access.campaign_scope(principal)),
+    )
 
 
 def _query(principal: Principal, book: lights.LightBook):  # noqa: ANN202 - a select of plain columns
