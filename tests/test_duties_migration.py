@@ -21,7 +21,8 @@ def test_an_admin_becomes_the_system_administrator_and_logs_in(tmp_path, databas
                 " VALUES (2, '管理员', 'admin', 'old-admin', ?, 1, ?)",
                 (auth.hash_password("old-admin-pw"), STAMP),
             )
-        old.upgrade("0011b")  # 0011a's change, and 0011b's login sessions for the login below
+        # 0011a's change, and what the login below reads: 0011b's login sessions, 0012f's read generation
+        old.upgrade("0012f")
         with old.connect() as db:
             rows = db.execute("SELECT username, role, must_change_password FROM app_user ORDER BY id").fetchall()
             assert rows == [("office", "office", 0), ("old-admin", "system_admin", 0)]

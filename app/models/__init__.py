@@ -13,6 +13,7 @@ from app.models.framework import (
     MaterialRequest,
     MaterialRequestItem,
 )
+from app.models.generation import ReadGeneration
 from app.models.idempotency import IdempotencyRecord
 from app.models.login_attempt import LoginAttempt
 from app.models.login_session import LoginSession
@@ -64,6 +65,7 @@ __all__ = [
     "PasswordHistory",
     "PasswordPolicy",
     "Phase",
+    "ReadGeneration",
     "Rectification",
     "RectificationDecision",
     "RectificationEvidence",

@@ -15,6 +15,7 @@ from app.db import prepared
 from app.models import Campaign, Engagement, LoginSession, PasswordPolicy, Region, ScriptToken, User
 from app.models._base import utcnow
 from app.models.user import Role
+from app.services import kept
 from app.services.auth import decode_token
 from app.services.errors import Forbidden, Unauthorized
 from app.settings import get_settings
@@ -72,8 +73,10 @@ def password_stale(user: Any, max_age_days: int | None, *, now: datetime | None 
 
 
 def _account_statement(kind: str) -> Any:
-    """The account (with the password policy's expiry, and an access token's login session) of :user_id (:sid)."""
-    query = select(*_ACCOUNT).select_from(User).outerjoin(PasswordPolicy, col(PasswordPolicy.id) == 1)
+    """The account (with the password policy's expiry, and an access token's login session) of :user_id (:sid), and
+    the database's read generation (what this process keeps between requests is checked by it: app/services/kept.py)."""
+    query = select(*_ACCOUNT, kept.generation_column()).select_from(User)
+    query = query.outerjoin(PasswordPolicy, col(PasswordPolicy.id) == 1)
     if kind == "access":
         joined = and_(LoginSession.id == bindparam("sid"), LoginSession.user_id == User.id)
         query = query.add_columns(*_SESSION).outerjoin(LoginSession, joined)  # type: ignore[arg-type]
@@ -106,6 +109,7 @@ def principal_of_claims(session: Session, claims: dict, *, password_change: bool
     user = _first(session, ("account", shape), lambda: _account_statement(shape), values)
     if user is None or not user.is_active:
         raise Unauthorized("账号不存在或已停用", code="account_disabled")
+    kept.note_generation(session, user.read_generation)
     if claims["role"] != user.role:
         raise Unauthorized("账号角色已变更，请重新登录", code="token_invalid")
     if kind == "access":

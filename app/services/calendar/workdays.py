@@ -6,7 +6,8 @@ has published yet, weekends only. An answer that needed such a year is *provisio
 list or a board never fails because its horizon crosses the year end.
 
 One WorkCalendar is read per session (request) in one statement and kept on the session: counting days
-never queries per day.
+never queries per day. A read-only request takes the one its process keeps for the database's read generation
+(app/services/kept.py): no statement at all.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlmodel import Session, col, select
 from app.db import session_scope
 from app.models.calendar import CalendarDay, CalendarYear, DayKind
 from app.models.campaign import DayUnit, DueIn
+from app.services import kept
 from app.services.errors import Invalid
 
 # The widest "due within N working days" window a list or a deadline board counts (three months of working
@@ -109,21 +111,26 @@ class WorkCalendar:
 
 
 def read(session: Session) -> WorkCalendar:
-    """The calendar as stored, read once per session (one statement for every loaded year)."""
+    """The calendar as stored, read once per session (one statement for every loaded year); a read-only request's
+    is kept by the process for the database's read generation (app/services/kept.py)."""
     cached = session.info.get(_SESSION_KEY)
     if isinstance(cached, WorkCalendar):
         return cached
+    calendar = kept.kept(session, ("work_calendar",), lambda: _load(session))  # a read-only request: per process
+    session.info[_SESSION_KEY] = calendar
+    return calendar
+
+
+def _load(session: Session) -> WorkCalendar:
     rows = session.exec(
         select(CalendarYear.year, CalendarDay.day, CalendarDay.kind).outerjoin(
             CalendarDay, col(CalendarDay.year) == CalendarYear.year
         )
     ).all()
-    calendar = WorkCalendar(
+    return WorkCalendar(
         loaded=frozenset(year for year, _, _ in rows),
         special={day: kind == DayKind.workday for _, day, kind in rows if day is not None},
     )
-    session.info[_SESSION_KEY] = calendar
-    return calendar
 
 
 def warnings(session: Session, *, today: date) -> list[str]:

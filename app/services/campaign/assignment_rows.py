@@ -1,8 +1,9 @@
 """The assignment lists (a liaison's to-do list, the office's ledger) as plain rows for the busiest reads there are
 (issue 28): the same statements as assignments.list_visible — built from the same tenancy conditions and filters —
 compiled once per caller scope and filter shape and run on the driver, the rows handed back as dicts shaped like
-AssignmentPublic for the API to write straight to JSON, without a pydantic object per row. GraphQL, exports and
-one assignment keep the general path; tests/test_hot_reads.py holds the two to the same answers.
+AssignmentPublic for the API to write straight to JSON, without a pydantic object per row. Each row's last review
+comes in the same statement (the general path reads them in a second one). GraphQL, exports and one assignment
+keep the general path; tests/test_hot_reads_paths.py holds the two to the same answers.
 
 Adding a column: a line in assignments._COLUMNS (and the field on AssignmentPublic) — both paths read it. Adding a
 filter: a field on AssignmentFilter, a line in assignments._FILTERS, its value in assignments.list_values."""
@@ -21,6 +22,7 @@ from app.services.campaign import assignments, campaigns, last_review
 from app.services.campaign.assignments import OPEN, AssignmentFilter
 
 _KEYS = (*assignments._COLUMNS, "light")
+_TOTAL = len(_KEYS)  # where a row's window count is; the fields of its last review follow
 _OPEN = frozenset(s.value for s in OPEN)
 
 
@@ -34,11 +36,12 @@ def page(
         campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
     book = assignments.lights_for(session, principal, today)
     key = ("assignments", access.scope_key(principal), assignments.shape(filters, book))
-    statement = prepared(session, key, lambda: assignments.list_statement(principal, filters, book))  # sort_invalid
+    build = lambda: assignments.list_statement(principal, filters, book, last_reviews=True)  # noqa: E731
+    statement = prepared(session, key, build)  # raises sort_invalid
     values = assignments.list_values(session, filters, book, today=today, limit=limit, offset=offset)
     rows = statement.run(session, values)
     if rows:
-        total = rows[0][-1]  # every row carries the window count; a row is seen, so is its campaign
+        total = rows[0][_TOTAL]  # every row carries the window count; a row is seen, so is its campaign
     else:
         if filters.campaign_id is not None:
             campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
@@ -48,12 +51,9 @@ def page(
         total = count.run(session, values)[0][0]
     items = []
     for row in rows:
-        item = dict(zip(_KEYS, row, strict=False))  # the window count at the end stays out
+        item = dict(zip(_KEYS, row, strict=False))  # the window count and the review stay out
         item["overdue"] = item["status"] in _OPEN and item["due_on"] < today
-        item["last_review"] = None
+        review = row[_TOTAL + 1 :]
+        item["last_review"] = dict(zip(last_review.FIELDS, review, strict=True)) if review[0] is not None else None
         items.append(item)
-    if items:
-        reviews = last_review.rows_for(session, assignment_ids=[item["id"] for item in items])
-        for item in items:
-            item["last_review"] = reviews.get(item["id"])
     return items, total, assignments.horizon_provisional(session, filters=filters, today=today)

@@ -21,7 +21,7 @@ from app.models.campaign import (
 )
 from app.models.supervision import Light
 from app.models.user import Role
-from app.services import access
+from app.services import access, kept
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.calendar import lights, workdays
 from app.services.campaign import campaigns, last_review, units
@@ -102,8 +102,13 @@ light_of = lights.of_assignment
 
 
 def lights_for(session: Session, principal: Principal, today: date) -> lights.LightBook:
-    """Today's thresholds of the campaigns the caller may read."""
-    return lights.book(session, today=today, where=campaign_scope(principal))
+    """Today's thresholds of the campaigns the caller may read (a read-only request's kept by the process for the
+    database's read generation, the day and the caller's scope: app/services/kept.py)."""
+    return kept.kept(
+        session,
+        ("light_book", today, access.scope_key(principal)),
+        lambda: lights.book(session, today=today, where=access.campaign_scope(principal)),
+    )
 
 
 def _query(principal: Principal, book: lights.LightBook):  # noqa: ANN202 - a select of plain columns
@@ -188,11 +193,17 @@ def list_values(
 
 
 def list_statement(  # noqa: ANN201
-    principal: Principal, filters: AssignmentFilter, book: lights.LightBook, *, count: bool = False
+    principal: Principal,
+    filters: AssignmentFilter,
+    book: lights.LightBook,
+    *,
+    count: bool = False,
+    last_reviews: bool = False,
 ):
     """The list's select for the caller (the tenancy conditions of app/services/access.py) and the filters, every
     value a bindparam (list_values): the page's rows and their warning light with the total as a window count at
-    the end; or (count) the total alone, for a page past the end. Raises Invalid for an unknown sort.
+    the end (last_reviews: then the fields of each row's last review, last_review.latest_of); or (count) the total
+    alone, for a page past the end. Raises Invalid for an unknown sort.
 
     The page is chosen first on narrow rows (ids and sort keys of every match: the count and the sort touch each
     of them), and only its rows are joined to their item text and unit name (a county's ledger matches ~1,300
@@ -226,14 +237,14 @@ def list_statement(  # noqa: ANN201
         return select(func.count()).select_from(matching.subquery())
     first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
     order = (first, Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
-    page = (
+    chosen = (
         matching.add_columns(func.count().over().label("total"))
         .order_by(*order)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
-        .subquery("page")
     )
-    return (
+    page = chosen.cte("page") if last_reviews else chosen.subquery("page")  # a CTE: the reviews read its ids too
+    query = (
         select(*_COLUMNS.values(), light, page.c.total)
         .join(page, page.c.id == Assignment.id)
         .join(Item, col(Item.id) == Assignment.item_id)
@@ -241,6 +252,10 @@ def list_statement(  # noqa: ANN201
         .join(Unit, col(Unit.id) == Assignment.unit_id)
         .order_by(*order)
     )
+    if last_reviews:
+        latest = last_review.latest_of(lambda column: column.in_(select(page.c.id)))
+        query = query.add_columns(*list(latest.c)[:-1]).outerjoin(latest, list(latest.c)[-1] == Assignment.id)
+    return query
 
 
 def list_visible(
