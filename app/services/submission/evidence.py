@@ -94,12 +94,14 @@ class Content:
         return (self.filename or self.url or (self.text or "").strip().splitlines()[0][:60] or "情况说明")[:200]
 
 
+def readable(principal: Principal) -> tuple[Any, ...]:
+    """The conditions on Evidence joined to its Campaign under which the caller may read it (every read of evidence,
+    the detail's rows read on the driver too: evidence_rows)."""
+    return campaign_scope(principal), unit_scope(principal, col(Evidence.unit_id))
+
+
 def _visible(principal: Principal):  # noqa: ANN202 - a SQLModel select
-    return (
-        select(Evidence)
-        .join(Campaign, col(Campaign.id) == Evidence.campaign_id)
-        .where(campaign_scope(principal), unit_scope(principal, col(Evidence.unit_id)))
-    )
+    return select(Evidence).join(Campaign, col(Campaign.id) == Evidence.campaign_id).where(*readable(principal))
 
 
 def get_visible(session: Session, *, evidence_id: int, principal: Principal) -> Evidence:
