@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from app.models import Assignment, Campaign, Evidence, EvidenceVersion, Item, Unit
 from app.models.evidence import EvidenceKind, ReusedFile, ReuseRef, VersionState
 from app.models.user import Role
-from app.services.access import Principal, campaign_scope
+from app.services import access
+from app.services.access import Principal
 from app.services.campaign import campaigns
 
 SEES_REUSE = (Role.system_admin, Role.office, Role.evaluator, Role.province)
@@ -51,7 +52,7 @@ def uses_statement(principal: Principal, *, sha256_in: Any, county_id: Any) -> A
             EvidenceVersion.kind == EvidenceKind.file,
             EvidenceVersion.state == VersionState.active,
             Campaign.county_id == county_id,
-            campaign_scope(principal),
+            access.campaign_scope(principal),
         )
         .order_by(EvidenceVersion.sha256, Evidence.id, EvidenceVersion.number)
     )
