@@ -5,6 +5,7 @@ role and relation to the evidence, and a tenancy rule changed in app/services/ac
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -255,3 +256,19 @@ def test_a_changed_tenancy_rule_reaches_both_paths(client, world, pieces, monkey
 def test_an_id_no_column_holds_is_refused_alike(client, world) -> None:
     r = client.get(f"{API}/evidence/{2**63}", headers=world.auth("lc-office"))
     assert r.status_code == 422 and r.json()["code"] == "value_out_of_range", r.text
+
+
+def test_no_route_of_one_router_matches_a_path_of_another() -> None:
+    """The routers are tried busiest first (app.main.ROUTERS), not in the order they were written: that is safe
+    while no request path could reach a route of two routers (the first in order would take it)."""
+    from starlette.routing import Match
+
+    from app.main import ROUTERS
+
+    routes = [(module.__name__, route) for module in ROUTERS for route in module.router.routes]
+    for owner, route in routes:
+        path = re.sub(r"\{[^}:]+(:[^}]+)?\}", "1", route.path)  # every parameter given a value
+        for method in route.methods:
+            scope = {"type": "http", "path": path, "method": method, "root_path": ""}
+            others = [r.path for name, r in routes if name != owner and r.matches(scope)[0] == Match.FULL]
+            assert others == [], (method, route.path, others)
