@@ -21,9 +21,9 @@ from app.models.evidence import (
     VersionDatesUpdate,
 )
 from app.models.search import SearchHit
-from app.services.review import reviews
+from app.services.review import reuse, reviews
 from app.services.search import query as search
-from app.services.submission import evidence, evidence_rows, reuse
+from app.services.submission import evidence, evidence_rows
 from app.services.submission.evidence import Content, Where
 
 router = APIRouter(tags=["evidence"])

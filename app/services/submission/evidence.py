@@ -39,9 +39,8 @@ from app.services.campaign import assignments, campaigns, places
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.media import dating
 from app.services.platform import audit
-from app.services.review import locks, reviews
+from app.services.review import locks, reuse, reviews
 from app.services.review.reviews import Action
-from app.services.submission import reuse
 from app.services.submission.filetypes import PREVIEWABLE, download_name
 
 _DATE_FIELDS = ("document_date", "period_start", "period_end")

@@ -29,7 +29,8 @@ from app.services.access import Principal
 from app.services.campaign import places
 from app.services.errors import NotFound
 from app.services.media import dating
-from app.services.submission import evidence, reuse
+from app.services.review import reuse
+from app.services.submission import evidence
 from app.services.submission.filetypes import download_name
 
 _ID = bindparam("evidence_id")
