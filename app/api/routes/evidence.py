@@ -21,9 +21,9 @@ from app.models.evidence import (
     VersionDatesUpdate,
 )
 from app.models.search import SearchHit
-from app.services.review import reviews
+from app.services.review import reuse, reviews
 from app.services.search import query as search
-from app.services.submission import evidence, reuse
+from app.services.submission import evidence, evidence_rows
 from app.services.submission.evidence import Content, Where
 
 router = APIRouter(tags=["evidence"])
@@ -114,7 +114,8 @@ def search_evidence(
 @router.get("/evidence/{evidence_id}", response_model=EvidenceDetail)
 async def read_evidence(evidence_id: int, read: ReadDep) -> Response:
     """One piece of evidence with every version and review."""
-    return await read(lambda session, who: evidence.get_detail(session, evidence_id=evidence_id, principal=who))
+    # EvidenceDetail's fields as plain data, read on the driver (evidence_rows; GraphQL keeps evidence.get_detail)
+    return await read(lambda session, who: evidence_rows.detail(session, evidence_id=evidence_id, principal=who))
 
 
 @router.post("/evidence/{evidence_id}/versions", response_model=EvidenceDetail, status_code=status.HTTP_201_CREATED)

@@ -5,6 +5,7 @@ read without a lookup per row."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -48,10 +49,38 @@ def of_evidence(session: Session, rows: Sequence[Evidence]) -> dict[int, Place]:
     out: dict[int, Place] = {}
     for e in rows:
         found = by_assignment.get(e.assignment_id, []) if e.assignment_id else by_request.get(e.material_request_id, [])  # type: ignore[arg-type]
-        items = [
-            EvidenceItem(item_id=i, number=n, label=items_label([(n, name, position)]), text=text)
-            for i, n, text, name, position in found
-        ]
-        label = items_label([(n, name, position) for _, n, _, name, position in found])
-        out[e.id] = (units.get(e.unit_id, ""), label, items)  # type: ignore[index]
+        label, items = label_and_items(found)
+        out[e.id] = (units.get(e.unit_id, ""), label, [EvidenceItem(**item) for item in items])  # type: ignore[index]
     return out
+
+
+def label_and_items(found: Sequence[Sequence[Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The item label and EvidenceItem's fields of the items evidence counts for, each a row of _item_columns."""
+    items = [
+        {"item_id": i, "number": n, "label": items_label([(n, name, position)]), "text": text}
+        for i, n, text, name, position in found
+    ]
+    return items_label([(n, name, position) for _, n, _, name, position in found]), items
+
+
+def items_statement(evidence_id: Any, *, by: str) -> Any:
+    """The items (rows of _item_columns) one piece of evidence counts for, as of_evidence finds them: by="assignment"
+    its assignment's item, by="request" every item of its material request; evidence_id a value or a bindparam."""
+    if by == "assignment":
+        return (
+            select(*_item_columns())
+            .select_from(Evidence)
+            .join(Assignment, col(Assignment.id) == Evidence.assignment_id)
+            .join(Item, col(Item.id) == Assignment.item_id)
+            .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+            .where(Evidence.id == evidence_id)
+        )
+    return (
+        select(*_item_columns())
+        .select_from(Evidence)
+        .join(MaterialRequestItem, col(MaterialRequestItem.material_request_id) == Evidence.material_request_id)
+        .join(Item, col(Item.id) == MaterialRequestItem.item_id)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(Evidence.id == evidence_id)
+        .order_by(FrameworkSection.position, Item.number)
+    )

@@ -16,9 +16,9 @@ from app.models.rectification import RectificationPool, RectificationStatus
 from app.services.assessment import scoring
 from app.services.campaign import assignments, campaigns, progress
 from app.services.indicators import frameworks
-from app.services.review import follow_ups, rectification
+from app.services.review import follow_ups, rectification, reuse
 from app.services.search import query as search
-from app.services.submission import evidence, reuse
+from app.services.submission import evidence
 from app.services.supervision import ranking
 
 if TYPE_CHECKING:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -14,10 +15,47 @@ from sqlmodel import Session, col, select
 from app.models import Assignment, Campaign, Evidence, EvidenceVersion, Item, Unit
 from app.models.evidence import EvidenceKind, ReusedFile, ReuseRef, VersionState
 from app.models.user import Role
-from app.services.access import Principal, campaign_scope
+from app.services import access
+from app.services.access import Principal
 from app.services.campaign import campaigns
 
 SEES_REUSE = (Role.system_admin, Role.office, Role.evaluator, Role.province)
+
+
+def uses_statement(principal: Principal, *, sha256_in: Any, county_id: Any) -> Any:
+    """The active file versions whose SHA-256 is in sha256_in (the values, or a select of them) in the county's
+    campaigns the caller may see, as ReuseRef's fields in its order: the general path and the evidence detail's
+    rows read on the driver (evidence_rows) both run it."""
+    return (
+        select(
+            col(Evidence.id).label("evidence_id"),
+            Evidence.title,
+            col(EvidenceVersion.number).label("version"),
+            EvidenceVersion.sha256,
+            Evidence.campaign_id,
+            col(Campaign.name).label("campaign_name"),
+            Evidence.unit_id,
+            col(Unit.name).label("unit_name"),
+            Evidence.assignment_id,
+            col(Item.id).label("item_id"),
+            col(Item.key).label("item_key"),
+            Evidence.material_request_id,
+        )  # fmt: skip
+        .select_from(EvidenceVersion)
+        .join(Evidence, col(Evidence.id) == EvidenceVersion.evidence_id)
+        .join(Campaign, col(Campaign.id) == Evidence.campaign_id)
+        .join(Unit, col(Unit.id) == Evidence.unit_id)
+        .outerjoin(Assignment, col(Assignment.id) == Evidence.assignment_id)
+        .outerjoin(Item, col(Item.id) == Assignment.item_id)
+        .where(
+            col(EvidenceVersion.sha256).in_(sha256_in),
+            EvidenceVersion.kind == EvidenceKind.file,
+            EvidenceVersion.state == VersionState.active,
+            Campaign.county_id == county_id,
+            access.campaign_scope(principal),
+        )
+        .order_by(EvidenceVersion.sha256, Evidence.id, EvidenceVersion.number)
+    )
 
 
 def _uses(session: Session, *, shas: Iterable[str], county_id: int, principal: Principal) -> list[ReuseRef]:
@@ -25,39 +63,9 @@ def _uses(session: Session, *, shas: Iterable[str], county_id: int, principal: P
     wanted = sorted(set(shas))
     if not wanted:
         return []
-    rows = session.exec(
-        select(EvidenceVersion, Evidence, Campaign.name, Unit.name, Item.id, Item.key)
-        .join(Evidence, col(Evidence.id) == EvidenceVersion.evidence_id)
-        .join(Campaign, col(Campaign.id) == Evidence.campaign_id)
-        .join(Unit, col(Unit.id) == Evidence.unit_id)
-        .outerjoin(Assignment, col(Assignment.id) == Evidence.assignment_id)
-        .outerjoin(Item, col(Item.id) == Assignment.item_id)
-        .where(
-            col(EvidenceVersion.sha256).in_(wanted),
-            EvidenceVersion.kind == EvidenceKind.file,
-            EvidenceVersion.state == VersionState.active,
-            Campaign.county_id == county_id,
-            campaign_scope(principal),
-        )
-        .order_by(EvidenceVersion.sha256, Evidence.id, EvidenceVersion.number)
-    ).all()
-    return [
-        ReuseRef(
-            evidence_id=e.id,
-            title=e.title,
-            version=v.number,
-            sha256=v.sha256,
-            campaign_id=e.campaign_id,
-            campaign_name=campaign_name,
-            unit_id=e.unit_id,
-            unit_name=unit_name,
-            assignment_id=e.assignment_id,
-            item_id=item_id,
-            item_key=item_key,
-            material_request_id=e.material_request_id,
-        )  # fmt: skip
-        for v, e, campaign_name, unit_name, item_id, item_key in rows
-    ]
+    statement = uses_statement(principal, sha256_in=wanted, county_id=county_id)
+    keys = statement.selected_columns.keys()
+    return [ReuseRef.model_validate(dict(zip(keys, row, strict=True))) for row in session.exec(statement).all()]
 
 
 def reused_in(
