@@ -233,7 +233,7 @@ def test_working_days_cost_one_statement_whatever_the_horizon(client, app, world
     assert seen[1] == seen[60]
     with counting() as statements:
         r = client.get(f"{API}/me/assignments", params={"due_within_workdays": 60}, headers=world.auth("lc-sfj"))
-    # a read-only request may take the calendar its process keeps (app/services/kept.py): no statement at all
+    # a read-only request may take the calendar its process keeps (app/kept.py): no statement at all
     assert r.status_code == 200 and sum("calendar_day" in s for s in statements) <= 1
 
 

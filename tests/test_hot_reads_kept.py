@@ -1,5 +1,5 @@
 """What a server process keeps between requests — the working-day calendar and the campaigns' light books
-(app/services/kept.py, issue 28) — is exact across processes: a change committed by another connection, as another
+(app/kept.py, issue 28) — is exact across processes: a change committed by another connection, as another
 server process would commit it, is seen by the very next read through HTTP; the read generation the keys depend on
 changes with every write that feeds them, and not with the writes that do not."""
 

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, false, true
 from sqlmodel import Session, col, select
 
+from app import kept
 from app.db import prepared
 from app.models import Campaign, Engagement, LoginSession, PasswordPolicy, Region, ScriptToken, User
 from app.models._base import utcnow
 from app.models.user import Role
-from app.services import kept
 from app.services.auth import decode_token
 from app.services.errors import Forbidden, Unauthorized
 from app.settings import get_settings
@@ -74,7 +74,7 @@ def password_stale(user: Any, max_age_days: int | None, *, now: datetime | None 
 
 def _account_statement(kind: str) -> Any:
     """The account (with the password policy's expiry, and an access token's login session) of :user_id (:sid), and
-    the database's read generation (what this process keeps between requests is checked by it: app/services/kept.py)."""
+    the database's read generation (what this process keeps between requests is checked by it: app/kept.py)."""
     query = select(*_ACCOUNT, kept.generation_column()).select_from(User)
     query = query.outerjoin(PasswordPolicy, col(PasswordPolicy.id) == 1)
     if kind == "access":

@@ -7,7 +7,7 @@ list or a board never fails because its horizon crosses the year end.
 
 One WorkCalendar is read per session (request) in one statement and kept on the session: counting days
 never queries per day. A read-only request takes the one its process keeps for the database's read generation
-(app/services/kept.py): no statement at all.
+(app/kept.py): no statement at all.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from chinese_calendar.constants import holidays as _holidays
 from chinese_calendar.constants import workdays as _workdays
 from sqlmodel import Session, col, select
 
+from app import kept
 from app.db import session_scope
 from app.models.calendar import CalendarDay, CalendarYear, DayKind
 from app.models.campaign import DayUnit, DueIn
-from app.services import kept
 from app.services.errors import Invalid
 
 # The widest "due within N working days" window a list or a deadline board counts (three months of working
@@ -112,7 +112,7 @@ class WorkCalendar:
 
 def read(session: Session) -> WorkCalendar:
     """The calendar as stored, read once per session (one statement for every loaded year); a read-only request's
-    is kept by the process for the database's read generation (app/services/kept.py)."""
+    is kept by the process for the database's read generation (app/kept.py)."""
     cached = session.info.get(_SESSION_KEY)
     if isinstance(cached, WorkCalendar):
         return cached

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, and_, bindparam, func, not_
 from sqlmodel import Session, col, select
 
+from app import kept
 from app.models import Assignment, Campaign, FrameworkSection, Item, Unit
 from app.models.campaign import (
     AssignmentCreate,
@@ -21,7 +22,7 @@ from app.models.campaign import (
 )
 from app.models.supervision import Light
 from app.models.user import Role
-from app.services import access, kept
+from app.services import access
 from app.services.access import Principal, campaign_scope, unit_scope
 from app.services.calendar import lights, workdays
 from app.services.campaign import campaigns, last_review, units
@@ -103,7 +104,7 @@ light_of = lights.of_assignment
 
 def lights_for(session: Session, principal: Principal, today: date) -> lights.LightBook:
     """Today's thresholds of the campaigns the caller may read (a read-only request's kept by the process for the
-    database's read generation, the day and the caller's scope: app/services/kept.py)."""
+    database's read generation, the day and the caller's scope: app/kept.py)."""
     return kept.kept(
         session,
         ("light_book", today, access.scope_key(principal)),
