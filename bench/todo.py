@@ -265,8 +265,8 @@ above), down from ~10×. What is left: FastAPI, its dependencies and our four mi
 worker-thread hop, the read-only session and a pooled connection, and three statements each with a driver round
 trip (the account, the page, its last reviews) — ~0.1 ms of Python each on the driver — plus building 50 row
 dicts. PostgreSQL's own work shares the 2 cores with wrk and the server: the ledger's page counts and sorts
-~1,300 assignments per request. Evidence detail (six ORM statements: the evidence, its versions with their text
-status, its reviews, where it sits, where its files were reused) has no fast path yet. More server processes
+~1,300 assignments per request. Evidence detail (then six ORM statements) got its fast path in issue 28's second round
+(app/services/submission/evidence_rows.py). More server processes
 (`shifan serve --workers N`, now one per core by default) add throughput where there are free cores; here wrk
 and PostgreSQL take them.
 """
