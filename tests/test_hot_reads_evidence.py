@@ -11,20 +11,20 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import ColumnElement, event, false
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from app import db as app_db
 from app.api import duties
 from app.models import Campaign, EvidenceText, EvidenceVersion, User
 from app.services import access
-from app.services.access import Principal
 from app.services.errors import DomainError
 from app.services.storage import LocalStore
 from app.services.submission import evidence
 from tests.conftest import pin_today, use_store
 from tests.evidence_kit import API, PICKER, Picker, pdf, upload
 from tests.photo_kit import jpeg
+from tests.tenancy_kit import swap_rules
 
 # every account of the shared world: the county's office and another county's, the uploading unit's liaison and
 # another unit's (and another county's), evaluators engaged in both campaigns, one of them and none, two provinces,
@@ -227,20 +227,7 @@ def test_a_changed_tenancy_rule_reaches_both_paths(client, world, pieces, monkey
     assert _fast(client, world, liaison, first) == {"code": "evidence_not_found"}
     assert _fast(client, world, office, other_county) == {"code": "evidence_not_found"}
 
-    original_county, original_unit = access.county_scope, access.unit_scope
-
-    def county_swapped(principal: Principal, county_column: ColumnElement[int]) -> ColumnElement[bool]:
-        """陵川's office now sees 高平 and not its own county."""
-        if principal.role == access.Role.office and principal.county_id == world.ids["lc_county"]:
-            return county_column == world.ids["gp_county"]
-        return original_county(principal, county_column)
-
-    def every_unit(principal: Principal, unit_column: ColumnElement[int]) -> ColumnElement[bool]:
-        """A liaison sees every unit of its county."""
-        return original_unit(principal, unit_column) if principal.role != access.Role.liaison else ~false()
-
-    monkeypatch.setattr(access, "county_scope", county_swapped)
-    monkeypatch.setattr(access, "unit_scope", every_unit)
+    swap_rules(monkeypatch, world.ids)  # 陵川's office sees 高平, not its own; a liaison every unit
     assert _fast(client, world, office, first) == {"code": "evidence_not_found"}
     swapped = _fast(client, world, office, other_county)
     assert swapped["id"] == other_county and _same(swapped, _general(world.tokens[office], other_county))

@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import ColumnElement, false
 from sqlmodel import Session, select
 
 from app.api import duties
@@ -17,12 +16,12 @@ from app.models import Assignment, Item
 from app.models.campaign import AssignmentPage
 from app.models.evidence import ReviewDecision
 from app.services import access
-from app.services.access import Principal
 from app.services.campaign import assignments
 from app.services.campaign.assignments import AssignmentFilter
 from app.services.errors import DomainError
 from tests.conftest import pin_today
 from tests.evidence_kit import PICKER, pdf, upload
+from tests.tenancy_kit import swap_rules
 
 API = "/api/v1"
 # every account of the shared world a hot read may be asked by (the security and audit administrators' duties do
@@ -170,20 +169,7 @@ def test_a_changed_tenancy_rule_reaches_the_compiled_statements(client, world, s
     everyone = client.get(lc, params={"limit": 1}, headers=office).json()["total"]
     assert own["total"] < everyone
 
-    original_county, original_unit = access.county_scope, access.unit_scope
-
-    def county_swapped(principal: Principal, county_column: ColumnElement[int]) -> ColumnElement[bool]:
-        """陵川's office now sees 高平 and not its own county."""
-        if principal.role == access.Role.office and principal.county_id == world.ids["lc_county"]:
-            return county_column == world.ids["gp_county"]
-        return original_county(principal, county_column)
-
-    def every_unit(principal: Principal, unit_column: ColumnElement[int]) -> ColumnElement[bool]:
-        """A liaison sees every unit of its county."""
-        return original_unit(principal, unit_column) if principal.role != access.Role.liaison else ~false()
-
-    monkeypatch.setattr(access, "county_scope", county_swapped)
-    monkeypatch.setattr(access, "unit_scope", every_unit)
+    swap_rules(monkeypatch, world.ids)  # 陵川's office sees 高平, not its own; a liaison every unit
     assert client.get(lc, headers=office).json()["code"] == "campaign_not_found"
     swapped = client.get(gp, params={"limit": 500}, headers=office)
     assert swapped.status_code == 200 and swapped.json()["total"] > 0
