@@ -91,24 +91,37 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql_only(reason): needs a PostgreSQL-only mechanism; skipped on SQLite")
     config.addinivalue_line(
         "markers",
-        "one_pass(reason): the same test whatever SHIFAN_TEST_DB says (its own SQLite file, no database, a tool "
-        "over the committed files); `make test` runs it in its SQLite pass only",
+        "one_pass(reason, where='sqlite'): the same test whatever SHIFAN_TEST_DB says (its own SQLite file, no "
+        "database, a tool over the committed files), or one whose subject is not the database (a sandbox, a "
+        "browser, a process's flags); `make test` runs it in the pass named by where (sqlite or postgresql) only",
     )
     from tests import progress
 
     progress.register(config)
 
 
+def one_pass_where(marker: pytest.Mark) -> str:
+    """The pass of `make test` a one_pass test runs in: where= (sqlite by default)."""
+    where = marker.kwargs.get("where", "sqlite")
+    if where not in ("sqlite", "postgresql"):
+        raise pytest.UsageError(f"one_pass(where=...) must be sqlite or postgresql, not {where!r}")
+    return where
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # `make test` (tests/passes.py) runs both passes at once: a test that would do the very same thing in each runs
-    # in the SQLite pass alone. `make test-postgresql` on its own still runs it.
+    # in the pass its one_pass marker names. A pass run on its own (`make test-postgresql`) still runs every test.
     from tests.progress import BOTH_PASSES
 
-    if os.environ.get(BOTH_PASSES) == "1" and not on_sqlite():
-        once = [item for item in items if item.get_closest_marker("one_pass")]
-        if once:
-            config.hook.pytest_deselected(items=once)
-            items[:] = [item for item in items if not item.get_closest_marker("one_pass")]
+    if os.environ.get(BOTH_PASSES) == "1":
+        here = "sqlite" if on_sqlite() else "postgresql"
+        elsewhere = [
+            item for item in items if (marker := item.get_closest_marker("one_pass")) and one_pass_where(marker) != here
+        ]
+        if elsewhere:
+            config.hook.pytest_deselected(items=elsewhere)
+            gone = {id(item) for item in elsewhere}
+            items[:] = [item for item in items if id(item) not in gone]
     marked = [item for item in items if item.get_closest_marker("postgresql_only")]
     if not marked or not on_sqlite():
         return

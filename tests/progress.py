@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRESS_MARK = "\x1e"  # ASCII record separator: never in pytest's own output
-# set by tests/passes.py for both passes when they run together (`make test`): one_pass tests run in the SQLite one
+# set by tests/passes.py for both passes when they run together (`make test`): a one_pass test runs in the pass it names
 BOTH_PASSES = "SHIFAN_TEST_BOTH_PASSES"
 # never written by a test, or too big to walk: the environment, the npm tools, git itself, Python's bytecode
 # (and pytest's own .pytest_cache, which a bare `pytest` keeps in the checkout by design; make test puts it aside)

@@ -117,6 +117,9 @@ def _worker_env(url: str, tmp: Path) -> dict[str, str]:
     }
 
 
+# The subject is the worker's lanes and its sandbox (the database only queues the jobs; the worker's claims on both
+# backends are tried by tests/test_webhooks.py and tests/test_search.py): on the production backend.
+@pytest.mark.one_pass("the worker's lanes and sandbox, not the database", where="postgresql")
 def test_hostile_files_never_hold_up_deliveries_or_reminders(demo_api) -> None:
     base, url, tmp = demo_api
     office, liaison = _login(base, "lc-office"), _login(base, "lc-sfj")
@@ -255,6 +258,8 @@ def _is_job(pid: int) -> bool:
     return b"forkserver" in parent_cmd and b"forkserver" in cmdline
 
 
+# A first run (`make run`, `shifan demo --serve`) is on SQLite, where this command is met first.
+@pytest.mark.one_pass("a process's flag: the worker started beside the API", where="sqlite")
 def test_serve_with_worker_makes_a_first_uploads_preview(pg_admin_engine, tmp_path) -> None:
     url, drop = fresh_database(pg_admin_engine, tmp_path, "withworker")
     try:
