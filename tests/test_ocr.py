@@ -93,6 +93,7 @@ def ocr_settings(monkeypatch):
     app_settings.get_settings.cache_clear()
 
 
+@pytest.mark.one_pass("the OCR child's limits, no database", where="postgresql")
 def test_the_page_cap_and_the_switch_hold(ocr_settings) -> None:
     pages = [scans.draw_page([f"第{n}页", DECISION[n]], seed=n) for n in range(3)]
     scan = scans.as_pdf(pages)
@@ -104,6 +105,7 @@ def test_the_page_cap_and_the_switch_hold(ocr_settings) -> None:
     assert extract.extract(scan, extension="pdf").status == TextStatus.no_text_layer  # as before OCR
 
 
+@pytest.mark.one_pass("the OCR child's limits, no database", where="postgresql")
 def test_the_time_cap_holds(ocr_settings) -> None:
     pages = [scans.draw_page(DECISION, seed=n) for n in range(6)]
     ocr_settings(ocr_seconds="2")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pypdf
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import fresh_database, served_demo
@@ -44,6 +45,8 @@ def _objects(text: str) -> list[dict]:
     return out
 
 
+# README's first calls follow `make run`, which is on SQLite: in that pass of `make test`.
+@pytest.mark.one_pass("the calls README makes after `make run` (SQLite)", where="sqlite")
 def test_readmes_first_calls_and_province_query_as_written(pg_admin_engine, tmp_path) -> None:
     url, drop = fresh_database(pg_admin_engine, tmp_path, "readme")
     try:

@@ -215,6 +215,7 @@ def _converts_to_pdf(body: bytes, tmp_path: Path, county: str) -> None:
     assert "自评报告" in reader.pages[0].extract_text() and county in reader.pages[0].extract_text()
 
 
+@pytest.mark.one_pass("the command line and its account, not the database", where="postgresql")
 def test_cli_writes_the_self_assessment_report_as_a_named_account(client, world, database_url, tmp_path) -> None:
     office = world.auth("lc-office")
     campaign_id = world.ids["lc_campaign"]

@@ -21,6 +21,9 @@ PDF = (
     b"2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
+# The object store alone (no database): in one pass of `make test`.
+pytestmark = pytest.mark.one_pass("the object store alone, no database", where="sqlite")
+
 
 class Broken(io.RawIOBase):
     """A client that disconnects after `after` bytes."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -18,6 +19,7 @@ API = "/api/v1"
 COLUMNS = (("名称", 20), ("序号", 8), ("日期", 12), ("意见", 30))
 
 
+@pytest.mark.one_pass("a sheet written and opened, no database", where="postgresql")
 def test_a_streamed_sheet_is_the_file_an_office_opens(tmp_path) -> None:
     streamed = sheets.StreamedSheet("台账", "=标题 <台账> & 附件", COLUMNS)
     rows = [

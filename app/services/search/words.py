@@ -6,8 +6,10 @@ import logging
 import re
 import threading
 from functools import cache
+from typing import TYPE_CHECKING
 
-import jieba
+if TYPE_CHECKING:
+    import jieba
 
 _CJK = r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
 _SPACED = re.compile(rf"(?<={_CJK})[ \t]+(?={_CJK})|(?<={_CJK})[ \t]+(?=\d)|(?<=\d)[ \t]+(?={_CJK})")
@@ -25,6 +27,8 @@ def _tokenizer() -> jieba.Tokenizer:
 
 @cache
 def _load() -> jieba.Tokenizer:
+    import jieba  # here, not at the top: a process that never segments (the CLI's commands) does not pay its import
+
     jieba.setLogLevel(logging.WARNING)  # its dictionary ships in the wheel; no download, only a cache file
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()

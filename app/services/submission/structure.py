@@ -17,8 +17,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from PIL import Image
-from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError
 
 from app.services.errors import DomainError, Invalid
 from app.services.media import photos
@@ -174,6 +172,9 @@ def count_pdf_pages(file: io.RawIOBase) -> int:
 
     A PDF encrypted only with an owner password (print or copy restrictions, common in documents exported
     from office systems) opens for everyone with an empty password, so evaluators can read it: accepted."""
+    from pypdf import PdfReader  # here: pypdf's import (~0.1 s) is paid by the first PDF, not by every process
+    from pypdf.errors import FileNotDecryptedError
+
     try:
         reader = PdfReader(file, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
