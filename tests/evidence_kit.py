@@ -8,7 +8,7 @@ import struct
 
 from sqlmodel import Session, col, select
 
-from app.models import Assignment, Evidence, Item, MaterialRequestItem
+from app.models import Assignment, Engagement, Evidence, Item, MaterialRequestItem
 from app.services.demo import samples
 
 API = "/api/v1"
@@ -55,8 +55,16 @@ class Picker:
                 .order_by(Assignment.id)
             ).all()
             excluded = exclude_items or set()
-            due_on = self._world(session, unit_id).due_on  # the same due date first: open when the world is
-            others = sorted(others, key=lambda r: r.due_on != due_on)
+            world = self._world(session, unit_id)
+            # first a campaign whose evaluators are the world campaign's (tests have the evaluator read what they
+            # hand in), then the same due date (open when the world's is)
+            evaluators = set(
+                session.exec(select(Engagement.user_id).where(Engagement.campaign_id == world.campaign_id))
+            )
+            engaged = {
+                c for c, u in session.exec(select(Engagement.campaign_id, Engagement.user_id)) if u in evaluators
+            }
+            others = sorted(others, key=lambda r: (r.campaign_id not in engaged, r.due_on != world.due_on))
             row = next((r for r in others if r.id not in self._used and r.item_id not in excluded), None)
             assert row is not None, "every assignment of this unit in every campaign is handed out already"
             self._used.add(row.id)  # type: ignore[arg-type]

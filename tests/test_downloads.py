@@ -108,7 +108,8 @@ def test_graphql_download_link_on_the_local_store_and_nullable_in_a_list(
     client, app, world, session, local_store
 ) -> None:
     evidence_id, content = _file_evidence(client, app, world, session, "图谱下载")
-    assignment = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-sfj")).json()["assignment_id"]
+    detail = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-sfj")).json()
+    assignment, campaign = detail["assignment_id"], detail["campaign_id"]  # the world's, or late in a run another's
     note = client.post(
         f"{API}/assignments/{assignment}/evidence",
         json={"kind": "statement", "text": "本单位本年度未发生此类案件。"},
@@ -123,9 +124,7 @@ def test_graphql_download_link_on_the_local_store_and_nullable_in_a_list(
 
     query = """query($campaign: Int!, $unit: Int!) { campaign(id: $campaign) {
         evidence(unitId: $unit, first: 100) { edges { node { id downloadLink { url expiresAt } } } } } }"""
-    body = gql(
-        client, world.auth("lc-office"), query, {"campaign": world.ids["lc_campaign"], "unit": world.ids["lc_sfj"]}
-    )
+    body = gql(client, world.auth("lc-office"), query, {"campaign": campaign, "unit": world.ids["lc_sfj"]})
     assert body["data"] is not None, body  # one statement does not null the whole query
     nodes = {e["node"]["id"]: e["node"] for e in body["data"]["campaign"]["evidence"]["edges"]}
     assert nodes[note.json()["id"]]["downloadLink"] is None

@@ -189,7 +189,7 @@ def test_sweeper_removes_orphans_and_expired_intents_only(client, world, session
 def test_deadline_late_window_and_freeze(client, app, world, session, moto_api_store) -> None:
     a = PICKER.assignment(session, world.ids["lc_sfj"])
     liaison, office = world.auth("lc-sfj"), world.auth("lc-office")
-    campaign = world.ids["lc_campaign"]
+    campaign = a.campaign_id  # the world's, or another 陵川 campaign's once the suite has used the world's items
     statement = {"kind": "statement", "text": "补充说明"}
     pin_today(app, date(2023, 2, 28))  # the deadline day itself is still open
     ev = client.post(f"{API}/assignments/{a.id}/evidence", json=statement, headers=liaison)

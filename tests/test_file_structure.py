@@ -66,8 +66,8 @@ def test_a_file_downloads_under_its_detected_type(client, world, session) -> Non
     approve = {"decision": "approve", "version": 1}
     done = client.post(f"{API}/evidence/{r.json()['id']}/reviews", json=approve, headers=world.auth("lc-office"))
     assert done.status_code == 201
-    pkg = client.get(
-        f"{API}/campaigns/{world.ids['lc_campaign']}/evidence-package.zip", headers=world.auth("lc-office")
+    pkg = client.get(  # a's campaign: the world's, or late in a run another 陵川 campaign's
+        f"{API}/campaigns/{a.campaign_id}/evidence-package.zip", headers=world.auth("lc-office")
     )
     archive = zipfile.ZipFile(io.BytesIO(pkg.content))
     ws = load_workbook(io.BytesIO(archive.read("index.xlsx"))).active
@@ -166,8 +166,8 @@ def test_control_and_direction_characters_are_stripped_at_input(client, world, s
     upload_title = upload(client, world.auth("lc-sfj"), a.id, pdf(), "报\u202egpj.告\x01.pdf", title="上传\x02标题")
     assert upload_title.json()["title"] == "上传标题" and upload_title.json()["current"]["filename"] == "报gpj.告.pdf"
 
-    pkg = client.get(
-        f"{API}/campaigns/{world.ids['lc_campaign']}/evidence-package.zip", headers=world.auth("lc-office")
+    pkg = client.get(  # a's campaign: the world's, or late in a run another 陵川 campaign's
+        f"{API}/campaigns/{a.campaign_id}/evidence-package.zip", headers=world.auth("lc-office")
     )
     assert pkg.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(pkg.content))

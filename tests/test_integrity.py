@@ -39,8 +39,9 @@ def _approve(client, world, evidence_id: int) -> None:
     assert r.status_code == 201, r.text
 
 
-def _package_rows(client, world) -> tuple[zipfile.ZipFile, dict[str, dict]]:
-    r = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/evidence-package.zip", headers=world.auth("lc-office"))
+def _package_rows(client, world, campaign_id: int) -> tuple[zipfile.ZipFile, dict[str, dict]]:
+    """The evidence package of the picked assignment's campaign (the world's, or late in a run another 陵川 one's)."""
+    r = client.get(f"{API}/campaigns/{campaign_id}/evidence-package.zip", headers=world.auth("lc-office"))
     assert r.status_code == 200, r.text
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     assert archive.testzip() is None
@@ -88,7 +89,7 @@ def test_the_url_a_client_still_holds_cannot_reach_a_recorded_version(client, wo
     assert content.status_code == 200 and content.content == body
     link = client.get(f"{API}/evidence/{evidence_id}/versions/1/link", headers=world.auth("evaluator"))
     assert link.status_code == 200 and httpx.get(link.json()["url"]).content == body
-    archive, rows = _package_rows(client, world)
+    archive, rows = _package_rows(client, world, a.campaign_id)
     assert archive.read(rows["完整-直传"]["包内路径"]) == body and rows["完整-直传"]["校验"] == "一致"
     assert not _integrity_audits(session, evidence_id)
 
@@ -126,7 +127,7 @@ def test_a_changed_object_is_never_served_and_is_audited(app, client, world, ses
     assert entry.after == {"read": "content", "size": len(swapped), "sha256": hashlib.sha256(swapped).hexdigest()}
     assert entry.before["sha256"] == hashlib.sha256(same_size).hexdigest() and entry.username == "lc-office"
 
-    archive, rows = _package_rows(client, world)
+    archive, rows = _package_rows(client, world, a.campaign_id)
     assert rows["完整-异长"]["校验"] == "校验失败" and rows["完整-异长"]["包内路径"] not in archive.namelist()
     assert rows["完整-同长"]["校验"] == "校验失败"
     assert len(_integrity_audits(session, other)) == 3 and len(_integrity_audits(session, same)) == 2

@@ -51,9 +51,8 @@ def _audits(session, evidence_id: int) -> list[str]:
     return [r.after["read"] for r in rows]
 
 
-def _submit(client, world, session, body: bytes, title: str) -> int:
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
-    r = upload(client, world.auth("lc-sfj"), a.id, body, "报告.pdf", title=title)
+def _submit(client, world, assignment_id: int, body: bytes, title: str) -> int:
+    r = upload(client, world.auth("lc-sfj"), assignment_id, body, "报告.pdf", title=title)
     assert r.status_code == 201, r.text
     approve = {"decision": "approve", "version": 1}
     assert client.post(
@@ -72,8 +71,9 @@ def _link(client, world, evidence_id: int) -> str:
 
 def test_a_signed_download_link_never_serves_a_changed_file_and_audits_it(app, client, world, session, folder) -> None:
     body = pdf("signed link, recorded")
-    same = _submit(client, world, session, body, "链接-同长")
-    other = _submit(client, world, session, pdf("signed link, other size"), "链接-异长")
+    a = PICKER.assignment(session, world.ids["lc_sfj"])  # the world's, or late in a run another 陵川 campaign's
+    same = _submit(client, world, a.id, body, "链接-同长")
+    other = _submit(client, world, a.id, pdf("signed link, other size"), "链接-异长")
     # Links handed out while the files were intact: the holder may use them for minutes after.
     same_link, other_link = _link(client, world, same), _link(client, world, other)
     assert client.get(same_link).content == body  # control: intact bytes are served
@@ -108,7 +108,7 @@ def test_a_signed_download_link_never_serves_a_changed_file_and_audits_it(app, c
         httpx.get(f"{base}{API}/evidence/{same}/versions/1/content", headers=world.auth("lc-office"), timeout=30)
     r = client.get(f"{API}/evidence/{other}/versions/1/content", headers=world.auth("lc-office"))
     assert r.status_code == 500 and r.json()["code"] == "integrity_error"
-    r = client.get(f"{API}/campaigns/{world.ids['lc_campaign']}/evidence-package.zip", headers=world.auth("lc-office"))
+    r = client.get(f"{API}/campaigns/{a.campaign_id}/evidence-package.zip", headers=world.auth("lc-office"))
     assert r.status_code == 200, r.text
     archive = zipfile.ZipFile(io.BytesIO(r.content))
     ws = load_workbook(io.BytesIO(archive.read("index.xlsx"))).active
