@@ -24,11 +24,24 @@ def png(width: int = 2, height: int = 2) -> bytes:
     return samples.solid_png(width, height, b"\xff\x00\x00")
 
 
+# Every Picker's hand-outs, per database: a module's own Picker(campaign) and the shared one (whose fallback, late
+# in a run, hands out other campaigns' assignments) never hand out the same assignment twice.
+_HANDED_OUT: dict[str, set[int]] = {}
+
+
+def _handed_out(session: Session) -> set[int]:
+    return _HANDED_OUT.setdefault(str(session.get_bind().url), set())
+
+
+def keep_from_pickers(session: Session, assignment_ids: list[int]) -> None:
+    """Assignments a test keeps for itself: no Picker hands them out."""
+    _handed_out(session).update(assignment_ids)
+
+
 class Picker:
     """Hands out the 县司法局 liaison's assignments in 陵川, each to one test only."""
 
     def __init__(self, campaign_id: int | None = None) -> None:
-        self._used: set[int] = set()
         self._counter = itertools.count()
         self._campaign_id = campaign_id  # None: the shared world's campaign
 
@@ -39,8 +52,8 @@ class Picker:
         shared = self._shared_items(session, [r.item_id for r in rows])
         rows = sorted(rows, key=lambda r: r.item_id in shared)
         for row in rows:
-            if row.id not in self._used and row.item_id not in (exclude_items or set()):
-                self._used.add(row.id)  # type: ignore[arg-type]
+            if row.id not in _handed_out(session) and row.item_id not in (exclude_items or set()):
+                _handed_out(session).add(row.id)  # type: ignore[arg-type]
                 return row
         # The suite's tests outnumber the items the framework gives 县司法局: hand out a new one.
         free = [i for i in self._free_items(session, unit_id) if i not in (exclude_items or set()) and i not in shared]
@@ -65,12 +78,12 @@ class Picker:
                 c for c, u in session.exec(select(Engagement.campaign_id, Engagement.user_id)) if u in evaluators
             }
             others = sorted(others, key=lambda r: (r.campaign_id not in engaged, r.due_on != world.due_on))
-            row = next((r for r in others if r.id not in self._used and r.item_id not in excluded), None)
+            row = next((r for r in others if r.id not in _handed_out(session) and r.item_id not in excluded), None)
             assert row is not None, "every assignment of this unit in every campaign is handed out already"
-            self._used.add(row.id)  # type: ignore[arg-type]
+            _handed_out(session).add(row.id)  # type: ignore[arg-type]
             return row
         [row] = self._add(session, unit_id, free[:1])
-        self._used.add(row.id)  # type: ignore[arg-type]
+        _handed_out(session).add(row.id)  # type: ignore[arg-type]
         return row
 
     def _mine(self, session: Session, unit_id: int):  # noqa: ANN202
@@ -129,7 +142,7 @@ class Picker:
     def _shared_elsewhere(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering two or more unused assignments of the unit in any one campaign."""
         unused = [a for a in session.exec(select(Assignment).where(Assignment.unit_id == unit_id)).all()]
-        unused = [a for a in unused if a.id not in self._used]
+        unused = [a for a in unused if a.id not in _handed_out(session)]
         groups: dict[tuple[int, int], list[Assignment]] = {}
         for a in unused:
             for c in session.exec(select(MaterialRequestItem).where(MaterialRequestItem.item_id == a.item_id)).all():
@@ -140,7 +153,9 @@ class Picker:
 
     def shared_material(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering at least two of the unit's unused assignments."""
-        mine = {a.item_id: a for a in session.exec(self._mine(session, unit_id)).all() if a.id not in self._used}
+        mine = {
+            a.item_id: a for a in session.exec(self._mine(session, unit_id)).all() if a.id not in _handed_out(session)
+        }
         covers = session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(list(mine)))).all()
         by_request: dict[int, list[Assignment]] = {}
         for c in covers:
@@ -156,7 +171,7 @@ class Picker:
                 rows = self._add(session, unit_id, sorted(items))
             else:  # the world campaign is used up: two unused assignments of another campaign under one request
                 request_id, rows = self._shared_elsewhere(session, unit_id)
-        self._used.update(a.id for a in rows)  # type: ignore[misc]
+        _handed_out(session).update(a.id for a in rows)  # type: ignore[misc]
         return request_id, rows
 
 

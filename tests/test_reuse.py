@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.models import Assignment
 from tests.conftest import pin_today
-from tests.evidence_kit import API, PICKER, find_listed, pdf, upload
+from tests.evidence_kit import API, PICKER, find_listed, keep_from_pickers, pdf, upload
 from tests.graphql_kit import gql
 from tests.world import launched_campaign
 
@@ -35,7 +35,7 @@ def second_campaign(world, database_url) -> int:
         campaign = launched_campaign(s, county_id=world.ids["lc_county"], framework_id=framework_id, name="陵川复核")
         s.commit()
         rows = s.exec(select(Assignment.id).where(Assignment.campaign_id == campaign.id)).all()
-    PICKER._used.update(rows)
+        keep_from_pickers(s, list(rows))
     return campaign.id
 
 
