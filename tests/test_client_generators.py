@@ -28,7 +28,7 @@ needs_node = pytest.mark.skipif(
 )
 
 
-pytestmark = pytest.mark.one_pass("client generators over the committed OpenAPI document")
+pytestmark = pytest.mark.one_pass("client generators over the committed OpenAPI document", where="postgresql")
 
 
 def node_tool(name: str) -> str:

@@ -16,7 +16,7 @@ from tests.conftest import serving
 CHROMIUM = shutil.which("chromium")
 
 pytestmark = [
-    pytest.mark.one_pass("a browser over the served pages"),
+    pytest.mark.one_pass("a browser over the served pages", where="postgresql"),
     pytest.mark.skipif(
         CHROMIUM is None and os.environ.get("CI", "").lower() != "true",
         reason="Debian's chromium is not installed (.ci/run installs it; in CI its absence fails)",

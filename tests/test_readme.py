@@ -1,7 +1,8 @@
 """README's examples run exactly as written against `shifan demo` served as a real process: the first calls (curl,
 a form login, /me, a JSON login) and the province's GraphQL overview, which shows the released demo round's scores;
 the demo's files read in Chinese; and `shifan demo --reset` empties a demo-only database and loads it again, but
-refuses one somebody works in. On the pass's own database (PostgreSQL or SQLite)."""
+refuses one somebody works in. On the pass's own database (PostgreSQL or SQLite); under `make test` the first calls
+run in the SQLite pass only (`make run`'s backend)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,6 @@ import re
 import subprocess
 from datetime import date
 
-import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Cm
@@ -107,9 +106,6 @@ def _int(pattern: str, text: str) -> int:
     return int(found.group(1))
 
 
-# Their subject is the typesetting (LibreOffice, fonts, tables across pages), not the database: the report's
-# figures are read on both backends by tests/test_self_assessment.py. In one pass of `make test`.
-@pytest.mark.one_pass("the document's typesetting, not the database", where="postgresql")
 def test_report_fit_to_sign(client, app, world, tmp_path) -> None:
     pin_today(app, date(2023, 2, 10))
     office = world.auth("lc-office")
@@ -291,7 +287,6 @@ def _office_template() -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.one_pass("the document's typesetting, not the database", where="postgresql")
 def test_office_replaces_the_report_template(client, app, world, tmp_path) -> None:
     pin_today(app, date(2023, 2, 10))
     office = world.auth("lc-office")
