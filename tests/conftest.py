@@ -100,6 +100,16 @@ def pytest_configure(config: pytest.Config) -> None:
     progress.register(config)
 
 
+def make_test_pass() -> str | None:
+    """The pass of `make test` this run is ("postgresql" or "sqlite": the one asked for by SHIFAN_TEST_DB, even when a
+    PostgreSQL pass fell back to SQLite outside CI), or None for a pass run on its own, which runs everything."""
+    from tests.progress import BOTH_PASSES
+
+    if os.environ.get(BOTH_PASSES) != "1":
+        return None
+    return "sqlite" if TEST_DB == "sqlite" else "postgresql"
+
+
 def one_pass_where(marker: pytest.Mark) -> str:
     """The pass of `make test` a one_pass test runs in: where= (sqlite by default), checked on every run."""
     where = marker.kwargs.get("where", "sqlite")
@@ -121,11 +131,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The pass is the one asked for (SHIFAN_TEST_DB), not where it ended up: a PostgreSQL pass that fell back to
     # SQLite (no server, outside CI) still runs the tests placed in the PostgreSQL pass.
     global _placed_away_all
-    from tests.progress import BOTH_PASSES
-
     placed = [(item, one_pass_where(m)) for item in items if (m := item.get_closest_marker("one_pass"))]
-    if os.environ.get(BOTH_PASSES) == "1":
-        here = "sqlite" if TEST_DB == "sqlite" else "postgresql"
+    if (here := make_test_pass()) is not None:
         elsewhere = [item for item, where in placed if where != here]
         if elsewhere:
             config.hook.pytest_deselected(items=elsewhere)

@@ -18,8 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.conftest import TEST_DB, fresh_database, on_sqlite, served_demo
-from tests.progress import BOTH_PASSES
+from tests.conftest import fresh_database, make_test_pass, served_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = ("sysadmin", "lc-office", "lc-sfj", "evaluator", "sx-province")
@@ -30,8 +29,7 @@ EXAMPLES = int(os.environ.get("SHIFAN_FUZZ_EXAMPLES", "3"))
 # per operation), which is where the roles' answers differ. SHIFAN_FUZZ_COVERAGE=positive keeps only the valid
 # boundary cases: the default in `make test`'s PostgreSQL pass, while its SQLite pass sends the invalid ones too; a
 # pass run on its own sends them all.
-_PG_IN_BOTH = os.environ.get(BOTH_PASSES) == "1" and TEST_DB != "sqlite"
-COVERAGE = os.environ.get("SHIFAN_FUZZ_COVERAGE") or ("positive" if _PG_IN_BOTH else "all")
+COVERAGE = os.environ.get("SHIFAN_FUZZ_COVERAGE") or ("positive" if make_test_pass() == "postgresql" else "all")
 if COVERAGE not in ("all", "positive"):
     raise pytest.UsageError(f"SHIFAN_FUZZ_COVERAGE must be all or positive, not {COVERAGE!r}")
 BOUNDARY_ROLE = "lc-office"
@@ -84,9 +82,8 @@ def _generated_roles() -> list[str]:
     `make test`'s two passes when they run together (each operation is still fuzzed by each role every run, on one
     backend; the boundary role sends its cases on both), all of them in a pass run on its own."""
     others = [r for r in ROLES if r != BOUNDARY_ROLE]
-    if os.environ.get(BOTH_PASSES) != "1":
-        return others
-    return others[::2] if on_sqlite() else others[1::2]
+    here = make_test_pass()
+    return others if here is None else others[::2] if here == "sqlite" else others[1::2]
 
 
 @pytest.mark.parametrize("who", _generated_roles())
