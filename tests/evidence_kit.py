@@ -51,9 +51,10 @@ class Picker:
         # handed out only when nothing else is left.
         shared = self._shared_items(session, [r.item_id for r in rows])
         rows = sorted(rows, key=lambda r: r.item_id in shared)
+        used = _handed_out(session)
         for row in rows:
-            if row.id not in _handed_out(session) and row.item_id not in (exclude_items or set()):
-                _handed_out(session).add(row.id)  # type: ignore[arg-type]
+            if row.id not in used and row.item_id not in (exclude_items or set()):
+                used.add(row.id)  # type: ignore[arg-type]
                 return row
         # The suite's tests outnumber the items the framework gives 县司法局: hand out a new one.
         free = [i for i in self._free_items(session, unit_id) if i not in (exclude_items or set()) and i not in shared]
@@ -71,19 +72,15 @@ class Picker:
             world = self._world(session, unit_id)
             # first a campaign whose evaluators are the world campaign's (tests have the evaluator read what they
             # hand in), then the same due date (open when the world's is)
-            evaluators = set(
-                session.exec(select(Engagement.user_id).where(Engagement.campaign_id == world.campaign_id))
-            )
-            engaged = {
-                c for c, u in session.exec(select(Engagement.campaign_id, Engagement.user_id)) if u in evaluators
-            }
+            evaluators = select(Engagement.user_id).where(Engagement.campaign_id == world.campaign_id)
+            engaged = set(session.exec(select(Engagement.campaign_id).where(col(Engagement.user_id).in_(evaluators))))
             others = sorted(others, key=lambda r: (r.campaign_id not in engaged, r.due_on != world.due_on))
-            row = next((r for r in others if r.id not in _handed_out(session) and r.item_id not in excluded), None)
+            row = next((r for r in others if r.id not in used and r.item_id not in excluded), None)
             assert row is not None, "every assignment of this unit in every campaign is handed out already"
-            _handed_out(session).add(row.id)  # type: ignore[arg-type]
+            used.add(row.id)  # type: ignore[arg-type]
             return row
         [row] = self._add(session, unit_id, free[:1])
-        _handed_out(session).add(row.id)  # type: ignore[arg-type]
+        used.add(row.id)  # type: ignore[arg-type]
         return row
 
     def _mine(self, session: Session, unit_id: int):  # noqa: ANN202
@@ -141,21 +138,24 @@ class Picker:
 
     def _shared_elsewhere(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering two or more unused assignments of the unit in any one campaign."""
-        unused = [a for a in session.exec(select(Assignment).where(Assignment.unit_id == unit_id)).all()]
-        unused = [a for a in unused if a.id not in _handed_out(session)]
+        used = _handed_out(session)
+        unused = [a for a in session.exec(select(Assignment).where(Assignment.unit_id == unit_id)) if a.id not in used]
+        covering: dict[int, list[int]] = {}  # item id → the material requests covering it, read in one statement
+        items = {a.item_id for a in unused}
+        for c in session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(items))):
+            covering.setdefault(c.item_id, []).append(c.material_request_id)
         groups: dict[tuple[int, int], list[Assignment]] = {}
         for a in unused:
-            for c in session.exec(select(MaterialRequestItem).where(MaterialRequestItem.item_id == a.item_id)).all():
-                groups.setdefault((a.campaign_id, c.material_request_id), []).append(a)
+            for request_id in covering.get(a.item_id, []):
+                groups.setdefault((a.campaign_id, request_id), []).append(a)
         (_, request_id), rows = max(groups.items(), key=lambda kv: len(kv[1]), default=((0, 0), []))
         assert len(rows) >= 2, "no material request covers two unused assignments of this unit"
         return request_id, rows
 
     def shared_material(self, session: Session, unit_id: int) -> tuple[int, list[Assignment]]:
         """A material request covering at least two of the unit's unused assignments."""
-        mine = {
-            a.item_id: a for a in session.exec(self._mine(session, unit_id)).all() if a.id not in _handed_out(session)
-        }
+        used = _handed_out(session)
+        mine = {a.item_id: a for a in session.exec(self._mine(session, unit_id)).all() if a.id not in used}
         covers = session.exec(select(MaterialRequestItem).where(col(MaterialRequestItem.item_id).in_(list(mine)))).all()
         by_request: dict[int, list[Assignment]] = {}
         for c in covers:
@@ -171,7 +171,7 @@ class Picker:
                 rows = self._add(session, unit_id, sorted(items))
             else:  # the world campaign is used up: two unused assignments of another campaign under one request
                 request_id, rows = self._shared_elsewhere(session, unit_id)
-        _handed_out(session).update(a.id for a in rows)  # type: ignore[misc]
+        used.update(a.id for a in rows)  # type: ignore[misc]
         return request_id, rows
 
 
