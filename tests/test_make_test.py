@@ -5,6 +5,7 @@ run for real (tests/passes.py → make → pytest) on one small test file."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -60,3 +61,15 @@ def test_a_failing_pass_fails_the_run() -> None:
     done = _run("tests/test_filetypes.py -k no_such_test_anywhere")  # pytest exits 5: nothing collected
     assert done.returncode == 1
     assert "FAILED (exit" in done.stdout and done.stdout.splitlines()[-1].startswith("make test: failed: ")
+
+
+def test_a_one_pass_test_runs_in_the_pass_it_names_and_the_other_pass_passes_empty() -> None:
+    # tests/test_layout.py is one_pass(where="sqlite"): the PostgreSQL pass has nothing left to run, and passes
+    done = _run("tests/test_layout.py")
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-2000:]
+    assert any(line.startswith("[sqlite] 1/1 files") and "tests/test_layout.py" in line for line in out.splitlines())
+    assert "[postgresql] 0 tests in 0 files collected" in out.splitlines(), out
+    postgresql = out[out.index(" postgresql pass: passed in ") :]
+    assert re.search(r"^4 deselected\b", postgresql, re.M), postgresql[:2000]  # test_layout's 4, none run
+    assert out.splitlines()[-1] == "make test: both passes passed"
