@@ -313,3 +313,43 @@ def _serving_pids(base: str) -> list[int]:
             if b"serve" in cmd and port.encode() in cmd:
                 found.append(int(entry.name))
     return found
+
+
+@pytest.mark.one_pass("README's `make run`: its own SQLite file and processes", where="sqlite")
+def test_make_run_serves_the_demo_with_its_worker(tmp_path) -> None:
+    """`make run` as README says (its database pointed at a file of this test's): the demo is served and the worker
+    runs beside it — every lane beats, no `shifan worker` started by hand."""
+    from tests.s3servers import _wait_port, free_port
+
+    port = free_port()
+    env = {**os.environ, "SHIFAN_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+           "SHIFAN_OBJECT_DIR": str(tmp_path / "objects"), "SHIFAN_STORAGE_BACKEND": "local"}  # fmt: skip
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):  # not the outer `make test`'s own
+        env.pop(name, None)
+    with (tmp_path / "run.log").open("wb") as log:
+        run = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"PORT={port}"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        _wait_port(port, 180, run)
+        ready = _wait(
+            "every lane's heartbeat",
+            lambda: (r := httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30).json())["worker"] == "ok" and r,
+            timeout=60,
+            every=0.5,
+        )
+        assert set(ready["lanes"]) == {"reminders", "deliveries", "previews", "search"}, ready
+        assert (
+            httpx.post(
+                f"http://127.0.0.1:{port}{API}/auth/token", data={"username": "lc-sfj", "password": DEMO_PASSWORD}
+            ).status_code
+            == 200
+        )
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        try:
+            run.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(10)
