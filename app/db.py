@@ -204,7 +204,7 @@ class Prepared:
         self.keys: tuple[str, ...] = tuple(statement.selected_columns.keys())
         types = [c.type.dialect_impl(dialect) for c in statement.selected_columns]
         processors = [t.result_processor(dialect, None) for t in types]
-        self._processors = processors if any(processors) else None
+        self._processors = [(i, p) for i, p in enumerate(processors) if p] or None  # the few columns that have one
         self._expanding = bool(self.compiled.post_compile_params)  # an IN list: its SQL depends on the values
 
     def run(self, session: Session, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -222,13 +222,20 @@ class Prepared:
         if compiled.positional:
             order = state.positiontup if self._expanding else compiled.positiontup
             params = tuple(params[name] for name in order)  # type: ignore[assignment,union-attr]
+        if not isinstance(session, Session):  # a read on the event loop (app/loop_reads.py)
+            return self._processed(session.rows(sql, params))
         return self._processed(_on_driver(session.connection(), sql, params))
 
     def _processed(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         if self._processors is None:
             return rows
-        cells = list(enumerate(self._processors))
-        return [tuple(p(row[i]) if p else row[i] for i, p in cells) for row in rows]
+        done = []
+        for row in rows:
+            cells = list(row)
+            for i, process in self._processors:
+                cells[i] = process(cells[i])
+            done.append(tuple(cells))
+        return done
 
 
 def _on_driver(conn: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:
@@ -260,7 +267,7 @@ def prepared(session: Session, key: tuple[Any, ...], build: Callable[[], Any]) -
     statement's shape depends on (a caller's scope, which filters are present, the sort); the values it binds by
     name are given to run()."""
     dialect = session.get_bind().dialect
-    full = (dialect.name, *key)
+    full = (dialect.name, dialect.driver, *key)  # psycopg's and asyncpg's SQL differ (%(name)s, $1)
     found = _PREPARED.get(full)
     if found is None:
         if len(_PREPARED) >= _PREPARED_MAX:

@@ -31,8 +31,9 @@ def generation_column() -> Any:
 
 
 def note_generation(session: Session, value: int | None) -> None:
-    """Remember the generation this request read (None: no stamp row, nothing is kept)."""
-    if isinstance(session, ReadOnlySession) and value is not None:
+    """Remember the generation this request read (None: no stamp row, nothing is kept); a read-only session's, or a
+    read's on the event loop (app/loop_reads.py: only reads)."""
+    if (isinstance(session, ReadOnlySession) or not isinstance(session, Session)) and value is not None:
         session.info[_STAMP] = value
 
 

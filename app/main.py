@@ -18,8 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from app import loop_reads
 from app.api import errors, graphql, openapi
 from app.api.deps import API_PREFIX, StorageDep, Today
+from app.api.hot_reads import HotReads
 from app.api.idempotency import IdempotencyMiddleware
 from app.api.middleware import RequestMiddleware
 from app.api.routes import (
@@ -117,6 +119,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Unavailable:
         log.warning("object store not reachable at start; uploads answer 503 until it is")
     yield
+    await loop_reads.close()  # the busiest reads' connections on this loop
 
 
 def _set_schema(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +186,7 @@ def create_app() -> FastAPI:
     app.openapi = document  # type: ignore[method-assign]
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(errors.UnexpectedErrorMiddleware)  # a 500 still gets the request id, CORS and security headers
+    app.add_middleware(HotReads, api=app)  # the busiest reads on the event loop; everything else passes on
     app.add_middleware(RequestMiddleware)  # the request id covers replays and refusals too
     origins = get_settings().cors_origin_list()
     if origins:  # a preflight is answered before anything else runs

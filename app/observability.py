@@ -32,6 +32,13 @@ UPLOAD_BYTES = Counter(
     ["path"], registry=REGISTRY,
 )  # fmt: skip
 
+# The busiest reads (app/api/hot_reads.py): answered on the event loop, or passed on to the general path (a refusal,
+# an error, a read needing more than compiled statements, SQLite) — a rising "general" share is worth a look
+HOT_READS = Counter(
+    "shifan_hot_reads", "Reads of the busiest routes by where they were answered (loop, general)", ["path"],
+    registry=REGISTRY,
+)  # fmt: skip
+
 access_log = logging.getLogger("shifan.access")
 
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # Worker threads the busiest reads run in at once: a few keep the pool's connections busy, while dozens
     # only fight over the interpreter (measured: 4 threads gave 1.5x the to-do list throughput of 40).
     read_threads: int = 4
+    # PostgreSQL connections the busiest reads hold at once on each server process's event loop (app/loop_reads.py),
+    # beside the general pool's
+    loop_read_connections: int = 10
     object_dir: Path = VAR_DIR / "objects"
     jwt_secret: str = ""
     jwt_issuer: str = "shifan"

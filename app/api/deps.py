@@ -156,12 +156,16 @@ class Reader:
 
         def run() -> bytes:
             with read_scope() as session:
-                answer = work(session, principal_of_claims(session, self.claims))
-                if isinstance(answer, BaseModel):
-                    return answer.__pydantic_serializer__.to_json(answer, by_alias=True)
-                return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
+                return self.answer(session, work)
 
         return Response(await anyio.to_thread.run_sync(run, limiter=_readers()), media_type="application/json")
+
+    def answer(self, session: Session, work: Callable[[Session, Principal], BaseModel | dict[str, Any]]) -> bytes:
+        """The caller checked on session, then work's answer as JSON (app/api/hot_reads.py runs it on the loop)."""
+        answer = work(session, principal_of_claims(session, self.claims))
+        if isinstance(answer, BaseModel):
+            return answer.__pydantic_serializer__.to_json(answer, by_alias=True)
+        return orjson.dumps(answer, option=orjson.OPT_UTC_Z)
 
 
 async def _reader(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Reader:

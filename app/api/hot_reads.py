@@ -1,0 +1,192 @@
+"""The busiest reads answered on the event loop (issue 28): a liaison's to-do list, the office's assignment ledger
+and evidence detail.
+
+For a GET to one of these routes this layer does what FastAPI would do — finds the route, validates its path and
+query parameters with FastAPI's own validation of what the route declares, takes the bearer token and checks it and
+the route's duty as the route's dependency does — and then calls the route's own endpoint, whose reader runs the
+read on the loop (app/loop_reads.py): no dependency solving per request and no worker-thread hop. The endpoint, the
+caller's check, the tenancy conditions and the compiled statements are the ones the general path runs.
+
+Whatever this layer does not answer itself goes on to the app untouched and is answered the general way: a
+parameter FastAPI would refuse, a dependency a test overrides, a refusal or error of any kind (the general path
+raises it again, as problem+json), a read that needs more than compiled statements (app/loop_reads.NotOnLoop), and
+every request on SQLite. So every answer that is not a 200 comes from the general path, and a 200 is the same bytes
+(tests/test_hot_reads_loop.py). The layer sits inside RequestMiddleware: the request id, access log, metrics, CORS
+and security headers apply to its answers as to any other."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.utils import request_params_to_args
+from fastapi.responses import Response
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.requests import Request
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app import loop_reads
+from app.api import deps
+from app.api.routes import campaigns, evidence, me
+from app.observability import HOT_READS
+
+log = logging.getLogger("shifan.hot_reads")
+_ON_LOOP, _GENERAL = HOT_READS.labels("loop"), HOT_READS.labels("general")
+
+# The routes answered here: endpoints whose parameters are path and query parameters and the dependencies below.
+HOT: tuple[Callable[..., Any], ...] = (me.list_my_assignments, campaigns.list_assignments, evidence.read_evidence)
+
+
+class LoopReader(deps.Reader):
+    """A route's reader (deps.ReadDep) that runs the read on the event loop (app/loop_reads.py)."""
+
+    async def __call__(self, work: Callable[..., Any]) -> Response:
+        body = await loop_reads.run(lambda session: self.answer(session, work))
+        return Response(body, media_type="application/json")
+
+
+@dataclass(frozen=True)
+class _Hot:
+    route: APIRoute
+    pattern: re.Pattern[str]
+    dependencies: tuple[tuple[str, Any], ...]  # (argument name, dependency function) of the endpoint
+
+    def validated(self, fields: Any, given: Any, raw: str | bytes) -> dict[str, Any] | None:
+        """The values of fields (path or query parameters) as FastAPI validates them from given, None where it would
+        refuse them; kept per raw path or query string (a client asks for the same page shape again and again, and
+        FastAPI's validation is a pure function of it costing more than the rest of the request's Python)."""
+        key = (id(fields), raw)
+        found = _VALIDATED.get(key, _VALIDATED)
+        if found is _VALIDATED:
+            values, errors = request_params_to_args(fields, given)
+            found = None if errors else values
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()
+            _VALIDATED[key] = found
+        return found
+
+
+_VALIDATED: dict[tuple[int, str | bytes], dict[str, Any] | None] = {}
+_VALIDATED_MAX = 4096  # path and query strings of every hot route; cleared when full (simpler than an LRU)
+
+
+async def _reader(request: Request, _hot: _Hot) -> deps.Reader:
+    token = await deps._bearer(request)
+    return LoopReader((await deps._reader(request, token)).claims)
+
+
+async def _page(request: Request, hot: _Hot) -> deps.PageParams | None:
+    dependant = next(d for d in hot.route.dependant.dependencies if d.call is deps._page)
+    values = hot.validated(dependant.query_params, request.query_params, request.scope["query_string"])
+    return None if values is None else await deps._page(request, **values)
+
+
+# How this layer provides each dependency a hot endpoint takes (the same functions FastAPI would call)
+_PROVIDERS: dict[Any, Callable[[Request, _Hot], Any]] = {deps._reader: _reader, deps._page: _page}
+
+
+class HotReads:
+    """ASGI middleware: answers a plain GET of a HOT route on the loop, passes everything else on."""
+
+    def __init__(self, app: ASGIApp, *, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+        self._hot: list[_Hot] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and loop_reads.available():
+            response = await self._answer(scope)
+            if response is not None:
+                _ON_LOOP.inc()
+                await response(scope, receive, send)
+                return
+            if "route" in scope:  # a hot route, answered the general way
+                _GENERAL.inc()
+        await self.app(scope, receive, send)
+
+    def hot(self) -> list[_Hot]:
+        """The HOT routes as the app has them, each taken only where no route before it matches its paths."""
+        if self._hot is None:
+            self._hot = _hot_routes(self.api)
+        return self._hot
+
+    async def _answer(self, scope: Scope) -> Response | None:
+        path = scope["path"]
+        for hot in self.hot():
+            found = hot.pattern.match(path)
+            if found is not None:
+                break
+        else:
+            return None
+        overrides = self.api.dependency_overrides
+        if overrides.keys() & {call for _, call in hot.dependencies if call is not deps._today}:
+            return None  # a test's override: FastAPI applies it
+        scope["route"], scope["path_params"] = hot.route, found.groupdict()
+        request = Request(scope)
+        try:
+            kwargs = await self._arguments(request, hot)
+            if kwargs is None:
+                return None
+            return await hot.route.endpoint(**kwargs)
+        except loop_reads.NotOnLoop:
+            return None
+        except Exception:  # noqa: BLE001 - a refusal or an error: the general path raises it again and answers it
+            return None
+
+    async def _arguments(self, request: Request, hot: _Hot) -> dict[str, Any] | None:
+        """The endpoint's arguments, or None where FastAPI would refuse or convert something this layer does not."""
+        dependant = hot.route.dependant
+        path = hot.validated(dependant.path_params, request.path_params, request.scope["path"])
+        query = hot.validated(dependant.query_params, request.query_params, request.scope["query_string"])
+        if path is None or query is None:
+            return None
+        kwargs = {**path, **query}
+        for name, call in hot.dependencies:
+            value = await (_today(self.api) if call is deps._today else _PROVIDERS[call](request, hot))
+            if value is None:
+                return None
+            kwargs[name] = value
+        return kwargs
+
+
+async def _today(api: FastAPI) -> date | None:
+    """The day overdue is judged against: today, or what an override without parameters gives (a test's or a
+    report's pinned day, deps.Today); None (the general way) for an override that takes parameters."""
+    pinned = api.dependency_overrides.get(deps._today)
+    if pinned is None:
+        return date.today()
+    if inspect.signature(pinned).parameters:
+        return None
+    value = pinned()
+    return await value if inspect.isawaitable(value) else value
+
+
+def _hot_routes(api: FastAPI) -> list[_Hot]:
+    contexts = [c for c in iter_route_contexts(api.router.routes) if isinstance(c.original_route, APIRoute)]
+    found = []
+    for context in contexts:
+        route = context.original_route
+        if route.endpoint not in HOT or "GET" not in (context.methods or ()):
+            continue
+        dependencies = tuple((d.name, d.call) for d in route.dependant.dependencies)
+        if any(call not in _PROVIDERS and call is not deps._today for _, call in dependencies):
+            log.warning("%s takes a dependency the hot path does not provide: answered the general way", context.path)
+            continue
+        pattern = compile_path(context.path)[0]
+        probe = re.sub(r"\{[^}]+\}", "1", context.path)
+        earlier = [
+            c for c in contexts[: contexts.index(context)]
+            if "GET" in (c.methods or ()) and compile_path(c.path)[0].match(probe)
+        ]  # fmt: skip
+        if earlier:
+            log.warning("%s is matched by %s first: answered the general way", context.path, earlier[0].path)
+            continue
+        found.append(_Hot(route, pattern, dependencies))
+    return found
