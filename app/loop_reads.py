@@ -29,6 +29,10 @@ from app.settings import get_settings
 T = TypeVar("T")
 
 
+# How the loop's connections name themselves to PostgreSQL (pg_stat_activity)
+APPLICATION_NAME = "shifan-hot-reads"
+
+
 class NotOnLoop(Exception):
     """What a read asked of its session cannot be done on the loop: answer it the general way."""
 
@@ -46,6 +50,7 @@ def _target(url: str) -> tuple[Any, dict[str, Any]] | None:
     dialect = PGDialect_asyncpg()
     _args, kwargs = dialect.create_connect_args(parsed.set(drivername="postgresql+asyncpg"))
     kwargs.pop("prepared_statement_name_func", None)
+    kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": APPLICATION_NAME}
     return dialect, kwargs
 
 

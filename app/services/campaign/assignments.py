@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, bindparam, func, not_
+from sqlalchemy import ColumnElement, and_, bindparam, func, literal, not_
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, select
 
@@ -59,14 +59,20 @@ SORTS = {
 }
 
 
+def waiting_on_unit() -> ColumnElement[bool]:
+    """SQL: the assignment still waits on its unit (OPEN), each status its own bound value rather than one expanding
+    list: a statement compiled once then has fixed SQL, with no list to expand on every run (issue 28)."""
+    return col(Assignment.status).in_([literal(s.value) for s in OPEN])
+
+
 def due_soon_condition(today: date, until: date) -> ColumnElement[bool]:
     """SQL: the assignment still waits on its unit and falls due between today and until."""
-    return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) >= today, col(Assignment.due_on) <= until)
+    return and_(waiting_on_unit(), col(Assignment.due_on) >= today, col(Assignment.due_on) <= until)
 
 
 def overdue_condition(today: date) -> ColumnElement[bool]:
     """SQL: the assignment still waits on its unit and its due date has passed."""
-    return and_(col(Assignment.status).in_(OPEN), col(Assignment.due_on) < today)
+    return and_(waiting_on_unit(), col(Assignment.due_on) < today)
 
 
 def status_condition(status: AssignmentStatus) -> ColumnElement[bool]:
@@ -230,7 +236,7 @@ def list_statement(  # noqa: ANN201
     light = book.bound_expression(
         campaign=col(Assignment.campaign_id),
         due=col(Assignment.due_on),
-        waiting=col(Assignment.status).in_(lights.ASSIGNMENT_WAITING),
+        waiting=waiting_on_unit(),
         returned=col(Assignment.returned_count),
     )
     if filters.light is not None:
