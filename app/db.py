@@ -205,6 +205,9 @@ class Prepared:
         types = [c.type.dialect_impl(dialect) for c in statement.selected_columns]
         processors = [t.result_processor(dialect, None) for t in types]
         self._processors = [(i, p) for i, p in enumerate(processors) if p] or None  # the few columns that have one
+        # a row whose processed columns are all NULL is kept as it is where every processor leaves None as None
+        # (UTCDateTime: the last review's time of a row with no review)
+        self._none_stays = self._processors is not None and all(_keeps_none(p) for _, p in self._processors)
         self._expanding = bool(self.compiled.post_compile_params)  # an IN list: its SQL depends on the values
 
     def run(self, session: Session, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -231,11 +234,21 @@ class Prepared:
             return rows
         done = []
         for row in rows:
+            if self._none_stays and all(row[i] is None for i, _ in self._processors):
+                done.append(row)
+                continue
             cells = list(row)
             for i, process in self._processors:
                 cells[i] = process(cells[i])
             done.append(tuple(cells))
         return done
+
+
+def _keeps_none(process: Callable[[Any], Any]) -> bool:
+    try:
+        return process(None) is None
+    except Exception:  # noqa: BLE001 - a processor that cannot take None: every row is processed
+        return False
 
 
 def _on_driver(conn: Any, sql: str, params: Any) -> list[tuple[Any, ...]]:

@@ -15,6 +15,8 @@ nothing but these reads' selects), and thrown away after any error. close() at t
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
@@ -80,7 +82,7 @@ class LoopSession:
     def get_bind(self) -> _Bind:
         return self._bind
 
-    def rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
         """The rows of sql (asyncpg's $n parameters) for params, waited for on the loop. The engine's
         before_cursor_execute listeners see it first, as every statement of the general path (app.db's check of
         out-of-range integers; a test's statement count), with no SQLAlchemy connection (None)."""
@@ -89,7 +91,7 @@ class LoopSession:
         try:
             for listen in self._listeners:
                 sql, params = listen(None, None, sql, params, None, False)
-            return [tuple(r) for r in await_(self._connection.fetch(sql, *params))]
+            return await_(self._connection.fetch(sql, *params))  # asyncpg's Records: indexed and sliced as tuples
         except Exception as exc:  # the general path gives the same error, or an answer after a lost connection
             raise NotOnLoop(f"statement failed on the loop: {exc!r}") from exc
 
@@ -136,6 +138,13 @@ class _Pool:
         else:
             connection.terminate()
         self._slots.release()
+
+    def drop(self) -> None:
+        """Close the idle connections without the loop (the interpreter's exit: the loop may be gone)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            with contextlib.suppress(Exception):  # the loop is closed: the socket goes with the process
+                connection.terminate()
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -192,6 +201,14 @@ def _still_good(exc: Exception) -> bool:
 
     cause = exc.__cause__ if isinstance(exc, NotOnLoop) else None
     return cause is None or isinstance(cause, asyncpg.PostgresError)
+
+
+@atexit.register
+def _drop_all() -> None:
+    # a loop that ended without the app's shutdown (a server run with lifespan off): its connections are closed
+    # here, not found open by the garbage collector after the interpreter has torn its modules down
+    for _url, pool in list(_POOLS.values()):
+        pool.drop()
 
 
 async def close() -> None:

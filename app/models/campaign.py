@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, model_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models._base import UTCDateTime, created_at_field, json_doc_field
@@ -175,7 +175,13 @@ class LateWindowPublic(LateWindowCreate):
 class Assignment(SQLModel, table=True):
     """One item given to one unit in one campaign, as lead or co-responsible."""
 
-    __table_args__ = (UniqueConstraint("campaign_id", "item_id", "unit_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "item_id", "unit_id"),
+        # the assignment lists' order (due date, the item's place, unit, id) for an office's ledger and a liaison's
+        # to-do list: a page is read off the index, not sorted from every match (issue 28)
+        Index("ix_assignment_campaign_order", "campaign_id", "due_on", "item_position", "unit_id", "id"),
+        Index("ix_assignment_unit_order", "unit_id", "due_on", "item_position", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     item_id: int = Field(foreign_key="item.id", index=True)
@@ -187,6 +193,9 @@ class Assignment(SQLModel, table=True):
     status: str = Field(default=AssignmentStatus.not_started, sa_type=String(16), index=True)
     # How often the office returned it (退回补充), counted as it happens: two and three returns light it.
     returned_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"}, index=True)
+    # The item's place in its framework (Item.position), a sort key of the lists: set and kept by database triggers
+    # from the item (migration 0013a), whoever inserts the row; never written by the application.
+    item_position: int | None = Field(default=None)
     created_at: datetime = created_at_field()
 
 

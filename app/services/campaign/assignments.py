@@ -53,7 +53,7 @@ class AssignmentFilter:
 # The names `sort` takes on assignment lists; ties are broken by item order, unit and id.
 SORTS = {
     "due_on": lambda: col(Assignment.due_on),
-    "item": lambda: col(Item.position),
+    "item": lambda: col(Assignment.item_position),  # the item's place in its framework, kept on the assignment
     "unit": lambda: col(Unit.name),
     "status": lambda: col(Assignment.status),
 }
@@ -209,22 +209,24 @@ def list_statement(  # noqa: ANN201
     last_reviews: bool = False,
 ):
     """The list's select for the caller (the tenancy conditions of app/services/access.py) and the filters, every
-    value a bindparam (list_values): the page's rows and their warning light with the total as a window count at
-    the end (last_reviews: then the fields of each row's last review, last_review.latest_of); or (count) the total
-    alone, for a page past the end. Raises Invalid for an unknown sort.
+    value a bindparam (list_values): the page's rows and their warning light with the total at the end
+    (last_reviews: then the fields of each row's last review, last_review.latest_of); or (count) the total alone,
+    for a page past the end. Raises Invalid for an unknown sort.
 
-    The page is chosen first on narrow rows (ids and sort keys of every match: the count and the sort touch each
-    of them), and only its rows are joined to their item text and unit name (a county's ledger matches ~1,300
-    assignments; carrying the wide columns through the count and the sort cost the database most of its time)."""
+    The page is chosen first on narrow rows, in the order of the indexes on assignment (campaign or unit, due date,
+    the item's place, unit, id: migration 0013a), so PostgreSQL reads a page's rows off an index instead of sorting
+    every match; the total is counted on its own (a window count made the database read and sort every match, ~1,300
+    in a county's ledger, for a 50-row page). Only the page's rows are joined to their item text and unit name."""
     name = filters.sort.removeprefix("-")
     if not count and name not in SORTS:
         raise Invalid(f"sort 只能是 {'、'.join(SORTS)}（前加 - 表示倒序）", code="sort_invalid")
     matching = (
         select(col(Assignment.id))
         .join(Campaign, col(Campaign.id) == Assignment.campaign_id)
-        .join(Item, col(Item.id) == Assignment.item_id)
         .where(access.campaign_scope(principal), access.unit_scope(principal, col(Assignment.unit_id)))
     )
+    if filters.level1_id is not None or filters.section is not None:
+        matching = matching.join(Item, col(Item.id) == Assignment.item_id)
     if filters.section is not None:
         matching = matching.join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
     if name == "unit":
@@ -244,17 +246,18 @@ def list_statement(  # noqa: ANN201
     if count:
         return select(func.count()).select_from(matching.subquery())
     first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
-    order = (first, Assignment.due_on, Item.position, Assignment.unit_id, Assignment.id)
+    order = (first, Assignment.due_on, Assignment.item_position, Assignment.unit_id, Assignment.id)
+    total = select(func.count()).select_from(matching.subquery()).scalar_subquery()
     chosen = (
-        matching.add_columns(*_CARRIED, Item.position.label("item_position"), func.count().over().label("total"))
+        matching.add_columns(*_CARRIED, total.label("total"))
         .order_by(*order)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
     page = chosen.cte("page") if last_reviews else chosen.subquery("page")  # a CTE: the reviews read its ids too
-    # The page's rows carry the assignment's own narrow columns (and the item's position, a sort key), so the
-    # outer select reads them from the page instead of the assignment table again (PostgreSQL hashed a county's
-    # every assignment to find the page's 50: a third of the to-do list's database time)
+    # The page's rows carry the assignment's own narrow columns, so the outer select reads them from the page
+    # instead of the assignment table again (PostgreSQL hashed a county's every assignment to find the page's 50:
+    # a third of the to-do list's database time)
     adapter = ClauseAdapter(page)
 
     def on_page(expression: Any) -> Any:
@@ -275,11 +278,11 @@ def list_statement(  # noqa: ANN201
     return query
 
 
-# The assignment's columns the list's page carries out of its CTE (besides the id it selects): those _COLUMNS and
-# the warning light read
+# The assignment's columns the list's page carries out of its CTE (besides the id it selects): those _COLUMNS, the
+# warning light and the order read
 _CARRIED = (
     Assignment.campaign_id, Assignment.item_id, Assignment.unit_id, Assignment.role, Assignment.due_on,
-    Assignment.due_overridden, Assignment.status, Assignment.returned_count,
+    Assignment.due_overridden, Assignment.status, Assignment.returned_count, Assignment.item_position,
 )  # fmt: skip
 
 
