@@ -233,10 +233,15 @@ class Prepared:
         if self._processors is None:
             return rows
         done = []
+        processed = [i for i, _ in self._processors]
         for row in rows:
-            if self._none_stays and all(row[i] is None for i, _ in self._processors):
-                done.append(row)
-                continue
+            if self._none_stays:
+                for i in processed:
+                    if row[i] is not None:
+                        break
+                else:
+                    done.append(row)
+                    continue
             cells = list(row)
             for i, process in self._processors:
                 cells[i] = process(cells[i])

@@ -40,6 +40,14 @@ def public_base(request: Request) -> str:
     settings = get_settings()
     if settings.public_url:
         return settings.public_url.rstrip("/")
+    scope = request.scope
+    # what the request's own address is made of (every page of a list links the next: kept per address)
+    server = scope.get("server")
+    key = (scope.get("scheme"), tuple(server) if server else None, scope.get("root_path"),
+           scope.get("app_root_path"), _host_header(scope))  # fmt: skip
+    found = _BASES.get(key)
+    if found is not None and found[0] is settings:
+        return found[1]
     host = (request.url.hostname or "").lower()
     if host not in settings.allowed_host_list():
         raise DomainError(
@@ -47,7 +55,21 @@ def public_base(request: Request) -> str:
             "请管理员设置 SHIFAN_PUBLIC_URL（对外访问地址）或把该主机名加入 SHIFAN_ALLOWED_HOSTS",
             code="host_not_allowed",
         )
-    return str(request.base_url).rstrip("/")
+    base = str(request.base_url).rstrip("/")
+    if len(_BASES) >= 256:
+        _BASES.clear()
+    _BASES[key] = (settings, base)
+    return base
+
+
+_BASES: dict[tuple[Any, ...], tuple[Any, str]] = {}  # request address -> (the settings it was judged by, base)
+
+
+def _host_header(scope: Any) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            return value
+    return None
 
 
 def _api_base(request: Request) -> str:

@@ -50,10 +50,12 @@ def page(
         )
         total = count.run(session, values)[0][0]
     items = []
+    reviewed = _TOTAL + 1  # the first field of a row's last review (None: no review)
     for row in rows:
-        item = dict(zip(_KEYS, row, strict=False))  # the window count and the review stay out
+        item = dict(zip(_KEYS, row, strict=False))  # the total and the review stay out
         item["overdue"] = item["status"] in _OPEN and item["due_on"] < today
-        review = row[_TOTAL + 1 :]
-        item["last_review"] = dict(zip(last_review.FIELDS, review, strict=True)) if review[0] is not None else None
+        item["last_review"] = (
+            dict(zip(last_review.FIELDS, row[reviewed:], strict=True)) if row[reviewed] is not None else None
+        )
         items.append(item)
     return items, total, assignments.horizon_provisional(session, filters=filters, today=today)
