@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import time
 import weakref
 from collections.abc import Callable
 from functools import lru_cache
@@ -33,6 +34,10 @@ T = TypeVar("T")
 
 # How the loop's connections name themselves to PostgreSQL (pg_stat_activity)
 APPLICATION_NAME = "shifan-hot-reads"
+# A connection not made in this time is given up and the read answered the general way (asyncpg waits 60 s); after
+# that, the loop tries no new connection for a while, so an outage does not cost every read the wait twice
+CONNECT_SECONDS = 5.0
+REST_SECONDS = 2.0
 
 
 class NotOnLoop(Exception):
@@ -53,6 +58,7 @@ def _target(url: str) -> tuple[Any, dict[str, Any]] | None:
     _args, kwargs = dialect.create_connect_args(parsed.set(drivername="postgresql+asyncpg"))
     kwargs.pop("prepared_statement_name_func", None)
     kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": APPLICATION_NAME}
+    kwargs.setdefault("timeout", CONNECT_SECONDS)
     return dialect, kwargs
 
 
@@ -115,6 +121,7 @@ class _Pool:
         self._connect = connect
         self._slots = asyncio.Semaphore(size)
         self._idle: list[Any] = []
+        self._resting_until = 0.0  # after a failed connect: no new one tried before (the general way answers)
 
     async def acquire(self) -> Any:
         import asyncpg
@@ -125,8 +132,14 @@ class _Pool:
                 connection = self._idle.pop()
                 if not connection.is_closed():
                     return connection
-            connection = await asyncpg.connect(**self._connect)
-            await _on_connect(connection)
+            if time.monotonic() < self._resting_until:
+                raise ConnectionError("the database did not take a connection a moment ago")
+            try:
+                connection = await asyncpg.connect(**self._connect)
+                await _on_connect(connection)
+            except Exception:
+                self._resting_until = time.monotonic() + REST_SECONDS
+                raise
             return connection
         except BaseException:
             self._slots.release()

@@ -164,3 +164,23 @@ def test_a_dependency_a_test_overrides_is_answered_the_general_way(client, world
         assert _counted()["loop"] == before["loop"]
     finally:
         del client.app.dependency_overrides[deps._reader]
+
+
+@pytest.mark.postgresql_only("the loop path runs on PostgreSQL only (asyncpg)")
+def test_a_database_the_loop_cannot_reach_costs_one_try_then_rests(client, world, reads, monkeypatch) -> None:
+    import weakref
+
+    import asyncpg
+
+    tries: list[dict[str, Any]] = []
+
+    async def unreachable(**kwargs: Any) -> Any:
+        tries.append(kwargs)
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(loop_reads, "_POOLS", weakref.WeakKeyDictionary())  # a new pool: no idle connection
+    monkeypatch.setattr(asyncpg, "connect", unreachable)
+    before = _counted()
+    assert [client.get(reads["todo"], headers=world.auth("lc-sfj")).status_code for _ in range(3)] == [200] * 3
+    assert _counted()["general"] - before["general"] == 3 and _counted()["loop"] == before["loop"]
+    assert len(tries) == 1 and tries[0]["timeout"] == loop_reads.CONNECT_SECONDS  # resting after the failure

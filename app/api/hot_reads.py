@@ -67,14 +67,16 @@ class _Hot:
         if found is _VALIDATED:
             values, errors = request_params_to_args(fields, given)
             found = None if errors else values
-            if len(_VALIDATED) >= _VALIDATED_MAX:
-                _VALIDATED.clear()
-            _VALIDATED[key] = found
+            if len(raw) <= _KEPT_LENGTH:  # a long one is validated each time: what is kept stays small
+                if len(_VALIDATED) >= _VALIDATED_MAX:
+                    _VALIDATED.clear()
+                _VALIDATED[key] = found
         return found
 
 
 _VALIDATED: dict[tuple[int, str | bytes], dict[str, Any] | None] = {}
 _VALIDATED_MAX = 4096  # path and query strings of every hot route; cleared when full (simpler than an LRU)
+_KEPT_LENGTH = 256  # the longest path or query string kept (at most ~1 MB in all)
 
 
 async def _reader(request: Request, _hot: _Hot) -> deps.Reader:
