@@ -225,7 +225,7 @@ class Prepared:
         if compiled.positional:
             order = state.positiontup if self._expanding else compiled.positiontup
             params = tuple(params[name] for name in order)  # type: ignore[assignment,union-attr]
-        if not isinstance(session, Session):  # a read on the event loop (app/loop_reads.py)
+        if getattr(session, "on_loop", False):  # a read on the event loop (app/loop_reads.py)
             return self._processed(session.rows(sql, params))
         return self._processed(_on_driver(session.connection(), sql, params))
 

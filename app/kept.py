@@ -33,7 +33,7 @@ def generation_column() -> Any:
 def note_generation(session: Session, value: int | None) -> None:
     """Remember the generation this request read (None: no stamp row, nothing is kept); a read-only session's, or a
     read's on the event loop (app/loop_reads.py: only reads)."""
-    if (isinstance(session, ReadOnlySession) or not isinstance(session, Session)) and value is not None:
+    if (isinstance(session, ReadOnlySession) or getattr(session, "on_loop", False)) and value is not None:
         session.info[_STAMP] = value
 
 

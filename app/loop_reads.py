@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import inspect
+import logging
 import time
-import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ from app.db import get_engine
 from app.settings import get_settings
 
 T = TypeVar("T")
+log = logging.getLogger("shifan.loop_reads")
 
 
 # How the loop's connections name themselves to PostgreSQL (pg_stat_activity)
@@ -38,27 +40,42 @@ APPLICATION_NAME = "shifan-hot-reads"
 # that, the loop tries no new connection for a while, so an outage does not cost every read the wait twice
 CONNECT_SECONDS = 5.0
 REST_SECONDS = 2.0
+# The longest a read waits for one of the loop's connections (the general pool's own limit); then the general way
+SLOT_SECONDS = 30.0
 
 
 class NotOnLoop(Exception):
     """What a read asked of its session cannot be done on the loop: answer it the general way."""
 
 
+# libpq's URL options asyncpg takes under another name (a URL written for psycopg works for both)
+_LIBPQ = {"sslmode": ("ssl", str), "connect_timeout": ("timeout", float)}
+
+
 @lru_cache(maxsize=4)
 def _target(url: str) -> tuple[Any, dict[str, Any]] | None:
-    """The asyncpg dialect and connect arguments for a PostgreSQL url; None for another database or without asyncpg."""
+    """The asyncpg dialect and connect arguments for a PostgreSQL url; None for another database, without asyncpg, or
+    for a URL option asyncpg does not take (logged: the busiest reads are then answered the general way)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return None
     try:
+        import asyncpg
         from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return None
     dialect = PGDialect_asyncpg()
-    _args, kwargs = dialect.create_connect_args(parsed.set(drivername="postgresql+asyncpg"))
+    query = dict(parsed.query)
+    named = {_LIBPQ[k][0]: _LIBPQ[k][1](query.pop(k)) for k in list(query) if k in _LIBPQ}
+    _args, kwargs = dialect.create_connect_args(parsed.set(drivername="postgresql+asyncpg", query=query))
     kwargs.pop("prepared_statement_name_func", None)
+    kwargs = {"timeout": CONNECT_SECONDS, **kwargs, **named}
+    unknown = set(kwargs) - set(inspect.signature(asyncpg.connect).parameters)
+    if unknown:
+        log.warning("database URL option(s) %s not understood by asyncpg: the busiest reads run the general way",
+                    ", ".join(sorted(unknown)))  # fmt: skip
+        return None
     kwargs["server_settings"] = {**kwargs.get("server_settings", {}), "application_name": APPLICATION_NAME}
-    kwargs.setdefault("timeout", CONNECT_SECONDS)
     return dialect, kwargs
 
 
@@ -79,6 +96,8 @@ class _Bind:
 class LoopSession:
     """A read's session on the loop: its bind, per-request info, and rows(sql, params) for a compiled statement."""
 
+    on_loop = True  # what app.db.Prepared and app.kept ask (a SQLAlchemy Session has no such attribute)
+
     def __init__(self, connection: Any, bind: _Bind, engine: Engine) -> None:
         self.info: dict[str, Any] = {}
         self._connection = connection
@@ -94,9 +113,9 @@ class LoopSession:
         out-of-range integers; a test's statement count), with no SQLAlchemy connection (None)."""
         from sqlalchemy.util.concurrency import await_
 
+        for listen in self._listeners:  # their refusal (a value no column holds) is the read's own error
+            sql, params = listen(None, None, sql, params, None, False)
         try:
-            for listen in self._listeners:
-                sql, params = listen(None, None, sql, params, None, False)
             return await_(self._connection.fetch(sql, *params))  # asyncpg's Records: indexed and sliced as tuples
         except Exception as exc:  # the general path gives the same error, or an answer after a lost connection
             raise NotOnLoop(f"statement failed on the loop: {exc!r}") from exc
@@ -126,7 +145,10 @@ class _Pool:
     async def acquire(self) -> Any:
         import asyncpg
 
-        await self._slots.acquire()
+        try:  # as long as the general pool waits for a connection; then the general way answers
+            await asyncio.wait_for(self._slots.acquire(), SLOT_SECONDS)
+        except TimeoutError as exc:
+            raise ConnectionError("no loop connection free") from exc
         try:
             while self._idle:
                 connection = self._idle.pop()
@@ -136,9 +158,13 @@ class _Pool:
                 raise ConnectionError("the database did not take a connection a moment ago")
             try:
                 connection = await asyncpg.connect(**self._connect)
-                await _on_connect(connection)
             except Exception:
                 self._resting_until = time.monotonic() + REST_SECONDS
+                raise
+            try:
+                await _on_connect(connection)
+            except BaseException:
+                connection.terminate()
                 raise
             return connection
         except BaseException:
@@ -168,13 +194,17 @@ class _Pool:
                 connection.terminate()
 
 
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, _Pool]] = weakref.WeakKeyDictionary()
+_POOLS: dict[asyncio.AbstractEventLoop, tuple[str, _Pool]] = {}
 
 
 def _pool(url: str, connect: dict[str, Any]) -> _Pool:
     loop = asyncio.get_running_loop()
     found = _POOLS.get(loop)
     if found is None or found[0] != url:
+        for other in [other for other in _POOLS if other.is_closed()]:  # a loop gone without the app's shutdown
+            _POOLS.pop(other)[1].drop()
+        if found is not None:
+            found[1].drop()
         found = _POOLS[loop] = (url, _Pool(connect, get_settings().loop_read_connections))
     return found[1]
 

@@ -168,8 +168,6 @@ def test_a_dependency_a_test_overrides_is_answered_the_general_way(client, world
 
 @pytest.mark.postgresql_only("the loop path runs on PostgreSQL only (asyncpg)")
 def test_a_database_the_loop_cannot_reach_costs_one_try_then_rests(client, world, reads, monkeypatch) -> None:
-    import weakref
-
     import asyncpg
 
     tries: list[dict[str, Any]] = []
@@ -178,9 +176,44 @@ def test_a_database_the_loop_cannot_reach_costs_one_try_then_rests(client, world
         tries.append(kwargs)
         raise OSError("connection refused")
 
-    monkeypatch.setattr(loop_reads, "_POOLS", weakref.WeakKeyDictionary())  # a new pool: no idle connection
+    monkeypatch.setattr(loop_reads, "_POOLS", {})  # a new pool: no idle connection
     monkeypatch.setattr(asyncpg, "connect", unreachable)
     before = _counted()
     assert [client.get(reads["todo"], headers=world.auth("lc-sfj")).status_code for _ in range(3)] == [200] * 3
     assert _counted()["general"] - before["general"] == 3 and _counted()["loop"] == before["loop"]
     assert len(tries) == 1 and tries[0]["timeout"] == loop_reads.CONNECT_SECONDS  # resting after the failure
+
+
+@pytest.mark.postgresql_only("sets this test database's own time zone (ALTER DATABASE)")
+def test_a_database_in_another_time_zone_answers_alike_in_utc(client, world, reads, monkeypatch) -> None:
+    """asyncpg hands timestamps over in UTC, psycopg in the session's zone: both are written as UTC (…Z)."""
+    engine = app_db.get_engine()
+
+    def set_zone(zone: str | None) -> None:
+        with engine.connect() as conn:
+            name = conn.execute(text("SELECT current_database()")).scalar_one()
+            setting = f"SET timezone TO '{zone}'" if zone else "RESET timezone"
+            conn.execute(text(f'ALTER DATABASE "{name}" {setting}'))
+            conn.commit()
+        engine.dispose()  # new connections take the setting
+        monkeypatch.setattr(loop_reads, "_POOLS", {})  # new loop connections too
+
+    office = world.auth("lc-office")
+    set_zone("Asia/Shanghai")
+    try:
+        fast = _answer(client, reads["evidence"], office)
+        with monkeypatch.context() as m:
+            m.setattr(loop_reads, "available", lambda: False)
+            general = _answer(client, reads["evidence"], office)
+    finally:
+        set_zone(None)
+    assert fast == general and fast[0] == 200
+    assert b'"created_at":"' in fast[2] and b"+08:00" not in fast[2] and b'Z"' in fast[2]
+
+
+def test_libpq_url_options_are_taken_or_the_loop_is_not_used() -> None:
+    base = "postgresql+psycopg://shifan@127.0.0.1:5432/shifan"
+    taken = loop_reads._target(f"{base}?sslmode=disable&connect_timeout=3")
+    assert taken is not None and taken[1]["ssl"] == "disable" and taken[1]["timeout"] == 3.0
+    assert loop_reads._target(f"{base}?options=-csearch_path%3Dother") is None  # not asyncpg's: the general way
+    assert loop_reads._target("sqlite:///shifan.db") is None

@@ -200,19 +200,26 @@ def test_serve_runs_one_process_per_core_by_default(monkeypatch) -> None:
     assert build_parser().parse_args(["demo"]).workers == 1  # the demo's SQLite file: one writer process
 
 
-def test_the_item_position_the_lists_sort_by_is_kept_by_the_database(world, session) -> None:
+def test_the_item_position_the_lists_sort_by_is_kept_by_the_database(client, world, session) -> None:
     """assignment.item_position (the lists' index order, migration 0013a) is set by the database for rows inserted
-    every way — a launch's bulk insert, the ORM — and follows a change of the item's place."""
+    every way — a launch's bulk insert, the ORM — and follows a change of the item's place, which is not a change of
+    the assignment (its ETag stays)."""
     drifted = text("SELECT count(*) FROM assignment JOIN item ON item.id = assignment.item_id "
                    "WHERE assignment.item_position IS DISTINCT FROM item.position")  # fmt: skip
     assert session.execute(text("SELECT count(*) FROM assignment")).scalar_one() > 100
     assert session.execute(drifted).scalar_one() == 0
-    item_id = session.exec(select(Assignment.item_id).where(Assignment.unit_id == world.ids["lc_sfj"])).first()
+    assignment_id, item_id = session.exec(
+        select(Assignment.id, Assignment.item_id).where(Assignment.unit_id == world.ids["lc_sfj"])
+    ).first()
     position = session.exec(select(Item.position).where(Item.id == item_id)).one()
+    url, office = f"{API}/assignments/{assignment_id}", world.auth("lc-office")
+    etag = client.get(url, headers=office).headers["etag"]
     try:
         session.execute(text("UPDATE item SET position = :p WHERE id = :i"), {"p": position + 100000, "i": item_id})
+        session.commit()
         kept = select(Assignment.item_position).where(Assignment.item_id == item_id)
         assert set(session.exec(kept).all()) == {position + 100000}
+        assert client.get(url, headers=office).headers["etag"] == etag
     finally:
         session.execute(text("UPDATE item SET position = :p WHERE id = :i"), {"p": position, "i": item_id})
         session.commit()

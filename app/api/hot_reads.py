@@ -20,7 +20,7 @@ import inspect
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -54,29 +54,32 @@ class LoopReader(deps.Reader):
 
 @dataclass(frozen=True)
 class _Hot:
-    route: APIRoute
+    matched: APIRoute  # the route as declared: what the general path puts in the scope
+    route: APIRoute  # the route as included in the app (its dependant has every dependency the inclusion adds)
     pattern: re.Pattern[str]
     dependencies: tuple[tuple[str, Any], ...]  # (argument name, dependency function) of the endpoint
+    calls: frozenset[Any]  # every function in the endpoint's dependency tree (an override of one: the general way)
+    _validated: dict[tuple[str, str | bytes], dict[str, Any] | None] = field(default_factory=dict, compare=False)
 
-    def validated(self, fields: Any, given: Any, raw: str | bytes) -> dict[str, Any] | None:
-        """The values of fields (path or query parameters) as FastAPI validates them from given, None where it would
-        refuse them; kept per raw path or query string (a client asks for the same page shape again and again, and
-        FastAPI's validation is a pure function of it costing more than the rest of the request's Python)."""
-        key = (id(fields), raw)
-        found = _VALIDATED.get(key, _VALIDATED)
-        if found is _VALIDATED:
+    def validated(self, what: str, fields: Any, given: Any, raw: str | bytes) -> dict[str, Any] | None:
+        """The values of fields (this route's path, query or page parameters: what) as FastAPI validates them from
+        given, None where it would refuse them; kept per raw path or query string (a client asks for the same page
+        shape again and again, and FastAPI's validation is a pure function of it costing more than the rest of the
+        request's Python)."""
+        key = (what, raw)
+        found = self._validated.get(key, self._validated)
+        if found is self._validated:
             values, errors = request_params_to_args(fields, given)
             found = None if errors else values
             if len(raw) <= _KEPT_LENGTH:  # a long one is validated each time: what is kept stays small
-                if len(_VALIDATED) >= _VALIDATED_MAX:
-                    _VALIDATED.clear()
-                _VALIDATED[key] = found
+                if len(self._validated) >= _VALIDATED_MAX:
+                    self._validated.clear()
+                self._validated[key] = found
         return found
 
 
-_VALIDATED: dict[tuple[int, str | bytes], dict[str, Any] | None] = {}
-_VALIDATED_MAX = 4096  # path and query strings of every hot route; cleared when full (simpler than an LRU)
-_KEPT_LENGTH = 256  # the longest path or query string kept (at most ~1 MB in all)
+_VALIDATED_MAX = 4096  # path and query strings of one route; cleared when full (simpler than an LRU)
+_KEPT_LENGTH = 256  # the longest path or query string kept (at most ~1 MB a route)
 
 
 async def _reader(request: Request, _hot: _Hot) -> deps.Reader:
@@ -86,7 +89,7 @@ async def _reader(request: Request, _hot: _Hot) -> deps.Reader:
 
 async def _page(request: Request, hot: _Hot) -> deps.PageParams | None:
     dependant = next(d for d in hot.route.dependant.dependencies if d.call is deps._page)
-    values = hot.validated(dependant.query_params, request.query_params, request.scope["query_string"])
+    values = hot.validated("page", dependant.query_params, request.query_params, request.scope["query_string"])
     return None if values is None else await deps._page(request, **values)
 
 
@@ -127,10 +130,9 @@ class HotReads:
                 break
         else:
             return None
-        overrides = self.api.dependency_overrides
-        if overrides.keys() & {call for _, call in hot.dependencies if call is not deps._today}:
+        if self.api.dependency_overrides.keys() & hot.calls - {deps._today}:
             return None  # a test's override: FastAPI applies it
-        scope["route"], scope["path_params"] = hot.route, found.groupdict()
+        scope["route"], scope["path_params"] = hot.matched, found.groupdict()
         request = Request(scope)
         try:
             kwargs = await self._arguments(request, hot)
@@ -145,8 +147,8 @@ class HotReads:
     async def _arguments(self, request: Request, hot: _Hot) -> dict[str, Any] | None:
         """The endpoint's arguments, or None where FastAPI would refuse or convert something this layer does not."""
         dependant = hot.route.dependant
-        path = hot.validated(dependant.path_params, request.path_params, request.scope["path"])
-        query = hot.validated(dependant.query_params, request.query_params, request.scope["query_string"])
+        path = hot.validated("path", dependant.path_params, request.path_params, request.scope["path"])
+        query = hot.validated("query", dependant.query_params, request.query_params, request.scope["query_string"])
         if path is None or query is None:
             return None
         kwargs = {**path, **query}
@@ -174,11 +176,12 @@ def _hot_routes(api: FastAPI) -> list[_Hot]:
     contexts = [c for c in iter_route_contexts(api.router.routes) if isinstance(c.original_route, APIRoute)]
     found = []
     for context in contexts:
-        route = context.original_route
+        route = context.route  # as included: with the dependencies an inclusion adds
         if route.endpoint not in HOT or "GET" not in (context.methods or ()):
             continue
         dependencies = tuple((d.name, d.call) for d in route.dependant.dependencies)
-        if any(call not in _PROVIDERS and call is not deps._today for _, call in dependencies):
+        calls = frozenset(_calls(route.dependant))
+        if calls - _PROVIDED or any(call not in _PROVIDERS and call is not deps._today for _, call in dependencies):
             log.warning("%s takes a dependency the hot path does not provide: answered the general way", context.path)
             continue
         pattern = compile_path(context.path)[0]
@@ -190,5 +193,17 @@ def _hot_routes(api: FastAPI) -> list[_Hot]:
         if earlier:
             log.warning("%s is matched by %s first: answered the general way", context.path, earlier[0].path)
             continue
-        found.append(_Hot(route, pattern, dependencies))
+        found.append(_Hot(context.original_route, route, pattern, dependencies, calls))
+    return found
+
+
+# Every function a hot endpoint's dependencies may call: the providers above, the day, and the bearer token the
+# reader's dependency takes (HotReads reads it through the same deps._bearer)
+_PROVIDED = frozenset({*_PROVIDERS, deps._today, deps._bearer})
+
+
+def _calls(dependant: Any) -> list[Any]:
+    found = []
+    for sub in dependant.dependencies:
+        found += [sub.call, *_calls(sub)]
     return found

@@ -24,9 +24,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        # in UTC whatever the database server's time zone (psycopg hands values over in the session's zone, asyncpg
+        # in UTC): the API writes every timestamp the same way, as ...Z
+        return value.astimezone(UTC)
 
 
 def created_at_field() -> Any:

@@ -78,5 +78,6 @@ def downgrade() -> None:
     if postgresql:
         op.execute("DROP FUNCTION IF EXISTS assignment_item_position()")
         op.execute("DROP FUNCTION IF EXISTS item_position_to_assignments()")
-    with op.batch_alter_table("assignment") as batch:
-        batch.drop_column("item_position")
+        op.drop_column("assignment", "item_position")
+    else:  # SQLite's own DROP COLUMN (3.35+): a batch would rebuild the table and lose 0009a's tally triggers on it
+        op.execute("ALTER TABLE assignment DROP COLUMN item_position")

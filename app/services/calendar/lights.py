@@ -14,7 +14,7 @@ SQL only compares dates and counts; a list, a filter and a count use the same CA
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -153,11 +153,22 @@ def book(session: Session, *, today: date, where: ColumnElement[bool] | None = N
 ASSIGNMENT_WAITING = (AssignmentStatus.not_started, AssignmentStatus.returned)
 
 
+def in_statuses(column: Any, statuses: Sequence[AssignmentStatus]) -> ColumnElement[bool]:
+    """SQL: column is one of statuses, each its own bound value rather than one expanding list: a statement compiled
+    once then has fixed SQL, with no list to expand on every run (issue 28)."""
+    return column.in_([literal(s.value) for s in statuses])
+
+
+def waiting(status: Any) -> ColumnElement[bool]:
+    """SQL: an assignment status column still waits on the unit (ASSIGNMENT_WAITING)."""
+    return in_statuses(status, ASSIGNMENT_WAITING)
+
+
 def of_assignment(book: LightBook) -> ColumnElement[str]:
     """SQL: an assignment's light today by its campaign's rules (the to-do list, ledgers, feeds, counts)."""
     return book.expression(
         campaign=col(Assignment.campaign_id),
         due=col(Assignment.due_on),
-        waiting=col(Assignment.status).in_(ASSIGNMENT_WAITING),
+        waiting=waiting(col(Assignment.status)),
         returned=col(Assignment.returned_count),
     )

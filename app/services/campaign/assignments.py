@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, bindparam, func, literal, not_
+from sqlalchemy import ColumnElement, and_, bindparam, func, not_
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, select
 
@@ -62,7 +62,7 @@ SORTS = {
 def waiting_on_unit() -> ColumnElement[bool]:
     """SQL: the assignment still waits on its unit (OPEN), each status its own bound value rather than one expanding
     list: a statement compiled once then has fixed SQL, with no list to expand on every run (issue 28)."""
-    return col(Assignment.status).in_([literal(s.value) for s in OPEN])
+    return lights.in_statuses(col(Assignment.status), OPEN)
 
 
 def due_soon_condition(today: date, until: date) -> ColumnElement[bool]:
@@ -238,7 +238,7 @@ def list_statement(  # noqa: ANN201
     light = book.bound_expression(
         campaign=col(Assignment.campaign_id),
         due=col(Assignment.due_on),
-        waiting=waiting_on_unit(),
+        waiting=lights.waiting(col(Assignment.status)),
         returned=col(Assignment.returned_count),
     )
     if filters.light is not None:
@@ -362,8 +362,9 @@ def get_visible(session: Session, *, assignment_id: int, principal: Principal, t
 
 
 def etag_of(assignment: Assignment) -> str:
-    """The ETag of an assignment row (what it stores, not what today makes of it)."""
-    return concurrency.etag(assignment.model_dump(mode="json"))
+    """The ETag of an assignment row (what it stores, not what today makes of it; not the item's place the database
+    keeps on it, which a row just inserted through the ORM does not know yet)."""
+    return concurrency.etag(assignment.model_dump(mode="json", exclude={"item_position"}))
 
 
 def etag(session: Session, *, assignment_id: int, principal: Principal) -> str:
