@@ -145,10 +145,13 @@ class _Pool:
     async def acquire(self) -> Any:
         import asyncpg
 
-        try:  # as long as the general pool waits for a connection; then the general way answers
-            await asyncio.wait_for(self._slots.acquire(), SLOT_SECONDS)
-        except TimeoutError as exc:
-            raise ConnectionError("no loop connection free") from exc
+        if self._slots.locked():  # every connection busy: wait as long as the general pool waits for one
+            try:
+                await asyncio.wait_for(self._slots.acquire(), SLOT_SECONDS)
+            except TimeoutError as exc:
+                raise ConnectionError("no loop connection free") from exc
+        else:
+            await self._slots.acquire()  # free: taken at once (wait_for costs a task and a timer per call)
         try:
             while self._idle:
                 connection = self._idle.pop()
