@@ -48,14 +48,32 @@ class NotOnLoop(Exception):
     """What a read asked of its session cannot be done on the loop: answer it the general way."""
 
 
+def _single(convert: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def one(value: Any) -> Any:
+        if not isinstance(value, str):  # the option given more than once
+            raise ValueError(f"one value expected, not {value!r}")
+        return convert(value)
+
+    return one
+
+
 # libpq's URL options asyncpg takes under another name (a URL written for psycopg works for both)
-_LIBPQ = {"sslmode": ("ssl", str), "connect_timeout": ("timeout", float)}
+_LIBPQ = {"sslmode": ("ssl", _single(str)), "connect_timeout": ("timeout", _single(float))}
 
 
 @lru_cache(maxsize=4)
 def _target(url: str) -> tuple[Any, dict[str, Any]] | None:
     """The asyncpg dialect and connect arguments for a PostgreSQL url; None for another database, without asyncpg, or
-    for a URL option asyncpg does not take (logged: the busiest reads are then answered the general way)."""
+    for a URL option asyncpg does not take (logged once: the busiest reads are then answered the general way). Never
+    raises: every GET asks (available())."""
+    try:
+        return _translated(url)
+    except Exception:  # noqa: BLE001 - a URL nobody foresaw: the general way, which reports it as it always did
+        log.warning("database URL not usable on the loop: the busiest reads run the general way", exc_info=True)
+        return None
+
+
+def _translated(url: str) -> tuple[Any, dict[str, Any]] | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         return None
@@ -66,7 +84,13 @@ def _target(url: str) -> tuple[Any, dict[str, Any]] | None:
         return None
     dialect = PGDialect_asyncpg()
     query = dict(parsed.query)
-    named = {_LIBPQ[k][0]: _LIBPQ[k][1](query.pop(k)) for k in list(query) if k in _LIBPQ}
+    try:
+        named = {_LIBPQ[k][0]: _LIBPQ[k][1](query.pop(k)) for k in list(query) if k in _LIBPQ}
+    except (TypeError, ValueError):  # a value given twice, or not a number where one is wanted
+        log.warning("database URL options %s not understood: the busiest reads run the general way", sorted(query))
+        return None
+    if named.get("timeout", 1) <= 0:  # libpq's 0: wait as long as it takes; the loop gives up after its own time
+        named.pop("timeout")
     _args, kwargs = dialect.create_connect_args(parsed.set(drivername="postgresql+asyncpg", query=query))
     kwargs.pop("prepared_statement_name_func", None)
     kwargs = {"timeout": CONNECT_SECONDS, **kwargs, **named}

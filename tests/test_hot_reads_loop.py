@@ -215,5 +215,37 @@ def test_libpq_url_options_are_taken_or_the_loop_is_not_used() -> None:
     base = "postgresql+psycopg://shifan@127.0.0.1:5432/shifan"
     taken = loop_reads._target(f"{base}?sslmode=disable&connect_timeout=3")
     assert taken is not None and taken[1]["ssl"] == "disable" and taken[1]["timeout"] == 3.0
-    assert loop_reads._target(f"{base}?options=-csearch_path%3Dother") is None  # not asyncpg's: the general way
+    forever = loop_reads._target(f"{base}?connect_timeout=0")  # libpq: no limit; the loop keeps its own
+    assert forever is not None and forever[1]["timeout"] == loop_reads.CONNECT_SECONDS
+    for odd in ("options=-csearch_path%3Dother", "connect_timeout=abc", "sslmode=disable&sslmode=require"):
+        assert loop_reads._target(f"{base}?{odd}") is None, odd  # the general way, never an error
     assert loop_reads._target("sqlite:///shifan.db") is None
+
+
+def test_a_dependency_an_inclusion_adds_keeps_a_route_off_the_loop() -> None:
+    """A route whose inclusion adds a dependency (an extra check) is answered the general way, which runs it."""
+    from fastapi import Depends, FastAPI
+
+    from app.api.hot_reads import _hot_routes
+    from app.api.routes import evidence, me
+
+    def extra_check() -> None:
+        return None
+
+    api = FastAPI()
+    api.include_router(me.router, prefix=API)
+    api.include_router(evidence.router, prefix=API, dependencies=[Depends(extra_check)])
+    assert [hot.matched.path for hot in _hot_routes(api)] == ["/me/assignments"]
+
+
+def test_a_day_shown_to_the_office_is_the_counties_day() -> None:
+    """Timestamps are kept and sent in UTC; a date written for clerks (a ledger's review date, a spreadsheet cell, a
+    notice's receipt) is the day in China Standard Time, whatever zone the database server keeps."""
+    from datetime import UTC, date, datetime, timedelta, timezone
+
+    from app.models._base import local_date
+
+    evening_utc = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)  # 01:30 on 2 March in Beijing
+    assert local_date(evening_utc) == date(2026, 3, 2)
+    assert local_date(evening_utc.astimezone(timezone(timedelta(hours=-5)))) == date(2026, 3, 2)
+    assert local_date(datetime(2026, 3, 1, 17, 30)) == date(2026, 3, 1)  # naive: as it is

@@ -55,7 +55,8 @@ class LoopReader(deps.Reader):
 @dataclass(frozen=True)
 class _Hot:
     matched: APIRoute  # the route as declared: what the general path puts in the scope
-    route: APIRoute  # the route as included in the app (its dependant has every dependency the inclusion adds)
+    dependant: Any  # the route's dependencies as included in the app: with those the inclusion adds
+    endpoint: Callable[..., Any]
     pattern: re.Pattern[str]
     dependencies: tuple[tuple[str, Any], ...]  # (argument name, dependency function) of the endpoint
     calls: frozenset[Any]  # every function in the endpoint's dependency tree (an override of one: the general way)
@@ -88,7 +89,7 @@ async def _reader(request: Request, _hot: _Hot) -> deps.Reader:
 
 
 async def _page(request: Request, hot: _Hot) -> deps.PageParams | None:
-    dependant = next(d for d in hot.route.dependant.dependencies if d.call is deps._page)
+    dependant = next(d for d in hot.dependant.dependencies if d.call is deps._page)
     values = hot.validated("page", dependant.query_params, request.query_params, request.scope["query_string"])
     return None if values is None else await deps._page(request, **values)
 
@@ -138,7 +139,7 @@ class HotReads:
             kwargs = await self._arguments(request, hot)
             if kwargs is None:
                 return None
-            return await hot.route.endpoint(**kwargs)
+            return await hot.endpoint(**kwargs)
         except loop_reads.NotOnLoop:
             return None
         except Exception:  # noqa: BLE001 - a refusal or an error: the general path raises it again and answers it
@@ -146,7 +147,7 @@ class HotReads:
 
     async def _arguments(self, request: Request, hot: _Hot) -> dict[str, Any] | None:
         """The endpoint's arguments, or None where FastAPI would refuse or convert something this layer does not."""
-        dependant = hot.route.dependant
+        dependant = hot.dependant
         path = hot.validated("path", dependant.path_params, request.path_params, request.scope["path"])
         query = hot.validated("query", dependant.query_params, request.query_params, request.scope["query_string"])
         if path is None or query is None:
@@ -176,11 +177,11 @@ def _hot_routes(api: FastAPI) -> list[_Hot]:
     contexts = [c for c in iter_route_contexts(api.router.routes) if isinstance(c.original_route, APIRoute)]
     found = []
     for context in contexts:
-        route = context.route  # as included: with the dependencies an inclusion adds
-        if route.endpoint not in HOT or "GET" not in (context.methods or ()):
+        if context.endpoint not in HOT or "GET" not in (context.methods or ()):
             continue
-        dependencies = tuple((d.name, d.call) for d in route.dependant.dependencies)
-        calls = frozenset(_calls(route.dependant))
+        dependant = context.dependant  # as included: with the dependencies an inclusion adds
+        dependencies = tuple((d.name, d.call) for d in dependant.dependencies)
+        calls = frozenset(_calls(dependant))
         if calls - _PROVIDED or any(call not in _PROVIDERS and call is not deps._today for _, call in dependencies):
             log.warning("%s takes a dependency the hot path does not provide: answered the general way", context.path)
             continue
@@ -193,7 +194,7 @@ def _hot_routes(api: FastAPI) -> list[_Hot]:
         if earlier:
             log.warning("%s is matched by %s first: answered the general way", context.path, earlier[0].path)
             continue
-        found.append(_Hot(context.original_route, route, pattern, dependencies, calls))
+        found.append(_Hot(context.original_route, dependant, context.endpoint, pattern, dependencies, calls))
     return found
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.engine import Dialect
@@ -14,6 +15,15 @@ from sqlmodel import Field
 def utcnow() -> datetime:
     """Now, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+# Where the counties are: the zone their offices read a day in (timestamps are stored and sent in UTC)
+COUNTY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(moment: datetime) -> date:
+    """The day a timestamp falls on in the counties (China Standard Time); a naive one is taken as it is."""
+    return moment.astimezone(COUNTY_ZONE).date() if moment.tzinfo is not None else moment.date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from app.models._base import local_date
 from app.services.errors import Invalid
 
 _THIN = Side(style="thin", color="999999")
@@ -173,7 +174,7 @@ class StreamedSheet:
             elif isinstance(value, bool):
                 cells.append(f'<c r="{ref}" s="{self._style["text"]}" t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, datetime | date):
-                day = value.date() if isinstance(value, datetime) else value
+                day = local_date(value) if isinstance(value, datetime) else value
                 cells.append(f'<c r="{ref}" s="{self._style["date"]}"><v>{(day - _EPOCH).days}</v></c>')
             else:
                 cells.append(f'<c r="{ref}" s="{self._style["text"]}"><v>{value}</v></c>')

@@ -11,6 +11,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Evidence, FrameworkSection, Heading, Item, MaterialRequestItem, Unit
+from app.models._base import local_date
 from app.models.campaign import AssignmentRole, AssignmentStatus, status_label
 from app.models.evidence import EvidenceStatus, ReviewDecision
 from app.models.supervision import LIGHT_LABEL, Light
@@ -100,7 +101,7 @@ def render(
                 LIGHT_LABEL[Light(light)],
                 len(counting.get((unit, item_id), [])),
                 DECISION_LABEL[ReviewDecision(review.decision)] if review else "",
-                review.reviewed_at.date() if review else None,
+                local_date(review.reviewed_at) if review else None,
                 review.comment if review else "",
                 sum(e in outside for e in counting.get((unit, item_id), [])) if has_period else None,
             ]

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from app.models import Campaign, FrameworkSection, Item, NoticeCounter, SupervisionCard, SupervisionNotice, Unit
-from app.models._base import utcnow
+from app.models._base import local_date, utcnow
 from app.models.campaign import DayUnit
 from app.models.framework import item_label
 from app.models.outbox import EventKind
@@ -161,7 +161,7 @@ def acknowledge(
     ).one()
     if notice.acknowledged_at is not None:
         raise Conflict(
-            f"督办单{current.number_label}已于 {notice.acknowledged_at.date()} 回执", code="notice_acknowledged"
+            f"督办单{current.number_label}已于 {local_date(notice.acknowledged_at)} 回执", code="notice_acknowledged"
         )
     notice.acknowledged_at = utcnow()
     notice.acknowledged_by = principal.user_id
