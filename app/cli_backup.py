@@ -8,9 +8,9 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from app.cli_export import Progress
+from app.models._base import COUNTY_ZONE
 
 MiB = 1024 * 1024
 
@@ -108,7 +108,7 @@ def _size(n: int) -> str:
 
 def _local(at: str) -> str:
     """A manifest's UTC time as the clerk's clock shows it."""
-    return datetime.fromisoformat(at).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromisoformat(at).astimezone(COUNTY_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 def _planned_bytes(source: Path) -> int:

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from app.db import session_scope
 from app.models import User
+from app.models._base import COUNTY_ZONE
 from app.services.access import Principal, principal_for
 from app.services.errors import NotFound
 
@@ -82,7 +82,7 @@ def export(args: argparse.Namespace) -> None:
             who = _acting(session, args.as_user)
             package = evidence_package.plan(session, campaign_id=args.id, principal=who)
         bar = Progress("导出资料包", sum(e.size for e in package.entries))
-        now = datetime.now(ZoneInfo("Asia/Shanghai"))
+        now = datetime.now(COUNTY_ZONE)
         chunks = evidence_package.stream(get_store(), package, now=now, principal=who)
         with out.open("wb") as f:
             for chunk in bar.track(chunks):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Query, UploadFile, status
 from fastapi.responses import Response, StreamingResponse
@@ -14,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import CurrentPrincipal, SessionDep, StorageDep, Today
 from app.api.documents import read_limited
 from app.api.openapi import binary
+from app.models._base import COUNTY_ZONE
 from app.models.report_template import ReportTemplatePublic
 from app.services.documents import sheets
 from app.services.exports import evidence_package, ledger, report_template, self_assessment
@@ -22,7 +22,6 @@ from app.services.submission.filetypes import content_disposition
 router = APIRouter(tags=["exports"])
 
 # ZIP entries carry local time without a zone; the offices read them in China Standard Time.
-_CST = ZoneInfo("Asia/Shanghai")
 XLSX = sheets.MEDIA_TYPE
 
 
@@ -37,7 +36,7 @@ def evidence_package_zip(
     """The campaign's approved evidence as one ZIP, streamed: a folder per level-1 indicator and item, index.xlsx."""
     package = evidence_package.plan(session, campaign_id=campaign_id, principal=who)
     return StreamingResponse(
-        evidence_package.stream(store, package, now=datetime.now(_CST), principal=who),
+        evidence_package.stream(store, package, now=datetime.now(COUNTY_ZONE), principal=who),
         media_type="application/zip",
         headers={"Content-Disposition": content_disposition(package.filename), "Cache-Control": "private, no-store"},
     )

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import string
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.db import session_scope
 from app.models import LoginAttempt, PasswordHistory, PasswordPolicy, User
-from app.models._base import utcnow
+from app.models._base import COUNTY_ZONE, utcnow
 from app.models.password import PasswordPolicyBase
 from app.models.user import ADMIN_DUTIES, Role
 from app.services import auth
@@ -30,7 +29,6 @@ from app.services.messages import problem
 from app.services.platform import audit
 
 UNLOCK_CLIENT = "unlock"
-_BEIJING = ZoneInfo("Asia/Shanghai")
 _CLASSES = (set(string.ascii_uppercase), set(string.ascii_lowercase), set(string.digits))
 _PLAIN = set(string.ascii_letters + string.digits)
 
@@ -155,7 +153,7 @@ def check_login_allowed(session: Session, *, username: str) -> None:
     """Locked (423 account_locked, saying until when) while the name is locked out after repeated failures."""
     until = locked_until(session, username=username)
     if until is not None:
-        local = until.astimezone(_BEIJING).strftime("%H:%M")
+        local = until.astimezone(COUNTY_ZONE).strftime("%H:%M")
         raise Locked(
             f"连续登录失败次数过多，账号已锁定，请于 {local}（北京时间）后再试，或请安全管理员解锁",
             code="account_locked",

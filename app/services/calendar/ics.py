@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event, vText
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Campaign, Item, Unit, User
-from app.models._base import utcnow
+from app.models._base import COUNTY_ZONE, utcnow
 from app.models.campaign import AssignmentStatus, status_label
 from app.models.framework import FrameworkSection, item_label
 from app.models.supervision import LIGHT_LABEL, Light
@@ -99,7 +99,7 @@ def _render(session: Session, *, unit: Unit, principal: Principal, today: date) 
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", vText(f"{unit.name}·示范创建截止日期"))
-    calendar.add("x-wr-timezone", vText("Asia/Shanghai"))
+    calendar.add("x-wr-timezone", vText(COUNTY_ZONE.key))
     for assignment, number, text, section_name, section_position, campaign_name, light in rows:
         due: date = assignment.due_on
         label = item_label(number, section_name, section_position)

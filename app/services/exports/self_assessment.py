@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import Assignment, Evidence, EvidenceVersion, Framework, Phase, Region, Review, ScoringRound
+from app.models._base import local_date
 from app.models.campaign import AssignmentStatus
 from app.models.evidence import ReviewDecision
 from app.models.progress import Grouping, ProgressRow
@@ -33,7 +33,6 @@ from app.services.review import rectification
 
 MEDIA_TYPE = word.MEDIA_TYPE
 PLACEHOLDER = "【待填写：下一步工作由依法治县办结合本报告所列问题填写，提交前请删除本提示。】"
-_CST = ZoneInfo("Asia/Shanghai")
 _STATUS = {
     RectificationStatus.open: "待整改",
     RectificationStatus.in_progress: "整改中",
@@ -284,4 +283,4 @@ def _timeliness(
 
 def _local_day(at: datetime) -> date:
     """The day in China of a stored time (stored in UTC; SQLite may hand it back without a zone)."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(_CST).date()
+    return local_date(at if at.tzinfo else at.replace(tzinfo=UTC))
