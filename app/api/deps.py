@@ -44,7 +44,7 @@ def public_base(request: Request) -> str:
     # what the request's own address is made of (every page of a list links the next: kept per address)
     server = scope.get("server")
     key = (scope.get("scheme"), tuple(server) if server else None, scope.get("root_path"),
-           scope.get("app_root_path"), _host_header(scope))  # fmt: skip
+           scope.get("app_root_path"), request.headers.get("host"))  # fmt: skip
     found = _BASES.get(key)
     if found is not None and found[0] is settings:
         return found[1]
@@ -63,13 +63,6 @@ def public_base(request: Request) -> str:
 
 
 _BASES: dict[tuple[Any, ...], tuple[Any, str]] = {}  # request address -> (the settings it was judged by, base)
-
-
-def _host_header(scope: Any) -> bytes | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"host":
-            return value
-    return None
 
 
 def _api_base(request: Request) -> str:

@@ -137,12 +137,8 @@ class HotReads:
         request = Request(scope)
         try:
             kwargs = await self._arguments(request, hot)
-            if kwargs is None:
-                return None
-            return await hot.endpoint(**kwargs)
-        except loop_reads.NotOnLoop:
-            return None
-        except Exception:  # noqa: BLE001 - a refusal or an error: the general path raises it again and answers it
+            return None if kwargs is None else await hot.endpoint(**kwargs)
+        except Exception:  # noqa: BLE001 - a refusal, an error, NotOnLoop: the general path answers (raises it again)
             return None
 
     async def _arguments(self, request: Request, hot: _Hot) -> dict[str, Any] | None:

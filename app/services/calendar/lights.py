@@ -14,7 +14,7 @@ SQL only compares dates and counts; a list, a filter and a count use the same CA
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -149,19 +149,15 @@ def book(session: Session, *, today: date, where: ColumnElement[bool] | None = N
     )
 
 
-# Assignment statuses that still wait on the unit (campaign.assignments.OPEN says the same for the overdue flag).
+# Assignment statuses that still wait on the unit (campaign.assignments.OPEN, the overdue flag's, is this).
 ASSIGNMENT_WAITING = (AssignmentStatus.not_started, AssignmentStatus.returned)
 
 
-def in_statuses(column: Any, statuses: Sequence[AssignmentStatus]) -> ColumnElement[bool]:
-    """SQL: column is one of statuses, each its own bound value rather than one expanding list: a statement compiled
-    once then has fixed SQL, with no list to expand on every run (issue 28)."""
-    return column.in_([literal(s.value) for s in statuses])
-
-
 def waiting(status: Any) -> ColumnElement[bool]:
-    """SQL: an assignment status column still waits on the unit (ASSIGNMENT_WAITING)."""
-    return in_statuses(status, ASSIGNMENT_WAITING)
+    """SQL: an assignment status column still waits on the unit (ASSIGNMENT_WAITING), each status its own bound value
+    rather than one expanding list: a statement compiled once then has fixed SQL, with no list to expand on every
+    run (issue 28)."""
+    return status.in_([literal(s.value) for s in ASSIGNMENT_WAITING])
 
 
 def of_assignment(book: LightBook) -> ColumnElement[str]:

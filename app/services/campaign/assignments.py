@@ -30,8 +30,8 @@ from app.services.campaign import campaigns, last_review, units
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.platform import audit, concurrency
 
-# Statuses that still wait on the unit; past the due date they count as overdue.
-OPEN = (AssignmentStatus.not_started, AssignmentStatus.returned)
+# Statuses that still wait on the unit (the warning lights' own); past the due date they count as overdue.
+OPEN = lights.ASSIGNMENT_WAITING
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,15 @@ SORTS = {
 }
 
 
-def waiting_on_unit() -> ColumnElement[bool]:
-    """SQL: the assignment still waits on its unit (OPEN), each status its own bound value rather than one expanding
-    list: a statement compiled once then has fixed SQL, with no list to expand on every run (issue 28)."""
-    return lights.in_statuses(col(Assignment.status), OPEN)
-
-
 def due_soon_condition(today: date, until: date) -> ColumnElement[bool]:
     """SQL: the assignment still waits on its unit and falls due between today and until."""
-    return and_(waiting_on_unit(), col(Assignment.due_on) >= today, col(Assignment.due_on) <= until)
+    due = col(Assignment.due_on)
+    return and_(lights.waiting(col(Assignment.status)), due >= today, due <= until)
 
 
 def overdue_condition(today: date) -> ColumnElement[bool]:
     """SQL: the assignment still waits on its unit and its due date has passed."""
-    return and_(waiting_on_unit(), col(Assignment.due_on) < today)
+    return and_(lights.waiting(col(Assignment.status)), col(Assignment.due_on) < today)
 
 
 def status_condition(status: AssignmentStatus) -> ColumnElement[bool]:
