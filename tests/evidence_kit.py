@@ -233,3 +233,16 @@ def pdf_pages(pages: int, *, user_password: str | None = None, owner_password: s
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def hot_read_paths(client, world, session, words: str) -> dict[str, str]:
+    """The busiest reads (issue 28) as 县司法局's liaison may ask them: its to-do list, its campaign's ledger, and a
+    piece of evidence it hands in now (words: its title and its PDF's text)."""
+    a = PICKER.assignment(session, world.ids["lc_sfj"])
+    r = upload(client, world.auth("lc-sfj"), a.id, pdf(words), f"{words}.pdf", title=words)
+    assert r.status_code == 201, r.text
+    return {
+        "todo": "/api/v1/me/assignments",
+        "ledger": f"/api/v1/campaigns/{a.campaign_id}/assignments",
+        "evidence": f"/api/v1/evidence/{r.json()['id']}",
+    }

@@ -9,7 +9,7 @@ import io
 import re
 import subprocess
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime
 
 from openpyxl import load_workbook
 
@@ -198,3 +198,38 @@ def test_ledger_lists_every_visible_assignment_and_opens_in_libreoffice(client, 
     ws = load_workbook(io.BytesIO(office_unit.content)).active
     assert {row[3].value for row in ws.iter_rows(min_row=3)} == {"县公安局"} and "县公安局" in ws["A1"].value
     assert client.get(f"{API}/campaigns/{campaign}/ledger.xlsx", headers=world.auth("gp-office")).status_code == 404
+
+
+def test_a_review_late_in_the_evening_utc_is_dated_the_counties_next_day(client, app, world, session) -> None:
+    """The ledger's 审核日期 is the day in China Standard Time: a review at 17:30 UTC happened on the next day there
+    (timestamps are stored and sent in UTC; only what a clerk reads as a day is the county's)."""
+    from sqlalchemy import text
+
+    pin_today(app, date(2023, 2, 10))
+    target = PICKER.assignment(session, world.ids["lc_sfj"])
+    r = client.post(
+        f"{API}/assignments/{target.id}/evidence",
+        json={"kind": "statement", "text": "已完成", "title": "台账-夜间审核"},
+        headers=world.auth("lc-sfj"),
+    )
+    assert r.status_code == 201, r.text
+    _approve(client, world, r.json()["id"])
+    session.execute(
+        text("UPDATE review SET created_at = :at WHERE evidence_id = :e"),
+        {"at": datetime(2023, 2, 10, 17, 30, tzinfo=UTC), "e": r.json()["id"]},
+    )
+    session.commit()
+    detail = client.get(f"{API}/evidence/{r.json()['id']}", headers=world.auth("lc-office")).json()
+    assert detail["reviews"][0]["created_at"] == "2023-02-10T17:30:00Z"  # the API's timestamp: UTC, unchanged
+    book = client.get(f"{API}/campaigns/{target.campaign_id}/ledger.xlsx", headers=world.auth("lc-office"))
+    ws = load_workbook(io.BytesIO(book.content))["任务分工台账"]
+    header = [c.value for c in ws[2]]
+    number = item_number(session, target.item_id)
+    dated = [
+        row[header.index("审核日期")].value
+        for row in ws.iter_rows(min_row=3)
+        if row[header.index("序号")].value in (number, str(number))
+        and row[header.index("责任单位")].value == "县司法局"
+        and row[header.index("最近审核")].value == "通过"
+    ]
+    assert datetime(2023, 2, 11) in dated, dated

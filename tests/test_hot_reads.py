@@ -18,7 +18,7 @@ from app.models.user import Role, UserCreate
 from app.services import auth
 from app.services.accounts import users
 from tests.conftest import pin_today
-from tests.evidence_kit import PICKER, pdf, upload
+from tests.evidence_kit import hot_read_paths
 
 API = "/api/v1"
 PASSWORD = "hot-reads-password-1"
@@ -49,14 +49,8 @@ def hot_routes(client, world, session) -> dict[str, str]:
     """The three hot reads as the 县司法局 liaison may call them: its to-do list, its campaign's ledger, one of
     its evidence."""
     pin_today(client.app, date(2023, 2, 10))
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
-    evidence = upload(client, world.auth("lc-sfj"), a.id, pdf("hot"), "热点.pdf", title="热点读取")
-    assert evidence.status_code == 201, evidence.text
-    return {
-        "todo": f"{API}/me/assignments?limit=50",
-        "ledger": f"{API}/campaigns/{a.campaign_id}/assignments?limit=50",
-        "evidence": f"{API}/evidence/{evidence.json()['id']}",
-    }
+    paths = hot_read_paths(client, world, session, "热点读取")
+    return {**paths, "todo": paths["todo"] + "?limit=50", "ledger": paths["ledger"] + "?limit=50"}
 
 
 def test_the_to_do_list_is_the_ledger_of_the_units_rows(client, world, session, hot_routes) -> None:

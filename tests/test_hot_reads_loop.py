@@ -18,7 +18,7 @@ from app.api import deps
 from app.observability import HOT_READS
 from app.services import auth
 from tests.conftest import pin_today
-from tests.evidence_kit import PICKER, pdf, upload
+from tests.evidence_kit import hot_read_paths
 
 API = "/api/v1"
 # headers that differ between any two answers
@@ -38,15 +38,8 @@ def _answer(client, url: str, headers: dict[str, str]) -> tuple[int, dict[str, s
 def reads(client, world, session) -> dict[str, str]:
     """Paths of the three reads (to-do list, 陵川's and 高平's ledgers, 陵川 evidence) with the day pinned."""
     pin_today(client.app, date(2023, 2, 10))
-    a = PICKER.assignment(session, world.ids["lc_sfj"])
-    r = upload(client, world.auth("lc-sfj"), a.id, pdf("loop"), "循环.pdf", title="事件循环读取")
-    assert r.status_code == 201, r.text
-    return {
-        "todo": f"{API}/me/assignments",
-        "ledger": f"{API}/campaigns/{a.campaign_id}/assignments",
-        "other": f"{API}/campaigns/{world.ids['gp_campaign']}/assignments",
-        "evidence": f"{API}/evidence/{r.json()['id']}",
-    }
+    return {**hot_read_paths(client, world, session, "事件循环读取"),
+            "other": f"{API}/campaigns/{world.ids['gp_campaign']}/assignments"}  # fmt: skip
 
 
 # What is asked: plain pages, filters, sorts, paging, and what is refused (bad values, a bad cursor, ids no column

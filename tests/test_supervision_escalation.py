@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import threading
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from sqlalchemy import text as sql
 
 from app.db import session_scope
 from app.models._base import utcnow
@@ -148,8 +149,12 @@ def test_a_unit_ignores_an_item_until_red(client, app, world, district, receiver
     answered = client.post(receipt, json=body, headers=sfj)
     assert answered.status_code == 200, answered.text
     assert answered.json()["planned_completion_on"] == "2023-10-31" and answered.json()["acknowledged_at"]
+    with session_scope() as s:  # answered late in the evening UTC: the next day in the county
+        s.execute(sql("UPDATE supervision_notice SET acknowledged_at = :at WHERE id = :n"),
+                  {"at": datetime(2023, 10, 12, 17, 30, tzinfo=UTC), "n": notice["id"]})  # fmt: skip
     again = client.post(receipt, json=body, headers=sfj)
     assert again.status_code == 409 and again.json()["code"] == "notice_acknowledged"
+    assert "已于 2023-10-13 回执" in again.json()["detail"], again.json()
 
     # the 县公安局's notice of Monday 10/9 has no 回执 three working days later (10/12): escalated again, once;
     # again three working days after that (10/17); the answered one never
