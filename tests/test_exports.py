@@ -27,6 +27,19 @@ def _approve(client, world, evidence_id: int) -> None:
     assert r.status_code == 201, r.text
 
 
+def _approved_statement(client, world, session, title: str):  # noqa: ANN202 - (assignment, evidence id)
+    """A statement 县司法局's liaison hands in for one of its assignments, approved by the office."""
+    target = PICKER.assignment(session, world.ids["lc_sfj"])
+    r = client.post(
+        f"{API}/assignments/{target.id}/evidence",
+        json={"kind": "statement", "text": "已完成", "title": title},
+        headers=world.auth("lc-sfj"),
+    )
+    assert r.status_code == 201, r.text
+    _approve(client, world, r.json()["id"])
+    return target, r.json()["id"]
+
+
 def test_evidence_package_holds_the_approved_evidence_with_an_index(
     client, app, world, session, moto_api_store, tmp_path
 ) -> None:
@@ -133,14 +146,8 @@ def test_evidence_package_holds_the_approved_evidence_with_an_index(
 def test_ledger_lists_every_visible_assignment_and_opens_in_libreoffice(client, app, world, session, tmp_path) -> None:
     campaign = world.ids["lc_campaign"]
     pin_today(app, date(2023, 2, 10))
-    target = PICKER.assignment(session, world.ids["lc_sfj"])
+    target, _ = _approved_statement(client, world, session, "台账-说明")
     listed = target.campaign_id  # the world's, or late in a run another 陵川 campaign's: the ledger its row is in
-    r = client.post(
-        f"{API}/assignments/{target.id}/evidence",
-        json={"kind": "statement", "text": "已完成", "title": "台账-说明"},
-        headers=world.auth("lc-sfj"),
-    )
-    _approve(client, world, r.json()["id"])
     number = item_number(session, target.item_id)
     pin_today(app, date(2023, 3, 1))
     r = client.get(f"{API}/campaigns/{listed}/ledger.xlsx", headers=world.auth("lc-office"))
@@ -206,20 +213,13 @@ def test_a_review_late_in_the_evening_utc_is_dated_the_counties_next_day(client,
     from sqlalchemy import text
 
     pin_today(app, date(2023, 2, 10))
-    target = PICKER.assignment(session, world.ids["lc_sfj"])
-    r = client.post(
-        f"{API}/assignments/{target.id}/evidence",
-        json={"kind": "statement", "text": "已完成", "title": "台账-夜间审核"},
-        headers=world.auth("lc-sfj"),
-    )
-    assert r.status_code == 201, r.text
-    _approve(client, world, r.json()["id"])
+    target, evidence_id = _approved_statement(client, world, session, "台账-夜间审核")
     session.execute(
         text("UPDATE review SET created_at = :at WHERE evidence_id = :e"),
-        {"at": datetime(2023, 2, 10, 17, 30, tzinfo=UTC), "e": r.json()["id"]},
+        {"at": datetime(2023, 2, 10, 17, 30, tzinfo=UTC), "e": evidence_id},
     )
     session.commit()
-    detail = client.get(f"{API}/evidence/{r.json()['id']}", headers=world.auth("lc-office")).json()
+    detail = client.get(f"{API}/evidence/{evidence_id}", headers=world.auth("lc-office")).json()
     assert detail["reviews"][0]["created_at"] == "2023-02-10T17:30:00Z"  # the API's timestamp: UTC, unchanged
     book = client.get(f"{API}/campaigns/{target.campaign_id}/ledger.xlsx", headers=world.auth("lc-office"))
     ws = load_workbook(io.BytesIO(book.content))["任务分工台账"]
