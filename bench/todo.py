@@ -36,9 +36,9 @@ def _serve(args: list[str], env: dict[str, str], port: int, log: Path) -> subpro
     return proc
 
 
-def _wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
+def _wrk(url: str, headers: dict[str, str], duration: str = DURATION) -> dict[str, float]:
     """Requests per second and the p50/p99 latency (ms) wrk measured."""
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", url]
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration}", "--latency", url]
     for name, value in headers.items():
         args[1:1] = ["-H", f"{name}: {value}"]
     out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=120).stdout
@@ -84,8 +84,9 @@ def _measured(pid: int, url: str, headers: dict[str, str]) -> dict[str, float]:
     figures = _wrk(url, headers)
     requests = max(figures["rps"] * float(DURATION.rstrip("s")), 1)
     figures["cpu_ms"] = (_cpu_seconds(pids) - before) * 1000 / requests
-    db_after = {b: _cpu_seconds([b]) for b in backends if Path(f"/proc/{b}").exists()}
-    figures["db_cpu_ms"] = sum(db_after[b] - db_before[b] for b in db_after) * 1000 / requests
+    # a backend that appeared during the run (a pool's new connection) counts from its start
+    db_after = {b: _cpu_seconds([b]) for b in _backends() if Path(f"/proc/{b}").exists()}
+    figures["db_cpu_ms"] = sum(db_after[b] - db_before.get(b, 0.0) for b in db_after) * 1000 / requests
     return figures
 
 
@@ -158,6 +159,8 @@ def run(workers: int = 1) -> dict:
         try:
             urls = _urls(f"http://127.0.0.1:{api_port}")
             results: dict[str, list[dict[str, float]]] = {"bare": [], **{name: [] for name in urls}}
+            for url, headers in [(f"http://127.0.0.1:{bare_port}/todo", {}), *urls.values()]:
+                _wrk(url, headers, "2s")  # warmed up: every pool's connections open, every statement prepared
             for _ in range(2):  # interleaved, so noise on the shared machine hits all alike
                 results["bare"].append(_measured(bare.pid, f"http://127.0.0.1:{bare_port}/todo", {}))
                 for name, (url, headers) in urls.items():

@@ -1,7 +1,8 @@
-"""What a server process keeps between requests — the working-day calendar and the campaigns' light books
-(app/kept.py, issue 28) — is exact across processes: a change committed by another connection, as another
-server process would commit it, is seen by the very next read through HTTP; the read generation the keys depend on
-changes with every write that feeds them, and not with the writes that do not."""
+"""What a server process keeps between requests — the working-day calendar, the campaigns' light books and what the
+lists show of an item, its section and its unit (app/kept.py, issue 28) — is exact across processes: a change
+committed by another connection, as another server process would commit it, is seen by the very next read through
+HTTP; the read generation the keys depend on changes with every write that feeds them, and not with the writes that
+do not."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app import db as app_db
-from app.models import CalendarDay, CalendarYear, Campaign, ReadGeneration, Region
+from app.models import (
+    Assignment,
+    CalendarDay,
+    CalendarYear,
+    Campaign,
+    FrameworkSection,
+    Item,
+    ReadGeneration,
+    Region,
+    Unit,
+)
 from app.models._base import utcnow
 from tests.conftest import pin_today
 from tests.supervision_kit import API, District, build, set_due
@@ -114,6 +125,52 @@ def test_rules_written_elsewhere_are_seen_by_the_next_read(client, district, due
     assert _ledger_light(client, district, due_friday) == "none"
 
 
+def _row(client, district: District, who: str, assignment_id: int) -> dict:
+    """The assignment's row on the liaison's to-do list (who: "sfj") or the office's ledger ("office")."""
+    url = f"{API}/me/assignments" if who == "sfj" else f"{API}/campaigns/{district.campaign_id}/assignments"
+    r = client.get(url, params={"limit": 500}, headers=district.auth(who))
+    assert r.status_code == 200, r.text
+    return next(row for row in r.json()["items"] if row["id"] == assignment_id)
+
+
+def test_labels_written_elsewhere_are_seen_by_the_next_read(client, district, elsewhere) -> None:
+    """A unit renamed, an item's text, number and level changed, a section's code changed by another process: the
+    next to-do list and ledger show them (the labels are kept per campaign, not joined per read)."""
+    assignment_id = district.assignments(district.sfj)[0]
+    with Session(elsewhere) as s:
+        assignment = s.get(Assignment, assignment_id)
+        item = s.get(Item, assignment.item_id)  # type: ignore[union-attr]
+        unit = s.get(Unit, district.sfj)
+        section = s.get(FrameworkSection, item.section_id)  # type: ignore[union-attr]
+        was = (unit.name, item.text, item.number, item.key, section.code)  # type: ignore[union-attr]
+    for who in ("sfj", "office"):  # kept: a second read runs no statement for the labels
+        _row(client, district, who, assignment_id)
+        with counting() as statements:
+            row = _row(client, district, who, assignment_id)
+        assert not [s for s in statements if "item.text" in s or "unit.name" in s], statements
+        assert (row["unit_name"], row["item_text"], row["item_number"], row["item_key"], row["section"]) == was
+    try:
+        with elsewhere.begin() as conn:
+            conn.execute(sa.update(Unit).where(Unit.id == district.sfj).values(name=was[0] + "（更名）"))
+        for who in ("sfj", "office"):
+            assert _row(client, district, who, assignment_id)["unit_name"] == was[0] + "（更名）"
+        with elsewhere.begin() as conn:
+            conn.execute(sa.update(Item).where(Item.id == item.id).values(text="改写的指标内容", number=was[2] + 1000))
+        for who in ("sfj", "office"):
+            row = _row(client, district, who, assignment_id)
+            assert (row["item_text"], row["item_number"]) == ("改写的指标内容", was[2] + 1000)
+        with elsewhere.begin() as conn:
+            conn.execute(sa.update(FrameworkSection).where(FrameworkSection.id == section.id).values(code="X9"))
+        assert _row(client, district, "office", assignment_id)["section"] == "X9"
+    finally:
+        with elsewhere.begin() as conn:
+            conn.execute(sa.update(Unit).where(Unit.id == district.sfj).values(name=was[0]))
+            conn.execute(sa.update(Item).where(Item.id == item.id).values(text=was[1], number=was[2]))
+            conn.execute(sa.update(FrameworkSection).where(FrameworkSection.id == section.id).values(code=was[4]))
+    row = _row(client, district, "sfj", assignment_id)
+    assert (row["unit_name"], row["item_text"], row["item_number"], row["section"]) == (was[0], *was[1:3], was[4])
+
+
 def _stamp(engine: sa.Engine) -> int:
     with Session(engine) as s:
         return s.exec(select(ReadGeneration.value).where(ReadGeneration.id == 1)).one()
@@ -153,6 +210,16 @@ def test_the_generation_changes_with_what_feeds_the_kept_and_only_that(district,
         s.delete(made)
         s.commit()
         assert _stamp(elsewhere) != before
-    # what feeds nothing kept: a campaign's status, a region's name
+    # what the lists show of an item, its section and its unit (migration 0013b), and a campaign's framework
+    with Session(elsewhere) as s:
+        item = s.exec(select(Item).where(Item.framework_id == framework).limit(1)).one()
+    assert changes(sa.update(Item).where(Item.id == item.id).values(text=sa.column("text")))
+    assert changes(
+        sa.update(FrameworkSection).where(FrameworkSection.id == item.section_id).values(code=sa.column("code"))
+    )
+    assert changes(sa.update(Unit).where(Unit.id == district.sfj).values(name=sa.column("name")))
+    assert changes(campaign.values(framework_id=framework))
+    # what feeds nothing kept: a campaign's status, a region's name, an item's place (the office reorders often)
     assert not changes(campaign.values(status=status))
     assert not changes(sa.update(Region).where(Region.id == county).values(name=sa.column("name")))
+    assert not changes(sa.update(Item).where(Item.id == item.id).values(position=sa.column("position")))

@@ -1,6 +1,6 @@
-"""Migration 0013a: every assignment already stored gets its item's place (the lists' index order, issue 28), rows
-inserted afterwards get it from the triggers, and a downgrade removes the column without losing the assignment
-tally's triggers on the same table (0009a)."""
+"""Migrations 0013a and 0013b. 0013a: every assignment already stored gets its item's place (the lists' index
+order, issue 28), rows inserted afterwards get it from the triggers, and a downgrade removes the column without
+losing the assignment tally's triggers on the same table (0009a). 0013b: what stamps the read generation."""
 
 from __future__ import annotations
 
@@ -57,3 +57,33 @@ def test_stored_assignments_get_their_items_place_and_a_downgrade_keeps_the_tall
             assert not {t for t in triggers if "item_position" in t}
             db.execute("DELETE FROM assignment WHERE item_id = 3")  # the tally still follows
             assert db.execute("SELECT sum(n) FROM assignment_tally").fetchone() == (2,)
+
+
+def test_0013b_stamps_labels_and_its_downgrade_keeps_0012f_stamps(tmp_path, database_url) -> None:
+    """0013b: the read generation changes with an item's text, a unit's name, a section's code and a campaign's
+    framework, not with an item's place; its downgrade removes exactly that and keeps 0012f's campaign trigger."""
+    with old_database(tmp_path, "0010b", database_url) as old:
+        old.upgrade("0012f")
+        with old.connect() as db:
+            _seed(db, {1: 7})
+        old.upgrade("0013b")
+
+        def changes(db, statement: str) -> bool:
+            before = db.execute("SELECT value FROM read_generation WHERE id = 1").fetchone()
+            db.execute(statement)
+            return db.execute("SELECT value FROM read_generation WHERE id = 1").fetchone() != before
+
+        with old.connect() as db:
+            assert changes(db, "UPDATE item SET text = '改写' WHERE id = 1")
+            assert changes(db, "UPDATE unit SET name = '县司法局（更名）' WHERE id = 1")
+            assert changes(db, "UPDATE frameworksection SET code = 'x' WHERE id = 1")
+            assert changes(db, "UPDATE campaign SET framework_id = 1 WHERE id = 1")
+            assert changes(db, "UPDATE campaign SET supervision = NULL WHERE id = 1")
+            assert not changes(db, "UPDATE item SET position = 9 WHERE id = 1")
+            db.commit()
+        old.downgrade("0013a")
+        with old.connect() as db:
+            assert not changes(db, "UPDATE item SET text = '再改' WHERE id = 1")
+            assert not changes(db, "UPDATE unit SET name = '县司法局' WHERE id = 1")
+            assert not changes(db, "UPDATE campaign SET framework_id = 1 WHERE id = 1")
+            assert changes(db, "UPDATE campaign SET supervision = NULL WHERE id = 1")  # 0012f's, as it was

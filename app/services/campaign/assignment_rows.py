@@ -2,7 +2,9 @@
 (issue 28): the same statements as assignments.list_visible — built from the same tenancy conditions and filters —
 compiled once per caller scope and filter shape and run on the driver, the rows handed back as dicts shaped like
 AssignmentPublic for the API to write straight to JSON, without a pydantic object per row. Each row's last review
-comes in the same statement (the general path reads them in a second one). GraphQL, exports and one assignment
+comes in the same statement (the general path reads them in a second one). What a row shows of its item, section and
+unit is not joined per request: the server process keeps it per campaign for the database's read generation
+(labels()), as exact as a join. GraphQL, exports and one assignment
 keep the general path; tests/test_hot_reads_paths.py holds the two to the same answers.
 
 Adding a column: a line in assignments._COLUMNS (and the field on AssignmentPublic) — both paths read it. Adding a
@@ -13,16 +15,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
+from app import kept
 from app.db import prepared
+from app.models import Campaign, FrameworkSection, Item, Unit
 from app.services import access
 from app.services.access import Principal
 from app.services.campaign import assignments, campaigns, last_review
-from app.services.campaign.assignments import OPEN, AssignmentFilter
+from app.services.campaign.assignments import ITEM_LABELS, OPEN, UNIT_LABELS, AssignmentFilter
 
-_KEYS = (*assignments._COLUMNS, "light")
-_TOTAL = len(_KEYS)  # where a row's window count is; the fields of its last review follow
+_OWN = tuple(assignments._OWN)  # the page statement's columns, then the light, the total and the last review
+_KEYS = (*assignments._COLUMNS, "light")  # a row as assembled: its own columns with its item's and unit's labels
+# a row's own columns as the labels go between them (tests/test_hot_reads_paths.py: the same fields in the same order)
+assert (*_OWN[:3], *ITEM_LABELS, _OWN[3], *UNIT_LABELS, *_OWN[4:], "light") == _KEYS, "assignment_rows drifted"
+_TOTAL = len(_OWN) + 1  # where a row's window count is; the fields of its last review follow
 _OPEN = frozenset(s.value for s in OPEN)
 
 
@@ -36,7 +44,7 @@ def page(
         campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
     book = assignments.lights_for(session, principal, today)
     key = ("assignments", access.scope_key(principal), assignments.shape(filters, book))
-    build = lambda: assignments.list_statement(principal, filters, book, last_reviews=True)  # noqa: E731
+    build = lambda: assignments.list_statement(principal, filters, book, last_reviews=True, labelled=False)  # noqa: E731
     statement = prepared(session, key, build)  # raises sort_invalid
     values = assignments.list_values(session, filters, book, today=today, limit=limit, offset=offset)
     rows = statement.run(session, values)
@@ -51,11 +59,48 @@ def page(
         total = count.run(session, values)[0][0]
     items = []
     reviewed = _TOTAL + 1  # the first field of a row's last review (None: no review)
+    named: dict[int, tuple[dict[int, tuple[Any, ...]], dict[int, str]]] = {}
     for row in rows:
-        item = dict(zip(_KEYS, row, strict=False))  # the total and the review stay out
+        campaign_id = row[1]
+        found = named.get(campaign_id)
+        if found is None:
+            found = named[campaign_id] = labels(session, campaign_id)
+        own = (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
+        item = dict(zip(_KEYS, own, strict=True))
         item["overdue"] = item["status"] in _OPEN and item["due_on"] < today
         item["last_review"] = (
             dict(zip(last_review.FIELDS, row[reviewed:], strict=True)) if row[reviewed] is not None else None
         )
         items.append(item)
     return items, total, assignments.horizon_provisional(session, filters=filters, today=today)
+
+
+def labels(session: Session, campaign_id: int) -> tuple[dict[int, tuple[Any, ...]], dict[int, str]]:
+    """What the lists show of the items of a campaign's framework (item id → ITEM_LABELS' values) and of its county's
+    units (unit id → name): kept by the server process for the database's read generation, which every write to an
+    item, a section, a unit or a campaign's framework or county changes (migrations 0012f, 0013b)."""
+    return kept.kept(session, ("assignment_labels", campaign_id), lambda: _labels(session, campaign_id))
+
+
+def _labels(session: Session, campaign_id: int) -> tuple[dict[int, tuple[Any, ...]], dict[int, str]]:
+    values = {"campaign_id": campaign_id}
+    items = prepared(session, ("assignment_labels", "items"), _items).run(session, values)
+    units = prepared(session, ("assignment_labels", "units"), _units).run(session, values)
+    return {row[0]: tuple(row[1:]) for row in items}, dict(units)  # type: ignore[arg-type]
+
+
+def _of_campaign(column: Any) -> Any:
+    return select(column).where(col(Campaign.id) == bindparam("campaign_id")).scalar_subquery()
+
+
+def _items() -> Any:
+    columns = [assignments._COLUMNS[name] for name in ITEM_LABELS]
+    return (
+        select(col(Item.id), *columns)
+        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+        .where(col(Item.framework_id) == _of_campaign(Campaign.framework_id))
+    )
+
+
+def _units() -> Any:
+    return select(col(Unit.id), col(Unit.name)).where(col(Unit.county_id) == _of_campaign(Campaign.county_id))

@@ -99,6 +99,13 @@ _COLUMNS = {
     "status": Assignment.status,
 }
 assert set(_COLUMNS) | {"overdue", "light", "last_review"} == set(AssignmentPublic.model_fields), "drifted"
+# What of those a list row takes from its item and the item's section, and from its unit: the busiest reads fill them
+# in from what the server process keeps per campaign (assignment_rows.labels) instead of joining three tables
+ITEM_LABELS = ("item_key", "item_number", "item_text", "section", "level1_id")
+UNIT_LABELS = ("unit_name",)
+# … and what the unlabelled page statement reads for the others: the assignment's own columns
+_OWN = {name: column for name, column in _COLUMNS.items() if name not in (*ITEM_LABELS, *UNIT_LABELS)}
+_OWN["item_id"] = Assignment.item_id
 
 
 light_of = lights.of_assignment
@@ -202,11 +209,13 @@ def list_statement(  # noqa: ANN201
     *,
     count: bool = False,
     last_reviews: bool = False,
+    labelled: bool = True,
 ):
     """The list's select for the caller (the tenancy conditions of app/services/access.py) and the filters, every
     value a bindparam (list_values): the page's rows and their warning light with the total at the end
     (last_reviews: then the fields of each row's last review, last_review.latest_of); or (count) the total alone,
-    for a page past the end. Raises Invalid for an unknown sort.
+    for a page past the end. Raises Invalid for an unknown sort. Not labelled: the row's own columns (_OWN) without
+    its item's, section's and unit's (ITEM_LABELS, UNIT_LABELS), which are then not joined.
 
     The page is chosen first on narrow rows, in the order of the indexes on assignment (campaign or unit, due date,
     the item's place, unit, id: migration 0013a), so PostgreSQL reads a page's rows off an index instead of sorting
@@ -244,7 +253,7 @@ def list_statement(  # noqa: ANN201
     order = (first, Assignment.due_on, Assignment.item_position, Assignment.unit_id, Assignment.id)
     total = select(func.count()).select_from(matching.subquery()).scalar_subquery()
     chosen = (
-        matching.add_columns(*_CARRIED, total.label("total"))
+        matching.add_columns(*_CARRIED, SORTS[name]().label("sort_key"), total.label("total"))
         .order_by(*order)
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
@@ -259,14 +268,18 @@ def list_statement(  # noqa: ANN201
         clause = getattr(expression, "__clause_element__", None)  # an ORM attribute: its column
         return adapter.traverse(clause() if clause is not None else expression)
 
+    outer_first = page.c.sort_key.desc() if filters.sort.startswith("-") else page.c.sort_key  # the sort's own key
     query = (
-        select(*(on_page(c) for c in _COLUMNS.values()), on_page(light), page.c.total)
+        select(*(on_page(c) for c in (_COLUMNS if labelled else _OWN).values()), on_page(light), page.c.total)
         .select_from(page)
-        .join(Item, col(Item.id) == page.c.item_id)
-        .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
-        .join(Unit, col(Unit.id) == page.c.unit_id)
-        .order_by(*(on_page(o) for o in order))
+        .order_by(outer_first, *(on_page(o) for o in order[1:]))
     )
+    if labelled:
+        query = (
+            query.join(Item, col(Item.id) == page.c.item_id)
+            .join(FrameworkSection, col(FrameworkSection.id) == Item.section_id)
+            .join(Unit, col(Unit.id) == page.c.unit_id)
+        )
     if last_reviews:
         latest = last_review.latest_of(lambda column: column.in_(select(page.c.id)))
         query = query.add_columns(*list(latest.c)[:-1]).outerjoin(latest, list(latest.c)[-1] == page.c.id)
