@@ -85,14 +85,17 @@ def latest(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Any]]:
 
 
 def latest_of(assignment_ids: Callable[[Any], Any]) -> Any:
-    """A subquery to join to a list's own statement (the busiest reads: one round trip, issue 28): for the
+    """A CTE to join to a list's own statement (the busiest reads: one round trip, issue 28): for the
     assignments matching assignment_ids (a condition on an id column), the FIELDS of each one's latest review and
     its assignment_id last — the row latest() picks (the highest review id)."""
     reviews = _statement(assignment_ids=assignment_ids).subquery("reviews")
     columns = list(reviews.c)
     rank = func.row_number().over(partition_by=columns[-1], order_by=columns[0].desc()).label("rank")
     ranked = select(*columns[1:], rank).subquery("ranked")
-    return select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1).subquery("last_review")
+    # computed once per statement: joined as a subquery, PostgreSQL's generic plan (which expects one page row)
+    # computed every review of the page again for each of its 50 rows
+    latest = select(*list(ranked.c)[:-1]).where(ranked.c.rank == 1).cte("last_review")
+    return latest.prefix_with("MATERIALIZED", dialect="postgresql")
 
 
 def for_assignments(
