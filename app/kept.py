@@ -22,7 +22,8 @@ T = TypeVar("T")
 
 _STAMP = "shifan.read_generation"
 _KEPT: dict[tuple[Any, ...], Any] = {}
-KEPT_MAX = 512  # entries of every kind: a day's callers of every scope, several days and generations
+KEPT_MAX = 4096  # entries of every kind: a day's callers of every scope (a light book and a list total each), the
+# campaigns' labels, several days and generations
 
 
 def generation_column() -> Any:

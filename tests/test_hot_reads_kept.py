@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app import db as app_db
 from app.models import (
@@ -171,6 +171,57 @@ def test_labels_written_elsewhere_are_seen_by_the_next_read(client, district, el
     assert (row["unit_name"], row["item_text"], row["item_number"], row["section"]) == (was[0], *was[1:3], was[4])
 
 
+def _total(client, district: District, who: str, **params) -> int:
+    url = f"{API}/me/assignments" if who == "sfj" else f"{API}/campaigns/{district.campaign_id}/assignments"
+    r = client.get(url, params={"limit": 1, **params}, headers=district.auth(who))
+    assert r.status_code == 200, r.text
+    return r.json()["total"]
+
+
+def test_totals_follow_assignments_made_elsewhere(client, district, elsewhere) -> None:
+    """A list's total filtered by nothing but which assignments exist is kept by the process (no count statement on
+    the second read); an assignment made, moved or removed by another process changes it at the very next read, and
+    a total filtered by status is counted at each read (a status change is not stamped)."""
+    for who in ("sfj", "office"):
+        _total(client, district, who)
+        with counting() as statements:
+            _total(client, district, who)
+        assert not [s for s in statements if "count(" in s], statements
+    before = {who: _total(client, district, who) for who in ("sfj", "office")}
+    waiting = _total(client, district, "sfj", status="not_started")
+    with Session(elsewhere) as s:
+        campaign = s.get(Campaign, district.campaign_id)
+        taken = select(Assignment.item_id).where(Assignment.campaign_id == district.campaign_id,
+                                                 Assignment.unit_id == district.sfj)  # fmt: skip
+        item_id = s.exec(select(Item.id).where(Item.framework_id == campaign.framework_id,  # type: ignore[union-attr]
+                                               col(Item.id).not_in(taken)).limit(1)).one()  # fmt: skip
+    made = sa.insert(Assignment).values(campaign_id=district.campaign_id, item_id=item_id, unit_id=district.sfj,
+                                        role="co", due_on=DUE, due_overridden=False, status="not_started",
+                                        created_at=utcnow())  # fmt: skip
+    mine = sa.and_(Assignment.item_id == item_id, Assignment.unit_id == district.sfj,
+                   Assignment.campaign_id == district.campaign_id)  # fmt: skip
+    try:
+        with elsewhere.begin() as conn:
+            conn.execute(made)
+        assert {who: _total(client, district, who) for who in ("sfj", "office")} == {
+            "sfj": before["sfj"] + 1, "office": before["office"] + 1}  # fmt: skip
+        assert _total(client, district, "sfj", status="not_started") == waiting + 1
+        with elsewhere.begin() as conn:  # its status changed: the unfiltered totals stay, the filtered one follows
+            conn.execute(sa.update(Assignment).where(mine).values(status="submitted"))
+        assert _total(client, district, "sfj") == before["sfj"] + 1
+        assert _total(client, district, "sfj", status="not_started") == waiting
+        with elsewhere.begin() as conn:  # moved to another unit of the county
+            conn.execute(sa.update(Assignment).where(mine).values(unit_id=district.gaj))
+        assert _total(client, district, "sfj") == before["sfj"]
+        assert _total(client, district, "office") == before["office"] + 1
+    finally:
+        with elsewhere.begin() as conn:
+            units = col(Assignment.unit_id).in_([district.sfj, district.gaj])
+            conn.execute(sa.delete(Assignment).where(Assignment.item_id == item_id, units,
+                                                     Assignment.campaign_id == district.campaign_id))  # fmt: skip
+    assert {who: _total(client, district, who) for who in ("sfj", "office")} == before
+
+
 def _stamp(engine: sa.Engine) -> int:
     with Session(engine) as s:
         return s.exec(select(ReadGeneration.value).where(ReadGeneration.id == 1)).one()
@@ -219,6 +270,10 @@ def test_the_generation_changes_with_what_feeds_the_kept_and_only_that(district,
     )
     assert changes(sa.update(Unit).where(Unit.id == district.sfj).values(name=sa.column("name")))
     assert changes(campaign.values(framework_id=framework))
+    assignment = sa.update(Assignment).where(Assignment.id == district.assignments(district.sfj)[0])
+    assert changes(assignment.values(unit_id=sa.column("unit_id")))  # which assignments exist (0013b)
+    assert not changes(assignment.values(status=sa.column("status")))  # its status: counted at each read
+    assert not changes(assignment.values(due_on=sa.column("due_on")))
     # what feeds nothing kept: a campaign's status, a region's name, an item's place (the office reorders often)
     assert not changes(campaign.values(status=status))
     assert not changes(sa.update(Region).where(Region.id == county).values(name=sa.column("name")))

@@ -60,8 +60,9 @@ def test_stored_assignments_get_their_items_place_and_a_downgrade_keeps_the_tall
 
 
 def test_0013b_stamps_labels_and_its_downgrade_keeps_0012f_stamps(tmp_path, database_url) -> None:
-    """0013b: the read generation changes with an item's text, a unit's name, a section's code and a campaign's
-    framework, not with an item's place; its downgrade removes exactly that and keeps 0012f's campaign trigger."""
+    """0013b: the read generation changes with an item's text, a unit's name, a section's code, a campaign's
+    framework and which assignments exist, not with an item's place or an assignment's status; its downgrade removes
+    exactly that and keeps 0012f's campaign trigger."""
     with old_database(tmp_path, "0010b", database_url) as old:
         old.upgrade("0012f")
         with old.connect() as db:
@@ -80,6 +81,9 @@ def test_0013b_stamps_labels_and_its_downgrade_keeps_0012f_stamps(tmp_path, data
             assert changes(db, "UPDATE campaign SET framework_id = 1 WHERE id = 1")
             assert changes(db, "UPDATE campaign SET supervision = NULL WHERE id = 1")
             assert not changes(db, "UPDATE item SET position = 9 WHERE id = 1")
+            assert changes(db, "UPDATE assignment SET unit_id = 1 WHERE item_id = 1")
+            assert not changes(db, "UPDATE assignment SET status = 'submitted' WHERE item_id = 1")
+            assert changes(db, "DELETE FROM assignment WHERE item_id = 1")
             db.commit()
         old.downgrade("0013a")
         with old.connect() as db:

@@ -1,6 +1,7 @@
 """read generation labels: the stamp also changes with every write to what the assignment lists show of an item, its
-section and its unit, and to a campaign's framework — server processes keep those labels per campaign (issue 28:
-the busiest lists no longer join three tables for 50 rows)
+section and its unit, to a campaign's framework, and to which assignments exist — server processes keep those labels
+per campaign and the lists' totals (issue 28: the busiest lists no longer join three tables for 50 rows nor count a
+county's every assignment per page)
 
 Revision ID: 0013b
 Revises: 0013a
@@ -21,6 +22,9 @@ WATCHED = (
     ("item", "INSERT OR DELETE OR UPDATE OF key, number, text, section_id, level1_id, framework_id"),
     ("frameworksection", "INSERT OR DELETE OR UPDATE OF code"),
     ("unit", "INSERT OR DELETE OR UPDATE OF name, county_id"),
+    # which assignments exist: a list's total filtered by nothing else is kept too (a status changes often, and is
+    # not watched)
+    ("assignment", "INSERT OR DELETE OR UPDATE OF campaign_id, unit_id, item_id"),
 )
 # 0012f's campaign trigger, now with the framework its items are shown from
 CAMPAIGN_BEFORE = ("campaign", "INSERT OR DELETE OR UPDATE OF supervision, county_id")

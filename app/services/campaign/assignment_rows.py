@@ -12,6 +12,7 @@ filter: a field on AssignmentFilter, a line in assignments._FILTERS, its value i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -44,19 +45,23 @@ def page(
         campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
     book = assignments.lights_for(session, principal, today)
     key = ("assignments", access.scope_key(principal), assignments.shape(filters, book))
-    build = lambda: assignments.list_statement(principal, filters, book, last_reviews=True, labelled=False)  # noqa: E731
-    statement = prepared(session, key, build)  # raises sort_invalid
+    # a total that depends only on which assignments exist is kept by the process (the read generation changes with
+    # every assignment made, removed or moved: migration 0013b); the page statement then does not count it
+    membership = assignments.membership_only(filters)
+    statement = prepared(session, key, lambda: assignments.list_statement(
+        principal, filters, book, last_reviews=True, labelled=False, counted=not membership
+    ))  # raises sort_invalid  # fmt: skip
     values = assignments.list_values(session, filters, book, today=today, limit=limit, offset=offset)
     rows = statement.run(session, values)
-    if rows:
-        total = rows[0][_TOTAL]  # every row carries the window count; a row is seen, so is its campaign
+    if rows and not membership:
+        total = rows[0][_TOTAL]  # every row carries the count; a row is seen, so is its campaign
     else:
-        if filters.campaign_id is not None:
+        if not rows and filters.campaign_id is not None:  # no row seen: is the campaign one the caller may see?
             campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
         count = prepared(
             session, (*key, "count"), lambda: assignments.list_statement(principal, filters, book, count=True)
         )
-        total = count.run(session, values)[0][0]
+        total = _counted(session, key, membership, lambda: count.run(session, values)[0][0], values)
     items = []
     reviewed = _TOTAL + 1  # the first field of a row's last review (None: no review)
     named: dict[int, tuple[dict[int, tuple[Any, ...]], dict[int, str]]] = {}
@@ -73,6 +78,17 @@ def page(
         )
         items.append(item)
     return items, total, assignments.horizon_provisional(session, filters=filters, today=today)
+
+
+def _counted(
+    session: Session, key: tuple[Any, ...], membership: bool, count: Callable[[], int], values: dict[str, Any]
+) -> int:
+    """count(): kept per caller scope, list shape and filter values where the total depends only on which
+    assignments exist (membership), else counted now."""
+    if not membership:
+        return count()
+    filtered = tuple(values[name] for name in sorted(assignments.MEMBERSHIP_FILTERS))
+    return kept.kept(session, ("assignment_total", *key[1:], filtered), count)
 
 
 def labels(session: Session, campaign_id: int) -> tuple[dict[int, tuple[Any, ...]], dict[int, str]]:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, bindparam, func, not_
+from sqlalchemy import ColumnElement, and_, bindparam, func, not_, null
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import Session, col, select
 
@@ -187,6 +187,18 @@ def shape(filters: AssignmentFilter, book: lights.LightBook) -> tuple[Any, ...]:
     return (present, filters.light is not None, filters.overdue, filters.sort, book.bound_shape())
 
 
+# The filters that depend on nothing but which assignments exist and what is stamped with the read generation (an
+# assignment made, removed or moved, an item's level or section: migrations 0012f, 0013b): a list filtered by these
+# alone has a total the server process may keep (assignment_rows.page)
+MEMBERSHIP_FILTERS = frozenset({"campaign_id", "unit_id", "level1_id", "section"})
+
+
+def membership_only(filters: AssignmentFilter) -> bool:
+    """Whether the list's total depends only on which assignments exist (no filter on a status, a date or a light)."""
+    present = {n for n in _FILTERS if getattr(filters, n) is not None}
+    return present <= MEMBERSHIP_FILTERS and filters.light is None
+
+
 def list_values(
     session: Session, filters: AssignmentFilter, book: lights.LightBook, *, today: date, limit: int, offset: int
 ) -> dict[str, Any]:
@@ -210,12 +222,14 @@ def list_statement(  # noqa: ANN201
     count: bool = False,
     last_reviews: bool = False,
     labelled: bool = True,
+    counted: bool = True,
 ):
     """The list's select for the caller (the tenancy conditions of app/services/access.py) and the filters, every
     value a bindparam (list_values): the page's rows and their warning light with the total at the end
     (last_reviews: then the fields of each row's last review, last_review.latest_of); or (count) the total alone,
     for a page past the end. Raises Invalid for an unknown sort. Not labelled: the row's own columns (_OWN) without
-    its item's, section's and unit's (ITEM_LABELS, UNIT_LABELS), which are then not joined.
+    its item's, section's and unit's (ITEM_LABELS, UNIT_LABELS), which are then not joined. Not counted: the total's
+    place holds NULL (the caller knows it: membership_total).
 
     The page is chosen first on narrow rows, in the order of the indexes on assignment (campaign or unit, due date,
     the item's place, unit, id: migration 0013a), so PostgreSQL reads a page's rows off an index instead of sorting
@@ -251,7 +265,7 @@ def list_statement(  # noqa: ANN201
         return select(func.count()).select_from(matching.subquery())
     first = SORTS[name]().desc() if filters.sort.startswith("-") else SORTS[name]()
     order = (first, Assignment.due_on, Assignment.item_position, Assignment.unit_id, Assignment.id)
-    total = select(func.count()).select_from(matching.subquery()).scalar_subquery()
+    total = select(func.count()).select_from(matching.subquery()).scalar_subquery() if counted else null()
     chosen = (
         matching.add_columns(*_CARRIED, SORTS[name]().label("sort_key"), total.label("total"))
         .order_by(*order)
