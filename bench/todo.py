@@ -76,7 +76,8 @@ def _backends() -> list[int]:
 def _measured(pid: int, url: str, headers: dict[str, str]) -> dict[str, float]:
     """wrk's figures plus the server processes' own CPU milliseconds per request (from /proc, so the other
     work on a shared machine does not count: the steadier figure when comparing two versions), and the
-    database's: its server processes for the benchmark's database (those alive from start to end)."""
+    database's: its server processes for the benchmark's database, those alive at the end (one opened during the
+    run counts from its start; one closed during it is missed — the pools keep theirs open)."""
     from bench.upload import _cpu_seconds
 
     pids, backends = _tree(pid), _backends()

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app import db as app_db
+from app import kept
 from app.models import (
     Assignment,
     CalendarDay,
@@ -26,6 +27,9 @@ from app.models import (
     Unit,
 )
 from app.models._base import utcnow
+from app.services import access
+from app.services.campaign import assignment_rows
+from app.services.campaign.assignments import AssignmentFilter
 from tests.conftest import pin_today
 from tests.supervision_kit import API, District, build, set_due
 from tests.test_query_counts import counting
@@ -162,13 +166,55 @@ def test_labels_written_elsewhere_are_seen_by_the_next_read(client, district, el
         with elsewhere.begin() as conn:
             conn.execute(sa.update(FrameworkSection).where(FrameworkSection.id == section.id).values(code="X9"))
         assert _row(client, district, "office", assignment_id)["section"] == "X9"
+        with elsewhere.begin() as conn:
+            conn.execute(sa.update(Item).where(Item.id == item.id).values(key="改过的编号", level1_id=None))
+        row = _row(client, district, "sfj", assignment_id)
+        assert (row["item_key"], row["level1_id"]) == ("改过的编号", None)
     finally:
         with elsewhere.begin() as conn:
             conn.execute(sa.update(Unit).where(Unit.id == district.sfj).values(name=was[0]))
-            conn.execute(sa.update(Item).where(Item.id == item.id).values(text=was[1], number=was[2]))
+            conn.execute(sa.update(Item).where(Item.id == item.id).values(text=was[1], number=was[2], key=was[3],
+                                                                           level1_id=item.level1_id))  # fmt: skip
             conn.execute(sa.update(FrameworkSection).where(FrameworkSection.id == section.id).values(code=was[4]))
     row = _row(client, district, "sfj", assignment_id)
     assert (row["unit_name"], row["item_text"], row["item_number"], row["section"]) == (was[0], *was[1:3], was[4])
+
+
+def _free_item(s: Session, campaign: Campaign, *unit_ids: int) -> int:
+    """An item of the campaign's framework none of the units is assigned (the first by id)."""
+    taken = select(Assignment.item_id).where(
+        Assignment.campaign_id == campaign.id, col(Assignment.unit_id).in_(unit_ids)
+    )
+    found = select(Item.id).where(Item.framework_id == campaign.framework_id, col(Item.id).not_in(taken))
+    return s.exec(found.order_by(col(Item.id)).limit(1)).one()
+
+
+def test_a_read_racing_a_new_unit_labels_it(client, district, elsewhere) -> None:
+    """A read whose stamp was read before a unit and its assignment were committed, and whose page statement sees
+    them: the labels kept for its stamp do not know the unit, so that read reads them afresh (not kept)."""
+    _total(client, district, "office")  # the campaign's labels kept for the stamp now
+    stale = _stamp(elsewhere)
+    with Session(elsewhere) as s:
+        campaign = s.get(Campaign, district.campaign_id)
+        unit = Unit(name="新设单位", kind="department", county_id=district.county_id)
+        s.add(unit)
+        s.flush()
+        assert unit.id is not None
+        item_id = _free_item(s, campaign, unit.id)  # type: ignore[arg-type]
+        s.add(Assignment(campaign_id=district.campaign_id, item_id=item_id, unit_id=unit.id, role="lead", due_on=DUE))
+        s.commit()
+        unit_id = unit.id
+    try:
+        with app_db.read_scope() as s:
+            office = access.authenticate(s, district.tokens["office"])
+            kept.note_generation(s, stale)  # as a read that took its stamp before the commit
+            rows, _total_, _ = assignment_rows.page(s, principal=office, filters=AssignmentFilter(
+                campaign_id=district.campaign_id), today=TODAY, limit=500, offset=0)  # fmt: skip
+        assert {row["unit_name"] for row in rows if row["unit_id"] == unit_id} == {"新设单位"}
+    finally:
+        with elsewhere.begin() as conn:
+            conn.execute(sa.delete(Assignment).where(Assignment.unit_id == unit_id))
+            conn.execute(sa.delete(Unit).where(Unit.id == unit_id))
 
 
 def _total(client, district: District, who: str, **params) -> int:
@@ -190,11 +236,13 @@ def test_totals_follow_assignments_made_elsewhere(client, district, elsewhere) -
     before = {who: _total(client, district, who) for who in ("sfj", "office")}
     waiting = _total(client, district, "sfj", status="not_started")
     with Session(elsewhere) as s:
+        section = s.exec(select(FrameworkSection.code).join(Item, col(Item.section_id) == FrameworkSection.id)
+                         .where(Item.id == _free_item(s, s.get(Campaign, district.campaign_id), district.sfj,
+                                                      district.gaj))).one()  # type: ignore[arg-type]  # fmt: skip
+    in_section = _total(client, district, "office", section=section)
+    with Session(elsewhere) as s:
         campaign = s.get(Campaign, district.campaign_id)
-        taken = select(Assignment.item_id).where(Assignment.campaign_id == district.campaign_id,
-                                                 Assignment.unit_id == district.sfj)  # fmt: skip
-        item_id = s.exec(select(Item.id).where(Item.framework_id == campaign.framework_id,  # type: ignore[union-attr]
-                                               col(Item.id).not_in(taken)).limit(1)).one()  # fmt: skip
+        item_id = _free_item(s, campaign, district.sfj, district.gaj)  # type: ignore[arg-type]
     made = sa.insert(Assignment).values(campaign_id=district.campaign_id, item_id=item_id, unit_id=district.sfj,
                                         role="co", due_on=DUE, due_overridden=False, status="not_started",
                                         created_at=utcnow())  # fmt: skip
@@ -206,6 +254,7 @@ def test_totals_follow_assignments_made_elsewhere(client, district, elsewhere) -
         assert {who: _total(client, district, who) for who in ("sfj", "office")} == {
             "sfj": before["sfj"] + 1, "office": before["office"] + 1}  # fmt: skip
         assert _total(client, district, "sfj", status="not_started") == waiting + 1
+        assert _total(client, district, "office", section=section) == in_section + 1
         with elsewhere.begin() as conn:  # its status changed: the unfiltered totals stay, the filtered one follows
             conn.execute(sa.update(Assignment).where(mine).values(status="submitted"))
         assert _total(client, district, "sfj") == before["sfj"] + 1

@@ -90,4 +90,15 @@ def test_0013b_stamps_labels_and_its_downgrade_keeps_0012f_stamps(tmp_path, data
             assert not changes(db, "UPDATE item SET text = '再改' WHERE id = 1")
             assert not changes(db, "UPDATE unit SET name = '县司法局' WHERE id = 1")
             assert not changes(db, "UPDATE campaign SET framework_id = 1 WHERE id = 1")
+            assert not changes(db, "UPDATE frameworksection SET code = 'y' WHERE id = 1")
+            assert not changes(db, "UPDATE unit SET county_id = 1 WHERE id = 1")
+            assert not changes(db, "INSERT INTO unit (id, name, kind, aliases, county_id)"
+                                   " VALUES (2, '县公安局', 'department', '[]', 1)")  # fmt: skip
+            db.execute("INSERT INTO item (id, framework_id, section_id, key, number, position, text, lead_units_cell,"
+                       " units_cell, lead_units, units) VALUES (2, 1, 1, 'indicator-2', 2, 8, '内容', '', '', '[]',"
+                       " '[]')")  # fmt: skip
+            assert not changes(db, "INSERT INTO assignment (campaign_id, item_id, unit_id, role, due_on,"
+                                   " due_overridden, status, created_at) VALUES (1, 2, 2, 'lead', '2026-02-28', 0,"
+                                   f" 'not_started', '{STAMP}')")  # fmt: skip
+            assert not changes(db, "UPDATE assignment SET unit_id = 1 WHERE item_id = 2")
             assert changes(db, "UPDATE campaign SET supervision = NULL WHERE id = 1")  # 0012f's, as it was

@@ -54,12 +54,14 @@ def test_the_checker_catches_a_planted_loss(soaked) -> None:
     saved = History.load(workdir / "history.jsonl")
     final = [op for op in checker.final_ops(saved) if op.acknowledged]
     files = [op.facts for op in final if op.kind in checker.FILE_KINDS]
-    reviewed = {(op.facts["evidence_id"], op.facts["version"]) for op in final if op.kind == "review"}
-    # a statement version no acknowledged review names: its loss is exactly one finding
+    named = {(op.facts["evidence_id"], op.facts["version"]) for op in final if op.kind == "review"}
+    named |= {(op.facts["evidence_id"], op.facts["withdrawn"]) for op in final if op.kind == "withdraw"}
+    # a statement version no acknowledged review or withdrawal names (the checker reads those versions too: a
+    # withdrawn one deleted would be a second finding): its loss is exactly one finding
     texts = [
         op.facts
         for op in final
-        if op.kind in checker.TEXT_KINDS and (op.facts["evidence_id"], op.facts["version"]) not in reviewed
+        if op.kind in checker.TEXT_KINDS and (op.facts["evidence_id"], op.facts["version"]) not in named
     ]
     scores = [op.facts for op in final if op.kind == "score"]
     assert files and scores

@@ -70,7 +70,11 @@ def page(
         found = named.get(campaign_id)
         if found is None:
             found = named[campaign_id] = labels(session, campaign_id)
-        own = (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
+        try:
+            own = (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
+        except KeyError:  # a unit or item made since this request read its stamp (its page statement sees it): read
+            found = named[campaign_id] = _labels(session, campaign_id)  # the labels now, not kept
+            own = (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
         item = dict(zip(_KEYS, own, strict=True))
         item["overdue"] = item["status"] in _OPEN and item["due_on"] < today
         item["last_review"] = (

@@ -179,6 +179,10 @@ def launch(session: Session, *, campaign_id: int, principal: Principal | None) -
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             raise NotFound("未找到该创建活动", code="campaign_not_found")
+    # the campaign's row locked before the assignments are written: a change of its 督办 rules locks the row, then
+    # the read generation's (migration 0012f); inserting assignments locks the generation's (0013b) — taken in the
+    # other order, the two could deadlock. Two launches of one campaign also wait for each other.
+    session.refresh(campaign, with_for_update=True)
     framework = frameworks.get_or_raise(session, framework_id=campaign.framework_id)
     resolver = Resolver.for_county(session, county_id=campaign.county_id)
     phase = submission_phase(session, campaign=campaign)
