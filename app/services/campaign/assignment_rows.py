@@ -4,8 +4,8 @@ compiled once per caller scope and filter shape and run on the driver, the rows 
 AssignmentPublic for the API to write straight to JSON, without a pydantic object per row. Each row's last review
 comes in the same statement (the general path reads them in a second one). What a row shows of its item, section and
 unit is not joined per request: the server process keeps it per campaign for the database's read generation
-(labels()), as exact as a join. GraphQL, exports and one assignment
-keep the general path; tests/test_hot_reads_paths.py holds the two to the same answers.
+(labels()), as exact as a join; so is a total that depends only on which assignments exist. GraphQL, exports and one
+assignment keep the general path; tests/test_hot_reads_paths.py holds the two to the same answers.
 
 Adding a column: a line in assignments._COLUMNS (and the field on AssignmentPublic) — both paths read it. Adding a
 filter: a field on AssignmentFilter, a line in assignments._FILTERS, its value in assignments.list_values."""
