@@ -58,23 +58,24 @@ def page(
     else:
         if not rows and filters.campaign_id is not None:  # no row seen: is the campaign one the caller may see?
             campaigns.get_visible(session, campaign_id=filters.campaign_id, principal=principal)
-        count = prepared(
+        statement = prepared(
             session, (*key, "count"), lambda: assignments.list_statement(principal, filters, book, count=True)
         )
-        total = _counted(session, key, membership, lambda: count.run(session, values)[0][0], values)
+        count = lambda: statement.run(session, values)[0][0]  # noqa: E731
+        total = _kept_total(session, key, values, count) if membership else count()
     items = []
     reviewed = _TOTAL + 1  # the first field of a row's last review (None: no review)
-    named: dict[int, tuple[dict[int, tuple[Any, ...]], dict[int, str]]] = {}
+    named: dict[int, Labels] = {}
     for row in rows:
         campaign_id = row[1]
         found = named.get(campaign_id)
         if found is None:
             found = named[campaign_id] = labels(session, campaign_id)
         try:
-            own = (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
+            own = _labelled(row, found)
         except KeyError:  # a unit or item made since this request read its stamp (its page statement sees it): read
             found = named[campaign_id] = _labels(session, campaign_id)  # the labels now, not kept
-            own = (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
+            own = _labelled(row, found)
         item = dict(zip(_KEYS, own, strict=True))
         item["overdue"] = item["status"] in _OPEN and item["due_on"] < today
         item["last_review"] = (
@@ -84,25 +85,30 @@ def page(
     return items, total, assignments.horizon_provisional(session, filters=filters, today=today)
 
 
-def _counted(
-    session: Session, key: tuple[Any, ...], membership: bool, count: Callable[[], int], values: dict[str, Any]
-) -> int:
-    """count(): kept per caller scope, list shape and filter values where the total depends only on which
-    assignments exist (membership), else counted now."""
-    if not membership:
-        return count()
+def _kept_total(session: Session, key: tuple[Any, ...], values: dict[str, Any], count: Callable[[], int]) -> int:
+    """count(), a total that depends only on which assignments exist: kept per caller scope, list shape and the
+    values of the filters it depends on."""
     filtered = tuple(values[name] for name in sorted(assignments.MEMBERSHIP_FILTERS))
     return kept.kept(session, ("assignment_total", *key[1:], filtered), count)
 
 
-def labels(session: Session, campaign_id: int) -> tuple[dict[int, tuple[Any, ...]], dict[int, str]]:
-    """What the lists show of the items of a campaign's framework (item id → ITEM_LABELS' values) and of its county's
-    units (unit id → name): kept by the server process for the database's read generation, which every write to an
-    item, a section, a unit or a campaign's framework or county changes (migrations 0012f, 0013b)."""
+# What the lists show of a campaign's items (item id → ITEM_LABELS' values) and units (unit id → name)
+Labels = tuple[dict[int, tuple[Any, ...]], dict[int, str]]
+
+
+def _labelled(row: Any, found: Labels) -> tuple[Any, ...]:
+    """A page row's own columns with its item's and unit's labels between them, in _KEYS' order."""
+    return (*row[:3], *found[0][row[2]], row[3], found[1][row[3]], *row[4:_TOTAL])
+
+
+def labels(session: Session, campaign_id: int) -> Labels:
+    """What the lists show of the items of a campaign's framework and of its county's units: kept by the server
+    process for the database's read generation, which every write to an item, a section, a unit or a campaign's
+    framework or county changes (migrations 0012f, 0013b)."""
     return kept.kept(session, ("assignment_labels", campaign_id), lambda: _labels(session, campaign_id))
 
 
-def _labels(session: Session, campaign_id: int) -> tuple[dict[int, tuple[Any, ...]], dict[int, str]]:
+def _labels(session: Session, campaign_id: int) -> Labels:
     values = {"campaign_id": campaign_id}
     items = prepared(session, ("assignment_labels", "items"), _items).run(session, values)
     units = prepared(session, ("assignment_labels", "units"), _units).run(session, values)

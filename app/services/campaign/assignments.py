@@ -183,8 +183,12 @@ _FILTERS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
 def shape(filters: AssignmentFilter, book: lights.LightBook) -> tuple[Any, ...]:
     """What the list statement's SQL depends on besides the caller: the filters present (overdue's value too), the
     sort, and the campaigns whose warning lights follow rules of their own."""
-    present = tuple(n for n in _FILTERS if getattr(filters, n) is not None)
-    return (present, filters.light is not None, filters.overdue, filters.sort, book.bound_shape())
+    return (_present(filters), filters.light is not None, filters.overdue, filters.sort, book.bound_shape())
+
+
+def _present(filters: AssignmentFilter) -> tuple[str, ...]:
+    """The names of the filters (of _FILTERS) the list is given."""
+    return tuple(n for n in _FILTERS if getattr(filters, n) is not None)
 
 
 # The filters that depend on nothing but which assignments exist and what is stamped with the read generation (an
@@ -195,8 +199,7 @@ MEMBERSHIP_FILTERS = frozenset({"campaign_id", "unit_id", "level1_id", "section"
 
 def membership_only(filters: AssignmentFilter) -> bool:
     """Whether the list's total depends only on which assignments exist (no filter on a status, a date or a light)."""
-    present = {n for n in _FILTERS if getattr(filters, n) is not None}
-    return present <= MEMBERSHIP_FILTERS and filters.light is None
+    return MEMBERSHIP_FILTERS.issuperset(_present(filters)) and filters.light is None
 
 
 def list_values(
@@ -229,12 +232,12 @@ def list_statement(  # noqa: ANN201
     (last_reviews: then the fields of each row's last review, last_review.latest_of); or (count) the total alone,
     for a page past the end. Raises Invalid for an unknown sort. Not labelled: the row's own columns (_OWN) without
     its item's, section's and unit's (ITEM_LABELS, UNIT_LABELS), which are then not joined. Not counted: the total's
-    place holds NULL (the caller knows it: membership_total).
+    place holds NULL (the caller has it already: assignment_rows keeps a total that membership_only says it may).
 
     The page is chosen first on narrow rows, in the order of the indexes on assignment (campaign or unit, due date,
     the item's place, unit, id: migration 0013a), so PostgreSQL reads a page's rows off an index instead of sorting
     every match; the total is counted on its own (a window count made the database read and sort every match, ~1,300
-    in a county's ledger, for a 50-row page). Only the page's rows are joined to their item text and unit name."""
+    in a county's ledger, for a 50-row page). Labelled, only the page's rows are joined to their item and unit."""
     name = filters.sort.removeprefix("-")
     if not count and name not in SORTS:
         raise Invalid(f"sort 只能是 {'、'.join(SORTS)}（前加 - 表示倒序）", code="sort_invalid")
@@ -300,12 +303,9 @@ def list_statement(  # noqa: ANN201
     return query
 
 
-# The assignment's columns the list's page carries out of its CTE (besides the id it selects): those _COLUMNS, the
-# warning light and the order read
-_CARRIED = (
-    Assignment.campaign_id, Assignment.item_id, Assignment.unit_id, Assignment.role, Assignment.due_on,
-    Assignment.due_overridden, Assignment.status, Assignment.returned_count, Assignment.item_position,
-)  # fmt: skip
+# The assignment's columns the list's page carries out of its CTE besides the id it selects: the row's own (_OWN),
+# and what the warning light and the order read
+_CARRIED = (*(c for name, c in _OWN.items() if name != "id"), Assignment.returned_count, Assignment.item_position)
 
 
 def list_visible(
