@@ -6,9 +6,12 @@ do not."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -30,7 +33,7 @@ from app.models._base import utcnow
 from app.services import access
 from app.services.campaign import assignment_rows
 from app.services.campaign.assignments import AssignmentFilter
-from tests.conftest import pin_today
+from tests.conftest import pin_today, serving
 from tests.supervision_kit import API, District, build, set_due
 from tests.test_query_counts import counting
 
@@ -327,3 +330,39 @@ def test_the_generation_changes_with_what_feeds_the_kept_and_only_that(district,
     assert not changes(campaign.values(status=status))
     assert not changes(sa.update(Region).where(Region.id == county).values(name=sa.column("name")))
     assert not changes(sa.update(Item).where(Item.id == item.id).values(position=sa.column("position")))
+
+
+@pytest.mark.postgresql_only("row locks: SQLite locks the whole database for a writer")
+def test_a_launch_locks_its_campaign_before_the_read_generation(app, district, elsewhere) -> None:
+    """Launching writes assignments, which locks the read generation's row (0013b); a change of the campaign's 督办
+    rules locks the campaign's row, then the generation's (0012f). A launch takes the campaign's row first, so the
+    two wait for each other instead of deadlocking: while another transaction holds the campaign, a launch through
+    HTTP waits without holding the generation, which that transaction can still take."""
+    with elsewhere.begin() as conn:  # one assignment gone: the launch will write it again
+        conn.execute(sa.delete(Assignment).where(Assignment.id == district.assignments(district.gaj)[-1]))
+    answers: list[httpx.Response] = []
+    with serving(app) as base, elsewhere.connect() as rules:
+        # as a change of the campaign's rules holds it between its UPDATE and its trigger: the campaign's row (an
+        # UPDATE's lock, which an assignment's foreign key check does not wait for), the generation not yet
+        held = rules.begin()
+        rules.execute(select(Campaign.id).where(Campaign.id == district.campaign_id).with_for_update(key_share=True))
+        url = f"{base}{API}/campaigns/{district.campaign_id}/launch"
+        launch = threading.Thread(target=lambda: answers.append(httpx.post(url, headers=district.auth("office"),
+                                                                           timeout=60)))  # fmt: skip
+        launch.start()
+        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                          " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with elsewhere.connect() as probe:
+                if probe.execute(waiting).scalar():
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the launch never waited for the campaign's row")
+        rules.execute(sa.text("SET LOCAL lock_timeout = '3s'"))  # the generation is free: no wait, no deadlock
+        rules.execute(sa.update(ReadGeneration).where(ReadGeneration.id == 1).values(value=ReadGeneration.value))
+        held.commit()
+        launch.join(60)
+    assert len(answers) == 1 and answers[0].status_code == 200, answers
+    assert answers[0].json()["created"] == 1

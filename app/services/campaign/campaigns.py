@@ -179,9 +179,10 @@ def launch(session: Session, *, campaign_id: int, principal: Principal | None) -
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             raise NotFound("未找到该创建活动", code="campaign_not_found")
-    # the campaign's row locked before the assignments are written: a change of its 督办 rules locks the row, then
-    # the read generation's (migration 0012f); inserting assignments locks the generation's (0013b) — taken in the
-    # other order, the two could deadlock. Two launches of one campaign also wait for each other.
+    # the campaign's row locked before the assignments are written: a change of its 督办 rules locks the row (its
+    # UPDATE), then the read generation's (its trigger, migration 0012f); inserting assignments locks the generation's
+    # (0013b) and, for their foreign key, only shares the campaign's, which an UPDATE does not block — so without this
+    # the two could deadlock when the launch then updates the campaign. Two launches of one campaign also queue.
     session.refresh(campaign, with_for_update=True)
     framework = frameworks.get_or_raise(session, framework_id=campaign.framework_id)
     resolver = Resolver.for_county(session, county_id=campaign.county_id)
